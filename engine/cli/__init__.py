@@ -1,0 +1,17 @@
+"""The ``bpm`` command line: every command prints readable text, or JSON with ``--json``."""
+
+from __future__ import annotations
+
+import sys
+
+from engine.cli.commands import cli
+
+
+def main() -> None:
+    """Entry point of the ``bpm`` console script."""
+    cli(prog_name="bpm")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    sys.exit(0)

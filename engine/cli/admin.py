@@ -1,0 +1,194 @@
+"""Operator commands: audit verify, users, timers, incidents, worker."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.cli.commands import cli
+from engine.cli.common import build_engine, emit_json, engine_errors, parse_when
+
+
+@cli.group(help="The audit trail.")
+def audit() -> None:
+    """Audit commands."""
+
+
+@audit.command("verify", help="Check the audit hash chain; exit 1 at the first broken row.")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def audit_verify(as_json: bool) -> None:
+    """Verify the chain."""
+    report = build_engine().verify_audit()
+    if as_json:
+        emit_json(report.__dict__)
+    elif report.ok:
+        click.echo(f"ok: {report.checked} audit event(s), chain intact")
+    else:
+        click.echo(f"broken: {report.reason} (first bad seq {report.first_broken_seq}, {report.checked} verified before it)", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.group(help="Users and group memberships.")
+def users() -> None:
+    """User commands."""
+
+
+def _read_password(confirm: bool) -> str:
+    if sys.stdin.isatty():
+        return click.prompt("password", hide_input=True, confirmation_prompt=confirm)  # type: ignore[no-any-return]
+    line = sys.stdin.readline().rstrip("\n")
+    if not line:
+        raise click.UsageError("no password on standard input")
+    return line
+
+
+@users.command("add", help="Create a user (or add groups): bpm users add NAME --group G [--group G2] [--password-stdin].")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (never from argv)")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def users_add(name: str, groups: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
+    """Add a user."""
+    from engine.passwords import hash_password
+
+    password_hash = hash_password(_read_password(False)) if password_stdin else None
+    build_engine().add_user(name, list(groups), password_hash=password_hash)
+    if as_json:
+        emit_json({"user": name, "groups": list(groups)})
+    else:
+        click.echo(f"user {name} in group(s) {', '.join(groups)}")
+
+
+@users.command("passwd", help="Set a user's password, read from standard input or a prompt.")
+@click.argument("name")
+@engine_errors
+def users_passwd(name: str) -> None:
+    """Set a password."""
+    from engine.errors import NotFound
+    from engine.passwords import hash_password
+    from engine.services.users import get_user
+
+    engine = build_engine()
+    hashed = hash_password(_read_password(True))
+    with engine.transaction() as session:
+        user = get_user(session, name)
+        if user is None:
+            raise NotFound(f"no user {name!r}")
+        user.password_hash = hashed
+    click.echo(f"password set for {name}")
+
+
+@cli.group(invoke_without_command=True, help="Pending timers: list them, or fire what is due.")
+@click.option("--due-before")
+@click.option("--instance", "instance_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@engine_errors
+def timers(ctx: click.Context, due_before: str | None, instance_id: int | None, as_json: bool) -> None:
+    """List timers."""
+    if ctx.invoked_subcommand is not None:
+        return
+    views = build_engine().timers(due_before=parse_when(due_before, "--due-before"), instance_id=instance_id)
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    if not views:
+        click.echo("no timers")
+    for v in views:
+        click.echo(f"{v.id:>6}  due {v.due_at.isoformat(timespec='seconds')}  {v.kind:<26} {v.process_key}:{v.element_id}  "
+                   f"instance={v.instance_id or '-'}  {v.status}" + (f" attempts={v.attempts}" if v.attempts else ""))
+
+
+@timers.command("fire", help="Run one acquisition pass as of --now (default: the current time), then exit.")
+@click.option("--now", "when")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def timers_fire(when: str | None, as_json: bool) -> None:
+    """Fire due timers once."""
+    results = build_engine().fire_due_timers(now=parse_when(when, "--now"))
+    if as_json:
+        emit_json([r.__dict__ for r in results])
+        return
+    click.echo(f"{sum(r.outcome == 'fired' for r in results)} fired, {sum(r.outcome == 'retry' for r in results)} to retry, "
+               f"{sum(r.outcome == 'incident' for r in results)} incident(s)")
+    for r in results:
+        if r.error:
+            click.echo(f"  timer {r.timer_id} ({r.element_id}): {r.outcome}: {r.error}", err=True)
+
+
+@cli.group(invoke_without_command=True, help="Incidents: timers that kept failing.")
+@click.option("--all", "show_all", is_flag=True, help="include retried and resolved incidents")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@engine_errors
+def incidents(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+    """List incidents."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from engine.services.timers import list_incidents
+
+    with build_engine().transaction() as session:
+        rows = [
+            {"id": i.id, "instance_id": i.instance_id, "process_key": i.process_key, "element_id": i.element_id,
+             "error": i.error, "status": i.status, "created_at": i.created_at.isoformat()}
+            for i in list_incidents(session, None if show_all else "open")
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no incidents")
+    for r in rows:
+        click.echo(f"{r['id']:>5}  instance={r['instance_id'] or '-'}  {r['process_key']}:{r['element_id']}  {r['status']}  {r['error']}")
+
+
+@incidents.command("retry", help="Retry an incident's timer now (after fixing its cause).")
+@click.argument("incident_id", type=int)
+@click.option("--user", "actor", default="admin", show_default=True)
+@engine_errors
+def incidents_retry(incident_id: int, actor: str) -> None:
+    """Retry an incident."""
+    from engine.services.timers import retry_incident
+
+    engine = build_engine()
+    with engine.transaction() as session:
+        incident = retry_incident(session, incident_id, actor)
+        timer_id = incident.timer_id
+    from engine.scheduling import fire_one
+
+    result = fire_one(engine.session, timer_id, None) if timer_id else None
+    outcome = result.outcome if result else "queued"
+    click.echo(f"incident {incident_id} retried: {outcome}" + (f" ({result.error})" if result and result.error else ""))
+    if result and result.outcome not in ("fired", "skipped"):
+        sys.exit(1)
+
+
+@incidents.command("resolve", help="Close an incident without retrying.")
+@click.argument("incident_id", type=int)
+@click.option("--user", "actor", default="admin", show_default=True)
+@click.option("--note", default="")
+@engine_errors
+def incidents_resolve(incident_id: int, actor: str, note: str) -> None:
+    """Resolve an incident."""
+    from engine.services.timers import resolve_incident
+
+    with build_engine().transaction() as session:
+        resolve_incident(session, incident_id, actor, note)
+    click.echo(f"incident {incident_id} resolved")
+
+
+@cli.command(help="Run the scheduler worker (fires due timers) until SIGTERM/Ctrl-C.")
+@click.option("--interval", type=float, default=None, help="seconds between acquisition passes (default 1)")
+@engine_errors
+def worker(interval: float | None) -> None:
+    """Run the worker."""
+    import logging
+
+    from engine.scheduling.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    Worker(build_engine(), interval_s=interval).serve()

@@ -1,0 +1,240 @@
+"""The core ``bpm`` commands: init, validate, deploy, start, tasks, claim, complete, message, instances, show, history."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from engine.cli.common import build_engine, emit_json, engine_errors, parse_json_option
+from engine.services.context import plain
+
+
+@click.group(help="A BPMN process engine for customer-service operations.")
+def cli() -> None:
+    """The ``bpm`` command group."""
+
+
+@cli.command(help="Create or upgrade the database schema and the groups of DOMAIN.md (idempotent).")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def init(as_json: bool) -> None:
+    """Create or upgrade the schema."""
+    engine = build_engine()
+    created = engine.init()
+    if as_json:
+        emit_json({"database": engine.db.url.render_as_string(hide_password=True), "groups_created": created})
+    else:
+        click.echo(f"schema up to date at {engine.db.url.render_as_string(hide_password=True)}; "
+                   f"groups created: {', '.join(created) or 'none'}")
+
+
+@cli.command(help="Check BPMN/DMN files without a database; one file:line: problem per line, exit 1 if any.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def validate(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Validate definition files."""
+    from engine.config import EngineConfig
+    from engine.definitions.documents import read_paths
+    from engine.errors import DefinitionError
+    from engine.services.definitions import available_form_keys, check_files
+    from engine.services.users import DOMAIN_GROUPS
+
+    config = EngineConfig.from_env()
+    problems = []
+    try:
+        files = read_paths(list(paths), config.max_definition_bytes)
+    except DefinitionError as exc:
+        files, problems = [], list(exc.problems)
+    parsed = {}
+    if files:
+        try:
+            _docs, parsed, _ = check_files(files, known_groups=set(DOMAIN_GROUPS), form_keys=available_form_keys(config.forms_dir),
+                                           max_bytes=config.max_definition_bytes)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    if as_json:
+        emit_json({"ok": not problems, "processes": sorted(parsed),
+                   "problems": [{"file": p.file, "line": p.line, "element_id": p.element_id, "message": p.message}
+                                for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if not problems:
+            click.echo(f"ok: {len(files)} file(s), processes: {', '.join(sorted(parsed)) or 'none'}")
+    if problems:
+        sys.exit(1)
+
+
+@cli.command(help="Deploy BPMN/DMN files or directories; identical content is a no-op, changes make version N+1.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--user", "actor", default="system", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def deploy(paths: tuple[Path, ...], actor: str, as_json: bool) -> None:
+    """Deploy definitions."""
+    result = build_engine().deploy(list(paths), actor=actor)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for d in result.deployed:
+        click.echo(f"deployed {d.process_key} v{d.version}")
+    for d in result.unchanged:
+        click.echo(f"unchanged {d.process_key} v{d.version}")
+
+
+@cli.command(help="Start an instance of the latest version of a process.")
+@click.argument("key")
+@click.option("--data", "data_json", help="start data as a JSON object")
+@click.option("--user", "actor", default="system", show_default=True)
+@click.option("--business-key")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def start(key: str, data_json: str | None, actor: str, business_key: str | None, as_json: bool) -> None:
+    """Start an instance."""
+    view = build_engine().start(key, parse_json_option(data_json), actor=actor, business_key=business_key)
+    if as_json:
+        emit_json({"id": view.id, "process_key": view.process_key, "version": view.version, "status": view.status,
+                   "business_key": view.business_key})
+    else:
+        click.echo(f"started {view.process_key} v{view.version} as instance {view.id} ({view.status})")
+
+
+@cli.command(help="List open tasks: a user's (theirs and their groups'), a group's, or an instance's.")
+@click.option("--user")
+@click.option("--group")
+@click.option("--instance", "instance_id", type=int)
+@click.option("--status", default="open", show_default=True, help="open, completed, cancelled or all")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def tasks(user: str | None, group: str | None, instance_id: int | None, status: str, as_json: bool) -> None:
+    """List tasks."""
+    views = build_engine().tasks(user=user, group=group, instance_id=instance_id, status=None if status == "all" else status)
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    if not views:
+        click.echo("no tasks")
+    for v in views:
+        due = v.due_at.isoformat(timespec="minutes") if v.due_at else "-"
+        click.echo(f"{v.id}  #{v.instance_id} {v.process_key}  {v.title}  [{v.group or '-'}]  "
+                   f"assignee={v.assignee or '-'}  due={due}  {v.status}")
+
+
+def _task_command(action: str) -> None:
+    @cli.command(name=action, help=f"{action.capitalize()} a task as --user.")
+    @click.argument("task_id")
+    @click.option("--user", "actor", required=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @engine_errors
+    def command(task_id: str, actor: str, as_json: bool) -> None:
+        engine = build_engine()
+        view = getattr(engine, action)(task_id, actor)
+        if as_json:
+            emit_json(view.to_json())
+        else:
+            click.echo(f"{action}ed task {view.id} ({view.title}); assignee={view.assignee or '-'}")
+
+
+_task_command("claim")
+_task_command("unclaim")
+
+
+@cli.command(help="Complete a task with data as --user.")
+@click.argument("task_id")
+@click.option("--user", "actor", required=True)
+@click.option("--data", "data_json")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def complete(task_id: str, actor: str, data_json: str | None, as_json: bool) -> None:
+    """Complete a task."""
+    view = build_engine().complete(task_id, parse_json_option(data_json), actor)
+    if as_json:
+        emit_json(view.to_json())
+    else:
+        click.echo(f"completed task {view.id} ({view.title}) of instance {view.instance_id}")
+
+
+@cli.command(help="Correlate a message to waiting instances, e.g. payment_received --correlate invoice_no=INV-1.")
+@click.argument("name")
+@click.option("--correlate", "pairs", multiple=True, help="KEY=VALUE (instance variable, business_key or instance_id)")
+@click.option("--data", "data_json")
+@click.option("--user", "actor", default="system", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def message(name: str, pairs: tuple[str, ...], data_json: str | None, actor: str, as_json: bool) -> None:
+    """Send a message."""
+    correlation = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--correlate expects KEY=VALUE, got {pair!r}")
+        correlation[key] = value
+    ids = build_engine().message(name, correlation, parse_json_option(data_json), actor=actor)
+    if as_json:
+        emit_json({"message": name, "instances": ids})
+    else:
+        click.echo(f"message {name} delivered to instance(s) {', '.join(map(str, ids))}")
+
+
+@cli.command(help="List instances, newest first.")
+@click.option("--status")
+@click.option("--key", "process_key")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def instances(status: str | None, process_key: str | None, as_json: bool) -> None:
+    """List instances."""
+    views = build_engine().instances(status=status, process_key=process_key)
+    if as_json:
+        emit_json([v.to_json() for v in views])
+        return
+    if not views:
+        click.echo("no instances")
+    for v in views:
+        click.echo(f"#{v.id}  {v.process_key} v{v.version}  {v.status}  key={v.business_key or '-'}  "
+                   f"started {v.started_at.isoformat(timespec='seconds')} by {v.started_by}")
+
+
+@cli.command(help="Show an instance: status, data, open tasks, timers.")
+@click.argument("instance_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def show(instance_id: int, as_json: bool) -> None:
+    """Show an instance."""
+    view = build_engine().instance(instance_id)
+    if as_json:
+        emit_json(view.to_json(plain))
+        return
+    click.echo(f"instance {view.id}: {view.process_key} v{view.version}  {view.status}  key={view.business_key or '-'}")
+    click.echo("data:")
+    for key, value in sorted(plain(view.data or {}).items()):
+        click.echo(f"  {key} = {value}")
+    click.echo("open tasks:" if view.tasks else "open tasks: none")
+    for t in view.tasks:
+        click.echo(f"  {t.id}  {t.title} [{t.group or '-'}] assignee={t.assignee or '-'}")
+    for timer in view.timers:
+        click.echo(f"  timer {timer.element_id} ({timer.kind}) due {timer.due_at.isoformat(timespec='seconds')}")
+
+
+@cli.command(help="Show an instance's audit trail.")
+@click.argument("instance_id", type=int)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def history(instance_id: int, as_csv: bool, as_json: bool) -> None:
+    """Show history."""
+    from engine.services.audit import history_csv, iter_history_dicts
+
+    entries = build_engine().history(instance_id)
+    if as_json:
+        emit_json(list(iter_history_dicts(entries)))
+    elif as_csv:
+        click.echo(history_csv(entries), nl=False)
+    else:
+        for e in entries:
+            click.echo(f"{e.seq:>6}  {e.at.isoformat(timespec='seconds')}  {e.actor:<12} {e.type:<20} {e.task_id or ''}")
+
+
+from engine.cli import admin  # noqa: E402,F401  (registers the remaining commands)

@@ -1,0 +1,50 @@
+"""Explicit, typed engine configuration; nothing reads the environment at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_database_url() -> str:
+    """Return the embedded default: a SQLite file under ``instance/``."""
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'bpm.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Settings of one engine: database, time zone, where forms and calendars live."""
+
+    database_url: str = field(default_factory=default_database_url)
+    timezone: str = "Asia/Shanghai"
+    forms_dir: Path = PROJECT_ROOT / "forms"
+    calendars_dir: Path = PROJECT_ROOT / "calendars"
+    max_definition_bytes: int = 5 * 1024 * 1024
+    script_timeout_s: float = 2.0
+    worker_interval_s: float = 1.0
+    timer_lease_s: float = 60.0
+    timer_batch_size: int = 100
+    retry_backoff_s: tuple[float, ...] = (10.0, 60.0, 300.0)
+    sql_echo: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "EngineConfig":
+        """Build a config from ``BPM_*`` / ``DATABASE_URL`` environment variables."""
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+        if env.get("DATABASE_URL"):
+            kwargs["database_url"] = env["DATABASE_URL"]
+        if env.get("BPM_TIMEZONE"):
+            kwargs["timezone"] = env["BPM_TIMEZONE"]
+        if env.get("BPM_FORMS_DIR"):
+            kwargs["forms_dir"] = Path(env["BPM_FORMS_DIR"])
+        if env.get("BPM_CALENDARS_DIR"):
+            kwargs["calendars_dir"] = Path(env["BPM_CALENDARS_DIR"])
+        if env.get("BPM_WORKER_INTERVAL"):
+            kwargs["worker_interval_s"] = float(env["BPM_WORKER_INTERVAL"])
+        if env.get("BPM_RETRY_BACKOFF"):
+            kwargs["retry_backoff_s"] = tuple(float(x) for x in env["BPM_RETRY_BACKOFF"].split(","))
+        return cls(**kwargs)  # type: ignore[arg-type]

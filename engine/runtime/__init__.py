@@ -1,0 +1,113 @@
+"""The SpiffWorkflow facade: the only package that imports SpiffWorkflow.
+
+Everything outside sees :class:`Runtime`, :class:`InstanceRun` and plain views.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+
+from engine.clock import Clock
+from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.instance import InstanceRun, ReadyTask, WaitingMessage, WaitingTimer
+from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
+from engine.runtime.scripting import EngineScriptEngine
+from engine.runtime.serialization import DocumentSerializer
+
+__all__ = [
+    "InstanceRun", "ParsedProcess", "ProblemsFound", "ReadyTask", "Runtime", "SourceDocument",
+    "SpecBundle", "WaitingMessage", "WaitingTimer", "parse_documents",
+]
+
+
+@dataclass(frozen=True)
+class SpecBundle:
+    """A loaded process spec with its called processes' specs; shared by all its instances."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+
+class Runtime:
+    """Creates, restores and saves workflows on cached specs with the sandboxed script engine."""
+
+    def __init__(self, clock: Clock, tz: str, calendar: BusinessCalendar, script_timeout_s: float = 2.0, cache_size: int = 256):
+        self.clock = clock
+        self.tz = ZoneInfo(tz)
+        self.calendar = calendar
+        self.script_engine = EngineScriptEngine(clock, self.tz, calendar, timeout_s=script_timeout_s)
+        self.serializer = DocumentSerializer()
+        self._specs: OrderedDict[Any, SpecBundle] = OrderedDict()
+        self._lock = threading.Lock()
+        self.cache_size = cache_size
+
+    # -- specs --------------------------------------------------------------
+    def dump_spec(self, parsed: ParsedProcess) -> dict[str, Any]:
+        """Return the JSON-ready form of a parsed process and its called processes."""
+        return {
+            "spec": self.serializer.dump_spec(parsed.spec),
+            "subprocess_specs": {k: self.serializer.dump_spec(v) for k, v in parsed.subprocess_specs.items()},
+        }
+
+    def spec_bundle(self, key: Any, stored: dict[str, Any]) -> SpecBundle:
+        """Return the cached spec bundle for ``key``, restoring it from ``stored`` on a miss."""
+        with self._lock:
+            bundle = self._specs.get(key)
+            if bundle is not None:
+                self._specs.move_to_end(key)
+                return bundle
+        bundle = SpecBundle(
+            self.serializer.load_spec(stored["spec"]),
+            {k: self.serializer.load_spec(v) for k, v in stored.get("subprocess_specs", {}).items()},
+        )
+        with self._lock:
+            self._specs[key] = bundle
+            while len(self._specs) > self.cache_size:
+                self._specs.popitem(last=False)
+        return bundle
+
+    def is_spec_cached(self, key: Any) -> bool:
+        """Return True if the spec for ``key`` is already loaded."""
+        with self._lock:
+            return key in self._specs
+
+    # -- workflows ------------------------------------------------------------
+    def new_run(self, bundle: SpecBundle, data: dict[str, Any] | None = None) -> InstanceRun:
+        """Create a new workflow on the bundle's spec with start data, not yet advanced."""
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
+        run = InstanceRun(workflow)
+        if data:
+            run.set_start_data(data)
+        return run
+
+    def restore(self, bundle: SpecBundle, document: str) -> InstanceRun:
+        """Restore a workflow from its stored document."""
+        workflow = self.serializer.load_workflow(document, bundle.spec, bundle.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return InstanceRun(workflow)
+
+    def dump(self, run: InstanceRun) -> str:
+        """Return the workflow's lean JSON document."""
+        return self.serializer.dump_workflow(run.workflow)
+
+    def dump_data(self, data: Any) -> Any:
+        """Convert task data to JSON-ready values (Decimal/date kept with type tags)."""
+        return self.serializer.dump_data(data)
+
+    def load_data(self, data: Any) -> Any:
+        """Restore task data written by ``dump_data``."""
+        return self.serializer.load_data(data)
+
+
+def evaluate_due(runtime: Runtime, expression: str, data: dict[str, Any]) -> Any:
+    """Evaluate a due-date expression (ISO text, a date, a duration, or Python) to an aware UTC datetime."""
+    from engine.runtime.timers import due_from_value, translate_expression
+
+    value = runtime.script_engine.sandbox.evaluate(translate_expression(expression), data)
+    return due_from_value(value, runtime.clock.now(), runtime.tz)

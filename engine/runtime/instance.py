@@ -1,0 +1,242 @@
+"""One running workflow, behind our own small API: tasks, timers and messages as plain views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway  # noqa: F401
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import Conflict, ScriptError, WorkflowError
+from engine.runtime.sandbox import SandboxViolation
+from engine.runtime.timers import cycle_due
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user or manual task waiting for a person."""
+
+    id: str
+    element_id: str
+    title: str
+    lane: str | None
+    form_key: str | None
+    process_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A timer the workflow is waiting on, with its due time as stored in the workflow."""
+
+    task_id: str
+    element_id: str
+    name: str
+    kind: str  # intermediate | boundary_interrupting | boundary_non_interrupting | event_gateway | start
+    due_at: datetime | None
+    cycle: bool
+    attached_to: str | None
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A message catch event the workflow is waiting on."""
+
+    task_id: str
+    element_id: str
+    message_name: str
+
+
+def _definitions(event_definition: Any) -> list[Any]:
+    if isinstance(event_definition, MultipleEventDefinition):
+        return list(event_definition.event_definitions)
+    return [event_definition]
+
+
+def _timer_kind(task: Any) -> tuple[str, str | None]:
+    spec = task.task_spec
+    if isinstance(spec, BoundaryEvent):
+        attached = task.parent.parent.task_spec.bpmn_id if task.parent and task.parent.parent else None
+        # The boundary split's first child is the guarded activity itself.
+        for sibling in task.parent.children if task.parent else []:
+            if not isinstance(sibling.task_spec, BoundaryEvent):
+                attached = sibling.task_spec.bpmn_id
+        return ("boundary_interrupting" if spec.cancel_activity else "boundary_non_interrupting"), attached
+    if isinstance(spec, StartEvent):
+        return "start", None
+    parent_spec = task.parent.task_spec if task.parent else None
+    if parent_spec is not None and type(parent_spec).__name__ == "EventBasedGateway":
+        return "event_gateway", None
+    return "intermediate", None
+
+
+def translate_errors(exc: Exception) -> Exception:
+    """Turn SpiffWorkflow/sandbox errors into engine errors that name the task."""
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    where = None
+    if spec is not None:
+        where = spec.bpmn_id or spec.name
+        if getattr(spec, "bpmn_name", None):
+            where = f"{where} ({spec.bpmn_name})"
+    cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
+    inner = getattr(exc, "exception", None) or cause
+    text = str(exc)
+    if isinstance(inner, SandboxViolation) or isinstance(exc, SandboxViolation):
+        text = f"sandbox violation: {inner or exc}"
+    elif inner is not None and not isinstance(inner, SpiffWorkflowException):
+        text = f"{type(inner).__name__}: {inner}"
+    return ScriptError(text.strip().rstrip("."), task=where)
+
+
+class InstanceRun:
+    """A SpiffWorkflow workflow plus the operations a command performs on it."""
+
+    def __init__(self, workflow: BpmnWorkflow):
+        self.workflow = workflow
+
+    # -- commands ---------------------------------------------------------
+    def advance(self) -> None:
+        """Run engine steps (gateways, scripts, due timers) until only waits remain."""
+        try:
+            self.workflow.do_engine_steps()
+        except (SpiffWorkflowException, SandboxViolation) as exc:
+            raise translate_errors(exc) from exc
+
+    def set_start_data(self, data: dict[str, Any]) -> None:
+        """Put start data into the workflow before its first step."""
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.set_data(**data)
+
+    def complete(self, task_id: str, data: dict[str, Any]) -> ReadyTask:
+        """Complete a ready user/manual task with data and advance the workflow."""
+        task = self._task(task_id)
+        if task.state != TaskState.READY or not isinstance(task.task_spec, (UserTask, ManualTask)):
+            raise Conflict(f"task {task_id} is not open (state {TaskState.get_name(task.state)})")
+        view = self._ready_view(task)
+        try:
+            task.set_data(**data)
+            task.run()
+        except (SpiffWorkflowException, SandboxViolation) as exc:
+            raise translate_errors(exc) from exc
+        self.advance()
+        return view
+
+    def catch_message(self, name: str, payload: dict[str, Any]) -> bool:
+        """Deliver a message to this workflow; return False if nothing waits for it."""
+        for task in list(self.workflow.event_manager.tasks.values()):
+            for definition in _definitions(task.task_spec.event_definition):
+                if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                    event = BpmnEvent(definition, payload=dict(payload))
+                    try:
+                        self.workflow.catch(event)
+                    except (SpiffWorkflowException, SandboxViolation) as exc:
+                        raise translate_errors(exc) from exc
+                    self.advance()
+                    return True
+        return False
+
+    def fire_timers(self) -> None:
+        """Re-check every waiting timer against the engine clock and run what follows."""
+        try:
+            self.workflow.refresh_timers()
+        except (SpiffWorkflowException, SandboxViolation) as exc:
+            raise translate_errors(exc) from exc
+        self.advance()
+
+    def cancel(self) -> None:
+        """Cancel the whole workflow."""
+        self.workflow.cancel()
+
+    # -- views ------------------------------------------------------------
+    @property
+    def completed(self) -> bool:
+        """Return True when the workflow has reached its end."""
+        return bool(self.workflow.completed)
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        """Return every ready user/manual task, in subprocesses too."""
+        return [
+            self._ready_view(t)
+            for t in self.workflow.get_tasks(state=TaskState.READY)
+            if isinstance(t.task_spec, (UserTask, ManualTask))
+        ]
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        """Return every timer the workflow is waiting on with its stored due time."""
+        result = []
+        for task in self.workflow.event_manager.tasks.values():
+            for definition in _definitions(task.task_spec.event_definition):
+                if not isinstance(definition, TimerEventDefinition):
+                    continue
+                value = task._get_internal_data("event_value")
+                cycle = isinstance(definition, CycleTimerEventDefinition)
+                due = cycle_due(value) if cycle else (datetime.fromisoformat(value) if value else None)
+                kind, attached = _timer_kind(task)
+                spec = task.task_spec
+                result.append(WaitingTimer(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, kind, due, cycle, attached))
+        return result
+
+    def waiting_messages(self) -> list[WaitingMessage]:
+        """Return every message catch event the workflow is waiting on."""
+        result = []
+        for task in self.workflow.event_manager.tasks.values():
+            for definition in _definitions(task.task_spec.event_definition):
+                if isinstance(definition, MessageEventDefinition):
+                    result.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
+        return result
+
+    def data(self) -> dict[str, Any]:
+        """Return the instance's current data: the end data, or the latest completed task's."""
+        if self.workflow.completed:
+            return dict(self.workflow.data)
+        last = self.workflow.last_task
+        if last is None:
+            return dict(self.workflow.task_tree.data)
+        return dict(last.data)
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """Return the data a task sees."""
+        return dict(self._task(task_id).data)
+
+    def task_is_open(self, task_id: str) -> bool:
+        """Return True if the task exists and waits for a person."""
+        task = self.workflow.get_task_from_id(UUID(task_id))
+        return task is not None and task.state == TaskState.READY
+
+    # -- helpers ----------------------------------------------------------
+    def _task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError):
+            task = None
+        if task is None:
+            raise WorkflowError(f"task {task_id} is not part of this instance")
+        return task
+
+    @staticmethod
+    def _ready_view(task: Any) -> ReadyTask:
+        spec = task.task_spec
+        form = getattr(spec, "form", None)
+        form_key = getattr(form, "key", None) or None
+        return ReadyTask(
+            id=str(task.id),
+            element_id=spec.bpmn_id,
+            title=spec.bpmn_name or spec.bpmn_id,
+            lane=spec.lane,
+            form_key=form_key,
+            process_id=task.workflow.spec.name,
+            data=task.data,
+        )

@@ -1,0 +1,126 @@
+"""Turn safely parsed BPMN/DMN trees into SpiffWorkflow specs, reporting problems per element."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.errors import Problem
+from engine.runtime.timers import TIMER_CLASSES, translate_expression
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+TIMER_TAGS = tuple(f"{{{BPMN_NS}}}{tag}" for tag in ("timeDate", "timeDuration", "timeCycle"))
+
+
+def translate_timers(tree: Any) -> None:
+    """Quote bare ISO 8601 timer expressions in place (SpiffWorkflow wants Python expressions)."""
+    for node in tree.iter(*TIMER_TAGS):
+        if node.text and node.text.strip():
+            node.text = translate_expression(node.text)
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One BPMN or DMN file: its name, text and safely parsed tree."""
+
+    filename: str
+    text: str
+    tree: Any  # lxml root element
+    kind: str  # "bpmn" | "dmn"
+
+
+@dataclass
+class ParsedProcess:
+    """A process spec with the specs of every process it calls."""
+
+    process_id: str
+    name: str
+    filename: str
+    spec: Any
+    subprocess_specs: dict[str, Any] = field(default_factory=dict)
+    called_processes: list[str] = field(default_factory=list)
+
+
+def _adopt_engine_timers(spec: Any) -> None:
+    """Swap SpiffWorkflow's wall-clock timer definitions for ours (same attributes)."""
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, CatchingEvent):
+            continue
+        definition = task_spec.event_definition
+        definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        for item in definitions:
+            replacement = TIMER_CLASSES.get(type(item))
+            if replacement is not None:
+                item.__class__ = replacement
+
+
+def _problem_from(exc: SpiffWorkflowException, documents: list[SourceDocument]) -> Problem:
+    element_id = getattr(exc, "id", None) or None
+    filename = getattr(exc, "file_name", "") or ""
+    line = getattr(exc, "line_number", None)
+    if not isinstance(line, int):
+        line = None
+    if element_id and line is None:
+        for doc in documents:
+            if filename and doc.filename != filename:
+                continue
+            found = doc.tree.xpath("//*[@id=$id]", id=element_id)
+            if found:
+                line, filename = found[0].sourceline, doc.filename
+                break
+    message = str(exc).strip().rstrip(".")
+    return Problem(filename or (documents[0].filename if documents else "?"), line, element_id, message)
+
+
+def parse_documents(documents: list[SourceDocument]) -> dict[str, ParsedProcess]:
+    """Parse every executable process in the documents; raise ProblemsFound on failure."""
+    parser = CamundaParser()
+    try:
+        for doc in documents:
+            if doc.kind == "dmn":
+                parser.add_dmn_xml(doc.tree, filename=doc.filename)
+        for doc in documents:
+            if doc.kind == "bpmn":
+                translate_timers(doc.tree)
+                parser.add_bpmn_xml(etree.ElementTree(doc.tree), filename=doc.filename)
+        result: dict[str, ParsedProcess] = {}
+        for process_id in parser.get_process_ids():
+            process_parser = parser.get_process_parser(process_id)
+            if not getattr(process_parser, "process_executable", True):
+                continue
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+            for item in [spec, *subprocess_specs.values()]:
+                _adopt_engine_timers(item)
+            result[process_id] = ParsedProcess(
+                process_id=process_id,
+                name=process_parser.get_name() or process_id,
+                filename=process_parser.filename or "",
+                spec=spec,
+                subprocess_specs=subprocess_specs,
+                called_processes=sorted(subprocess_specs),
+            )
+        return result
+    except ValidationException as exc:
+        raise ProblemsFound([_problem_from(exc, documents)]) from exc
+    except SpiffWorkflowException as exc:
+        raise ProblemsFound([_problem_from(exc, documents)]) from exc
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
+        # SpiffWorkflow reports some malformed models only as Python errors.
+        name = documents[0].filename if documents else "?"
+        raise ProblemsFound([Problem(name, None, None, f"cannot build the process: {type(exc).__name__}: {exc}")]) from exc
+
+
+class ProblemsFound(Exception):
+    """Parsing found problems; ``problems`` lists them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(map(str, problems)))

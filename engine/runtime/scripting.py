@@ -1,0 +1,92 @@
+"""The script engine SpiffWorkflow calls: sandboxed, with the clock, time zone and business calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from engine.clock import Clock
+from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.sandbox import Sandbox
+from engine.runtime.timers import WorkingDayCycle
+
+
+class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    def __init__(self, sandbox: Sandbox):
+        super().__init__({})
+        self.sandbox = sandbox
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        return self.sandbox.evaluate(expression, context, external_context)
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        self.sandbox.execute(script, context, external_context)
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise NotImplementedError("service tasks are not supported")
+
+
+class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """A PythonScriptEngine whose environment is the sandbox and whose time is the engine's clock."""
+
+    def __init__(self, clock: Clock, tz: ZoneInfo, calendar: BusinessCalendar, timeout_s: float = 2.0):
+        self.clock = clock
+        self.tz = tz
+        self.calendar = calendar
+        self.sandbox = Sandbox(self._helpers(), timeout_s=timeout_s)
+        super().__init__(environment=_SandboxEnvironment(self.sandbox))
+
+    def now(self) -> datetime:
+        """Return the engine clock's current time (aware, UTC)."""
+        return self.clock.now()
+
+    def _helpers(self) -> dict[str, Any]:
+        cal, tz = self.calendar, self.tz
+
+        def local(value: Any) -> Any:
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=tz)
+            return value
+
+        def now() -> datetime:
+            return self.clock.now().astimezone(tz)
+
+        def today() -> date:
+            return now().date()
+
+        def add_working_days(start: Any, n: int) -> Any:
+            return cal.add_working_days(local(start), int(n))
+
+        def add_working_hours(start: Any, hours: Any) -> datetime:
+            return cal.add_working_hours(local(start), hours)
+
+        def next_working_time(after: Any = None, at: str = "09:00") -> datetime:
+            start = local(after) if after is not None else now()
+            if isinstance(start, date) and not isinstance(start, datetime):
+                start = datetime.combine(start, datetime.min.time(), tz)
+            return cal.next_working_time(start, at)
+
+        def every_working_day(at: str = "09:00") -> WorkingDayCycle:
+            return WorkingDayCycle(at)
+
+        def is_working_day(day: Any) -> bool:
+            value = local(day)
+            return cal.is_working_day(value.date() if isinstance(value, datetime) else value)
+
+        def as_date(value: Any) -> date:
+            value = local(value)
+            return value.astimezone(tz).date() if isinstance(value, datetime) else value  # type: ignore[no-any-return]
+
+        return {
+            "now": now, "today": today, "add_working_days": add_working_days,
+            "add_working_hours": add_working_hours, "next_working_time": next_working_time,
+            "every_working_day": every_working_day, "is_working_day": is_working_day, "as_date": as_date,
+            "UTC": timezone.utc,
+        }

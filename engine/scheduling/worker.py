@@ -1,0 +1,68 @@
+"""``bpm worker``: an APScheduler process that runs acquisition passes until SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from engine.scheduling.runner import run_due_timers
+from engine.services.timers import release_leases
+
+log = logging.getLogger("bpm.worker")
+
+
+class Worker:
+    """Runs due-timer passes every ``interval`` seconds; stops gracefully on SIGTERM/SIGINT."""
+
+    def __init__(self, engine: Any, interval_s: float | None = None, owner: str | None = None):
+        self.engine = engine
+        self.interval_s = interval_s or engine.config.worker_interval_s
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = threading.Event()
+        self.fired = 0
+
+    def run_pass(self) -> int:
+        """Run acquisition passes until nothing is due; return how many timers were handled."""
+        handled = 0
+        while not self.stopping.is_set():
+            results = run_due_timers(self.engine.session, self.owner, limit=self.engine.config.timer_batch_size,
+                                     lease_s=self.engine.config.timer_lease_s, should_stop=self.stopping.is_set)
+            handled += len(results)
+            if len(results) < self.engine.config.timer_batch_size:
+                break
+        self.fired += handled
+        return handled
+
+    def serve(self) -> None:
+        """Block, running passes on an interval, until a signal asks us to stop."""
+        scheduler = BlockingScheduler()
+        scheduler.add_job(self._safe_pass, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
+                          id="due-timers")
+
+        def stop(signum: int, _frame: Any) -> None:
+            log.info("signal %s: finishing the current fire, then stopping", signum)
+            self.stopping.set()
+            scheduler.shutdown(wait=True)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("worker %s polling every %ss", self.owner, self.interval_s)
+        self._safe_pass()
+        try:
+            scheduler.start()
+        finally:
+            with self.engine.session() as session, session.begin():
+                released = release_leases(session, self.owner)
+            log.info("worker %s stopped; released %d lease(s); handled %d timer(s)", self.owner, released, self.fired)
+
+    def _safe_pass(self) -> None:
+        try:
+            self.run_pass()
+        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+            log.exception("acquisition pass failed")

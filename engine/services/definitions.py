@@ -1,0 +1,166 @@
+"""Deploy BPMN/DMN files as immutable, versioned process definitions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
+
+from engine.definitions.documents import read_document
+from engine.definitions.elements import element_info, start_timer_expression
+from engine.definitions.validation import validate_documents
+from engine.errors import DefinitionError, NotFound
+from engine.persistence import DefinitionFile, ProcessDefinition
+from engine.runtime import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
+from engine.services import audit
+from engine.services.context import context_of, now
+from engine.services.timers import schedule_start_timer, unschedule_start_timers
+from engine.services.users import group_ids
+from engine.services.views import DefinitionView, DeployResult
+
+
+def definition_view(row: ProcessDefinition) -> DefinitionView:
+    """Turn a definition row into a DefinitionView."""
+    return DefinitionView(row.id, row.process_key, row.version, row.name, row.sha256, row.deployed_by,
+                          row.deployed_at, row.is_latest)
+
+
+def available_form_keys(forms_dir: Path) -> set[str]:
+    """Return the form keys defined under ``forms/`` (``<key>.schema.json``)."""
+    if not forms_dir.is_dir():
+        return set()
+    return {p.name[: -len(".schema.json")] for p in forms_dir.glob("*.schema.json")}
+
+
+def check_files(
+    files: list[tuple[str, bytes]], *, known_groups: set[str] | None = None, form_keys: set[str] | None = None,
+    max_bytes: int = 5 * 1024 * 1024, others: list[SourceDocument] | None = None,
+) -> tuple[list[SourceDocument], dict[str, ParsedProcess], list[SourceDocument]]:
+    """Read, validate and parse files (with ``others`` for references); raise DefinitionError. Needs no database.
+
+    Returns the given documents, the parsed processes and the (parsed) copies of all documents.
+    """
+    documents, problems = [], []
+    for name, content in files:
+        try:
+            documents.append(read_document(name, content, max_bytes))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+    problems.extend(validate_documents(documents, known_groups=known_groups, form_keys=form_keys))
+    if problems:
+        raise DefinitionError(problems)
+    parsed_docs = [*_copies(others or []), *_copies(documents)]
+    try:
+        parsed = parse_documents(parsed_docs)
+    except ProblemsFound as exc:
+        raise DefinitionError(exc.problems) from exc
+    return documents, parsed, parsed_docs
+
+
+def _copies(documents: list[SourceDocument]) -> list[SourceDocument]:
+    # Parsing rewrites timer expressions in place; keep the caller's trees untouched.
+    return [SourceDocument(d.filename, d.text, etree.fromstring(d.text.encode("utf-8")), d.kind) for d in documents]
+
+
+def _stored_documents(session: Session, exclude: set[str]) -> list[SourceDocument]:
+    latest = (select(DefinitionFile.name, func.max(DefinitionFile.version).label("v"))
+              .group_by(DefinitionFile.name).subquery())
+    rows = session.scalars(
+        select(DefinitionFile).options(undefer(DefinitionFile.text))
+        .join(latest, (DefinitionFile.name == latest.c.name) & (DefinitionFile.version == latest.c.v))
+    )
+    return [read_document(r.name, r.text.encode("utf-8"), 1 << 30) for r in rows if r.name not in exclude and not r.undeployed]
+
+
+def _store_file(session: Session, doc: SourceDocument, actor: str) -> DefinitionFile:
+    sha = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    latest = session.scalar(select(DefinitionFile).where(DefinitionFile.name == doc.filename)
+                            .order_by(DefinitionFile.version.desc()).limit(1))
+    if latest is not None and latest.sha256 == sha and not latest.undeployed:
+        return latest
+    row = DefinitionFile(name=doc.filename, kind=doc.kind, version=(latest.version + 1) if latest else 1, sha256=sha,
+                         text=doc.text, deployed_by=actor, deployed_at=now(session), undeployed=False)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = "system") -> DeployResult:
+    """Validate and deploy files; unchanged processes stay as they are, changed ones get version N+1."""
+    ctx = context_of(session)
+    names = {name for name, _ in files}
+    given, parsed, documents = check_files(
+        files, known_groups=group_ids(session), form_keys=available_form_keys(ctx.config.forms_dir),
+        max_bytes=ctx.config.max_definition_bytes, others=_stored_documents(session, names))
+    by_name = {d.filename: d for d in documents}
+    file_rows = {d.filename: _store_file(session, d, actor) for d in given}
+    deployed, unchanged = [], []
+    for process_id, process in sorted(parsed.items()):
+        doc = by_name.get(process.filename)
+        if doc is None:
+            continue
+        stored_spec = ctx.runtime.dump_spec(process)
+        sha = hashlib.sha256(
+            (doc.text + json.dumps(stored_spec, sort_keys=True, default=str)).encode("utf-8")).hexdigest()
+        latest = session.scalar(select(ProcessDefinition).where(
+            ProcessDefinition.process_key == process_id, ProcessDefinition.is_latest.is_(True)))
+        if latest is not None and latest.sha256 == sha and latest.active:
+            unchanged.append(definition_view(latest))
+            continue
+        file_row = file_rows.get(doc.filename) or _store_file(session, doc, actor)
+        if latest is not None:
+            latest.is_latest = False
+        row = ProcessDefinition(
+            process_key=process_id, version=(latest.version + 1) if latest else 1, name=process.name, sha256=sha,
+            file_id=file_row.id, source=doc.text, spec=stored_spec, element_info=element_info(doc, process_id),
+            start_timer=start_timer_expression(doc, process_id), deployed_by=actor, deployed_at=now(session),
+            is_latest=True, active=True,
+        )
+        session.add(row)
+        session.flush()
+        unschedule_start_timers(session, process_id)
+        if row.start_timer:
+            schedule_start_timer(session, row)
+        audit.record(session, "definition_deployed", actor, process_key=process_id,
+                     data={"version": row.version, "sha256": sha, "file": doc.filename, "definition_id": row.id})
+        deployed.append(definition_view(row))
+    return DeployResult(deployed, unchanged)
+
+
+def deploy_paths(session: Session, paths: list[Path], actor: str = "system") -> DeployResult:
+    """Deploy files and directories from disk."""
+    from engine.definitions.documents import read_paths
+
+    return deploy_files(session, read_paths(paths, context_of(session).config.max_definition_bytes), actor)
+
+
+def list_definitions(session: Session, *, latest_only: bool = False) -> list[DefinitionView]:
+    """List deployed definitions, by key and version."""
+    stmt = select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version)
+    if latest_only:
+        stmt = stmt.where(ProcessDefinition.is_latest.is_(True))
+    return [definition_view(r) for r in session.scalars(stmt)]
+
+
+def definition_source(session: Session, definition_id: int) -> str:
+    """Return the BPMN source of a definition version."""
+    source = session.scalar(select(ProcessDefinition.source).where(ProcessDefinition.id == definition_id))
+    if source is None:
+        raise NotFound(f"definition {definition_id} not found")
+    return source
+
+
+def undeploy(session: Session, process_key: str, actor: str) -> None:
+    """Stop new instances and scheduled starts of a process; running instances carry on."""
+    rows = list(session.scalars(select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)))
+    if not rows:
+        raise NotFound(f"no deployed process with key {process_key!r}")
+    for row in rows:
+        row.active = False
+    unschedule_start_timers(session, process_key)
+    audit.record(session, "definition_undeployed", actor, process_key=process_key)
+    session.flush()

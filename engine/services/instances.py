@@ -1,0 +1,125 @@
+"""Process instances: start, show, list, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotFound
+from engine.persistence import HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
+from engine.services import audit
+from engine.services.context import context_of, now
+from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
+from engine.services.tasks import list_tasks
+from engine.services.views import InstanceView, TimerView
+
+
+def latest_definition(session: Session, process_key: str) -> ProcessDefinition:
+    """Return the latest active version of a process or raise NotFound."""
+    row = session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.process_key == process_key, ProcessDefinition.is_latest.is_(True),
+                                        ProcessDefinition.active.is_(True))
+    )
+    if row is None:
+        raise NotFound(f"no deployed process with key {process_key!r}")
+    return row
+
+
+def instance_view(row: ProcessInstance, **extra: Any) -> InstanceView:
+    """Turn an instance row into an InstanceView."""
+    return InstanceView(
+        id=row.id, process_key=row.process_key, version=row.definition_version, status=row.status,
+        business_key=row.business_key, started_by=row.started_by, started_at=row.started_at, ended_at=row.ended_at,
+        definition_id=row.definition_id, **extra,
+    )
+
+
+def start_instance(
+    session: Session, process_key: str, data: dict[str, Any] | None = None, actor: str = "system",
+    business_key: str | None = None, *, definition_id: int | None = None,
+) -> InstanceView:
+    """Start an instance of the latest version and run it to its first wait state."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("start data must be a JSON object")
+    if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255):
+        raise InvalidInput("business key must be a string of at most 255 characters")
+    if definition_id is None:
+        definition_id = latest_definition(session, process_key).id
+    info = definition_info(session, definition_id)
+    ctx = context_of(session)
+    at = now(session)
+    run = ctx.runtime.new_run(spec_bundle(session, definition_id), dict(data or {}))
+    instance = ProcessInstance(
+        definition_id=info.id, process_key=info.process_key, definition_version=info.version,
+        business_key=business_key, status="running", state="", summary={}, started_by=actor,
+        started_at=at, updated_at=at,
+    )
+    session.add(instance)
+    session.flush()
+    audit.record(session, "instance_started", actor, instance_id=instance.id, process_key=info.process_key,
+                 data={"version": info.version, "business_key": business_key, "data": data or {}})
+    run.advance()
+    save_instance(session, instance, info, run, actor)
+    return instance_view(instance)
+
+
+def timer_view(row: Timer) -> TimerView:
+    """Turn a timer row into a TimerView."""
+    return TimerView(row.id, row.instance_id, row.process_key, row.element_id, row.kind, row.due_at, row.run_at,
+                     row.status, row.attempts, row.last_error)
+
+
+def get_instance(session: Session, instance_id: int, *, with_data: bool = True) -> InstanceView:
+    """Return an instance with its current data, open tasks and pending timers."""
+    if not with_data:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"instance {instance_id} not found")
+        return instance_view(row)
+    row, _info, run = load_instance(session, instance_id)
+    timers = session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.due_at))
+    return instance_view(row, data=run.data(), tasks=list_tasks(session, instance_id=instance_id),
+                         timers=[timer_view(t) for t in timers])
+
+
+def list_instances(
+    session: Session, *, status: str | None = None, process_key: str | None = None, business_key: str | None = None,
+    started_after: datetime | None = None, started_before: datetime | None = None, limit: int | None = 100, offset: int = 0,
+) -> list[InstanceView]:
+    """List instances, newest first, with filters."""
+    stmt = select(ProcessInstance).order_by(ProcessInstance.id.desc())
+    if status:
+        stmt = stmt.where(ProcessInstance.status == status)
+    if process_key:
+        stmt = stmt.where(ProcessInstance.process_key == process_key)
+    if business_key:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if started_after:
+        stmt = stmt.where(ProcessInstance.started_at >= started_after)
+    if started_before:
+        stmt = stmt.where(ProcessInstance.started_at < started_before)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return [instance_view(r) for r in session.scalars(stmt)]
+
+
+def cancel_instance(session: Session, instance_id: int, actor: str, reason: str = "") -> InstanceView:
+    """Cancel a running instance: its tasks, timers and subscriptions go with it."""
+    instance, info, run = load_instance(session, instance_id)
+    require_running(instance)
+    run.cancel()
+    at = now(session)
+    instance.state = context_of(session).runtime.dump(run)
+    instance.status, instance.ended_at, instance.updated_at = "cancelled", at, at
+    instance.summary = {k: v for k, v in (instance.summary or {}).items() if k not in ("tasks", "timers", "messages")}
+    session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
+                    .values(status="cancelled", completed_at=at))
+    session.execute(delete(Timer).where(Timer.instance_id == instance_id))
+    session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
+    audit.record(session, "instance_cancelled", actor, instance_id=instance_id, process_key=info.process_key,
+                 data={"reason": reason})
+    flush_or_conflict(session, instance_id)
+    return instance_view(instance)

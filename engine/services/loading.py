@@ -1,0 +1,100 @@
+"""Load an instance for a command and save it back under the optimistic lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict, NotFound
+from engine.persistence import ProcessDefinition, ProcessInstance
+from engine.runtime import InstanceRun, SpecBundle
+from engine.services import audit
+from engine.services.context import context_of, now
+from engine.services.projections import sync_projections
+
+
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """The immutable facts of a definition version a command needs (cached per process)."""
+
+    id: int
+    process_key: str
+    version: int
+    name: str
+    element_info: dict[str, Any]
+
+
+_INFO_KEY = "bpm_definition_info"
+
+
+def definition_info(session: Session, definition_id: int) -> DefinitionInfo:
+    """Return a definition's immutable facts, from the engine-wide cache when possible."""
+    ctx = context_of(session)
+    cache: dict[int, DefinitionInfo] = ctx.__dict__.setdefault(_INFO_KEY, {})
+    info = cache.get(definition_id)
+    if info is None:
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"definition {definition_id} not found")
+        info = DefinitionInfo(row.id, row.process_key, row.version, row.name, dict(row.element_info or {}))
+        cache[definition_id] = info
+    return info
+
+
+def spec_bundle(session: Session, definition_id: int) -> SpecBundle:
+    """Return the cached spec of a definition version, loading it once."""
+    runtime = context_of(session).runtime
+    if runtime.is_spec_cached(definition_id):
+        return runtime.spec_bundle(definition_id, {})
+    spec = session.scalar(select(ProcessDefinition.spec).where(ProcessDefinition.id == definition_id))
+    if spec is None:
+        raise NotFound(f"definition {definition_id} not found")
+    return runtime.spec_bundle(definition_id, spec)
+
+
+def load_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, DefinitionInfo, InstanceRun]:
+    """Load an instance row with its state and restore its workflow."""
+    instance = session.scalar(
+        select(ProcessInstance).options(undefer(ProcessInstance.state)).where(ProcessInstance.id == instance_id)
+    )
+    if instance is None:
+        raise NotFound(f"instance {instance_id} not found")
+    info = definition_info(session, instance.definition_id)
+    run = context_of(session).runtime.restore(spec_bundle(session, instance.definition_id), instance.state)
+    return instance, info, run
+
+
+def require_running(instance: ProcessInstance) -> None:
+    """Raise Conflict unless the instance is still running."""
+    if instance.status != "running":
+        raise Conflict(f"instance {instance.id} is {instance.status}")
+
+
+def save_instance(
+    session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun, actor: str,
+    *, finished_task_id: str | None = None,
+) -> None:
+    """Write the workflow document and projections; a concurrent change raises Conflict."""
+    ctx = context_of(session)
+    at = now(session)
+    instance.state = ctx.runtime.dump(run)
+    instance.updated_at = at
+    sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id)
+    if run.completed and instance.status == "running":
+        instance.status = "completed"
+        instance.ended_at = at
+        audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
+                     data={"data": run.data()})
+    flush_or_conflict(session, instance.id)
+
+
+def flush_or_conflict(session: Session, instance_id: int | None) -> None:
+    """Flush; turn a lost optimistic-lock race into a Conflict error."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"instance {instance_id} was changed by someone else; reload and try again") from exc

@@ -1,0 +1,106 @@
+"""Keep the queryable rows (inbox, timers, message subscriptions) in step with an instance's state.
+
+The instance row's ``summary`` remembers which rows exist, so a command computes the
+difference in memory and writes only what changed — no extra SELECTs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from engine.persistence import HumanTask, MessageSubscription, ProcessInstance, Timer
+from engine.runtime import InstanceRun, evaluate_due
+from engine.services import audit
+from engine.services.context import context_of, now
+
+SCALAR_TYPES = (str, int, bool)
+
+
+def _correlation_values(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if isinstance(v, SCALAR_TYPES) and not (isinstance(v, str) and len(v) > 200)}
+
+
+def sync_projections(
+    session: Session, instance: ProcessInstance, definition: Any, run: InstanceRun, actor: str,
+    *, finished_task_id: str | None = None,
+) -> None:
+    """Insert, update or delete human-task, timer and subscription rows to match ``run``."""
+    ctx = context_of(session)
+    at = now(session)
+    summary = dict(instance.summary or {})
+    info = definition.element_info or {}
+    data = run.data()
+
+    # Human tasks
+    known_tasks: list[str] = list(summary.get("tasks", []))
+    ready = {t.id: t for t in run.ready_tasks()}
+    gone = [tid for tid in known_tasks if tid not in ready and tid != finished_task_id]
+    if gone:
+        session.execute(
+            update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.status == "open").values(status="cancelled", completed_at=at)
+        )
+        for tid in gone:
+            audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key)
+    customer = data.get("customer") if isinstance(data.get("customer"), str) else None
+    for tid, task in ready.items():
+        if tid in known_tasks:
+            continue
+        element = info.get(task.element_id, {})
+        due_at = None
+        if element.get("due"):
+            due_at = evaluate_due(ctx.runtime, element["due"], task.data)
+        session.add(HumanTask(
+            id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
+            title=task.title, candidate_group=task.lane, assignee=None, form_key=task.form_key, status="open",
+            priority=int(element.get("priority", 50)), business_key=instance.business_key, customer=customer,
+            created_at=at, due_at=due_at,
+        ))
+        audit.record(session, "task_created", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key,
+                     data={"element_id": task.element_id, "title": task.title, "group": task.lane,
+                           "due_at": due_at.isoformat() if due_at else None})
+    summary["tasks"] = list(ready)
+
+    # Timers
+    known_timers: dict[str, str | None] = dict(summary.get("timers", {}))
+    waiting = {t.task_id: t for t in run.waiting_timers()}
+    stale = [tid for tid in known_timers if tid not in waiting]
+    if stale:
+        session.execute(delete(Timer).where(Timer.instance_id == instance.id, Timer.task_id.in_(stale)))
+    for tid, timer in waiting.items():
+        due = timer.due_at.isoformat() if timer.due_at else None
+        if tid in known_timers:
+            if known_timers[tid] != due and timer.due_at is not None:
+                session.execute(
+                    update(Timer).where(Timer.instance_id == instance.id, Timer.task_id == tid)
+                    .values(due_at=timer.due_at, run_at=timer.due_at, attempts=0, status="waiting", last_error=None)
+                )
+            continue
+        if timer.due_at is None:
+            continue
+        session.add(Timer(
+            instance_id=instance.id, definition_id=definition.id, process_key=instance.process_key, task_id=tid,
+            element_id=timer.element_id, kind=timer.kind, due_at=timer.due_at, run_at=timer.due_at,
+            status="waiting", attempts=0, created_at=at,
+        ))
+    summary["timers"] = {tid: (t.due_at.isoformat() if t.due_at else None) for tid, t in waiting.items()}
+
+    # Message subscriptions
+    known_subs: list[str] = list(summary.get("messages", []))
+    subs = {m.task_id: m for m in run.waiting_messages()}
+    stale_subs = [tid for tid in known_subs if tid not in subs]
+    if stale_subs:
+        session.execute(delete(MessageSubscription).where(
+            MessageSubscription.instance_id == instance.id, MessageSubscription.task_id.in_(stale_subs)))
+    for tid, sub in subs.items():
+        if tid not in known_subs:
+            session.add(MessageSubscription(
+                message_name=sub.message_name, instance_id=instance.id, task_id=tid, element_id=sub.element_id,
+                business_key=instance.business_key, correlation=_correlation_values(data)))
+    summary["messages"] = list(subs)
+
+    if customer:
+        summary["customer"] = customer
+    instance.summary = summary

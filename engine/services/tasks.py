@@ -1,0 +1,158 @@
+"""Human tasks: list (one indexed query), claim, unclaim, assign, complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.persistence import HumanTask
+from engine.services import audit
+from engine.services.context import now
+from engine.services.loading import load_instance, require_running, save_instance
+from engine.services.users import get_user, groups_of
+from engine.services.views import TaskView
+
+SYSTEM_ACTORS = {"system", "scheduler"}
+
+
+def task_view(row: HumanTask) -> TaskView:
+    """Turn a human_task row into a TaskView."""
+    return TaskView(
+        id=row.id, instance_id=row.instance_id, process_key=row.process_key, element_id=row.element_id,
+        title=row.title, group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
+        form_key=row.form_key, priority=row.priority, business_key=row.business_key, customer=row.customer,
+        created_at=row.created_at, completed_at=row.completed_at, completed_by=row.completed_by,
+    )
+
+
+def list_tasks(
+    session: Session, *, user: str | None = None, group: str | None = None, instance_id: int | None = None,
+    status: str | None = "open", limit: int | None = None, offset: int = 0,
+) -> list[TaskView]:
+    """List tasks: a user's (assigned to them, or unassigned in their groups), a group's, an instance's."""
+    stmt = select(HumanTask)
+    if status:
+        stmt = stmt.where(HumanTask.status == status)
+    if user:
+        groups = groups_of(session, user)
+        stmt = stmt.where(or_(HumanTask.assignee == user,
+                              (HumanTask.assignee.is_(None)) & (HumanTask.candidate_group.in_(groups))))
+    if group:
+        stmt = stmt.where(HumanTask.candidate_group == group)
+    if instance_id is not None:
+        stmt = stmt.where(HumanTask.instance_id == instance_id)
+    stmt = stmt.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return [task_view(r) for r in session.scalars(stmt)]
+
+
+def get_task(session: Session, task_id: str) -> TaskView:
+    """Return one task or raise NotFound."""
+    return task_view(_row(session, task_id))
+
+
+def _row(session: Session, task_id: str) -> HumanTask:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    return row
+
+
+def _require_known_user(session: Session, actor: str) -> set[str]:
+    if actor in SYSTEM_ACTORS:
+        return set()
+    if get_user(session, actor) is None:
+        raise NotAllowed(f"unknown user {actor!r}")
+    return groups_of(session, actor)
+
+
+def _require_open(row: HumanTask) -> None:
+    if row.status != "open":
+        by = f" by {row.completed_by}" if row.completed_by else ""
+        raise Conflict(f"task {row.id} is already {row.status}{by}")
+
+
+def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
+    """Return True if ``actor`` may complete the task: its assignee, or a candidate when unassigned."""
+    if row.assignee is not None:
+        return row.assignee == actor
+    return row.candidate_group is None or row.candidate_group in groups
+
+
+def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
+    """Assign an unassigned task to ``actor``, who must be in its candidate group."""
+    row = _row(session, task_id)
+    groups = _require_known_user(session, actor)
+    _require_open(row)
+    if row.assignee == actor:
+        return task_view(row)
+    if row.assignee is not None:
+        raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
+    if row.candidate_group is not None and row.candidate_group not in groups:
+        raise NotAllowed(f"{actor} is not in group {row.candidate_group} and may not claim task {task_id}")
+    row.assignee = actor
+    audit.record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key)
+    session.flush()
+    return task_view(row)
+
+
+def unclaim_task(session: Session, task_id: str, actor: str) -> TaskView:
+    """Give a claimed task back to its group (the assignee, or a cs_head/admin)."""
+    row = _row(session, task_id)
+    groups = _require_known_user(session, actor)
+    _require_open(row)
+    if row.assignee is None:
+        return task_view(row)
+    if row.assignee != actor and not groups & {"cs_head", "admin"}:
+        raise NotAllowed(f"task {task_id} is claimed by {row.assignee}; only they or a cs_head/admin may unclaim it")
+    previous, row.assignee = row.assignee, None
+    audit.record(session, "task_unclaimed", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key,
+                 data={"previous_assignee": previous})
+    session.flush()
+    return task_view(row)
+
+
+def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> TaskView:
+    """Assign a task to a member of its group (cs_head/admin only)."""
+    row = _row(session, task_id)
+    groups = _require_known_user(session, actor)
+    _require_open(row)
+    if not groups & {"cs_head", "admin"}:
+        raise NotAllowed(f"{actor} may not assign tasks (cs_head or admin only)")
+    if row.candidate_group is not None and row.candidate_group not in groups_of(session, assignee):
+        raise InvalidInput(f"{assignee} is not in group {row.candidate_group}")
+    previous, row.assignee = row.assignee, assignee
+    audit.record(session, "task_assigned", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key,
+                 data={"assignee": assignee, "previous_assignee": previous})
+    session.flush()
+    return task_view(row)
+
+
+def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:
+    """Complete a task with data and run the instance to its next wait state, in one transaction."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("task data must be a JSON object")
+    row = _row(session, task_id)
+    groups = _require_known_user(session, actor)
+    _require_open(row)
+    if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
+        who = f"assigned to {row.assignee}" if row.assignee else f"for group {row.candidate_group}"
+        raise NotAllowed(f"{actor} may not complete task {task_id} ({who})")
+    instance, info, run = load_instance(session, row.instance_id)
+    require_running(instance)
+    if not run.task_is_open(task_id):
+        raise Conflict(f"task {task_id} is no longer open in instance {instance.id}")
+    submitted = dict(data or {})
+    run.complete(task_id, submitted)
+    at = now(session)
+    row.status, row.completed_at, row.completed_by = "completed", at, actor
+    if row.assignee is None:
+        row.assignee = actor
+    audit.record(session, "task_completed", actor, instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
+                 data={"element_id": row.element_id, "submitted": submitted})
+    save_instance(session, instance, info, run, actor, finished_task_id=task_id)
+    return task_view(row)

@@ -1,0 +1,252 @@
+"""Timers: start-event schedules, leased acquisition of due rows, firing, retries and incidents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, NotFound
+from engine.persistence import Incident, ProcessDefinition, ProcessInstance, SlaBreach, Timer
+from engine.runtime.timers import due_from_value, next_occurrence, parse_cycle, translate_expression
+from engine.services import audit
+from engine.services.context import context_of, now
+from engine.services.loading import load_instance, save_instance
+
+START = "start"
+
+
+@dataclass(frozen=True)
+class FireResult:
+    """What happened to one due timer."""
+
+    timer_id: int
+    instance_id: int | None
+    element_id: str
+    outcome: str  # fired | retry | incident | skipped
+    error: str | None = None
+
+
+def _start_due(session: Session, expression: str, after: datetime, previous: datetime | None = None) -> datetime | None:
+    ctx = context_of(session)
+    kind, _, text = expression.partition(":")
+    value = ctx.runtime.script_engine.sandbox.evaluate(translate_expression(text), {})
+    if kind == "cycle":
+        state = parse_cycle(value, after, ctx.runtime.tz)
+        if state.get("at"):
+            return ctx.runtime.calendar.next_working_time(previous or after, state["at"]).astimezone(timezone.utc)  # type: ignore[no-any-return]
+        first = datetime.fromisoformat(state["next"])
+        if previous is None and first > after:
+            return first
+        return next_occurrence(state, first, max(after, previous or after), ctx.runtime.calendar)
+    if previous is not None:
+        return None  # a date or duration start timer fires once
+    return due_from_value(value, after, ctx.runtime.tz)
+
+
+def schedule_start_timer(session: Session, definition: ProcessDefinition) -> Timer | None:
+    """Write the timer row that will start the next instance of a timer-start process."""
+    assert definition.start_timer
+    at = now(session)
+    due = _start_due(session, definition.start_timer, at)
+    if due is None:
+        return None
+    row = Timer(instance_id=None, definition_id=definition.id, process_key=definition.process_key, task_id=None,
+                element_id=START, kind=START, due_at=due, run_at=due, status="waiting", attempts=0, created_at=at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def unschedule_start_timers(session: Session, process_key: str) -> None:
+    """Remove the start schedule of a process (redeploy replaces it, undeploy drops it)."""
+    session.execute(delete(Timer).where(Timer.process_key == process_key, Timer.instance_id.is_(None)))
+
+
+def acquire_due_timers(session: Session, owner: str, *, limit: int = 100, lease_s: float = 60.0) -> list[int]:
+    """Lease up to ``limit`` due timers to ``owner`` (SKIP LOCKED on PostgreSQL) and return their ids."""
+    at = now(session)
+    stmt = (
+        select(Timer.id)
+        .where(Timer.status == "waiting", Timer.run_at <= at,
+               or_(Timer.lock_expires_at.is_(None), Timer.lock_expires_at < at))
+        .order_by(Timer.run_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    if ids:
+        session.execute(update(Timer).where(Timer.id.in_(ids))
+                        .values(lock_owner=owner, lock_expires_at=at + timedelta(seconds=lease_s)))
+        session.flush()
+    return ids
+
+
+def release_leases(session: Session, owner: str) -> int:
+    """Give back every lease ``owner`` holds (graceful shutdown)."""
+    result = session.execute(update(Timer).where(Timer.lock_owner == owner).values(lock_owner=None, lock_expires_at=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _locked_timer(session: Session, timer_id: int, owner: str | None) -> Timer | None:
+    stmt = select(Timer).where(Timer.id == timer_id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
+    if row is None or row.status != "waiting":
+        return None
+    if owner is not None and row.lock_owner != owner:
+        return None  # our lease expired and someone else took it
+    return row
+
+
+def fire_timer(session: Session, timer_id: int, owner: str | None = None) -> FireResult:
+    """Fire one leased timer in the caller's transaction: advance the instance or start a new one."""
+    row = _locked_timer(session, timer_id, owner)
+    if row is None:
+        return FireResult(timer_id, None, "?", "skipped")
+    at = now(session)
+    if row.kind == START:
+        return _fire_start(session, row, at)
+    assert row.instance_id is not None
+    instance, info, run = load_instance(session, row.instance_id)
+    if instance.status != "running":
+        session.delete(row)
+        return FireResult(timer_id, instance.id, row.element_id, "skipped")
+    before = {t.task_id: t for t in run.waiting_timers()}
+    run.fire_timers()
+    after = {t.task_id: t for t in run.waiting_timers()}
+    fired = [t for tid, t in before.items() if t.due_at is not None and t.due_at <= at
+             and (tid not in after or after[tid].due_at != t.due_at)]
+    if not fired:
+        row.lock_owner, row.lock_expires_at = None, None
+        return FireResult(timer_id, instance.id, row.element_id, "skipped")
+    for timer in fired:
+        audit.record(session, "timer_fired", "scheduler", instance_id=instance.id, task_id=timer.task_id,
+                     process_key=instance.process_key,
+                     data={"element_id": timer.element_id, "kind": timer.kind, "due_at": timer.due_at,
+                           "fired_at": at, "lag_s": round((at - timer.due_at).total_seconds(), 3) if timer.due_at else None})
+        sla = (info.element_info or {}).get(timer.element_id, {})
+        if sla.get("sla") and timer.due_at is not None:
+            session.add(SlaBreach(instance_id=instance.id, process_key=instance.process_key, step=sla["sla"],
+                                  timer_element_id=timer.element_id, responsible_group=sla.get("group"),
+                                  deadline=timer.due_at, recorded_at=at))
+            audit.record(session, "sla_breached", "scheduler", instance_id=instance.id, process_key=instance.process_key,
+                         data={"step": sla["sla"], "group": sla.get("group"), "deadline": timer.due_at, "actual": at})
+    save_instance(session, instance, info, run, "scheduler")
+    session.execute(update(Timer).where(Timer.id == timer_id).values(lock_owner=None, lock_expires_at=None))
+    return FireResult(timer_id, instance.id, row.element_id, "fired")
+
+
+def _fire_start(session: Session, row: Timer, at: datetime) -> FireResult:
+    from engine.services.instances import start_instance
+
+    definition = session.get(ProcessDefinition, row.definition_id)
+    if definition is None or not definition.active or not definition.start_timer:
+        session.delete(row)
+        return FireResult(row.id, None, row.element_id, "skipped")
+    view = start_instance(session, definition.process_key, {"scheduled_at": row.due_at.isoformat()}, "scheduler",
+                          definition_id=definition.id)
+    audit.record(session, "timer_fired", "scheduler", instance_id=view.id, process_key=definition.process_key,
+                 data={"element_id": START, "kind": START, "due_at": row.due_at, "fired_at": at,
+                       "lag_s": round((at - row.due_at).total_seconds(), 3)})
+    following = _start_due(session, definition.start_timer, at, previous=row.due_at)
+    if following is None:
+        session.delete(row)
+    else:
+        row.due_at, row.run_at, row.attempts, row.last_error = following, following, 0, None
+        row.lock_owner, row.lock_expires_at = None, None
+    session.flush()
+    return FireResult(row.id, view.id, START, "fired")
+
+
+def record_failure(session: Session, timer_id: int, error: str) -> FireResult:
+    """After a failed fire (rolled back): schedule a retry with backoff, or raise an incident."""
+    row = session.get(Timer, timer_id)
+    if row is None:
+        return FireResult(timer_id, None, "?", "skipped", error)
+    backoff = context_of(session).config.retry_backoff_s
+    at = now(session)
+    row.attempts += 1
+    row.last_error = error[:4000]
+    row.lock_owner, row.lock_expires_at = None, None
+    if row.attempts <= len(backoff):
+        row.run_at = at + timedelta(seconds=backoff[row.attempts - 1])
+        audit.record(session, "timer_retry_scheduled", "scheduler", instance_id=row.instance_id, process_key=row.process_key,
+                     data={"timer_id": row.id, "element_id": row.element_id, "attempt": row.attempts,
+                           "run_at": row.run_at, "error": error})
+        session.flush()
+        return FireResult(timer_id, row.instance_id, row.element_id, "retry", error)
+    row.status = "incident"
+    incident = Incident(timer_id=row.id, instance_id=row.instance_id, process_key=row.process_key,
+                        element_id=row.element_id, error=error[:4000], status="open", created_at=at)
+    session.add(incident)
+    session.flush()
+    audit.record(session, "incident_raised", "scheduler", instance_id=row.instance_id, process_key=row.process_key,
+                 data={"incident_id": incident.id, "timer_id": row.id, "element_id": row.element_id, "error": error})
+    return FireResult(timer_id, row.instance_id, row.element_id, "incident", error)
+
+
+def list_timers(session: Session, *, due_before: datetime | None = None, instance_id: int | None = None,
+                status: str | None = None) -> list[Timer]:
+    """List timer rows by due time."""
+    stmt = select(Timer).order_by(Timer.due_at)
+    if due_before is not None:
+        stmt = stmt.where(Timer.due_at <= due_before)
+    if instance_id is not None:
+        stmt = stmt.where(Timer.instance_id == instance_id)
+    if status:
+        stmt = stmt.where(Timer.status == status)
+    return list(session.scalars(stmt))
+
+
+def list_incidents(session: Session, status: str | None = "open") -> list[Incident]:
+    """List incidents, newest first."""
+    stmt = select(Incident).order_by(Incident.id.desc())
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    return list(session.scalars(stmt))
+
+
+def retry_incident(session: Session, incident_id: int, actor: str) -> Incident:
+    """Put an incident's timer back in the queue, due now, with a fresh set of attempts."""
+    incident = _open_incident(session, incident_id)
+    timer = session.get(Timer, incident.timer_id) if incident.timer_id else None
+    if timer is None:
+        raise Conflict(f"incident {incident_id} has no timer left to retry; resolve it instead")
+    at = now(session)
+    timer.status, timer.attempts, timer.run_at, timer.lock_owner, timer.lock_expires_at = "waiting", 0, at, None, None
+    incident.status, incident.resolved_at, incident.resolved_by = "retried", at, actor
+    audit.record(session, "incident_retried", actor, instance_id=incident.instance_id, process_key=incident.process_key,
+                 data={"incident_id": incident.id, "timer_id": timer.id})
+    session.flush()
+    return incident
+
+
+def resolve_incident(session: Session, incident_id: int, actor: str, note: str = "") -> Incident:
+    """Close an incident without retrying (its timer is dropped)."""
+    incident = _open_incident(session, incident_id)
+    if incident.timer_id:
+        session.execute(delete(Timer).where(Timer.id == incident.timer_id, Timer.status == "incident"))
+    incident.status, incident.resolved_at, incident.resolved_by = "resolved", now(session), actor
+    audit.record(session, "incident_resolved", actor, instance_id=incident.instance_id, process_key=incident.process_key,
+                 data={"incident_id": incident.id, "note": note})
+    session.flush()
+    return incident
+
+
+def _open_incident(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found")
+    if incident.status != "open":
+        raise Conflict(f"incident {incident_id} is already {incident.status}")
+    return incident
+
+
+def instance_exists(session: Session, instance_id: int) -> bool:
+    """Return True if the instance exists."""
+    return session.get(ProcessInstance, instance_id) is not None

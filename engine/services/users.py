@@ -1,0 +1,74 @@
+"""Users, groups and memberships; the groups of DOMAIN.md are created by ``bpm init``."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotFound
+from engine.persistence import Group, User
+from engine.services.context import now
+
+DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
+    "cs_rep": ("Customer service representative", "客服代表"),
+    "cs_assistant": ("Customer service assistant", "客服助理"),
+    "cs_head": ("Head of customer service", "客服部负责人"),
+    "vp": ("Vice president", "副总经理"),
+    "operations": ("Operations", "运作部"),
+    "gm_office": ("General manager's office", "总经办"),
+    "finance": ("Finance", "财务部"),
+    "designer": ("Process designer", "流程设计"),
+    "auditor": ("Auditor", "审计"),
+    "admin": ("Administrator", "管理员"),
+}
+
+
+def ensure_groups(session: Session) -> list[str]:
+    """Create the groups of DOMAIN.md that do not exist yet; return the ids created."""
+    existing = set(session.scalars(select(Group.id)))
+    created = []
+    for gid, (en, zh) in DOMAIN_GROUPS.items():
+        if gid not in existing:
+            session.add(Group(id=gid, name_en=en, name_zh=zh))
+            created.append(gid)
+    session.flush()
+    return created
+
+
+def group_ids(session: Session) -> set[str]:
+    """Return every known group id."""
+    return set(session.scalars(select(Group.id)))
+
+
+def get_user(session: Session, username: str) -> User | None:
+    """Return the user named ``username`` or None."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def groups_of(session: Session, username: str) -> set[str]:
+    """Return the group ids of a user (empty for an unknown user)."""
+    user = get_user(session, username)
+    return {g.id for g in user.groups} if user is not None and user.active else set()
+
+
+def add_user(session: Session, username: str, groups: list[str], display_name: str = "", password_hash: str | None = None) -> User:
+    """Create a user, or add groups to an existing one; unknown groups are an error."""
+    username = username.strip()
+    if not username or len(username) > 120:
+        raise InvalidInput("user name must be 1–120 characters")
+    rows = {g.id: g for g in session.scalars(select(Group).where(Group.id.in_(groups)))}
+    unknown = [g for g in groups if g not in rows]
+    if unknown:
+        raise NotFound(f"unknown group(s): {', '.join(unknown)}; known: {', '.join(sorted(group_ids(session)))}")
+    user = get_user(session, username)
+    if user is None:
+        user = User(username=username, display_name=display_name or username, password_hash=password_hash,
+                    active=True, created_at=now(session), failed_logins=0)
+        session.add(user)
+    elif password_hash is not None:
+        user.password_hash = password_hash
+    for gid in groups:
+        if rows[gid] not in user.groups:
+            user.groups.append(rows[gid])
+    session.flush()
+    return user

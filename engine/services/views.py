@@ -1,0 +1,125 @@
+"""The plain dataclasses services return: never ORM rows, never SpiffWorkflow objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A human task as the inbox and scripts see it."""
+
+    id: str
+    instance_id: int
+    process_key: str
+    element_id: str
+    title: str
+    group: str | None
+    assignee: str | None
+    status: str
+    due_at: datetime | None
+    form_key: str | None
+    priority: int = 50
+    business_key: str | None = None
+    customer: str | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the stable ``bpm tasks --json`` shape (plus extra keys)."""
+        return {
+            "id": self.id, "instance_id": self.instance_id, "element_id": self.element_id, "title": self.title,
+            "group": self.group, "assignee": self.assignee, "status": self.status,
+            "due_at": self.due_at.isoformat() if self.due_at else None, "form_key": self.form_key,
+            "process_key": self.process_key, "priority": self.priority, "business_key": self.business_key,
+            "customer": self.customer,
+        }
+
+
+@dataclass(frozen=True)
+class TimerView:
+    """A pending timer row."""
+
+    id: int
+    instance_id: int | None
+    process_key: str
+    element_id: str
+    kind: str
+    due_at: datetime
+    run_at: datetime
+    status: str
+    attempts: int
+    last_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"id": self.id, "instance_id": self.instance_id, "process_key": self.process_key,
+                "element_id": self.element_id, "kind": self.kind, "due_at": self.due_at.isoformat(),
+                "run_at": self.run_at.isoformat(), "status": self.status, "attempts": self.attempts,
+                "last_error": self.last_error}
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """An instance with (when asked for) its data, open tasks and pending timers."""
+
+    id: int
+    process_key: str
+    version: int
+    status: str
+    business_key: str | None
+    started_by: str
+    started_at: datetime
+    ended_at: datetime | None
+    data: dict[str, Any] | None = None
+    tasks: list[TaskView] = field(default_factory=list)
+    timers: list[TimerView] = field(default_factory=list)
+    definition_id: int | None = None
+
+    def to_json(self, plain: Any = None) -> dict[str, Any]:
+        """Return the stable ``bpm start``/``bpm show`` shape."""
+        out: dict[str, Any] = {
+            "id": self.id, "process_key": self.process_key, "version": self.version, "status": self.status,
+            "business_key": self.business_key, "started_by": self.started_by,
+            "started_at": self.started_at.isoformat(), "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+        }
+        if self.data is not None:
+            out["data"] = plain(self.data) if plain else self.data
+            out["tasks"] = [t.to_json() for t in self.tasks]
+            out["timers"] = [t.to_json() for t in self.timers]
+        return out
+
+
+@dataclass(frozen=True)
+class DefinitionView:
+    """A deployed process definition version."""
+
+    id: int
+    process_key: str
+    version: int
+    name: str
+    sha256: str
+    deployed_by: str
+    deployed_at: datetime
+    is_latest: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"id": self.id, "process_key": self.process_key, "version": self.version, "name": self.name,
+                "sha256": self.sha256, "deployed_by": self.deployed_by, "deployed_at": self.deployed_at.isoformat(),
+                "is_latest": self.is_latest}
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What a deploy changed: new versions, and processes whose content was unchanged."""
+
+    deployed: list[DefinitionView]
+    unchanged: list[DefinitionView]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"deployed": [d.to_json() for d in self.deployed], "unchanged": [d.to_json() for d in self.unchanged]}
