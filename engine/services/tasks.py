@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask
 from engine.services import audit
-from engine.services.context import now
+from engine.definitions.forms import load_form, validate_submission
+from engine.services.context import context_of, now
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.users import get_user, groups_of
 from engine.services.views import TaskView
@@ -132,6 +133,16 @@ def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> Ta
     return task_view(row)
 
 
+def clean_submission(session: Session, row: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate data against the task's form: only declared fields pass, converted to Decimal/date."""
+    if not row.form_key:
+        return data
+    form = load_form(context_of(session).config.forms_dir, row.form_key)
+    if form is None:
+        raise InvalidInput(f"task {row.id} uses form {row.form_key!r}, which is not installed in forms/")
+    return validate_submission(form, data)
+
+
 def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:
     """Complete a task with data and run the instance to its next wait state, in one transaction."""
     if data is not None and not isinstance(data, dict):
@@ -146,7 +157,7 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     require_running(instance)
     if not run.task_is_open(task_id):
         raise Conflict(f"task {task_id} is no longer open in instance {instance.id}")
-    submitted = dict(data or {})
+    submitted = clean_submission(session, row, dict(data or {}))
     run.complete(task_id, submitted)
     at = now(session)
     row.status, row.completed_at, row.completed_by = "completed", at, actor

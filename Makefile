@@ -1,0 +1,53 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export BPM_DEMO ?= 1
+
+.PHONY: run test test-postgres venv dev-deps browser bench bench-quick lint clean
+
+$(BIN)/bpm: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(BIN)/bpm
+
+venv: $(BIN)/bpm
+
+dev-deps: venv
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+# Debian's chromium for the browser tests (no browser downloads work here).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; \
+	fi
+
+run: venv
+	$(BIN)/bpm init
+	$(BIN)/bpm deploy processes/ --user designer
+	$(BIN)/bpm demo-users
+	$(BIN)/bpm run --host $(HOST) --port $(PORT)
+
+test: dev-deps browser
+	$(BIN)/python -m pytest
+
+test-postgres: dev-deps
+	BPM_TEST_POSTGRES_URL=$${BPM_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
+	  $(BIN)/python -m pytest -m postgres
+
+bench: dev-deps
+	$(BIN)/python -m bench.run
+
+bench-quick: dev-deps
+	$(BIN)/python -m bench.run --quick
+
+lint: dev-deps
+	$(BIN)/ruff check engine web tests
+	$(BIN)/mypy engine
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,83 @@
+"""``bpm serve`` (the web app under gunicorn), ``bpm run`` (web + worker), ``bpm demo-users``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from engine.cli.commands import cli
+from engine.cli.common import build_engine, engine_errors
+
+DEMO_PASSWORD = "demo1234"
+DEMO_USERS = {
+    "rep": ["cs_rep"], "assistant": ["cs_assistant"], "head": ["cs_head"], "vp": ["vp"], "ops": ["operations"],
+    "gm": ["gm_office"], "finance": ["finance"], "designer": ["designer"], "auditor": ["auditor"], "admin": ["admin"],
+}
+
+
+def _gunicorn_args(host: str, port: int, workers: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "web:create_app()"]
+
+
+@cli.command(help="Serve the web app under gunicorn (production WSGI server).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run gunicorn in the foreground."""
+    os.execv(sys.executable, _gunicorn_args(host, port, workers))
+
+
+@cli.command(help="Run the web app and the scheduler worker together; Ctrl-C stops both.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run web + worker as two processes."""
+    procs = [
+        subprocess.Popen(_gunicorn_args(host, port, 2)),
+        subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"]),
+    ]
+    click.echo(f"web on http://{host}:{port}/ and the timer worker are running; Ctrl-C stops both")
+
+    def stop(*_args: object) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    codes = [p.returncode for p in procs]
+    sys.exit(0 if all(c in (0, -signal.SIGTERM, -signal.SIGINT) for c in codes) else 1)
+
+
+@cli.command("demo-users", help=f"Create one demo user per role (password {DEMO_PASSWORD!r}); for `make run` only.")
+@engine_errors
+def demo_users() -> None:
+    """Create demo users."""
+    from engine.passwords import hash_password
+    from engine.services.users import add_user, get_user
+
+    engine = build_engine()
+    hashed = hash_password(DEMO_PASSWORD)
+    with engine.transaction() as session:
+        for name, groups in DEMO_USERS.items():
+            if get_user(session, name) is None:
+                add_user(session, name, groups, password_hash=hashed)
+    click.echo(f"demo users: {', '.join(DEMO_USERS)} (password {DEMO_PASSWORD})")
