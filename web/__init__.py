@@ -1,19 +1,57 @@
-"""The Flask application factory (pages and API grow in their own blueprints)."""
+"""The Flask application factory: pages in one blueprint per area, one transaction per request."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+
+from web import db as request_db
+
+
+class WebApp(Flask):
+    """Flask, committing the request's transaction once after a mutating view succeeds."""
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        """Run the view; commit if it was a successful POST (errors and GETs roll back at teardown)."""
+        response = self.make_response(super().dispatch_request())
+        if request.method not in request_db.SAFE_METHODS and response.status_code < 400:
+            request_db.commit()
+        return response
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the web app; it never starts the scheduler (that is `bpm worker`)."""
-    app = Flask(__name__)
+    """Build the web app; it never starts the scheduler (that is `bpm worker`).
+
+    ``config["ENGINE"]`` may hand in an Engine (tests do); otherwise one is built from the
+    environment (``EngineConfig.from_env()``), as under ``bpm serve``.
+    """
+    from engine import Engine, EngineConfig
+    from web import errors, i18n, layout
+    from web.extensions import babel, csrf, login_manager
+    from web.settings import defaults, persistent_secret_key
+
+    app = WebApp(__name__)
+    app.config.from_mapping(defaults(os.environ))
     app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = persistent_secret_key(app.instance_path)
+    engine = app.config.get("ENGINE") or Engine(config=EngineConfig.from_env())
+    app.extensions[request_db.ENGINE_KEY] = engine
+    app.config.setdefault("TIMEZONE", engine.config.timezone)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    babel.init_app(app, default_locale="en", default_timezone=app.config["TIMEZONE"],
+                   locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    app.teardown_appcontext(request_db.close_session)
 
+    errors.init_app(app)
+    i18n.init_app(app)
+    layout.init_app(app)
     return app

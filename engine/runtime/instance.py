@@ -178,15 +178,20 @@ class InstanceRun:
         """Return every timer the workflow is waiting on with its stored due time."""
         result = []
         for task in self.workflow.event_manager.tasks.values():
-            for definition in _definitions(task.task_spec.event_definition):
+            spec = task.task_spec
+            for index, definition in enumerate(_definitions(spec.event_definition)):
                 if not isinstance(definition, TimerEventDefinition):
                     continue
                 value = task._get_internal_data("event_value")
                 cycle = isinstance(definition, CycleTimerEventDefinition)
                 due = cycle_due(value) if cycle else (datetime.fromisoformat(value) if value else None)
                 kind, attached = _timer_kind(task)
-                spec = task.task_spec
-                result.append(WaitingTimer(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, kind, due, cycle, attached))
+                element = spec
+                if type(spec).__name__ == "EventBasedGateway" and index < len(spec.outputs):
+                    # The gateway holds its branches' event definitions, in the order of its outputs.
+                    element, kind = spec.outputs[index], "event_gateway"
+                name = element.bpmn_name or element.bpmn_id
+                result.append(WaitingTimer(str(task.id), element.bpmn_id, name, kind, due, cycle, attached))
         return result
 
     def waiting_messages(self) -> list[WaitingMessage]:

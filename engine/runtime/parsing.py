@@ -13,7 +13,10 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
+from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import TIMER_CLASSES, translate_expression
+
+ENGINE_CLASSES: dict[type, type] = {**TIMER_CLASSES, EngineMessage.__mro__[1]: EngineMessage}
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 TIMER_TAGS = tuple(f"{{{BPMN_NS}}}{tag}" for tag in ("timeDate", "timeDuration", "timeCycle"))
@@ -49,14 +52,14 @@ class ParsedProcess:
 
 
 def _adopt_engine_timers(spec: Any) -> None:
-    """Swap SpiffWorkflow's wall-clock timer definitions for ours (same attributes)."""
+    """Swap SpiffWorkflow's timer and message definitions for ours (same attributes)."""
     for task_spec in spec.task_specs.values():
         if not isinstance(task_spec, CatchingEvent):
             continue
         definition = task_spec.event_definition
         definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
         for item in definitions:
-            replacement = TIMER_CLASSES.get(type(item))
+            replacement = ENGINE_CLASSES.get(type(item))
             if replacement is not None:
                 item.__class__ = replacement
 

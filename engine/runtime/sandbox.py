@@ -10,6 +10,7 @@ a script may run.
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import decimal
 import math
@@ -91,9 +92,20 @@ def compile_expression(expression: str) -> CodeType:
     return result.code
 
 
+def _refuse_imports(source: str) -> None:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return  # RestrictedPython reports it with a line number
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            raise SandboxViolation(f"Line {node.lineno}: imports are not allowed in scripts")
+
+
 @lru_cache(maxsize=1024)
 def compile_script(script: str) -> CodeType:
     """Compile a script under the sandbox rules (cached), or raise SandboxViolation."""
+    _refuse_imports(script)
     result = compile_restricted_exec(script, SCRIPT_FILENAME)
     if result.errors or result.code is None:
         raise SandboxViolation("; ".join(result.errors) or "script does not compile")

@@ -14,7 +14,9 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 
+from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import EngineCycle, EngineDuration, EngineTimeDate
 
 DOCUMENT_VERSION = "bpm-1"
@@ -55,6 +57,7 @@ def _registry() -> DefaultRegistry:
     config[BpmnWorkflow] = LeanWorkflowConverter
     for cls in (EngineTimeDate, EngineDuration, EngineCycle):
         config[cls] = TimerConditionalEventDefinitionConverter
+    config[EngineMessage] = MessageEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)
     # Task data keeps money as Decimal and calendar dates as date across save/restore.
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))

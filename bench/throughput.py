@@ -1,0 +1,108 @@
+"""Engine in process: whole bench_flow instances per second against the raw baselines, command
+latencies, SQL statements per command, and database rows/bytes written per instance."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.backends import Backend, table_row_counts
+from bench.baseline import BaselineResult, run_baselines
+from bench.context import Context
+from bench.harness import SqlCounter, build_engine, deploy, run_flow_instance
+from bench.report import Table, human_bytes, ms, percentile
+
+SECTION = "Throughput and latency (engine in process)"
+COMMANDS = ("start", "lookup", "claim", "complete")
+
+
+def run(ctx: Context) -> list[Table]:
+    """Run the baselines, then the engine on every backend."""
+    n = ctx.settings.instances
+    ctx.log(f"baselines: {ctx.settings.baseline_instances} raw SpiffWorkflow instances each")
+    baselines = run_baselines(ctx.settings.baseline_instances)
+    ctx.metrics["raw_in_memory_per_s"] = baselines[0].per_second
+    ctx.metrics["raw_json_per_s"] = baselines[1].per_second
+
+    throughput = Table(SECTION, "Whole bench_flow instances per second", [
+        "runner", "instances", "instances/s", "ms/instance", "× raw in memory", "× raw + JSON"])
+    for b in baselines:
+        throughput.add(b.name, b.instances, b.per_second, ms(1 / b.per_second),
+                       b.per_second / baselines[0].per_second, b.per_second / baselines[1].per_second)
+    latency = Table(SECTION, "Latency per engine command (ms; each command is one transaction)", [
+        "backend", "command", "calls", "mean", "p50", "p95", "p99", "SQL statements/call", "statements by kind (per call)"])
+    writes = Table(SECTION, "Database writes per instance", [
+        "backend", "table", "rows added (net)", "rows written (insert+update+delete)"])
+    sizes = Table(SECTION, "Bytes per instance", ["backend", "database growth", "WAL written", "instance document (lean JSON)",
+                                                  "raw SpiffWorkflow full JSON"])
+    for backend in ctx.backends:
+        ctx.log(f"{backend.name}: {n} bench_flow instances through the Engine")
+        _engine_run(ctx, backend, n, baselines, throughput, latency, writes, sizes)
+    throughput.notes += [
+        "One instance: start → (lookup open tasks → claim → complete) × 3 user tasks; half the instances take the "
+        "head-approval branch. The engine column includes the 4 lookups (Engine.tasks) a client needs to find the next task.",
+        "Raw + JSON: BpmnWorkflowSerializer(CAMUNDA_CONFIG).serialize_json + deserialize_json after each of the 3 user tasks.",
+        "Raw baselines use SpiffWorkflow's default script engine; the engine uses its RestrictedPython sandbox.",
+    ]
+    latency.notes.append("Statements counted with a before_cursor_execute listener on engine.db (BEGIN counted too).")
+    writes.notes.append("Rows written counts cursor rowcounts of INSERT/UPDATE/DELETE per table (executemany: one per "
+                        "parameter set); audit_head is the audit chain's single tip row, updated by every command.")
+    return [throughput, latency, writes, sizes]
+
+
+def _engine_run(ctx: Context, backend: Backend, n: int, baselines: list[BaselineResult], throughput: Table,
+                latency: Table, writes: Table, sizes: Table) -> None:
+    with backend.fresh("flow") as url:
+        engine = build_engine(url)
+        try:
+            deploy(engine, "bench_flow.bpmn")
+            for i in range(10):  # warm the spec cache and connection pool
+                run_flow_instance(engine, 10_000_000 + i)
+            rows_before, size_before = table_row_counts(engine), backend.size_bytes(engine)
+            wal_before = backend.wal_position(engine)
+            counter = SqlCounter(engine)
+            samples: dict[str, list[float]] = {}
+            start = time.perf_counter()
+            for i in range(n):
+                run_flow_instance(engine, i, samples, counter)
+            elapsed = time.perf_counter() - start
+            counter.close()
+            wal_after = backend.wal_position(engine)
+            rows_after, size_after = table_row_counts(engine), backend.size_bytes(engine)
+            document = _mean_document_bytes(engine)
+        finally:
+            engine.close()
+    per_s = n / elapsed
+    key = backend.name.lower()
+    ctx.metrics[f"engine_per_s_{key}"] = per_s
+    throughput.add(f"Engine on {backend.name}", n, per_s, ms(elapsed / n), per_s / baselines[0].per_second,
+                   per_s / baselines[1].per_second)
+    for command in COMMANDS:
+        data = samples.get(command, [])
+        mean_statements, kinds = counter.per_call(command)
+        calls = counter.calls[command] or 1
+        by_kind = ", ".join(f"{k} {v / calls:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        latency.add(backend.name, command, len(data), ms(sum(data) / len(data)), ms(percentile(data, 50)),
+                    ms(percentile(data, 95)), ms(percentile(data, 99)), mean_statements, by_kind)
+        ctx.metrics[f"{command}_p50_ms_{key}"] = ms(percentile(data, 50))
+        ctx.metrics[f"{command}_p99_ms_{key}"] = ms(percentile(data, 99))
+    tables = sorted(set(rows_after) | set(counter.rows_written))
+    total_net = total_written = 0.0
+    for table in tables:
+        net = (rows_after.get(table, 0) - rows_before.get(table, 0)) / n
+        written = counter.rows_written.get(table, 0) / n
+        if net or written:
+            writes.add(backend.name, table, net, written)
+            total_net += net
+            total_written += written
+    writes.add(backend.name, "**all tables**", total_net, total_written)
+    wal = None if wal_before is None or wal_after is None else (wal_after - wal_before) / n
+    sizes.add(backend.name, human_bytes((size_after - size_before) / n), human_bytes(wal), human_bytes(document),
+              human_bytes(baselines[1].document_bytes))
+
+
+def _mean_document_bytes(engine: Any) -> float:
+    with engine.db.connect() as conn:
+        return float(conn.execute(sa.text("SELECT AVG(LENGTH(state)) FROM process_instance")).scalar() or 0)

@@ -1,0 +1,28 @@
+"""Message events whose payload (the data sent with ``bpm message``) is merged into the instance data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
+
+
+def _is_camunda_payload(payload: Any) -> bool:
+    return isinstance(payload, dict) and set(payload) == {"payload", "result_var"}
+
+
+class EngineMessage(CamundaMessageEventDefinition):  # type: ignore[misc]
+    """A Camunda message event; a plain dict payload from outside is merged into the task data."""
+
+    def update_internal_data(self, my_task: Any, event: Any) -> None:
+        if _is_camunda_payload(event.payload):
+            super().update_internal_data(my_task, event)
+        else:
+            my_task.internal_data[self.name] = dict(event.payload or {})
+
+    def update_task_data(self, my_task: Any) -> None:
+        payload = my_task.internal_data.get(self.name)
+        if _is_camunda_payload(payload):
+            super().update_task_data(my_task)
+        elif payload:
+            my_task.set_data(**payload)

@@ -1,0 +1,98 @@
+"""Who may do what in the pages: role sets, the decorator every view carries, per-object rules.
+
+The engine enforces the same rules on its commands; these checks decide what a page shows and
+refuse a request early with 403 instead of a half-rendered page.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from engine.services.views import TaskView
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ANYONE = frozenset({"*"})  # any signed-in user
+# Groups whose members work on tasks (lanes name them); auditors and designers only read.
+WORKERS = frozenset({"cs_rep", "cs_assistant", "cs_head", "vp", "operations", "gm_office", "finance", "admin"})
+# May open any task page (read-only unless they may also work on it).
+TASK_OVERSEERS = frozenset({"cs_head", "admin", "auditor"})
+# May see every instance, not only the ones they take part in.
+INSTANCE_OVERSEERS = frozenset({"cs_head", "vp", "admin", "auditor"})
+ASSIGNERS = frozenset({"cs_head", "admin"})
+ADMINS = frozenset({"admin"})
+
+
+def in_any(groups: Iterable[str]) -> bool:
+    """Return True if the signed-in user belongs to one of ``groups`` (``ANYONE``: any user)."""
+    if not current_user.is_authenticated:
+        return False
+    wanted = frozenset(groups)
+    return wanted == ANYONE or bool(wanted & current_user.groups)
+
+
+def requires(groups: frozenset[str]) -> Callable[[F], F]:
+    """Let only signed-in members of ``groups`` in (403 for others); every view carries this."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not in_any(groups):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded = login_required(wrapper)
+        guarded.required_groups = groups
+        return cast(F, guarded)
+
+    return decorate
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anonymous users on purpose (sign-in, language, health)."""
+    view.required_groups = frozenset()  # type: ignore[attr-defined]
+    return view
+
+
+def may_view_task(task: TaskView) -> bool:
+    """Its assignee or completer, members of its group, and overseers may open a task."""
+    user = current_user
+    if not user.is_authenticated:
+        return False
+    if user.username in (task.assignee, task.completed_by):
+        return True
+    if task.group is None or task.group in user.groups:
+        return True
+    return bool(TASK_OVERSEERS & user.groups)
+
+
+def may_work_on(task: TaskView) -> bool:
+    """Only its assignee, or a member of its group while unclaimed, may complete an open task."""
+    user = current_user
+    if task.status != "open" or not in_any(WORKERS):
+        return False
+    if task.assignee is not None:
+        return bool(task.assignee == user.username)
+    return task.group is None or task.group in user.groups
+
+
+def may_claim(task: TaskView) -> bool:
+    """A member of its group may claim an open, unclaimed task."""
+    return (task.status == "open" and task.assignee is None and in_any(WORKERS)
+            and (task.group is None or task.group in current_user.groups))
+
+
+def may_unclaim(task: TaskView) -> bool:
+    """The assignee, or a cs_head/admin, may give a claimed task back to its group."""
+    return (task.status == "open" and task.assignee is not None
+            and (task.assignee == current_user.username or in_any(ASSIGNERS)))
+
+
+def may_assign(task: TaskView) -> bool:
+    """A cs_head or admin may assign an open task to a member of its group."""
+    return task.status == "open" and in_any(ASSIGNERS)

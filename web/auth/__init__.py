@@ -1,0 +1,5 @@
+"""Sign-in, sign-out and the language switch."""
+
+from web.auth.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,53 @@
+"""One request, one transaction: a session from the Engine per request, committed once by the app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from engine import Engine
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ENGINE_KEY = "bpm_engine"
+
+
+def get_engine() -> Engine:
+    """Return the Engine this app was built with."""
+    engine: Engine = current_app.extensions[ENGINE_KEY]
+    return engine
+
+
+def db() -> Session:
+    """Return this request's session, opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = get_engine().session()
+    session: Session = g.db_session
+    return session
+
+
+def commit() -> None:
+    """Commit this request's transaction (the app does it after a successful mutating view)."""
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.commit()
+
+
+def rollback() -> None:
+    """Roll back this request's transaction, e.g. before re-rendering after an engine error."""
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session; whatever was not committed is rolled back."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def now() -> datetime:
+    """Return the engine clock's time (tests move it; pages must agree with the engine)."""
+    return get_engine().clock.now()

@@ -1,0 +1,206 @@
+"""Forms as data, in HTML: field views for the templates, and submitted text turned into typed data.
+
+The engine validates (JSON Schema) and converts; here the browser's strings become the JSON
+types the schema expects, and the engine's messages become readable ones in this language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext
+from werkzeug.datastructures import MultiDict
+
+from engine.definitions.forms import FormDefinition
+from web.i18n import form_language, pick, user_zone
+
+WIDGETS = ("text", "textarea", "number", "money", "date", "datetime", "select", "checkbox", "list")
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One form field as a template draws it."""
+
+    name: str
+    label: str
+    widget: str
+    value: Any
+    required: bool = False
+    error: str | None = None
+    help: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    minimum: Any = None
+    maximum: Any = None
+    step: str | None = None
+    max_length: int | None = None
+
+
+def widget_of(form: FormDefinition, name: str) -> str:
+    """Return a field's widget: the UI hint, else one that fits its schema type."""
+    hint = form.ui.get("fields", {}).get(name, {}).get("widget")
+    if hint in WIDGETS:
+        return str(hint)
+    prop = form.schema.get("properties", {}).get(name, {})
+    kind, fmt = prop.get("type"), prop.get("format")
+    if kind == "boolean":
+        return "checkbox"
+    if kind in ("integer", "number"):
+        return "number"
+    if kind == "array":
+        return "list"
+    if "enum" in prop:
+        return "select"
+    return {"date": "date", "date-time": "datetime", "money": "money"}.get(fmt or "", "text")
+
+
+def field_views(form: FormDefinition, values: Values | None = None, errors: dict[str, str] | None = None) -> list[FieldView]:
+    """Return the fields of ``form`` in display order with values and messages."""
+    values, errors = values or {}, errors or {}
+    props: dict[str, Any] = form.schema.get("properties", {})
+    required = set(form.schema.get("required", []))
+    views = []
+    for name in form.fields:
+        prop, hints = props.get(name, {}), form.ui.get("fields", {}).get(name, {})
+        widget = widget_of(form, name)
+        option_labels = hints.get("options", {})
+        options = [(str(v), pick(option_labels.get(str(v)), str(v))) for v in prop.get("enum", [])]
+        step = None
+        if widget == "number":
+            step = "1" if prop.get("type") == "integer" else "any"
+        views.append(FieldView(
+            name=name, label=form.label(name, form_language()), widget=widget,
+            value=_display(values.get(name), widget), required=name in required and widget != "checkbox",
+            error=errors.get(name), help=pick(hints.get("help")), options=options,
+            minimum=prop.get("minimum"), maximum=prop.get("maximum"), step=step, max_length=prop.get("maxLength"),
+        ))
+    return views
+
+
+def _display(value: Any, widget: str) -> Any:
+    """Turn a stored or submitted value back into what the input shows."""
+    if widget == "checkbox":
+        return value is True or value in ("on", "true", "1", 1)
+    if value is None:
+        return ""
+    if widget == "list" and isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if widget == "datetime" and isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(user_zone())
+        return parsed.strftime("%Y-%m-%dT%H:%M")
+    return str(value)
+
+
+def raw_values(form: FormDefinition, formdata: MultiDict[str, str]) -> Values:
+    """Return the submitted text of each declared field, as typed (for drafts and re-showing the form)."""
+    values: Values = {}
+    for name in form.fields:
+        if widget_of(form, name) == "checkbox":
+            values[name] = name in formdata
+        else:
+            values[name] = formdata.get(name, "").replace("\r\n", "\n")
+    return values
+
+
+def read_submission(form: FormDefinition, formdata: MultiDict[str, str]) -> tuple[Values, dict[str, str]]:
+    """Turn submitted text into the JSON types of the schema; return the data and per-field errors."""
+    props: dict[str, Any] = form.schema.get("properties", {})
+    data: Values = {}
+    errors: dict[str, str] = {}
+    for name in form.fields:
+        prop, widget = props.get(name, {}), widget_of(form, name)
+        if widget == "checkbox":
+            data[name] = name in formdata
+            continue
+        text = formdata.get(name, "")
+        text = text.strip() if widget != "textarea" else text.strip("\r\n ").replace("\r\n", "\n")
+        if not text:
+            continue
+        try:
+            data[name] = _typed(text, widget, prop)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return data, errors
+
+
+def _typed(text: str, widget: str, prop: dict[str, Any]) -> Any:
+    kind = prop.get("type")
+    if widget == "list":
+        items = [line.strip() for line in text.splitlines() if line.strip()]
+        item_kind = (prop.get("items") or {}).get("type")
+        return [_number(i, item_kind) if item_kind in ("integer", "number") else i for i in items]
+    if widget == "money":
+        return text.replace(",", "").replace(" ", "")
+    if widget == "datetime":
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(gettext("Enter a date and time.")) from None
+        return (when if when.tzinfo else when.replace(tzinfo=user_zone())).isoformat()
+    if kind in ("integer", "number"):
+        return _number(text, kind)
+    if kind == "boolean":
+        return text.lower() in ("on", "true", "1", "yes")
+    return text
+
+
+def _number(text: str, kind: str | None) -> int | float:
+    text = text.replace(",", "")
+    if kind == "integer":
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise ValueError(gettext("Enter a whole number."))
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(gettext("Enter a number.")) from None
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+# The engine's (English, JSON Schema) messages → readable text in this language.
+_PATTERNS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"is less than the minimum of (.+)$"), lambda m: gettext("Must be at least %(n)s.", n=m.group(1))),
+    (re.compile(r"is less than or equal to the minimum of (.+)$"),
+     lambda m: gettext("Must be more than %(n)s.", n=m.group(1))),
+    (re.compile(r"is greater than the maximum of (.+)$"), lambda m: gettext("Must be at most %(n)s.", n=m.group(1))),
+    (re.compile(r"is greater than or equal to the maximum of (.+)$"),
+     lambda m: gettext("Must be less than %(n)s.", n=m.group(1))),
+    (re.compile(r"(should be non-empty|is too short)$"), lambda m: gettext("Too short.")),
+    (re.compile(r"(is expected to be empty|is too long)$"), lambda m: gettext("Too long.")),
+    (re.compile(r"does not match "), lambda m: gettext("Not in the expected format.")),
+    (re.compile(r"is not one of "), lambda m: gettext("Choose one of the options.")),
+    (re.compile(r"is not of type "), lambda m: gettext("Wrong kind of value.")),
+    (re.compile(r"is not a multiple of (.+)$"), lambda m: gettext("Must be a multiple of %(n)s.", n=m.group(1))),
+]
+
+
+def readable_error(message: str) -> str:
+    """Return an engine validation message as text for people, in this language."""
+    fixed = {
+        "required": gettext("Required."),
+        "must be an amount with at most 2 decimals, e.g. 1234.50":
+            gettext("Enter an amount with at most 2 decimals, e.g. 1234.50."),
+        "must be a date YYYY-MM-DD": gettext("Enter a date (YYYY-MM-DD)."),
+        "must be a date and time": gettext("Enter a date and time."),
+        "must be a number": gettext("Enter a number."),
+    }
+    if message in fixed:
+        return fixed[message]
+    for pattern, render in _PATTERNS:
+        match = pattern.search(message)
+        if match:
+            return str(render(match))
+    return message
+
+
+def readable_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Translate every message of a FormErrors mapping."""
+    return {name: readable_error(text) for name, text in errors.items()}

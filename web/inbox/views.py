@@ -1,0 +1,48 @@
+"""The inbox: one indexed query with the filters from the URL, claim/unclaim/assign buttons."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from engine.services import inbox as inbox_queries
+from engine.services.definitions import list_definitions
+from web.access import ANYONE, may_assign, may_claim, may_unclaim, requires
+from web.db import db
+from web.paging import Pager, page_size, requested_page
+
+bp = Blueprint("inbox", __name__)
+
+
+def _filters() -> inbox_queries.InboxFilter:
+    due = request.args.get("due") or None
+    return inbox_queries.InboxFilter(
+        process_key=request.args.get("process") or None,
+        group=request.args.get("group") or None,
+        due=due if due in inbox_queries.DUE_FILTERS else None,
+        text=(request.args.get("q") or "").strip()[:100] or None,
+    )
+
+
+@bp.get("/")
+@requires(ANYONE)
+def index() -> ResponseReturnValue:
+    """Show my tasks and my groups' unclaimed tasks, overdue first."""
+    session = db()
+    filters, page = _filters(), requested_page()
+    result = inbox_queries.inbox(session, current_user.username, filters, limit=page_size(),
+                                 offset=(page - 1) * page_size())
+    names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
+    members: dict[str, list[str]] = {}
+    for task in result.tasks:
+        if task.group and may_assign(task) and task.group not in members:
+            members[task.group] = inbox_queries.group_members(session, task.group)
+    rows = [{"task": t, "process_name": names.get(t.process_key, t.process_key), "may_claim": may_claim(t),
+             "may_unclaim": may_unclaim(t), "may_assign": may_assign(t) and bool(members.get(t.group or ""))}
+            for t in result.tasks]
+    return render_template(
+        "inbox/index.html", rows=rows, filters=filters, pager=Pager(page, page_size(), result.total),
+        processes=[(key, names.get(key, key)) for key in inbox_queries.inbox_processes(session, current_user.username)],
+        groups=sorted(current_user.groups), members=members,
+    )

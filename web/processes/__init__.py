@@ -1,0 +1,5 @@
+"""Starting processes: the ones my groups may start, each with its start form."""
+
+from web.processes.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,110 @@
+"""Which processes a person may start, and with which form: read from each definition's BPMN.
+
+Rule: members of the group named by the lane holding the process's (plain) start event may start
+it; admins may start any. The start form is the start event's ``camunda:formKey``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from engine.services.definitions import definition_source, list_definitions
+from engine.services.views import DefinitionView
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN}
+_CACHE: OrderedDict[str, tuple[str | None, str | None, bool]] = OrderedDict()
+_CACHE_SIZE = 512
+_LOCK = Lock()
+
+
+@dataclass(frozen=True)
+class StartableProcess:
+    """A deployed process as the start page shows it."""
+
+    definition: DefinitionView
+    group: str | None  # the lane of its start event
+    form_key: str | None
+    has_plain_start: bool  # False for processes only timers or messages start
+
+    @property
+    def key(self) -> str:
+        """Return the process key."""
+        return self.definition.process_key
+
+
+def start_event_facts(xml: str, process_key: str) -> tuple[str | None, str | None, bool]:
+    """Return (lane group, form key, has a plain start event) of a process's start event."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, encoding="utf-8")
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser)
+    except etree.XMLSyntaxError:
+        return None, None, False
+    process = next((p for p in root.iterfind("bpmn:process", NS) if p.get("id") == process_key), None)
+    if process is None:
+        return None, None, False
+    starts = list(process.iterfind("bpmn:startEvent", NS))
+    plain = [s for s in starts if not any(str(c.tag).endswith("EventDefinition") for c in s if isinstance(c.tag, str))]
+    if not plain:
+        return None, None, False
+    start = plain[0]
+    return _lane_of(process, start.get("id")), start.get(f"{{{CAMUNDA}}}formKey") or None, True
+
+
+def _lane_of(process: Any, element_id: str | None) -> str | None:
+    """Return the name of the innermost lane listing ``element_id``."""
+    best, depth = None, -1
+    for lane in process.iter(f"{{{BPMN}}}lane"):
+        refs = {(r.text or "").strip() for r in lane.iterfind("bpmn:flowNodeRef", NS)}
+        if element_id in refs:
+            level = sum(1 for _ in lane.iterancestors(f"{{{BPMN}}}lane"))
+            if level > depth:
+                best, depth = (lane.get("name") or lane.get("id")), level
+    return best
+
+
+def _facts(session: Session, definition: DefinitionView) -> tuple[str | None, str | None, bool]:
+    # A definition version never changes; its content hash is a safe cache key across databases.
+    with _LOCK:
+        cached = _CACHE.get(definition.sha256)
+    if cached is not None:
+        return cached
+    facts = start_event_facts(definition_source(session, definition.id), definition.process_key)
+    with _LOCK:
+        _CACHE[definition.sha256] = facts
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return facts
+
+
+def startable_processes(session: Session, groups: frozenset[str]) -> list[StartableProcess]:
+    """Return the latest processes people start by hand that members of ``groups`` may start."""
+    result = []
+    for definition in list_definitions(session, latest_only=True):
+        group, form_key, plain = _facts(session, definition)
+        process = StartableProcess(definition, group, form_key, plain)
+        if may_start(process, groups):
+            result.append(process)
+    return sorted(result, key=lambda p: (p.definition.name or p.key).lower())
+
+
+def find_process(session: Session, process_key: str) -> StartableProcess | None:
+    """Return the latest version of ``process_key`` with its start facts, or None."""
+    for definition in list_definitions(session, latest_only=True):
+        if definition.process_key == process_key:
+            return StartableProcess(definition, *_facts(session, definition))
+    return None
+
+
+def may_start(process: StartableProcess, groups: frozenset[str]) -> bool:
+    """Admins may start any process people start; others need the start event's lane group."""
+    if not process.has_plain_start:
+        return False
+    return "admin" in groups or (process.group is not None and process.group in groups)

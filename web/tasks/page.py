@@ -1,0 +1,57 @@
+"""What the task page shows: the task, its form with values and messages, data, comments, diagram."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from sqlalchemy.orm import Session
+
+from engine.definitions.forms import FormDefinition, load_form
+from engine.services import inbox as inbox_queries
+from engine.services.audit import instance_history
+from engine.services.instances import get_instance
+from engine.services.views import TaskView
+from web.access import may_assign, may_claim, may_unclaim, may_work_on
+from web.db import get_engine
+from web.formview import field_views
+from web.i18n import pick
+from web.instances.diagrams import instance_diagram
+
+
+def task_form(task: TaskView) -> tuple[FormDefinition | None, str | None]:
+    """Return the task's form, or a problem to show when its form is not installed."""
+    if not task.form_key:
+        return None, None
+    form = load_form(get_engine().config.forms_dir, task.form_key)
+    if form is None:
+        current_app.logger.error("task %s uses form %r, which is not installed", task.id, task.form_key)
+        return None, gettext("This task's form (%(key)s) is not installed; ask an administrator.", key=task.form_key)
+    return form, None
+
+
+def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | None = None,
+                errors: dict[str, str] | None = None, notice: str | None = None, status: int = 200) -> ResponseReturnValue:
+    """Render the task page; ``values``/``errors`` re-show a submission, ``notice`` explains a conflict."""
+    form, problem = task_form(task)
+    instance = get_instance(session, task.instance_id)
+    history = instance_history(session, task.instance_id)
+    workable = may_work_on(task)
+    from_draft = values is None and workable
+    if values is None:
+        values = (inbox_queries.get_draft(session, task.id) or {}) if workable else {}
+    errors = errors or {}
+    general_error = errors.get("_form")
+    members = inbox_queries.group_members(session, task.group) if task.group and may_assign(task) else []
+    return render_template(
+        "tasks/task.html",
+        task=task, instance=instance, form=form, form_title=pick(form.ui.get("title"), task.title) if form else task.title,
+        fields=field_views(form, values, errors) if form else [], general_error=general_error,
+        problem=problem, notice=notice, may_work=workable and problem is None, may_claim=may_claim(task),
+        may_unclaim=may_unclaim(task), may_assign=may_assign(task) and bool(members), members=members,
+        has_draft=from_draft and bool(values), comments=inbox_queries.list_comments(session, task.id),
+        diagram=instance_diagram(session, instance, history, current={task.element_id}),
+        data=sorted((instance.data or {}).items()),
+    ), status

@@ -1,0 +1,150 @@
+"""Task routes: show, claim, unclaim, assign, complete, save a draft, comment (all changes by POST)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user
+
+from engine.definitions.forms import FormErrors
+from engine.errors import Conflict
+from engine.services import inbox as inbox_queries
+from engine.services import tasks as task_service
+from engine.services.views import TaskView
+from web.access import ANYONE, ASSIGNERS, WORKERS, may_view_task, may_work_on, requires
+from web.auth.views import safe_next
+from web.db import db, rollback
+from web.formview import raw_values, read_submission, readable_errors
+from web.tasks.page import render_task, task_form
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+
+def _visible_task(task_id: str) -> TaskView:
+    task = task_service.get_task(db(), task_id)
+    if not may_view_task(task):
+        abort(403)
+    return task
+
+
+def _back(task_id: str) -> str:
+    return safe_next(request.form.get("next"), url_for("tasks.show", task_id=task_id))
+
+
+@bp.get("/<task_id>")
+@requires(ANYONE)
+def show(task_id: str) -> ResponseReturnValue:
+    """Show a task: its form (or what was submitted), data, comments and the diagram."""
+    return render_task(db(), _visible_task(task_id))
+
+
+@bp.post("/<task_id>/claim")
+@requires(WORKERS)
+def claim(task_id: str) -> ResponseReturnValue:
+    """Take an unclaimed task of my group."""
+    _visible_task(task_id)
+    task_service.claim_task(db(), task_id, current_user.username)
+    flash(gettext("The task is now yours."), "success")
+    return redirect(_back(task_id))
+
+
+@bp.post("/<task_id>/unclaim")
+@requires(WORKERS)
+def unclaim(task_id: str) -> ResponseReturnValue:
+    """Give a task back to its group."""
+    _visible_task(task_id)
+    task_service.unclaim_task(db(), task_id, current_user.username)
+    flash(gettext("The task is back in its group's queue."), "success")
+    return redirect(_back(task_id))
+
+
+@bp.post("/<task_id>/assign")
+@requires(ASSIGNERS)
+def assign(task_id: str) -> ResponseReturnValue:
+    """Assign a task to a member of its group (cs_head, admin)."""
+    _visible_task(task_id)
+    assignee = request.form.get("assignee", "").strip()
+    if not assignee:
+        flash(gettext("Choose whom to assign the task to."), "error")
+        return redirect(_back(task_id))
+    task_service.assign_task(db(), task_id, assignee, current_user.username)
+    flash(gettext("The task is assigned to %(user)s.", user=assignee), "success")
+    return redirect(_back(task_id))
+
+
+def _conflict_notice(task: TaskView) -> str | None:
+    """Explain why a task can no longer be completed by me, if it cannot."""
+    if task.status != "open":
+        if task.completed_by:
+            return gettext("%(user)s completed this task in the meantime. Your input is shown below and was not "
+                           "submitted.", user=task.completed_by)
+        return gettext("This task is no longer open (%(status)s). Your input is shown below and was not submitted.",
+                       status=task.status)
+    if task.assignee not in (None, current_user.username):
+        return gettext("%(user)s claimed this task in the meantime. Your input is shown below and was not submitted; "
+                       "add it as a comment if it helps them.", user=task.assignee)
+    return None
+
+
+@bp.post("/<task_id>/complete")
+@requires(WORKERS)
+def complete(task_id: str) -> ResponseReturnValue:
+    """Validate the form on the server and complete the task, or show the form again with messages."""
+    session = db()
+    task = _visible_task(task_id)
+    form, problem = task_form(task)
+    values = raw_values(form, request.form) if form else {}
+    notice = _conflict_notice(task)
+    if notice:
+        return render_task(session, task, values=values, notice=notice, status=409)
+    if not may_work_on(task):
+        abort(403)
+    if problem:
+        return render_task(session, task, values=values, status=422)
+    data, errors = read_submission(form, request.form) if form else ({}, {})
+    if errors:
+        return render_task(session, task, values=values, errors=errors, status=422)
+    try:
+        task_service.complete_task(session, task_id, data, current_user.username)
+    except FormErrors as exc:
+        rollback()
+        return render_task(session, task, values=values, errors=readable_errors(exc.errors), status=422)
+    except Conflict as exc:
+        rollback()
+        fresh = task_service.get_task(session, task_id)
+        notice = _conflict_notice(fresh) or gettext("Someone else changed this process in the meantime (%(detail)s). "
+                                                    "Your input is shown below; submit it again.", detail=str(exc))
+        return render_task(session, fresh, values=values, notice=notice, status=409)
+    flash(gettext("Task “%(title)s” completed.", title=task.title), "success")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<task_id>/draft")
+@requires(WORKERS)
+def save_draft(task_id: str) -> ResponseReturnValue:
+    """Keep what was typed so far without validating it."""
+    session = db()
+    task = _visible_task(task_id)
+    form, _problem = task_form(task)
+    notice = _conflict_notice(task)
+    values = raw_values(form, request.form) if form else {}
+    if notice:
+        return render_task(session, task, values=values, notice=notice, status=409)
+    inbox_queries.save_draft(session, task_id, values, current_user.username)
+    flash(gettext("Draft saved."), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/<task_id>/comments")
+@requires(WORKERS)
+def comment(task_id: str) -> ResponseReturnValue:
+    """Add a comment to a task."""
+    _visible_task(task_id)
+    body = request.form.get("body", "")
+    if not body.strip():
+        flash(gettext("Write a comment first."), "error")
+        return redirect(url_for("tasks.show", task_id=task_id, _anchor="comments"))
+    inbox_queries.add_comment(db(), task_id, body, current_user.username)
+    flash(gettext("Comment added."), "success")
+    return redirect(url_for("tasks.show", task_id=task_id, _anchor="comments"))
