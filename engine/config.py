@@ -45,6 +45,10 @@ class EngineConfig:
             kwargs["calendars_dir"] = Path(env["BPM_CALENDARS_DIR"])
         if env.get("BPM_WORKER_INTERVAL"):
             kwargs["worker_interval_s"] = float(env["BPM_WORKER_INTERVAL"])
+        if env.get("BPM_TIMER_LEASE"):
+            kwargs["timer_lease_s"] = float(env["BPM_TIMER_LEASE"])
+        if env.get("BPM_TIMER_BATCH"):
+            kwargs["timer_batch_size"] = int(env["BPM_TIMER_BATCH"])
         if env.get("BPM_RETRY_BACKOFF"):
             kwargs["retry_backoff_s"] = tuple(float(x) for x in env["BPM_RETRY_BACKOFF"].split(","))
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -129,6 +129,10 @@ class Engine:
         """Cancel a running instance."""
         return self._tx(instances.cancel_instance, instance_id, actor, reason)
 
+    def set_data(self, instance_id: int, changes: dict[str, Any], actor: str) -> InstanceView:
+        """Change variables of a running instance (audited)."""
+        return self._tx(instances.update_instance_data, instance_id, changes, actor)
+
     def history(self, instance_id: int) -> list[audit.HistoryEntry]:
         """Return an instance's audit trail."""
         return self._tx(audit.instance_history, instance_id)

@@ -191,4 +191,6 @@ def worker(interval: float | None) -> None:
     from engine.scheduling.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("apscheduler", "spiff"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     Worker(build_engine(), interval_s=interval).serve()

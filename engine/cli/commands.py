@@ -218,6 +218,18 @@ def show(instance_id: int, as_json: bool) -> None:
         click.echo(f"  timer {timer.element_id} ({timer.kind}) due {timer.due_at.isoformat(timespec='seconds')}")
 
 
+@cli.command("set-data", help="Change variables of a running instance (audited), e.g. to fix the data behind an incident.")
+@click.argument("instance_id", type=int)
+@click.option("--data", "data_json", required=True)
+@click.option("--user", "actor", required=True)
+@engine_errors
+def set_data(instance_id: int, data_json: str, actor: str) -> None:
+    """Change instance variables."""
+    changes = parse_json_option(data_json) or {}
+    view = build_engine().set_data(instance_id, changes, actor)
+    click.echo(f"instance {view.id}: set {', '.join(sorted(changes))}")
+
+
 @cli.command(help="Show an instance's audit trail.")
 @click.argument("instance_id", type=int)
 @click.option("--csv", "as_csv", is_flag=True)

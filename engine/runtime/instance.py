@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import Conflict, ScriptError, WorkflowError
+from engine.errors import Conflict, EngineError, ScriptError, WorkflowError
 from engine.runtime.sandbox import SandboxViolation
 from engine.runtime.timers import cycle_due
 
@@ -48,6 +48,17 @@ class WaitingTimer:
     due_at: datetime | None
     cycle: bool
     attached_to: str | None
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    """A timer that fired during the current command."""
+
+    task_id: str
+    element_id: str
+    kind: str
+    due_at: datetime | None
+    fired_at: datetime
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,10 @@ class InstanceRun:
             self.workflow.do_engine_steps()
         except (SpiffWorkflowException, SandboxViolation) as exc:
             raise translate_errors(exc) from exc
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - SpiffWorkflow sometimes fails with plain Python errors
+            raise ScriptError(f"{type(exc).__name__}: {exc}") from exc
 
     def set_start_data(self, data: dict[str, Any]) -> None:
         """Put start data into the workflow before its first step."""
@@ -156,6 +171,13 @@ class InstanceRun:
             raise translate_errors(exc) from exc
         self.advance()
 
+    def update_data(self, changes: dict[str, Any]) -> None:
+        """Set variables on every waiting and ready task (an operator's data fix)."""
+        for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            task.set_data(**changes)
+        if self.workflow.last_task is not None:
+            self.workflow.last_task.set_data(**changes)
+
     def cancel(self) -> None:
         """Cancel the whole workflow."""
         self.workflow.cancel()
@@ -192,6 +214,22 @@ class InstanceRun:
                     element, kind = spec.outputs[index], "event_gateway"
                 name = element.bpmn_name or element.bpmn_id
                 result.append(WaitingTimer(str(task.id), element.bpmn_id, name, kind, due, cycle, attached))
+        return result
+
+    def fired_timers(self) -> list[FiredTimer]:
+        """Return (and forget) the timers that fired since the last call, in order."""
+        fired = self.workflow.__dict__.pop("_bpm_fired_timers", [])
+        result = []
+        for task, definition, due, at in fired:
+            spec = task.task_spec
+            kind, _attached = _timer_kind(task)
+            element = spec
+            if type(spec).__name__ == "EventBasedGateway":
+                items = _definitions(spec.event_definition)
+                index = next((i for i, d in enumerate(items) if d is definition), -1)
+                if 0 <= index < len(spec.outputs):
+                    element, kind = spec.outputs[index], "event_gateway"
+            result.append(FiredTimer(str(task.id), element.bpmn_id, kind, due, at))
         return result
 
     def waiting_messages(self) -> list[WaitingMessage]:

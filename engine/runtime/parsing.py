@@ -8,15 +8,18 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
 from engine.runtime.messages import EngineMessage
-from engine.runtime.timers import TIMER_CLASSES, translate_expression
+from engine.runtime.timers import TIMER_CLASSES, EngineStartCycle, translate_expression
 
-ENGINE_CLASSES: dict[type, type] = {**TIMER_CLASSES, EngineMessage.__mro__[1]: EngineMessage}
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
+
+ENGINE_CLASSES: dict[type, type] = {**TIMER_CLASSES, EngineMessage.__mro__[1]: EngineMessage, BaseMessageEventDefinition: EngineMessage}
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 TIMER_TAGS = tuple(f"{{{BPMN_NS}}}{tag}" for tag in ("timeDate", "timeDuration", "timeCycle"))
@@ -54,12 +57,17 @@ class ParsedProcess:
 def _adopt_engine_timers(spec: Any) -> None:
     """Swap SpiffWorkflow's timer and message definitions for ours (same attributes)."""
     for task_spec in spec.task_specs.values():
-        if not isinstance(task_spec, CatchingEvent):
+        definition = getattr(task_spec, "event_definition", None)
+        if definition is None:
             continue
-        definition = task_spec.event_definition
         definitions = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+        top_level_start = isinstance(task_spec, StartEvent)
         for item in definitions:
             replacement = ENGINE_CLASSES.get(type(item))
+            if top_level_start and replacement is TIMER_CLASSES[CycleTimerEventDefinition]:
+                replacement = EngineStartCycle
+            if replacement is EngineMessage and not hasattr(item, "result_var"):
+                item.expression, item.result_var = None, None  # a receive task's plain message
             if replacement is not None:
                 item.__class__ = replacement
 

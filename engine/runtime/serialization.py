@@ -17,7 +17,7 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 
 from engine.runtime.messages import EngineMessage
-from engine.runtime.timers import EngineCycle, EngineDuration, EngineTimeDate
+from engine.runtime.timers import EngineCycle, EngineDuration, EngineStartCycle, EngineTimeDate
 
 DOCUMENT_VERSION = "bpm-1"
 
@@ -55,7 +55,7 @@ def _uuid(value: str) -> Any:
 def _registry() -> DefaultRegistry:
     config = deepcopy(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = LeanWorkflowConverter
-    for cls in (EngineTimeDate, EngineDuration, EngineCycle):
+    for cls in (EngineTimeDate, EngineDuration, EngineCycle, EngineStartCycle):
         config[cls] = TimerConditionalEventDefinitionConverter
     config[EngineMessage] = MessageEventDefinitionConverter
     registry = BpmnWorkflowSerializer.configure(config)

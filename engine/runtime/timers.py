@@ -113,6 +113,13 @@ def _engine(my_task: Any) -> Any:
     return my_task.workflow.script_engine
 
 
+def note_fired(my_task: Any, definition: Any, due: datetime | None) -> None:
+    """Remember, on the top workflow, a timer that fired during this command (for audit and SLA rows)."""
+    top = my_task.workflow.top_workflow
+    fired = top.__dict__.setdefault("_bpm_fired_timers", [])
+    fired.append((my_task, definition, due, _engine(my_task).now()))
+
+
 def _starts_instance(my_task: Any) -> bool:
     # A timer start event is scheduled by the engine (a `timer` row per definition); once
     # the engine starts an instance for an occurrence, the start event has fired.
@@ -136,6 +143,7 @@ class _DueTimerMixin:
             my_task._set_internal_data(event_value=due)
         if datetime.fromisoformat(due) <= engine.now():
             my_task._set_internal_data(event_fired=True)
+            note_fired(my_task, self, datetime.fromisoformat(due))
         return bool(my_task._get_internal_data("event_fired", False))
 
 
@@ -172,6 +180,7 @@ class EngineCycle(CycleTimerEventDefinition):
                 state["next"] = next_occurrence(state, due, now, engine.calendar).isoformat()
                 state["cycles"] -= 1
                 ready = True
+                note_fired(my_task, self, due)
         else:
             my_task.internal_data.pop("event_value", None)
             my_task.internal_data["event_fired"] = True
@@ -187,6 +196,13 @@ def next_occurrence(state: dict[str, Any], due: datetime, now: datetime, calenda
     step = timedelta(seconds=state["duration"])
     missed = int((now - due) / step) + 1
     return due + step * missed
+
+
+class EngineStartCycle(_DueTimerMixin, TimeDateEventDefinition):
+    """A cycle on a process's start event: the engine schedules the starts, so an instance just begins.
+
+    (SpiffWorkflow's cycle definitions never predict the start event's successors.)
+    """
 
 
 TIMER_CLASSES: dict[type, type] = {

@@ -9,7 +9,7 @@ import socket
 import threading
 from typing import Any
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.scheduling.runner import run_due_timers
 from engine.services.timers import release_leases
@@ -41,22 +41,24 @@ class Worker:
 
     def serve(self) -> None:
         """Block, running passes on an interval, until a signal asks us to stop."""
-        scheduler = BlockingScheduler()
+        scheduler = BackgroundScheduler()
         scheduler.add_job(self._safe_pass, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="due-timers")
 
         def stop(signum: int, _frame: Any) -> None:
+            # Only set a flag here: the main thread shuts the scheduler down outside the handler.
             log.info("signal %s: finishing the current fire, then stopping", signum)
             self.stopping.set()
-            scheduler.shutdown(wait=True)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         log.info("worker %s polling every %ss", self.owner, self.interval_s)
-        self._safe_pass()
+        scheduler.start()
         try:
-            scheduler.start()
+            while not self.stopping.wait(0.5):
+                pass
         finally:
+            scheduler.shutdown(wait=True)
             with self.engine.session() as session, session.begin():
                 released = release_leases(session, self.owner)
             log.info("worker %s stopped; released %d lease(s); handled %d timer(s)", self.owner, released, self.fired)

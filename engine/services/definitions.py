@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -116,7 +117,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
             latest.is_latest = False
         row = ProcessDefinition(
             process_key=process_id, version=(latest.version + 1) if latest else 1, name=process.name, sha256=sha,
-            file_id=file_row.id, source=doc.text, spec=stored_spec, element_info=element_info(doc, process_id),
+            file_id=file_row.id, source=doc.text, spec=stored_spec, element_info=_element_info(process, parsed, by_name),
             start_timer=start_timer_expression(doc, process_id), deployed_by=actor, deployed_at=now(session),
             is_latest=True, active=True,
         )
@@ -129,6 +130,17 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
                      data={"version": row.version, "sha256": sha, "file": doc.filename, "definition_id": row.id})
         deployed.append(definition_view(row))
     return DeployResult(deployed, unchanged)
+
+
+def _element_info(process: ParsedProcess, parsed: dict[str, ParsedProcess], by_name: dict[str, SourceDocument]) -> dict[str, Any]:
+    """Element facts of a process and of every process it calls (they run inside its instances)."""
+    merged: dict[str, Any] = {}
+    for called in process.called_processes:
+        child = parsed.get(called)
+        if child is not None and child.filename in by_name:
+            merged.update(element_info(by_name[child.filename], called))
+    merged.update(element_info(by_name[process.filename], process.process_id))
+    return merged
 
 
 def deploy_paths(session: Session, paths: list[Path], actor: str = "system") -> DeployResult:

@@ -123,3 +123,17 @@ def cancel_instance(session: Session, instance_id: int, actor: str, reason: str 
                  data={"reason": reason})
     flush_or_conflict(session, instance_id)
     return instance_view(instance)
+
+
+def update_instance_data(session: Session, instance_id: int, changes: dict[str, Any], actor: str) -> InstanceView:
+    """Change variables of a running instance (e.g. to fix data behind an incident); audited with before/after."""
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidInput("data changes must be a non-empty JSON object")
+    instance, info, run = load_instance(session, instance_id)
+    require_running(instance)
+    before = run.data()
+    run.update_data(changes)
+    audit.record(session, "data_changed", actor, instance_id=instance_id, process_key=info.process_key,
+                 data={"before": {k: before.get(k) for k in changes}, "after": changes})
+    save_instance(session, instance, info, run, actor)
+    return instance_view(instance)

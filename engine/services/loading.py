@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, NotFound
-from engine.persistence import ProcessDefinition, ProcessInstance
+from engine.persistence import ProcessDefinition, ProcessInstance, SlaBreach
 from engine.runtime import InstanceRun, SpecBundle
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -81,6 +81,7 @@ def save_instance(
     """Write the workflow document and projections; a concurrent change raises Conflict."""
     ctx = context_of(session)
     at = now(session)
+    record_fired_timers(session, instance, info, run)
     instance.state = ctx.runtime.dump(run)
     instance.updated_at = at
     sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id)
@@ -90,6 +91,26 @@ def save_instance(
         audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
                      data={"data": run.data()})
     flush_or_conflict(session, instance.id)
+
+
+def record_fired_timers(session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun) -> None:
+    """Audit every timer that fired during this command, whatever the command was; record SLA breaches."""
+    for timer in run.fired_timers():
+        if timer.kind == "start":
+            continue  # the scheduler records the start of a timer-started instance
+        lag = round((timer.fired_at - timer.due_at).total_seconds(), 3) if timer.due_at else None
+        audit.record(session, "timer_fired", "scheduler", instance_id=instance.id, task_id=timer.task_id,
+                     process_key=instance.process_key,
+                     data={"element_id": timer.element_id, "kind": timer.kind, "due_at": timer.due_at,
+                           "fired_at": timer.fired_at, "lag_s": lag})
+        sla = (info.element_info or {}).get(timer.element_id, {})
+        if sla.get("sla") and timer.due_at is not None:
+            session.add(SlaBreach(instance_id=instance.id, process_key=instance.process_key, step=sla["sla"],
+                                  timer_element_id=timer.element_id, responsible_group=sla.get("group"),
+                                  deadline=timer.due_at, recorded_at=timer.fired_at))
+            audit.record(session, "sla_breached", "scheduler", instance_id=instance.id, process_key=instance.process_key,
+                         data={"step": sla["sla"], "group": sla.get("group"), "element_id": timer.element_id,
+                               "deadline": timer.due_at, "actual": timer.fired_at})
 
 
 def flush_or_conflict(session: Session, instance_id: int | None) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
-from engine.persistence import Incident, ProcessDefinition, ProcessInstance, SlaBreach, Timer
+from engine.persistence import Incident, ProcessDefinition, ProcessInstance, Timer
 from engine.runtime.timers import due_from_value, next_occurrence, parse_cycle, translate_expression
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -36,7 +36,9 @@ def _start_due(session: Session, expression: str, after: datetime, previous: dat
     if kind == "cycle":
         state = parse_cycle(value, after, ctx.runtime.tz)
         if state.get("at"):
-            return ctx.runtime.calendar.next_working_time(previous or after, state["at"]).astimezone(timezone.utc)  # type: ignore[no-any-return]
+            # After downtime the missed occurrences collapse into one: the next one after now.
+            start = max(previous, after) if previous else after
+            return ctx.runtime.calendar.next_working_time(start, state["at"]).astimezone(timezone.utc)  # type: ignore[no-any-return]
         first = datetime.fromisoformat(state["next"])
         if previous is None and first > after:
             return first
@@ -116,26 +118,12 @@ def fire_timer(session: Session, timer_id: int, owner: str | None = None) -> Fir
     if instance.status != "running":
         session.delete(row)
         return FireResult(timer_id, instance.id, row.element_id, "skipped")
-    before = {t.task_id: t for t in run.waiting_timers()}
+    before = {t.task_id: t.due_at for t in run.waiting_timers()}
     run.fire_timers()
-    after = {t.task_id: t for t in run.waiting_timers()}
-    fired = [t for tid, t in before.items() if t.due_at is not None and t.due_at <= at
-             and (tid not in after or after[tid].due_at != t.due_at)]
-    if not fired:
+    after = {t.task_id: t.due_at for t in run.waiting_timers()}
+    if before == after:
         row.lock_owner, row.lock_expires_at = None, None
         return FireResult(timer_id, instance.id, row.element_id, "skipped")
-    for timer in fired:
-        audit.record(session, "timer_fired", "scheduler", instance_id=instance.id, task_id=timer.task_id,
-                     process_key=instance.process_key,
-                     data={"element_id": timer.element_id, "kind": timer.kind, "due_at": timer.due_at,
-                           "fired_at": at, "lag_s": round((at - timer.due_at).total_seconds(), 3) if timer.due_at else None})
-        sla = (info.element_info or {}).get(timer.element_id, {})
-        if sla.get("sla") and timer.due_at is not None:
-            session.add(SlaBreach(instance_id=instance.id, process_key=instance.process_key, step=sla["sla"],
-                                  timer_element_id=timer.element_id, responsible_group=sla.get("group"),
-                                  deadline=timer.due_at, recorded_at=at))
-            audit.record(session, "sla_breached", "scheduler", instance_id=instance.id, process_key=instance.process_key,
-                         data={"step": sla["sla"], "group": sla.get("group"), "deadline": timer.due_at, "actual": at})
     save_instance(session, instance, info, run, "scheduler")
     session.execute(update(Timer).where(Timer.id == timer_id).values(lock_owner=None, lock_expires_at=None))
     return FireResult(timer_id, instance.id, row.element_id, "fired")
