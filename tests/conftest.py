@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,9 +56,42 @@ def make_engine(url: str, clock: ManualClock, **overrides: object) -> Engine:
     return engine
 
 
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """Create a uniquely named PostgreSQL database, yield its URL, drop it afterwards (skip if unavailable)."""
+    admin = postgres_admin_url()
+    if not admin:
+        pytest.skip("PostgreSQL not configured: set BPM_TEST_POSTGRES_URL (CI does) to run this test")
+    import sqlalchemy as sa
+
+    name = f"bpm_test_{uuid.uuid4().hex[:10]}"
+    admin = admin.replace("postgresql://", "postgresql+psycopg://", 1) if admin.startswith("postgresql://") else admin
+    server = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL unreachable at {admin}: {exc.orig}")
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
 @pytest.fixture
 def engine(tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
-    """An Engine on a fresh SQLite file with the groups of DOMAIN.md and one user per role."""
+    """An Engine with the groups of DOMAIN.md and one user per role.
+
+    On a fresh SQLite file, or — with BPM_TEST_BACKEND=postgres (CI) — on a fresh PostgreSQL database.
+    """
+    if os.environ.get("BPM_TEST_BACKEND") == "postgres":
+        with fresh_postgres_database() as url:
+            eng = make_engine(url, clock)
+            yield eng
+            eng.close()
+        return
     eng = make_engine(f"sqlite:///{tmp_path / 'bpm.sqlite3'}", clock)
     yield eng
     eng.close()
@@ -66,24 +100,8 @@ def engine(tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards; skips loudly without PostgreSQL."""
-    admin = postgres_admin_url()
-    if not admin:
-        pytest.skip("PostgreSQL not configured: set BPM_TEST_POSTGRES_URL (CI does) to run this test")
-    import sqlalchemy as sa
-
-    name = f"bpm_test_{uuid.uuid4().hex[:10]}"
-    admin = admin.replace("postgresql://", "postgresql+psycopg://", 1) if admin.startswith("postgresql://") else admin
-    try:
-        server = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {admin}: {exc.orig}")
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with server.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    server.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
