@@ -64,7 +64,7 @@ class OverridableClock:
         """Return the overriding instant if one is set, else the base clock's time."""
         return self._override.get() or self.base.now()
 
-    def at(self, when: datetime | None) -> "_Override":
+    def at(self, when: datetime | None) -> _Override:
         """Return a context manager under which ``now()`` is ``when`` (None: no change)."""
         return _Override(self, None if when is None else _aware(when))
 

@@ -31,7 +31,7 @@ class EngineConfig:
     sql_echo: bool = False
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "EngineConfig":
+    def from_env(cls, environ: dict[str, str] | None = None) -> EngineConfig:
         """Build a config from ``BPM_*`` / ``DATABASE_URL`` environment variables."""
         env = os.environ if environ is None else environ
         kwargs: dict[str, object] = {}

@@ -38,7 +38,7 @@ def users() -> None:
 
 def _read_password(confirm: bool) -> str:
     if sys.stdin.isatty():
-        return click.prompt("password", hide_input=True, confirmation_prompt=confirm)  # type: ignore[no-any-return]
+        return click.prompt("password", hide_input=True, confirmation_prompt=confirm)
     line = sys.stdin.readline().rstrip("\n")
     if not line:
         raise click.UsageError("no password on standard input")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,7 +49,7 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
         files = read_paths(list(paths), config.max_definition_bytes)
     except DefinitionError as exc:
         files, problems = [], list(exc.problems)
-    parsed = {}
+    parsed: dict[str, Any] = {}
     if files:
         try:
             _docs, parsed, _ = check_files(files, known_groups=set(DOMAIN_GROUPS), form_keys=available_form_keys(config.forms_dir),

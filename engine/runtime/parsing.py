@@ -7,6 +7,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -16,8 +17,6 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.errors import Problem
 from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import TIMER_CLASSES, EngineStartCycle, translate_expression
-
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
 
 ENGINE_CLASSES: dict[type, type] = {**TIMER_CLASSES, EngineMessage.__mro__[1]: EngineMessage, BaseMessageEventDefinition: EngineMessage}
 

@@ -22,7 +22,12 @@ from functools import lru_cache
 from types import CodeType, FrameType, ModuleType
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, limited_builtins, safe_builtins
+from RestrictedPython import (  # type: ignore[attr-defined]
+    compile_restricted_eval,
+    compile_restricted_exec,
+    limited_builtins,
+    safe_builtins,
+)
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr
 
@@ -121,7 +126,7 @@ class _Deadline:
         self.previous: Any = None
         self.ticks = 0
 
-    def __enter__(self) -> "_Deadline":
+    def __enter__(self) -> _Deadline:
         self.expires = time.monotonic() + self.seconds
         self.previous = sys.gettrace()
         sys.settrace(self._global_trace)

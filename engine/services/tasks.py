@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.definitions.forms import load_form, validate_submission
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask
 from engine.services import audit
-from engine.definitions.forms import load_form, validate_submission
 from engine.services.context import context_of, now
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.users import get_user, groups_of

@@ -38,7 +38,7 @@ def _start_due(session: Session, expression: str, after: datetime, previous: dat
         if state.get("at"):
             # After downtime the missed occurrences collapse into one: the next one after now.
             start = max(previous, after) if previous else after
-            return ctx.runtime.calendar.next_working_time(start, state["at"]).astimezone(timezone.utc)  # type: ignore[no-any-return]
+            return ctx.runtime.calendar.next_working_time(start, state["at"]).astimezone(timezone.utc)
         first = datetime.fromisoformat(state["next"])
         if previous is None and first > after:
             return first

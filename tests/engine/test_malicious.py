@@ -12,7 +12,10 @@ from engine.runtime.sandbox import Sandbox, SandboxViolation
 SCRIPT_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="x_defs" targetNamespace="http://bpm.test">
   <bpmn:process id="{pid}" isExecutable="true">
-    <bpmn:laneSet id="x_lanes"><bpmn:lane id="x_lane" name="cs_rep"><bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:flowNodeRef>prepare</bpmn:flowNodeRef><bpmn:flowNodeRef>run_it</bpmn:flowNodeRef><bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:laneSet id="x_lanes"><bpmn:lane id="x_lane" name="cs_rep">
+      <bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:flowNodeRef>prepare</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>run_it</bpmn:flowNodeRef><bpmn:flowNodeRef>e</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
     <bpmn:startEvent id="s"/>
     <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="prepare"/>
     <bpmn:userTask id="prepare" name="Prepare"/>
