@@ -44,6 +44,8 @@ class Runtime:
         self.script_engine = EngineScriptEngine(clock, self.tz, calendar, timeout_s=script_timeout_s)
         self.serializer = DocumentSerializer()
         self._specs: OrderedDict[Any, SpecBundle] = OrderedDict()
+        self._runs: OrderedDict[Any, tuple[int, InstanceRun]] = OrderedDict()
+        self.run_cache_size = 1024
         self._lock = threading.Lock()
         self.cache_size = cache_size
 
@@ -76,6 +78,23 @@ class Runtime:
         """Return True if the spec for ``key`` is already loaded."""
         with self._lock:
             return key in self._specs
+
+    # -- committed workflows, kept to skip deserialization ----------------------
+    def take_run(self, key: Any, version: int) -> InstanceRun | None:
+        """Take (remove) the cached workflow of ``key`` if it is exactly at ``version``."""
+        with self._lock:
+            cached = self._runs.pop(key, None)
+        if cached is None or cached[0] != version:
+            return None
+        return cached[1]
+
+    def keep_run(self, key: Any, version: int, run: InstanceRun) -> None:
+        """Remember a workflow as committed at ``version`` (call only after the commit)."""
+        with self._lock:
+            self._runs[key] = (version, run)
+            self._runs.move_to_end(key)
+            while len(self._runs) > self.run_cache_size:
+                self._runs.popitem(last=False)
 
     # -- workflows ------------------------------------------------------------
     def new_run(self, bundle: SpecBundle, data: dict[str, Any] | None = None) -> InstanceRun:

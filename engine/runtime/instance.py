@@ -245,10 +245,16 @@ class InstanceRun:
         """Return the instance's current data: the end data, or the latest completed task's."""
         if self.workflow.completed:
             return dict(self.workflow.data)
+        # Parallel branches each carry their own copy of the data: overlay the open branches'
+        # data (oldest first) on the latest completed task's, so every branch's values show.
         last = self.workflow.last_task
-        if last is None:
-            return dict(self.workflow.task_tree.data)
-        return dict(last.data)
+        merged = dict(last.data if last is not None else self.workflow.task_tree.data)
+        open_tasks = self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        for task in sorted(open_tasks, key=lambda t: t.last_state_change):
+            merged.update(task.data)
+        if last is not None:
+            merged.update(last.data)
+        return merged
 
     def task_data(self, task_id: str) -> dict[str, Any]:
         """Return the data a task sees."""

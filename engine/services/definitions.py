@@ -27,7 +27,7 @@ from engine.services.views import DefinitionView, DeployResult
 def definition_view(row: ProcessDefinition) -> DefinitionView:
     """Turn a definition row into a DefinitionView."""
     return DefinitionView(row.id, row.process_key, row.version, row.name, row.sha256, row.deployed_by,
-                          row.deployed_at, row.is_latest)
+                          row.deployed_at, row.is_latest, row.active)
 
 
 def available_form_keys(forms_dir: Path) -> set[str]:

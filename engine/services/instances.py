@@ -79,7 +79,7 @@ def get_instance(session: Session, instance_id: int, *, with_data: bool = True) 
         if row is None:
             raise NotFound(f"instance {instance_id} not found")
         return instance_view(row)
-    row, _info, run = load_instance(session, instance_id)
+    row, _info, run = load_instance(session, instance_id, for_update=False)
     timers = session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.due_at))
     return instance_view(row, data=run.data(), tasks=list_tasks(session, instance_id=instance_id),
                          timers=[timer_view(t) for t in timers])

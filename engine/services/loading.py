@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, NotFound
@@ -56,16 +56,36 @@ def spec_bundle(session: Session, definition_id: int) -> SpecBundle:
     return runtime.spec_bundle(definition_id, spec)
 
 
-def load_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, DefinitionInfo, InstanceRun]:
-    """Load an instance row with its state and restore its workflow."""
-    instance = session.scalar(
-        select(ProcessInstance).options(undefer(ProcessInstance.state)).where(ProcessInstance.id == instance_id)
-    )
+_PENDING_KEY = "bpm_runs_to_keep"
+
+
+def load_instance(
+    session: Session, instance_id: int, *, for_update: bool = True,
+) -> tuple[ProcessInstance, DefinitionInfo, InstanceRun]:
+    """Load an instance row and its workflow: from the committed-workflow cache when the version matches."""
+    runtime = context_of(session).runtime
+    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id))
     if instance is None:
         raise NotFound(f"instance {instance_id} not found")
     info = definition_info(session, instance.definition_id)
-    run = context_of(session).runtime.restore(spec_bundle(session, instance.definition_id), instance.state)
+    run = runtime.take_run(instance_id, instance.version) if for_update else None
+    if run is None:
+        run = runtime.restore(spec_bundle(session, instance.definition_id), instance.state)
     return instance, info, run
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_runs(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        runtime = context_of(session).runtime
+        for instance_id, version, run in pending:
+            runtime.keep_run(instance_id, version, run)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_runs(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
 
 
 def require_running(instance: ProcessInstance) -> None:
@@ -91,6 +111,9 @@ def save_instance(
         audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
                      data={"data": run.data()})
     flush_or_conflict(session, instance.id)
+    if instance.status == "running":
+        # Kept for the next command once (and only if) this transaction commits.
+        session.info.setdefault(_PENDING_KEY, []).append((instance.id, instance.version, run))
 
 
 def record_fired_timers(session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun) -> None:

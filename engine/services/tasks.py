@@ -66,9 +66,10 @@ def _row(session: Session, task_id: str) -> HumanTask:
 def _require_known_user(session: Session, actor: str) -> set[str]:
     if actor in SYSTEM_ACTORS:
         return set()
-    if get_user(session, actor) is None:
-        raise NotAllowed(f"unknown user {actor!r}")
-    return groups_of(session, actor)
+    user = get_user(session, actor)
+    if user is None or not user.active:
+        raise NotAllowed(f"unknown or inactive user {actor!r}")
+    return {g.id for g in user.groups}
 
 
 def _require_open(row: HumanTask) -> None:

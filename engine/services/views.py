@@ -105,12 +105,13 @@ class DefinitionView:
     deployed_by: str
     deployed_at: datetime
     is_latest: bool
+    active: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"id": self.id, "process_key": self.process_key, "version": self.version, "name": self.name,
                 "sha256": self.sha256, "deployed_by": self.deployed_by, "deployed_at": self.deployed_at.isoformat(),
-                "is_latest": self.is_latest}
+                "is_latest": self.is_latest, "active": self.active}
 
 
 @dataclass(frozen=True)
