@@ -35,6 +35,15 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
+def load_average() -> str:
+    """Return the 1/5/15-minute load averages from /proc/loadavg."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " / ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def git_commit() -> str:
     """Return the short HEAD commit, marked ``+dirty`` when the working tree has changes (read-only git calls)."""
     root = BENCH_DIR.parent
@@ -48,7 +57,8 @@ def git_commit() -> str:
     return f"{head}+dirty (uncommitted changes in the working tree)" if status.strip() else head
 
 
-def header_lines(backends: list[Backend], backend_notes: list[str], mode: str, started: datetime, seconds: float) -> list[str]:
+def header_lines(backends: list[Backend], backend_notes: list[str], mode: str, started: datetime, seconds: float,
+                 load_at_start: str) -> list[str]:
     """Return the markdown bullet lines describing this run."""
     lines = [
         f"- Date: {started.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} (run took {seconds / 60:.1f} min, "
@@ -56,6 +66,8 @@ def header_lines(backends: list[Backend], backend_notes: list[str], mode: str, s
         f"- Git commit: {git_commit()}",
         f"- Machine: {os.cpu_count()} CPU cores ({_cpu_model()}), {_meminfo_total()} memory, {platform.system()} "
         f"{platform.release()}",
+        f"- Load average (1/5/15 min) at start: {load_at_start}; at end: {load_average()}. Other processes share this "
+        f"machine's {os.cpu_count()} cores, so compare runs made under similar load",
         f"- Python {platform.python_version()}, SpiffWorkflow {version('SpiffWorkflow')}, "
         f"SQLAlchemy {version('SQLAlchemy')}, SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL, as the engine "
         f"sets it)",

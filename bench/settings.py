@@ -31,7 +31,7 @@ FULL = Settings(
 )
 
 QUICK = Settings(
-    name="quick", instances=100, baseline_instances=300, inbox_sizes=(10_000,), inbox_queries=100,
+    name="quick", instances=60, baseline_instances=200, inbox_sizes=(10_000,), inbox_queries=100,
     timers=1_000, memory_points=(100, 1_000), lag_seconds=5.0, lag_rate=50.0, loops=200,
-    growth_points=(10, 100, 200), concurrency_instances=48, profile_completes=150,
+    growth_points=(10, 100, 200), concurrency_instances=24, profile_completes=150,
 )

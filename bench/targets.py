@@ -43,9 +43,13 @@ def _targets(ctx: Context, key: str) -> list[tuple[str, str, bool | None]]:
     interval = m.get("worker_interval_s", EngineConfig().worker_interval_s)
     out.append(_limit(f"lag p99 ≤ 1 s at {s.lag_rate:.0f} timers/s (worker interval {interval} s)",
                       m.get(f"lag_p99_s_{key}"), 1.0, "{:.2f} s"))
-    growth = m.get(f"growth_{key}")
+    growth, last = m.get(f"growth_{key}"), m.get(f"growth_last_{key}")
+    measured = _fmt(growth, "{:.1f}×")
+    if growth is not None and last is not None and last < s.growth_points[-1]:
+        measured += f" at iteration {last}; the instance stalls after it (iteration {s.growth_points[-1]:,} unreachable)"
+    stalled = bool(m.get(f"growth_stalled_{key}"))
     out.append((f"flat growth: complete at iteration {s.growth_points[-1]:,} vs iteration {s.growth_points[0]}",
-                _fmt(growth, "{:.1f}×"), None if growth is None else growth <= FLAT_GROWTH))
+                measured, None if growth is None else (growth <= FLAT_GROWTH and not stalled)))
     rss: list[Any] | None = m.get(f"worker_rss_{key}")
     if rss and len(rss) >= 3:
         (n1, r1), (n2, r2) = rss[1], rss[-1]

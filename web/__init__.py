@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     environment (``EngineConfig.from_env()``), as under ``bpm serve``.
     """
     from engine import Engine, EngineConfig
-    from web import errors, i18n, layout
+    from web import api, errors, i18n, layout
     from web.extensions import babel, csrf, login_manager
     from web.settings import defaults, persistent_secret_key
 
@@ -54,4 +54,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     layout.init_app(app)
+    _register_areas(app)
+    api.init_app(app)
     return app
+
+
+def _register_areas(app: Flask) -> None:
+    """Register the audit, definitions, dashboard, incidents, portal and admin blueprints."""
+    from web.access import AUDITORS, DESIGNERS, MANAGERS
+    from web.admin import bp as admin_bp
+    from web.audit import bp as audit_bp
+    from web.dashboard import bp as dashboard_bp
+    from web.definitions import bp as definitions_bp
+    from web.incidents import bp as incidents_bp
+    from web.portal import bp as portal_bp
+
+    for blueprint in (audit_bp, definitions_bp, dashboard_bp, incidents_bp, portal_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.globals.update(AUDITORS=AUDITORS, DESIGNERS=DESIGNERS, MANAGERS=MANAGERS)

@@ -1,14 +1,15 @@
-"""Every error becomes a friendly page (or JSON under /api/) with its status, in this one place."""
+"""Every error becomes a friendly page (or a problem+json document under /api/) with its status, in this one place."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from engine.definitions.forms import FormErrors
@@ -22,6 +23,7 @@ from engine.errors import (
     ScriptError,
     WorkflowError,
 )
+from web.api.problems import is_api_request, problem_response
 from web.db import rollback
 
 log = logging.getLogger(__name__)
@@ -65,11 +67,11 @@ def _explanation(status: int) -> str:
     }.get(status, "")
 
 
-def error_response(status: int, detail: str = "", code: str = "error") -> ResponseReturnValue:
-    """Render the error page (or JSON for the API) with ``status``."""
+def error_response(status: int, detail: str = "", code: str = "error", source: Exception | None = None) -> ResponseReturnValue:
+    """Render the error page (or a problem document for the API) with ``status``; ``source`` is the error."""
     rollback()
-    if request.path.startswith("/api/"):
-        return jsonify({"error": code, "message": detail or _headline(status)}), status
+    if is_api_request():
+        return problem_response(status, code, detail, source)
     return render_template("errors.html", status=status, headline=_headline(status),
                            explanation=_explanation(status), detail=detail), status
 
@@ -80,7 +82,7 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
         detail = "\n".join(str(p) for p in exc.problems)
     else:
         detail = str(exc)
-    return error_response(status, detail, exc.code)
+    return error_response(status, detail, exc.code, exc)
 
 
 def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
@@ -92,7 +94,13 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     status = exc.code or 500
     if status >= 500:
         log.error("HTTP %s on %s %s", status, request.method, request.path)
-    return error_response(status, "", exc.name.lower().replace(" ", "_"))
+    return error_response(status, "", exc.name.lower().replace(" ", "_"), exc)
+
+
+def _lost_race(exc: StaleDataError) -> ResponseReturnValue:
+    # The optimistic lock (UPDATE … WHERE version = :v) matched no row: someone else saved first.
+    return error_response(409, gettext("The instance was changed by someone else in the meantime; reload and try again."),
+                          "conflict", exc)
 
 
 def _database_error(exc: Exception) -> ResponseReturnValue:
@@ -116,6 +124,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(EngineError, _engine_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StaleDataError, _lost_race)
     app.register_error_handler(OperationalError, _database_error)
     app.register_error_handler(ProgrammingError, _database_error)
     app.register_error_handler(Exception, _unexpected)

@@ -101,15 +101,17 @@ def save_instance(
     """Write the workflow document and projections; a concurrent change raises Conflict."""
     ctx = context_of(session)
     at = now(session)
-    record_fired_timers(session, instance, info, run)
-    instance.state = ctx.runtime.dump(run)
-    instance.updated_at = at
-    sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id)
-    if run.completed and instance.status == "running":
-        instance.status = "completed"
-        instance.ended_at = at
-        audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
-                     data={"data": run.data()})
+    # No autoflush until the end: the optimistic-lock UPDATE must surface in flush_or_conflict.
+    with session.no_autoflush:
+        record_fired_timers(session, instance, info, run)
+        instance.state = ctx.runtime.dump(run)
+        instance.updated_at = at
+        sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id)
+        if run.completed and instance.status == "running":
+            instance.status = "completed"
+            instance.ended_at = at
+            audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
+                         data={"data": run.data()})
     flush_or_conflict(session, instance.id)
     if instance.status == "running":
         # Kept for the next command once (and only if) this transaction commits.

@@ -43,7 +43,10 @@ def correlate_message(
     if "business_key" in correlation:
         stmt = stmt.where(MessageSubscription.business_key == str(correlation["business_key"]))
     if "instance_id" in correlation:
-        stmt = stmt.where(MessageSubscription.instance_id == int(correlation["instance_id"]))
+        try:
+            stmt = stmt.where(MessageSubscription.instance_id == int(correlation["instance_id"]))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"instance_id must be a number, not {correlation['instance_id']!r}") from exc
     candidates = [s for s in session.scalars(stmt) if _matches(s, correlation)]
     instance_ids = sorted({s.instance_id for s in candidates})
     if not instance_ids:

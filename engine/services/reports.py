@@ -138,7 +138,7 @@ def first_response_rate(session: Session, period: Period) -> ResponseRate:
     ).all()
     breached = set(session.scalars(
         select(SlaBreach.instance_id).where(SlaBreach.process_key == EXCEPTION_PROCESS, SlaBreach.step == FIRST_RESPONSE,
-                                            SlaBreach.instance_id.in_({t.instance_id for t in tasks}))))
+                                            SlaBreach.instance_id.in_(sorted({t.instance_id for t in tasks})))))
     outcome: dict[int, str] = {}
     for t in tasks:
         if t.instance_id in outcome:

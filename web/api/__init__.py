@@ -1,0 +1,34 @@
+"""The REST API under ``/api/v1``: one blueprint per resource, the OpenAPI document and its reference page.
+
+Requests are authenticated by personal API tokens only (never the session cookie), so the API
+blueprints are exempt from CSRF; errors are problem documents rendered by ``web/errors.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def resource_blueprints() -> list[Any]:
+    """Return the API's resource blueprints, in the order the reference lists them."""
+    from web.api import definitions, instances, messages, operations, tasks, users
+
+    return [users.me_blp, tasks.blp, instances.blp, messages.blp, definitions.blp, operations.timers_blp,
+            operations.incidents_blp, users.users_blp, users.groups_blp, users.tokens_blp]
+
+
+def init_app(app: Flask) -> None:
+    """Register the API blueprints, the OpenAPI document and the reference page."""
+    from web.api.docs import API_KEY
+    from web.api.docs import bp as docs_bp
+    from web.api.openapi import RestApi
+    from web.extensions import csrf
+
+    api = RestApi(app)
+    for blueprint in resource_blueprints():
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+    app.extensions[API_KEY] = api
+    app.register_blueprint(docs_bp)

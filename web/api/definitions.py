@@ -1,0 +1,114 @@
+"""/api/v1/definitions: list deployed processes, read their BPMN and diagram, validate and deploy files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort
+from flask.typing import ResponseReturnValue
+
+from engine.errors import DefinitionError
+from engine.services.definitions import available_form_keys, check_files, definition_source, deploy_files, list_definitions
+from engine.services.users import group_ids
+from engine.services.views import DefinitionView, DeployResult
+from web.access import ANYONE, DESIGNERS
+from web.api.auth import allow, username
+from web.api.openapi import ApiBlueprint, problems
+from web.api.paging import page_of
+from web.api.schemas import (
+    DefinitionFilesSchema,
+    DefinitionListArgsSchema,
+    DefinitionPageSchema,
+    DefinitionSchema,
+    DeployResultSchema,
+    ValidationResultSchema,
+)
+from web.db import db, get_engine
+from web.diagram import render_diagram
+from web.i18n import group_label
+
+blp = ApiBlueprint("definitions", __name__, description="Deployed process definitions: read, validate, deploy.")
+
+
+def _definition(definition_id: int) -> DefinitionView:
+    found = [d for d in list_definitions(db()) if d.id == definition_id]
+    if not found:
+        abort(404, f"definition {definition_id} not found")
+    return found[0]
+
+
+def _files(body: dict[str, Any]) -> list[tuple[str, bytes]]:
+    return [(f["name"], f["content"].encode("utf-8")) for f in body["files"]]
+
+
+@blp.route("")
+@allow(ANYONE)
+@blp.arguments(DefinitionListArgsSchema, location="query")
+@blp.response(200, DefinitionPageSchema)
+def list_definitions_(args: dict[str, Any]) -> dict[str, Any]:
+    """List deployed definition versions, by process key and version."""
+    views = list_definitions(db(), latest_only=args["latest_only"])
+    if args.get("process_key"):
+        views = [v for v in views if v.process_key == args["process_key"]]
+    return page_of(views, args)
+
+
+@blp.route("/<int(min=1, max=2147483647):definition_id>")
+@allow(ANYONE)
+@blp.response(200, DefinitionSchema)
+@problems(404)
+def get_definition(definition_id: int) -> DefinitionView:
+    """Return one definition version."""
+    return _definition(definition_id)
+
+
+@blp.route("/<int(min=1, max=2147483647):definition_id>/source")
+@allow(ANYONE)
+@blp.response(200, {"type": "string"}, content_type="application/xml", description="The BPMN XML")
+@problems(404)
+def get_source(definition_id: int) -> ResponseReturnValue:
+    """Return the BPMN source of a definition version."""
+    return Response(definition_source(db(), _definition(definition_id).id), mimetype="application/xml")
+
+
+@blp.route("/<int(min=1, max=2147483647):definition_id>/diagram")
+@allow(ANYONE)
+@blp.response(200, {"type": "string"}, content_type="image/svg+xml", description="The process diagram")
+@problems(404)
+def get_diagram(definition_id: int) -> ResponseReturnValue:
+    """Draw a definition's diagram as SVG (404 if its file has no diagram data)."""
+    definition = _definition(definition_id)
+    svg = render_diagram(definition_source(db(), definition.id), title=definition.process_key, lane_label=group_label,
+                         id_prefix=f"d{definition.id}")
+    if not svg:
+        abort(404, f"definition {definition_id} has no diagram interchange (DI) data")
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@blp.route("/validate", methods=["POST"])
+@allow(DESIGNERS)
+@blp.arguments(DefinitionFilesSchema)
+@blp.response(200, ValidationResultSchema)
+def validate(body: dict[str, Any]) -> dict[str, Any]:
+    """Check files as a deploy would (schema, references, groups, forms, scripts) without deploying them."""
+    session = db()
+    config = get_engine().config
+    try:
+        _docs, parsed, _all = check_files(_files(body), known_groups=group_ids(session),
+                                          form_keys=available_form_keys(config.forms_dir),
+                                          max_bytes=config.max_definition_bytes)
+    except DefinitionError as exc:
+        return {"ok": False, "processes": [], "problems": [p.__dict__ for p in exc.problems]}
+    return {"ok": True, "processes": sorted(parsed), "problems": []}
+
+
+@blp.route("", methods=["POST"])
+@allow(DESIGNERS)
+@blp.arguments(DefinitionFilesSchema)
+@blp.response(201, DeployResultSchema)
+@blp.alt_response(200, schema=DeployResultSchema, description="Nothing changed: every process was deployed as is",
+                  success=True)
+def deploy(body: dict[str, Any]) -> tuple[DeployResult, int]:
+    """Deploy files: changed processes get a new version, identical ones stay as they are (200)."""
+    result = deploy_files(db(), _files(body), username())
+    return result, 201 if result.deployed else 200

@@ -1,0 +1,116 @@
+"""/api/v1/tasks: inboxes and an instance's tasks, a task with its form, claim, unclaim, assign, complete."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import abort
+
+from engine.definitions.forms import load_form
+from engine.services import inbox as inbox_queries
+from engine.services import tasks as task_service
+from engine.services.views import TaskView
+from web.access import ANYONE, ASSIGNERS, WORKERS, may_assign, may_claim, may_unclaim, may_view_task, may_work_on
+from web.api.auth import allow, username
+from web.api.idempotency import idempotent
+from web.api.instances import visible_instance
+from web.api.openapi import ApiBlueprint, problems
+from web.api.paging import page, page_of, window
+from web.api.schemas import AssignSchema, CompleteSchema, TaskDetailSchema, TaskListArgsSchema, TaskPageSchema, TaskSchema
+from web.db import db, get_engine
+
+blp = ApiBlueprint("tasks", __name__, description="Human tasks: inboxes, forms, claim, assign, complete.")
+TASK = "/<string(minlength=1, maxlength=36):task_id>"
+# "mine"/"group" narrow the inbox here until the inbox query can (it holds open tasks of one person).
+INBOX_SCAN = 2000
+
+
+def visible_task(task_id: str) -> TaskView:
+    """Return the task (404) if the caller may open it (403), by the task page's rule."""
+    task = task_service.get_task(db(), task_id)
+    if not may_view_task(task):
+        abort(403, f"task {task_id} belongs to group {task.group}")
+    return task
+
+
+@blp.route("")
+@allow(ANYONE)
+@blp.arguments(TaskListArgsSchema, location="query")
+@blp.response(200, TaskPageSchema)
+@problems(404)
+def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
+    """List my inbox (due and overdue first), only my tasks, my groups' unclaimed tasks, or an instance's tasks."""
+    session = db()
+    if args.get("instance_id") is not None:
+        visible_instance(args["instance_id"])
+        status = None if args["status"] == "all" else args["status"]
+        return page_of(task_service.list_tasks(session, instance_id=args["instance_id"], status=status), args)
+    filters = inbox_queries.InboxFilter(process_key=args.get("process_key"), group=args.get("group"),
+                                        due=args.get("due"), text=args.get("q"))
+    limit, offset = window(args)
+    if args["scope"] == "inbox":
+        result = inbox_queries.inbox(session, username(), filters, limit=limit, offset=offset)
+        return page(result.tasks, result.total, args)
+    everything = inbox_queries.inbox(session, username(), filters, limit=INBOX_SCAN).tasks
+    mine = args["scope"] == "mine"
+    return page_of([t for t in everything if (t.assignee == username()) == mine], args)
+
+
+@blp.route(TASK)
+@allow(ANYONE)
+@blp.response(200, TaskDetailSchema)
+@problems(404)
+def get_task(task_id: str) -> dict[str, Any]:
+    """Return a task with its form (JSON Schema and UI hints) and what I may do with it."""
+    task = visible_task(task_id)
+    form = load_form(get_engine().config.forms_dir, task.form_key) if task.form_key else None
+    return {
+        **asdict(task),
+        "form": {"key": form.key, "title": form.title(), "json_schema": form.schema, "ui": form.ui} if form else None,
+        "actions": {"claim": may_claim(task), "unclaim": may_unclaim(task), "assign": may_assign(task),
+                    "complete": may_work_on(task)},
+    }
+
+
+@blp.route(f"{TASK}/claim", methods=["POST"])
+@allow(WORKERS)
+@blp.response(200, TaskSchema)
+@problems(404, 409)
+def claim(task_id: str) -> TaskView:
+    """Take an unclaimed task of one of my groups."""
+    visible_task(task_id)
+    return task_service.claim_task(db(), task_id, username())
+
+
+@blp.route(f"{TASK}/unclaim", methods=["POST"])
+@allow(WORKERS)
+@blp.response(200, TaskSchema)
+@problems(404, 409)
+def unclaim(task_id: str) -> TaskView:
+    """Give a task back to its group (its assignee, or a cs_head/admin)."""
+    visible_task(task_id)
+    return task_service.unclaim_task(db(), task_id, username())
+
+
+@blp.route(f"{TASK}/assign", methods=["POST"])
+@allow(ASSIGNERS)
+@blp.arguments(AssignSchema)
+@blp.response(200, TaskSchema)
+@problems(400, 404, 409)
+def assign(body: dict[str, Any], task_id: str) -> TaskView:
+    """Assign a task to a member of its group (cs_head, admin)."""
+    visible_task(task_id)
+    return task_service.assign_task(db(), task_id, body["assignee"], username())
+
+
+@blp.route(f"{TASK}/complete", methods=["POST"])
+@allow(WORKERS)
+@idempotent
+@blp.arguments(CompleteSchema, example={"data": {"reason": "Customer insolvent; the rest is written off"}})
+@blp.response(200, TaskSchema)
+@problems(404, 409)
+def complete(body: dict[str, Any], task_id: str) -> TaskView:
+    """Complete a task with data validated against its form (422 names each invalid field)."""
+    visible_task(task_id)
+    return task_service.complete_task(db(), task_id, body["data"], username())

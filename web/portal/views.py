@@ -1,0 +1,158 @@
+"""Portal pages: the report form (starts ``exception_escalation`` with channel ``portal``), the tracking
+code shown once, and the status lookup. No sign-in; CSRF-protected forms; rate-limited per client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
+
+from engine.errors import EngineError, NotFound
+from engine.services.instances import start_instance
+from web.access import public
+from web.db import db, rollback
+from web.portal.limits import RateLimiter
+from web.portal.tickets import open_ticket, public_status, ticket_instance
+
+log = logging.getLogger(__name__)
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+PROCESS = "exception_escalation"
+ACTOR = "portal"
+LIMITS_KEY = "bpm_portal_limits"
+CODE_KEY = "portal_code"
+TYPES = {
+    "timeliness": lazy_gettext("Timeliness (late or early delivery)"),
+    "damage": lazy_gettext("Damage (broken or soiled goods)"),
+    "quantity": lazy_gettext("Quantity (short or over delivery)"),
+    "information": lazy_gettext("Information (tracking missing, wrong address)"),
+}
+SEVERITIES = {
+    "general": lazy_gettext("Feedback or a general problem"),
+    "complaint": lazy_gettext("Complaint"),
+    "accident": lazy_gettext("Accident (serious damage or loss)"),
+}
+MAX_LENGTH = {"customer": 200, "order_no": 64, "description": 4000}
+
+
+@bp.record_once
+def _limits(state: BlueprintSetupState) -> None:
+    config = state.app.config
+    state.app.extensions[LIMITS_KEY] = {
+        "submit": RateLimiter(*config.get("PORTAL_SUBMIT_LIMIT", (5, 600))),
+        "track": RateLimiter(*config.get("PORTAL_TRACK_LIMIT", (30, 600))),
+    }
+
+
+def _limit(kind: str) -> None:
+    # Behind a proxy, wrap the app in werkzeug's ProxyFix so remote_addr is the client's address.
+    if not current_app.extensions[LIMITS_KEY][kind].hit(request.remote_addr or "?"):
+        abort(429)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a customer reports: the fields of exception_escalation's start contract but the channel."""
+
+    customer: str = ""
+    order_no: str = ""
+    type: str = ""
+    severity: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_form(cls) -> Report:
+        """Read the form, trimmed."""
+        return cls(**{name: request.form.get(name, "").strip() for name in cls.__dataclass_fields__})
+
+    def errors(self) -> dict[str, str]:
+        """Return a message per invalid field."""
+        errors = {}
+        for name, most in MAX_LENGTH.items():
+            value = getattr(self, name)
+            if not value:
+                errors[name] = gettext("Required.")
+            elif len(value) > most:
+                errors[name] = gettext("At most %(n)s characters.", n=most)
+        if self.type not in TYPES:
+            errors["type"] = gettext("Choose one of the options.")
+        if self.severity not in SEVERITIES:
+            errors["severity"] = gettext("Choose one of the options.")
+        return errors
+
+    def start_data(self) -> dict[str, Any]:
+        """Return the start data of exception_escalation."""
+        return {"channel": "portal", "customer": self.customer, "order_no": self.order_no, "type": self.type,
+                "severity": self.severity, "description": self.description}
+
+
+def _form(report: Report | None = None, errors: dict[str, str] | None = None, problem: str = "",
+          status: int = 200) -> ResponseReturnValue:
+    return render_template("portal/index.html", report=report or Report(), errors=errors or {}, problem=problem,
+                           types=TYPES, severities=SEVERITIES, max_length=MAX_LENGTH), status
+
+
+@bp.get("/")
+@public
+def index() -> ResponseReturnValue:
+    """Show the report form and the way to follow a report."""
+    return _form()
+
+
+@bp.post("/")
+@public
+def submit() -> ResponseReturnValue:
+    """Validate the report, start the case and hand out its tracking code (shown on the next page, once)."""
+    _limit("submit")
+    report = Report.from_form()
+    errors = report.errors()
+    if errors:
+        return _form(report, errors, status=422)
+    try:
+        instance = start_instance(db(), PROCESS, report.start_data(), ACTOR, report.order_no)
+    except NotFound:
+        rollback()
+        log.error("portal report refused: process %s is not deployed", PROCESS)
+        return _form(report, problem=gettext("We cannot take reports online right now. Please call or e-mail "
+                                             "customer service; nothing was sent."), status=503)
+    except EngineError as exc:
+        rollback()
+        log.warning("portal report refused: %s", exc)
+        return _form(report, problem=gettext("Your report could not be registered. Please check it and try again, "
+                                             "or call customer service."), status=422)
+    code = open_ticket(db(), instance.id)
+    session[CODE_KEY] = code
+    return redirect(url_for("portal.submitted"))
+
+
+@bp.get("/submitted")
+@public
+def submitted() -> ResponseReturnValue:
+    """Show the tracking code of the report just sent; it is shown this once."""
+    code = session.pop(CODE_KEY, None)
+    if not code:
+        return redirect(url_for("portal.track"))
+    response = current_app.make_response(render_template("portal/submitted.html", code=code))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@public
+def track() -> ResponseReturnValue:
+    """Ask for a tracking code (GET) and show that report's status (POST, so codes stay out of URLs and logs)."""
+    if request.method == "GET":
+        return render_template("portal/track.html", status=None, not_found=False)
+    _limit("track")
+    instance_id = ticket_instance(db(), request.form.get("code", ""))
+    if instance_id is None:
+        return render_template("portal/track.html", status=None, not_found=True), 404
+    response = current_app.make_response(render_template("portal/track.html", status=public_status(db(), instance_id),
+                                                          not_found=False))
+    response.headers["Cache-Control"] = "no-store"
+    return response
