@@ -21,9 +21,9 @@ dev-deps: venv
 
 # Debian's chromium for the browser tests (no browser downloads work here).
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v jq >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk jq curl >/dev/null \
 	    || echo "WARNING: could not install Debian chromium; browser tests will be skipped"; \
 	fi
 

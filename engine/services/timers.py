@@ -122,7 +122,9 @@ def fire_timer(session: Session, timer_id: int, owner: str | None = None) -> Fir
     run.fire_timers()
     after = {t.task_id: t.due_at for t in run.waiting_timers()}
     if before == after:
+        # Nothing was due yet (e.g. an incident retried early): wait for the real due time.
         row.lock_owner, row.lock_expires_at = None, None
+        row.run_at = row.due_at if row.due_at > at else at + timedelta(seconds=60)
         return FireResult(timer_id, instance.id, row.element_id, "skipped")
     save_instance(session, instance, info, run, "scheduler")
     session.execute(update(Timer).where(Timer.id == timer_id).values(lock_owner=None, lock_expires_at=None))

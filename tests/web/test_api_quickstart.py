@@ -100,3 +100,10 @@ def test_the_quickstart_runs_verbatim(served, tmp_path):
     assert instance.status == "completed" and instance.business_key == "INV-2026-001"
     assert str(instance.data["paid_amount"]) == "400.00"
 
+
+
+def test_the_readme_quick_start_is_the_tested_one() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("## API quick start"):]
+    section = section[: section.index("\n## ", 3)]
+    assert shell_blocks(section) == shell_blocks(QUICKSTART.read_text("utf-8"))
