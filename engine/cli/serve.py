@@ -45,24 +45,24 @@ def run(host: str, port: int) -> None:
     ]
     click.echo(f"web on http://{host}:{port}/ and the timer worker are running; Ctrl-C stops both")
 
-    def stop(*_args: object) -> None:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+    stopping: list[bool] = []
 
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    def request_stop(*_args: object) -> None:
+        stopping.append(True)
+
+    # Installed explicitly: a process started in the background inherits an ignored SIGINT.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stopping and all(p.poll() is None for p in procs):
+        time.sleep(0.5)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     codes = [p.returncode for p in procs]
     sys.exit(0 if all(c in (0, -signal.SIGTERM, -signal.SIGINT) for c in codes) else 1)
 
