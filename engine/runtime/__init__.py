@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from engine.clock import Clock
 from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.limits import lift_depth_cap
 from engine.runtime.instance import InstanceRun, ReadyTask, WaitingMessage, WaitingTimer
 from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.runtime.scripting import EngineScriptEngine
@@ -38,6 +39,7 @@ class Runtime:
     """Creates, restores and saves workflows on cached specs with the sandboxed script engine."""
 
     def __init__(self, clock: Clock, tz: str, calendar: BusinessCalendar, script_timeout_s: float = 2.0, cache_size: int = 256):
+        lift_depth_cap()
         self.clock = clock
         self.tz = ZoneInfo(tz)
         self.calendar = calendar
