@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--postgres", action="store_true", help="profile on PostgreSQL (BPM_BENCH_POSTGRES_URL)")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--cold", action="store_true",
+                        help="switch the runtime's committed-workflow cache off (every completion deserializes)")
     parser.add_argument("--plain", action="store_true",
                         help="no cProfile: just run the completions, for an external sampler (py-spy record -- python -m …)")
     args = parser.parse_args(argv)
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
             engine = build_engine(db_url)
             try:
                 deploy(engine, "bench_flow.bpmn")
+                if args.cold and hasattr(engine.runtime, "run_cache_size"):
+                    engine.runtime.run_cache_size = 0
                 tasks = []
                 for i in range(n + 20):
                     view = engine.start("bench_flow", flow_data(i), "rep")
@@ -64,15 +68,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Engine.complete on {backend.name}: {n} completions, {elapsed / n * 1000:.2f} ms each (no profiler)")
         return
     out = io.StringIO()
-    out.write(f"Engine.complete on {backend.name}: {n} completions of the first user task, "
-              f"{elapsed / n * 1000:.2f} ms each under cProfile\n\n")
+    out.write(f"Engine.complete on {backend.name}{' (run cache off)' if args.cold else ''}: {n} completions of the first "
+              f"user task, {elapsed / n * 1000:.2f} ms each under cProfile\n\n")
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(25)
     text = out.getvalue()
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "_postgres" if args.postgres else ""
+    suffix = ("_postgres" if args.postgres else "") + ("_cold" if args.cold else "")
     (RESULTS / f"profile_complete{suffix}.txt").write_text(text, encoding="utf-8")
 
 

@@ -15,8 +15,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from engine.clock import Clock
 from engine.runtime.calendar import BusinessCalendar
-from engine.runtime.limits import lift_depth_cap
 from engine.runtime.instance import InstanceRun, ReadyTask, WaitingMessage, WaitingTimer
+from engine.runtime.limits import lift_depth_cap
 from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.runtime.scripting import EngineScriptEngine
 from engine.runtime.serialization import DocumentSerializer
