@@ -58,12 +58,15 @@ def git_commit() -> str:
 
 
 def header_lines(backends: list[Backend], backend_notes: list[str], mode: str, started: datetime, seconds: float,
-                 load_at_start: str) -> list[str]:
-    """Return the markdown bullet lines describing this run."""
+                 load_at_start: str, commit_at_start: str) -> list[str]:
+    """Return the markdown bullet lines describing this run (the commit is the one the run started on)."""
+    commit_now = git_commit()
+    moved = "" if commit_now == commit_at_start else f" (HEAD moved to {commit_now} during the run; the code was " \
+                                                      "imported at the start)"
     lines = [
         f"- Date: {started.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} (run took {seconds / 60:.1f} min, "
         f"mode: {mode})",
-        f"- Git commit: {git_commit()}",
+        f"- Git commit: {commit_at_start}{moved}",
         f"- Machine: {os.cpu_count()} CPU cores ({_cpu_model()}), {_meminfo_total()} memory, {platform.system()} "
         f"{platform.release()}",
         f"- Load average (1/5/15 min) at start: {load_at_start}; at end: {load_average()}. Other processes share this "

@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.backends import available_backends
 from bench.context import Context
 from bench.harness import RESULTS, RUN_NOTES
-from bench.machine import header_lines, load_average
+from bench.machine import git_commit, header_lines, load_average
 from bench.pending import PENDING, placeholder_table
 from bench.report import Table
 from bench.settings import FULL, QUICK
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     only = {n.strip() for n in args.only.split(",") if n.strip()}
     backends, backend_notes = available_backends(want_postgres=not args.no_postgres)
     ctx = Context(settings, backends)
-    started, clock, load_at_start = datetime.now(timezone.utc), time.monotonic(), load_average()
+    started, clock, load_at_start, commit = datetime.now(timezone.utc), time.monotonic(), load_average(), git_commit()
     tables: list[Table] = []
     failures = Table("Failures", "Benchmarks that failed", ["benchmark", "error"])
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(targets.markdown())
         seconds = time.monotonic() - clock
         report = _report([targets, *tables], header_lines(backends, backend_notes, settings.name, started, seconds,
-                                                                  load_at_start))
+                                                                  load_at_start, commit))
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(report, encoding="utf-8")
         ctx.log(f"wrote {args.output} ({seconds / 60:.1f} min)")
