@@ -14,6 +14,7 @@ import pytest
 from engine import Engine, ManualClock, NotAllowed
 from engine.config import PROJECT_ROOT
 from engine.definitions.forms import load_form, validate_submission
+from tests.processes.steps import complete, only_task, timers
 from tests.processes.test_daily import check_diagram, check_forms, validate_like_cli
 
 PROCESSES = PROJECT_ROOT / "processes"
@@ -43,29 +44,6 @@ def at_nine(day: tuple[int, int, int]) -> datetime:
 
 def deploy(engine: Engine) -> None:
     engine.deploy([PROCESSES / "new_business_onboarding.bpmn"], actor="designer")
-
-
-def open_tasks(engine: Engine, instance_id: int) -> dict:
-    tasks = engine.tasks(instance_id=instance_id)
-    by_element = {t.element_id: t for t in tasks}
-    assert len(by_element) == len(tasks), tasks
-    return by_element
-
-
-def only_task(engine: Engine, instance_id: int, element_id: str, group: str):
-    tasks = engine.tasks(instance_id=instance_id)
-    assert [(t.element_id, t.group) for t in tasks] == [(element_id, group)], tasks
-    return tasks[0]
-
-
-def complete(engine: Engine, instance_id: int, element_id: str, group: str, data: dict, user: str):
-    task = only_task(engine, instance_id, element_id, group)
-    engine.complete(task.id, data, user)
-    return task
-
-
-def timers(engine: Engine, instance_id: int) -> list[tuple[str, str, datetime]]:
-    return [(t.element_id, t.kind, t.due_at) for t in engine.timers(instance_id=instance_id)]
 
 
 def types(engine: Engine, instance_id: int) -> list[str]:
