@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -20,6 +20,7 @@ from engine.services.instances import instance_view
 from engine.services.tasks import may_work_on, task_view
 from engine.services.users import get_user, groups_of
 from engine.services.views import InstanceView, TaskView
+from engine.services.worklist import Worklist, like_pattern
 
 DUE_FILTERS = ("today", "overdue")
 MAX_COMMENT = 4000
@@ -33,6 +34,7 @@ class InboxFilter:
     group: str | None = None
     due: str | None = None  # "today" | "overdue"
     text: str | None = None
+    scope: str = "inbox"  # "inbox" | "mine" (assigned to me) | "group" (unclaimed in my groups)
 
 
 @dataclass(frozen=True)
@@ -87,18 +89,17 @@ class CommentView:
     created_at: datetime
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _inbox_scope(username: str, groups: set[str]) -> ColumnElement[bool]:
-    """Open tasks assigned to ``username`` or unclaimed in one of ``groups``."""
-    return and_(
-        HumanTask.status == "open",
-        or_(HumanTask.assignee == username,
-            and_(HumanTask.assignee.is_(None), HumanTask.candidate_group.in_(groups))),
-    )
+def _worklist(session: Session, username: str, filters: InboxFilter | None = None) -> Worklist:
+    """The worklist of ``username`` narrowed by the inbox filters."""
+    filters = filters or InboxFilter()
+    due_from = due_before = None
+    if filters.due == "overdue":
+        due_before = now(session)
+    elif filters.due == "today":
+        due_from, due_before = _today(session)
+    return Worklist(username, frozenset(groups_of(session, username)), filters.scope, process_key=filters.process_key or None,
+                    group=filters.group or None, due_from=due_from, due_before=due_before,
+                    text=(filters.text or "").strip() or None)
 
 
 def _today(session: Session) -> tuple[datetime, datetime]:
@@ -111,53 +112,27 @@ def _today(session: Session) -> tuple[datetime, datetime]:
 def inbox(session: Session, username: str, filters: InboxFilter | None = None, *, limit: int = 25,
           offset: int = 0) -> InboxPage:
     """Return a page of ``username``'s inbox: overdue first (earliest due), then by due date and priority."""
-    filters = filters or InboxFilter()
-    at = now(session)
-    conditions = [_inbox_scope(username, groups_of(session, username))]
-    if filters.process_key:
-        conditions.append(HumanTask.process_key == filters.process_key)
-    if filters.group:
-        conditions.append(HumanTask.candidate_group == filters.group)
-    if filters.due == "overdue":
-        conditions.append(HumanTask.due_at < at)
-    elif filters.due == "today":
-        start, end = _today(session)
-        conditions.append(and_(HumanTask.due_at >= start, HumanTask.due_at < end))
-    if filters.text and filters.text.strip():
-        pattern = _like(filters.text.strip())
-        conditions.append(or_(HumanTask.business_key.ilike(pattern, escape="\\"),
-                              HumanTask.customer.ilike(pattern, escape="\\")))
-    # The total comes with the page (a window count) so the inbox stays one query.
-    stmt = (
-        select(HumanTask, func.count().over().label("total"))
-        .where(*conditions)
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at,
-                  HumanTask.id)
-        .limit(limit).offset(offset)
-    )
-    rows = session.execute(stmt).all()
-    total = int(rows[0].total) if rows else 0
-    if not rows and offset:
-        total = int(session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0)
-    return InboxPage([task_view(r[0]) for r in rows], total)
+    worklist = _worklist(session, username, filters)
+    statement, params = worklist.page(session.get_bind().dialect.name, limit=limit, offset=offset)
+    tasks = [task_view(row) for row in session.scalars(statement, params)]
+    if not offset and len(tasks) < limit:
+        return InboxPage(tasks, len(tasks))
+    statement, params = worklist.counts()
+    return InboxPage(tasks, sum(session.execute(statement, params).one()))
 
 
 def inbox_counts(session: Session, username: str) -> InboxCounts:
-    """Count the inbox: mine, my groups' unclaimed, and overdue among them (one aggregate query)."""
-    at = now(session)
-    mine = func.count(case((HumanTask.assignee == username, 1)))
-    overdue = func.count(case((HumanTask.due_at < at, 1)))
-    row = session.execute(
-        select(mine, func.count(), overdue).where(_inbox_scope(username, groups_of(session, username)))
-    ).one()
-    return InboxCounts(mine=int(row[0]), group=int(row[1]) - int(row[0]), overdue=int(row[2]))
+    """Count the inbox: mine, my groups' unclaimed, and overdue among them (index-only counts)."""
+    statement, params = _worklist(session, username).counts(overdue_at=now(session))
+    counts = list(session.execute(statement, params).one())
+    totals, overdue = counts[0::2], counts[1::2]
+    return InboxCounts(mine=totals[0], group=sum(totals[1:]), overdue=sum(overdue))
 
 
 def inbox_processes(session: Session, username: str) -> list[str]:
     """Return the process keys that occur in ``username``'s inbox (for the filter menu)."""
-    stmt = (select(HumanTask.process_key).where(_inbox_scope(username, groups_of(session, username)))
-            .distinct().order_by(HumanTask.process_key))
-    return list(session.scalars(stmt))
+    statement, params = _worklist(session, username).process_keys()
+    return list(session.scalars(statement, params))
 
 
 def group_members(session: Session, group: str) -> list[str]:
@@ -187,7 +162,7 @@ def find_instances(
     if filters.status:
         conditions.append(ProcessInstance.status == filters.status)
     if filters.business_key and filters.business_key.strip():
-        conditions.append(ProcessInstance.business_key.ilike(_like(filters.business_key.strip()), escape="\\"))
+        conditions.append(ProcessInstance.business_key.ilike(like_pattern(filters.business_key), escape="\\"))
     if filters.started_after:
         conditions.append(ProcessInstance.started_at >= filters.started_after)
     if filters.started_before:

@@ -15,6 +15,7 @@ from engine.services.context import context_of, now
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.users import get_user, groups_of
 from engine.services.views import TaskView
+from engine.services.worklist import Worklist, inbox_order
 
 SYSTEM_ACTORS = {"system", "scheduler"}
 
@@ -33,7 +34,14 @@ def list_tasks(
     session: Session, *, user: str | None = None, group: str | None = None, instance_id: int | None = None,
     status: str | None = "open", limit: int | None = None, offset: int = 0,
 ) -> list[TaskView]:
-    """List tasks: a user's (assigned to them, or unassigned in their groups), a group's, an instance's."""
+    """List tasks: a user's (assigned to them, or unassigned in their groups), a group's, an instance's.
+
+    A user's open tasks are read part by part (see :mod:`engine.services.worklist`), in inbox order.
+    """
+    if user and status == "open":
+        worklist = Worklist(user, frozenset(groups_of(session, user)), group=group, instance_id=instance_id)
+        statement, params = worklist.page(session.get_bind().dialect.name, limit=limit, offset=offset)
+        return [task_view(r) for r in session.scalars(statement, params)]
     stmt = select(HumanTask)
     if status:
         stmt = stmt.where(HumanTask.status == status)
@@ -45,7 +53,7 @@ def list_tasks(
         stmt = stmt.where(HumanTask.candidate_group == group)
     if instance_id is not None:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
-    stmt = stmt.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at)
+    stmt = stmt.order_by(*inbox_order(HumanTask))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return [task_view(r) for r in session.scalars(stmt)]
