@@ -40,11 +40,12 @@ test-postgres: dev-deps
 	BPM_TEST_POSTGRES_URL=$${BPM_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} \
 	  $(BIN)/python -m pytest -m postgres
 
+# BENCH_ARGS, e.g. "--output /tmp/bench.md" (CI) or "--only inbox,timers --no-postgres".
 bench: dev-deps
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-quick: dev-deps
-	$(BIN)/python -m bench.run --quick
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
 lint: dev-deps
 	$(BIN)/ruff check engine web tests

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 import time
 import traceback
@@ -23,7 +22,6 @@ from bench.backends import available_backends
 from bench.context import Context
 from bench.harness import RESULTS, RUN_NOTES
 from bench.machine import git_commit, header_lines, load_average
-from bench.pending import PENDING, placeholder_table
 from bench.report import Table
 from bench.settings import FULL, QUICK
 from bench.targets import targets_table
@@ -39,13 +37,15 @@ class Benchmark:
 
 BENCHMARKS = [
     Benchmark("throughput", "bench.throughput"),
+    Benchmark("http", "bench.http_api"),  # after throughput: it compares with the raw and in-process numbers
     Benchmark("inbox", "bench.inbox"),
+    Benchmark("inbox_page", "bench.inbox_page"),
     Benchmark("timers", "bench.timers"),
     Benchmark("growth", "bench.growth"),
     Benchmark("concurrency", "bench.concurrency"),
 ]
-SECTION_ORDER = ["Targets", "Throughput and latency (engine in process)", "Inbox query", "Timers", "Growth",
-                 "Concurrency (PostgreSQL)", "Not available yet", "Failures"]
+SECTION_ORDER = ["Targets", "Throughput and latency (engine in process)", "HTTP API", "Inbox query", "Inbox page", "Timers",
+                 "Growth", "Concurrency (PostgreSQL)", "Failures"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; finishes in under 2 minutes")
     parser.add_argument("--only", default="", help="comma-separated benchmark names: "
-                        + ", ".join(b.name for b in BENCHMARKS) + ", " + ", ".join(p.name for p in PENDING))
+                        + ", ".join(b.name for b in BENCHMARKS))
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only, even if PostgreSQL is configured")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md", help="where to write the report")
     args = parser.parse_args(argv)
@@ -75,17 +75,6 @@ def main(argv: list[str] | None = None) -> int:
         for bench in _selected(only):
             ctx.log(f"== {bench.name}")
             _guarded(bench.name, lambda b=bench: importlib.import_module(b.module).run(ctx), emit, failures)
-        pending = []
-        for item in PENDING:
-            if only and item.name not in only:
-                continue
-            if importlib.util.find_spec(item.module) is not None:
-                ctx.log(f"== {item.name}")
-                _guarded(item.name, lambda i=item: importlib.import_module(i.module).run(ctx), emit, failures)
-            else:
-                pending.append(item)
-        if pending:
-            emit([placeholder_table(pending)])
         if failures.rows:
             emit([failures])
         targets = targets_table(ctx)
@@ -103,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _selected(only: set[str]) -> list[Benchmark]:
-    unknown = only - {b.name for b in BENCHMARKS} - {p.name for p in PENDING}
+    unknown = only - {b.name for b in BENCHMARKS}
     if unknown:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     return [b for b in BENCHMARKS if not only or b.name in only]

@@ -22,16 +22,22 @@ class Settings:
     growth_points: tuple[int, ...] # iterations whose completion cost is reported
     concurrency_instances: int     # bench_flow instances per concurrency run (split across processes)
     profile_completes: int         # completions under cProfile (bench.profile_complete)
+    http_instances: int            # HTTP API: whole bench_flow instances per client count and backend
+    http_clients: tuple[int, ...]  # HTTP API: concurrent client threads, one run each
+    http_workers: int              # gunicorn sync workers serving the HTTP API and the inbox page
+    inbox_page_requests: int       # inbox page: timed GETs per size (and as many API listings)
 
 
 FULL = Settings(
     name="full", instances=1000, baseline_instances=2000, inbox_sizes=(10_000, 100_000), inbox_queries=200,
     timers=10_000, memory_points=(1_000, 10_000), lag_seconds=20.0, lag_rate=50.0, loops=1000,
     growth_points=(10, 100, 1000), concurrency_instances=240, profile_completes=600,
+    http_instances=300, http_clients=(1, 4), http_workers=2, inbox_page_requests=200,
 )
 
 QUICK = Settings(
     name="quick", instances=60, baseline_instances=200, inbox_sizes=(10_000,), inbox_queries=100,
     timers=1_000, memory_points=(100, 1_000), lag_seconds=5.0, lag_rate=50.0, loops=200,
     growth_points=(10, 100, 200), concurrency_instances=24, profile_completes=150,
+    http_instances=30, http_clients=(1, 4), http_workers=2, inbox_page_requests=60,
 )

@@ -1,0 +1,196 @@
+"""HTTP API: whole bench_flow instances through ``/api/v1`` on a real gunicorn, driven by a bounded client.
+
+Each client thread has its own connection and runs instances one after another, like
+``bench.harness.run_flow_instance`` does in process: start → (list the instance's open tasks
+→ claim → complete) for each user task, until the list comes back empty. The lane decides
+who works on a task (cs_rep → ``rep``, cs_head → ``head``); every other instance is a large
+claim that the gateway sends to head approval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.backends import Backend
+from bench.baseline import run_baselines
+from bench.context import Context
+from bench.harness import ACTOR_OF_GROUP, TASK_DATA, build_engine, deploy, flow_data
+from bench.report import Table, ms, percentile
+from bench.server import HttpClient, HttpError, Server, gunicorn
+from engine.services.tokens import create_token
+
+SECTION = "HTTP API"
+KINDS = ("start", "list tasks", "claim", "complete")
+# Without a start form only admins may give a process start data (web/api/instances.py), and bench_flow has none:
+# instances are started, and their tasks listed, by an admin; the lanes' people claim and complete.
+STARTER = "bench_api"
+WORKERS = ("rep", "head")
+WARM_UP_PER_WORKER = 2
+
+
+@dataclass
+class ClientStats:
+    """What one client thread saw: request times per kind, responses outside 2xx, and 409s it retried."""
+
+    samples: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    non_2xx: int = 0
+    conflicts: int = 0
+
+    def call(self, client: HttpClient, kind: str, method: str, path: str, token: str, payload: Any, status: int,
+             conflict_ok: bool = False) -> Any:
+        """Send one timed API request; return its JSON, or None for a 409 the caller retries; raise on anything else."""
+        start = time.perf_counter()
+        reply = client.api(method, path, token, payload)
+        self.samples[kind].append(time.perf_counter() - start)
+        if reply.status == status:
+            return reply.json()
+        self.non_2xx += 1
+        if reply.status == 409 and conflict_ok:
+            self.conflicts += 1
+            return None
+        raise HttpError(f"{kind} {method} {path}: expected {status}, got {reply.status}: "
+                        f"{reply.body[:1000].decode('utf-8', 'replace')}")
+
+    def merge(self, other: ClientStats) -> None:
+        """Add another thread's numbers to these."""
+        for kind, data in other.samples.items():
+            self.samples[kind].extend(data)
+        self.non_2xx += other.non_2xx
+        self.conflicts += other.conflicts
+
+
+def run(ctx: Context) -> list[Table]:
+    """Serve each backend's database with gunicorn and drive whole instances through the API."""
+    raw = _raw_per_second(ctx)
+    s = ctx.settings
+    throughput = Table(SECTION, "Whole bench_flow instances per second through /api/v1 (gunicorn on 127.0.0.1)", [
+        "backend", "clients", "gunicorn workers", "instances", "requests", "instances/s", "requests/s",
+        "× raw in memory", "× engine in process", "non-2xx", "409 retried"])
+    latency = Table(SECTION, "Latency per API request (ms, measured by the client)", [
+        "backend", "clients", "request", "requests", "mean", "p50", "p95", "p99"])
+    server_label = ""
+    for backend in ctx.backends:
+        ctx.log(f"{backend.name}: HTTP API, {s.http_instances} instances per client count {list(s.http_clients)}")
+        server_label = _backend_run(ctx, backend, raw, throughput, latency)
+    throughput.notes += [
+        f"Server: {server_label} (as `bpm serve` runs it, no access log), a subprocess serving a fresh database; "
+        "sync workers close the connection after each response, so every request opens a new TCP connection.",
+        "One instance is 11 requests: POST /api/v1/instances, 4 × GET /api/v1/tasks?instance_id=…, 3 × "
+        "POST /api/v1/tasks/{id}/claim and 3 × POST /api/v1/tasks/{id}/complete; half take the head-approval branch.",
+        f"Clients are threads in the benchmark process (one connection each), running instances back to back; "
+        f"{WARM_UP_PER_WORKER * s.http_workers} instances on {s.http_workers} clients warm the server up first. Bearer tokens from "
+        "engine.services.tokens.create_token.",
+        f"Instances are started (and their tasks listed) by {STARTER!r}, an admin: bench_flow has no start form, and "
+        "only admins may give such a process start data. rep/head claim and complete, as in process.",
+        "A 409 on claim/complete would be counted and the instance's tasks listed again; any other non-2xx fails the run.",
+        "The × columns compare with raw SpiffWorkflow in memory and with the Engine facade in process (when the "
+        "throughput benchmark ran in the same run).",
+    ]
+    latency.notes.append("Each gunicorn worker keeps its own workflow cache: a request served by the other worker "
+                         "than the instance's previous one restores the workflow from its JSON document.")
+    return [throughput, latency]
+
+
+def _raw_per_second(ctx: Context) -> float:
+    """Return raw SpiffWorkflow instances/s in memory: the throughput benchmark's number, or a run of the baselines."""
+    if "raw_in_memory_per_s" not in ctx.metrics:
+        ctx.log(f"baselines: {ctx.settings.baseline_instances} raw SpiffWorkflow instances each")
+        baselines = run_baselines(ctx.settings.baseline_instances)
+        ctx.metrics["raw_in_memory_per_s"] = baselines[0].per_second
+        ctx.metrics["raw_json_per_s"] = baselines[1].per_second
+    return float(ctx.metrics["raw_in_memory_per_s"])
+
+
+def _backend_run(ctx: Context, backend: Backend, raw: float, throughput: Table, latency: Table) -> str:
+    """Prepare a fresh database, serve it, warm up, then run each client count; return the server's label."""
+    s, key = ctx.settings, backend.name.lower()
+    with backend.fresh("http") as url:
+        tokens = _prepare(url)
+        with gunicorn(url, s.http_workers) as server:
+            _drive(server, tokens, s.http_workers, WARM_UP_PER_WORKER * s.http_workers, first=90_000_000)
+            for clients in s.http_clients:
+                elapsed, stats = _drive(server, tokens, clients, s.http_instances, first=clients * 1_000_000)
+                requests = sum(len(v) for v in stats.samples.values())
+                per_s = s.http_instances / elapsed
+                engine = ctx.metrics.get(f"engine_per_s_{key}")
+                throughput.add(backend.name, clients, server.workers, s.http_instances, requests, per_s, requests / elapsed,
+                               per_s / raw, per_s / engine if engine else None, stats.non_2xx, stats.conflicts)
+                for kind in KINDS:
+                    data = stats.samples[kind]
+                    latency.add(backend.name, clients, kind, len(data), ms(sum(data) / len(data)), ms(percentile(data, 50)),
+                                ms(percentile(data, 95)), ms(percentile(data, 99)))
+                _record(ctx, key, clients, per_s, stats)
+            return server.label
+
+
+def _record(ctx: Context, key: str, clients: int, per_s: float, stats: ClientStats) -> None:
+    """Put the headline numbers in ctx.metrics: instances/s (best client count), complete p50/p95 (fewest clients)."""
+    m = ctx.metrics
+    m[f"http_per_s_{key}_{clients}"] = per_s
+    m[f"http_per_s_{key}"] = max(per_s, m.get(f"http_per_s_{key}", 0.0))
+    m[f"http_non_2xx_{key}"] = m.get(f"http_non_2xx_{key}", 0) + stats.non_2xx
+    if clients == min(ctx.settings.http_clients):
+        complete = stats.samples["complete"]
+        m[f"http_complete_p50_ms_{key}"] = ms(percentile(complete, 50))
+        m[f"http_complete_p95_ms_{key}"] = ms(percentile(complete, 95))
+        m["http_latency_clients"] = clients
+
+
+def _prepare(url: str) -> dict[str, str]:
+    """Create the schema, users and bench_flow on ``url``; return a bearer token per user who calls the API."""
+    engine = build_engine(url)
+    try:
+        deploy(engine, "bench_flow.bpmn")
+        engine.add_user(STARTER, ["admin"])
+        with engine.transaction() as session:
+            return {user: create_token(session, user, "system", name="bench").secret for user in (STARTER, *WORKERS)}
+    finally:
+        engine.close()
+
+
+def _drive(server: Server, tokens: dict[str, str], clients: int, instances: int, first: int) -> tuple[float, ClientStats]:
+    """Run ``instances`` instances on ``clients`` threads; return the wall time and everyone's numbers."""
+    stats = [ClientStats() for _ in range(clients)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="bench-http") as pool:
+        futures = [pool.submit(_client, server.port, tokens, range(first + t, first + instances, clients), stats[t])
+                   for t in range(clients)]
+        for future in futures:
+            future.result()  # re-raises a client's failure
+    elapsed = time.perf_counter() - start
+    total = ClientStats()
+    for one in stats:
+        total.merge(one)
+    return elapsed, total
+
+
+def _client(port: int, tokens: dict[str, str], indices: Iterable[int], stats: ClientStats) -> None:
+    """One client: its own connection, whole instances one after another."""
+    client = HttpClient(port)
+    try:
+        for i in indices:
+            _run_instance(client, tokens, i, stats)
+    finally:
+        client.close()
+
+
+def _run_instance(client: HttpClient, tokens: dict[str, str], i: int, stats: ClientStats) -> None:
+    """Drive instance ``i`` to its end over HTTP, as run_flow_instance does through the facade."""
+    body = {"process_key": "bench_flow", "business_key": f"HTTP-{i}", "data": flow_data(i)}
+    instance = stats.call(client, "start", "POST", "/api/v1/instances", tokens[STARTER], body, 201)
+    while True:
+        page = stats.call(client, "list tasks", "GET", f"/api/v1/tasks?instance_id={instance['id']}", tokens[STARTER], None, 200)
+        if not page["items"]:
+            return
+        for task in page["items"]:
+            token = tokens[ACTOR_OF_GROUP.get(task["group"], "rep")]
+            path = f"/api/v1/tasks/{task['id']}"
+            if stats.call(client, "claim", "POST", f"{path}/claim", token, None, 200, conflict_ok=True) is None:
+                break
+            data = {"data": TASK_DATA.get(task["element_id"], {})}
+            if stats.call(client, "complete", "POST", f"{path}/complete", token, data, 200, conflict_ok=True) is None:
+                break
