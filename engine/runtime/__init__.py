@@ -18,6 +18,7 @@ from engine.runtime.calendar import BusinessCalendar
 from engine.runtime.instance import InstanceRun, ReadyTask, WaitingMessage, WaitingTimer
 from engine.runtime.limits import lift_depth_cap
 from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
+from engine.runtime.pruning import prune_history
 from engine.runtime.scripting import EngineScriptEngine
 from engine.runtime.serialization import DocumentSerializer
 
@@ -114,7 +115,8 @@ class Runtime:
         return InstanceRun(workflow)
 
     def dump(self, run: InstanceRun) -> str:
-        """Return the workflow's lean JSON document."""
+        """Return the workflow's lean JSON document, after cutting repeated finished loop passes out of it."""
+        prune_history(run.workflow)
         return self.serializer.dump_workflow(run.workflow)
 
     def dump_data(self, data: Any) -> Any:
