@@ -13,7 +13,7 @@ from engine.persistence import HumanTask
 from engine.services import audit
 from engine.services.context import context_of, now
 from engine.services.loading import load_instance, require_running, save_instance
-from engine.services.users import get_user, groups_of
+from engine.services.users import active_groups, groups_of
 from engine.services.views import TaskView
 from engine.services.worklist import Worklist, inbox_order
 
@@ -74,10 +74,10 @@ def _row(session: Session, task_id: str) -> HumanTask:
 def _require_known_user(session: Session, actor: str) -> set[str]:
     if actor in SYSTEM_ACTORS:
         return set()
-    user = get_user(session, actor)
-    if user is None or not user.active:
+    groups = active_groups(session, actor)
+    if groups is None:
         raise NotAllowed(f"unknown or inactive user {actor!r}")
-    return {g.id for g in user.groups}
+    return groups
 
 
 def _require_open(row: HumanTask) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
-from engine.persistence import Group, User
+from engine.persistence import Group, User, membership
 from engine.services.context import now
 
 DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
@@ -45,10 +45,18 @@ def get_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def active_groups(session: Session, username: str) -> set[str] | None:
+    """Return the group ids of an active user, or None if there is no such active user (one light query)."""
+    rows = session.execute(
+        select(membership.c.group_id).select_from(User).outerjoin(membership, membership.c.user_id == User.id)
+        .where(User.username == username, User.active.is_(True))
+    ).all()
+    return {r.group_id for r in rows if r.group_id is not None} if rows else None
+
+
 def groups_of(session: Session, username: str) -> set[str]:
-    """Return the group ids of a user (empty for an unknown user)."""
-    user = get_user(session, username)
-    return {g.id for g in user.groups} if user is not None and user.active else set()
+    """Return the group ids of a user (empty for an unknown or inactive user)."""
+    return active_groups(session, username) or set()
 
 
 def add_user(session: Session, username: str, groups: list[str], display_name: str = "", password_hash: str | None = None) -> User:
