@@ -15,6 +15,7 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
+from engine.runtime.joins import JOIN_CLASSES
 from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import TIMER_CLASSES, EngineStartCycle, translate_expression
 
@@ -53,9 +54,12 @@ class ParsedProcess:
     called_processes: list[str] = field(default_factory=list)
 
 
-def _adopt_engine_timers(spec: Any) -> None:
-    """Swap SpiffWorkflow's timer and message definitions for ours (same attributes)."""
+def _adopt_engine_classes(spec: Any) -> None:
+    """Swap SpiffWorkflow's parallel gateway, timer and message definitions for ours (same attributes)."""
     for task_spec in spec.task_specs.values():
+        join = JOIN_CLASSES.get(type(task_spec))
+        if join is not None:
+            task_spec.__class__ = join
         definition = getattr(task_spec, "event_definition", None)
         if definition is None:
             continue
@@ -108,7 +112,7 @@ def parse_documents(documents: list[SourceDocument]) -> dict[str, ParsedProcess]
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
             for item in [spec, *subprocess_specs.values()]:
-                _adopt_engine_timers(item)
+                _adopt_engine_classes(item)
             result[process_id] = ParsedProcess(
                 process_id=process_id,
                 name=process_parser.get_name() or process_id,

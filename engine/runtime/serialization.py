@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 
+from engine.runtime.joins import JOIN_CLASSES, JOIN_CONVERTERS
 from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import EngineCycle, EngineDuration, EngineStartCycle, EngineTimeDate
 
@@ -58,6 +59,9 @@ def _registry() -> DefaultRegistry:
     for cls in (EngineTimeDate, EngineDuration, EngineCycle, EngineStartCycle):
         config[cls] = TimerConditionalEventDefinitionConverter
     config[EngineMessage] = MessageEventDefinitionConverter
+    for base, ours in JOIN_CLASSES.items():  # same typename: specs stored before read as ours
+        del config[base]
+        config[ours] = JOIN_CONVERTERS[ours]
     registry = BpmnWorkflowSerializer.configure(config)
     # Task data keeps money as Decimal and calendar dates as date across save/restore.
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))

@@ -69,6 +69,8 @@ def test_a_pruned_loop_behaves_exactly_like_the_whole_history(monkeypatch: pytes
     assert [s[:4] for s in pruned] == [s[:4] for s in whole]  # same tasks, timers, data, end
     last = pruned[-1]
     assert last[3] is True and last[2]["n"] == 30 and last[2]["late_count"] == 4
+    # each pass adds what both branches wrote in that pass (engine.runtime.joins keeps task_a's a_val)
+    assert last[2]["total"] == sum(i + (0 if i % 7 == 3 else 10 * i) for i in range(30))
     assert max(s[4] for s in pruned) < 40 < whole[-2][4]  # the whole history keeps growing
 
 
