@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
@@ -14,7 +15,9 @@ from engine.services import audit
 from engine.services.context import context_of, now
 from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
 from engine.services.tasks import list_tasks
+from engine.services.users import groups_of
 from engine.services.views import InstanceView, TimerView
+from engine.services.worklist import like_pattern
 
 
 def latest_definition(session: Session, process_key: str) -> ProcessDefinition:
@@ -137,3 +140,70 @@ def update_instance_data(session: Session, instance_id: int, changes: dict[str, 
                  data={"before": {k: before.get(k) for k in changes}, "after": changes})
     save_instance(session, instance, info, run, actor)
     return instance_view(instance)
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    """Filters of the instance list."""
+
+    process_key: str | None = None
+    status: str | None = None
+    business_key: str | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    """One page of instances and how many match in all."""
+
+    instances: list[InstanceView]
+    total: int
+
+
+def find_instances(
+    session: Session, filters: InstanceFilter | None = None, *, participant: str | None = None,
+    limit: int = 25, offset: int = 0,
+) -> InstancePage:
+    """List instances newest first; with ``participant``, only those they started or have a task in.
+
+    "Have a task in" means a task assigned to or completed by them, or one in any of their groups.
+    """
+    filters = filters or InstanceFilter()
+    conditions: list[ColumnElement[bool]] = []
+    if filters.process_key:
+        conditions.append(ProcessInstance.process_key == filters.process_key)
+    if filters.status:
+        conditions.append(ProcessInstance.status == filters.status)
+    if filters.business_key and filters.business_key.strip():
+        conditions.append(ProcessInstance.business_key.ilike(like_pattern(filters.business_key), escape="\\"))
+    if filters.started_after:
+        conditions.append(ProcessInstance.started_at >= filters.started_after)
+    if filters.started_before:
+        conditions.append(ProcessInstance.started_at < filters.started_before)
+    if participant is not None:
+        groups = groups_of(session, participant)
+        involved = exists().where(
+            HumanTask.instance_id == ProcessInstance.id,
+            or_(HumanTask.assignee == participant, HumanTask.completed_by == participant,
+                HumanTask.candidate_group.in_(groups)),
+        )
+        conditions.append(or_(ProcessInstance.started_by == participant, involved))
+    stmt = (select(ProcessInstance, func.count().over().label("total")).where(*conditions)
+            .order_by(ProcessInstance.id.desc()).limit(limit).offset(offset))
+    rows = session.execute(stmt).all()
+    total = int(rows[0].total) if rows else 0
+    if not rows and offset:
+        total = int(session.scalar(select(func.count()).select_from(ProcessInstance).where(*conditions)) or 0)
+    return InstancePage([instance_view(r[0]) for r in rows], total)
+
+
+def may_see_instance(session: Session, instance_id: int, username: str) -> bool:
+    """Return True if ``username`` started the instance or has (had) a task in it, as ``find_instances`` says."""
+    groups = groups_of(session, username)
+    started = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, ProcessInstance.started_by == username)
+    involved = select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id,
+        or_(HumanTask.assignee == username, HumanTask.completed_by == username, HumanTask.candidate_group.in_(groups)),
+    )
+    return session.scalar(select(exists(started) | exists(involved))) is True

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
+from engine.passwords import hash_password, verify_password
 from engine.persistence import Group, User, membership
 from engine.services.context import now
 
@@ -80,3 +85,50 @@ def add_user(session: Session, username: str, groups: list[str], display_name: s
             user.groups.append(rows[gid])
     session.flush()
     return user
+
+
+MAX_FAILED_LOGINS = 5
+LOCK_OUT_FOR = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of a password check: who is signed in, or until when the account is locked (neither: refused)."""
+
+    username: str | None = None
+    locked_until: datetime | None = None
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    # Checking a password against a decoy for unknown users costs the same scrypt time,
+    # so response times do not tell which user names exist.
+    return hash_password("decoy password")
+
+
+def check_password(session: Session, username: str, password: str, at: datetime) -> PasswordCheck:
+    """Check a password; count failures and lock the account for 15 minutes after the fifth in a row."""
+    row = get_user(session, username.strip())
+    if row is None or not row.active or not row.password_hash:
+        verify_password(_decoy_hash(), password or "x")
+        return PasswordCheck()
+    if row.locked_until is not None and row.locked_until > at:
+        return PasswordCheck(locked_until=row.locked_until)
+    if verify_password(row.password_hash, password):
+        row.failed_logins, row.locked_until = 0, None
+        session.flush()
+        return PasswordCheck(username=row.username)
+    row.failed_logins, locked = (row.failed_logins or 0) + 1, None
+    if row.failed_logins >= MAX_FAILED_LOGINS:
+        row.failed_logins, row.locked_until = 0, at + LOCK_OUT_FOR
+        locked = row.locked_until
+    session.flush()
+    return PasswordCheck(locked_until=locked)
+
+
+def set_locale(session: Session, username: str, language: str) -> None:
+    """Store the language a user chose for the pages."""
+    row = get_user(session, username)
+    if row is not None:
+        row.locale = language
+        session.flush()

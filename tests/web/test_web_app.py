@@ -9,7 +9,7 @@ import threading
 from flask import Flask
 
 from engine.errors import NotAllowed
-from engine.services import inbox as inbox_queries
+from engine.services import task_notes
 from web import create_app
 from web.db import db
 from web.extensions import csrf
@@ -92,7 +92,7 @@ def _probe_app(web_engine):
 
     def comment(fail: bool):
         task_id = web_engine.tasks(user="rep")[0].id
-        inbox_queries.add_comment(db(), task_id, "written in the request", "rep")
+        task_notes.add_comment(db(), task_id, "written in the request", "rep")
         if fail:
             raise NotAllowed("refused after writing")
         return "ok"
@@ -105,7 +105,7 @@ def _probe_app(web_engine):
 
 def _comments(web_engine):
     with web_engine.transaction() as session:
-        return len(inbox_queries.list_comments(session, web_engine.tasks(user="rep")[0].id))
+        return len(task_notes.list_comments(session, web_engine.tasks(user="rep")[0].id))
 
 
 def test_one_transaction_per_request(web_engine, complaint):

@@ -8,9 +8,8 @@ from flask import Response, abort
 from flask.typing import ResponseReturnValue
 
 from engine.definitions.forms import load_form, validate_submission
-from engine.services import inbox as inbox_queries
 from engine.services.audit import instance_history
-from engine.services.instances import cancel_instance, get_instance, start_instance
+from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, may_see_instance, start_instance
 from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, WORKERS, in_any
 from web.api.auth import allow, groups, username
@@ -38,7 +37,7 @@ INSTANCE = "/<int(min=1, max=2147483647):instance_id>"
 def visible_instance(instance_id: int) -> InstanceView:
     """Return the instance (404) if the caller may see it (403), by the instance page's rule."""
     instance = get_instance(db(), instance_id, with_data=False)
-    if not in_any(INSTANCE_OVERSEERS) and not inbox_queries.may_see_instance(db(), instance_id, username()):
+    if not in_any(INSTANCE_OVERSEERS) and not may_see_instance(db(), instance_id, username()):
         abort(403, f"instance {instance_id} is not one you started or take part in")
     return instance
 
@@ -80,12 +79,12 @@ def start(body: dict[str, Any]) -> InstanceView:
 @blp.response(200, InstancePageSchema)
 def list_instances(args: dict[str, Any]) -> dict[str, Any]:
     """List instances newest first: every instance for overseers, the ones I started or take part in for others."""
-    filters = inbox_queries.InstanceFilter(
+    filters = InstanceFilter(
         process_key=args.get("process_key"), status=args.get("status"), business_key=args.get("business_key"),
         started_after=args.get("started_after"), started_before=args.get("started_before"))
     limit, offset = window(args)
     participant = None if in_any(INSTANCE_OVERSEERS) else username()
-    result = inbox_queries.find_instances(db(), filters, participant=participant, limit=limit, offset=offset)
+    result = find_instances(db(), filters, participant=participant, limit=limit, offset=offset)
     return page(result.instances, result.total, args)
 
 

@@ -10,8 +10,9 @@ from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from engine.cli.serve import DEMO_PASSWORD, DEMO_USERS
+from engine.services.users import set_locale
 from web.access import ANYONE, public, requires
-from web.auth.accounts import authenticate, load_user, remember_language
+from web.auth.accounts import authenticate, load_user
 from web.db import commit, db, now
 from web.extensions import login_manager
 from web.i18n import LANGUAGES, language_of, local_datetime
@@ -95,5 +96,5 @@ def language() -> ResponseReturnValue:
     if chosen in LANGUAGES:
         session["locale"] = chosen
         if current_user.is_authenticated:
-            remember_language(db(), current_user.username, chosen)
+            set_locale(db(), current_user.username, chosen)
     return redirect(safe_next(request.form.get("next"), url_for("inbox.index")))

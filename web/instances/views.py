@@ -9,10 +9,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from engine.services import inbox as inbox_queries
 from engine.services.audit import instance_history
 from engine.services.definitions import list_definitions
-from engine.services.instances import cancel_instance, get_instance
+from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, may_see_instance
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, in_any, requires
 from web.db import db
 from web.i18n import day_start
@@ -38,7 +37,7 @@ def index() -> ResponseReturnValue:
     session = db()
     started_from, started_to = _day("from"), _day("to")
     status = request.args.get("status") or None
-    filters = inbox_queries.InstanceFilter(
+    filters = InstanceFilter(
         process_key=request.args.get("process") or None,
         status=status if status in STATUSES else None,
         business_key=(request.args.get("q") or "").strip()[:100] or None,
@@ -47,7 +46,7 @@ def index() -> ResponseReturnValue:
     )
     page = requested_page()
     participant = None if in_any(INSTANCE_OVERSEERS) else current_user.username
-    result = inbox_queries.find_instances(session, filters, participant=participant, limit=page_size(),
+    result = find_instances(session, filters, participant=participant, limit=page_size(),
                                           offset=(page - 1) * page_size())
     names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
     return render_template("instances/list.html", instances=result.instances, names=names, statuses=STATUSES,
@@ -58,7 +57,7 @@ def index() -> ResponseReturnValue:
 def _visible(instance_id: int) -> None:
     if in_any(INSTANCE_OVERSEERS):
         return
-    if not inbox_queries.may_see_instance(db(), instance_id, current_user.username):
+    if not may_see_instance(db(), instance_id, current_user.username):
         abort(403)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.definitions.forms import FormDefinition, load_form
 from engine.services import inbox as inbox_queries
+from engine.services import task_notes
 from engine.services.audit import instance_history
 from engine.services.instances import get_instance
 from engine.services.views import TaskView
@@ -41,7 +42,7 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
     workable = may_work_on(task)
     from_draft = values is None and workable
     if values is None:
-        values = (inbox_queries.get_draft(session, task.id) or {}) if workable else {}
+        values = (task_notes.get_draft(session, task.id) or {}) if workable else {}
     errors = errors or {}
     general_error = errors.get("_form")
     members = inbox_queries.group_members(session, task.group) if task.group and may_assign(task) else []
@@ -51,7 +52,7 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
         fields=field_views(form, values, errors) if form else [], general_error=general_error,
         problem=problem, notice=notice, may_work=workable and problem is None, may_claim=may_claim(task),
         may_unclaim=may_unclaim(task), may_assign=may_assign(task) and bool(members), members=members,
-        has_draft=from_draft and bool(values), comments=inbox_queries.list_comments(session, task.id),
+        has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),
         data=sorted((instance.data or {}).items()),
     ), status

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from engine.definitions.forms import FormErrors
 from engine.errors import Conflict
-from engine.services import inbox as inbox_queries
+from engine.services import task_notes
 from engine.services import tasks as task_service
 from engine.services.views import TaskView
 from web.access import ANYONE, ASSIGNERS, WORKERS, may_view_task, may_work_on, requires
@@ -131,7 +131,7 @@ def save_draft(task_id: str) -> ResponseReturnValue:
     values = raw_values(form, request.form) if form else {}
     if notice:
         return render_task(session, task, values=values, notice=notice, status=409)
-    inbox_queries.save_draft(session, task_id, values, current_user.username)
+    task_notes.save_draft(session, task_id, values, current_user.username)
     flash(gettext("Draft saved."), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -145,6 +145,6 @@ def comment(task_id: str) -> ResponseReturnValue:
     if not body.strip():
         flash(gettext("Write a comment first."), "error")
         return redirect(url_for("tasks.show", task_id=task_id, _anchor="comments"))
-    inbox_queries.add_comment(db(), task_id, body, current_user.username)
+    task_notes.add_comment(db(), task_id, body, current_user.username)
     flash(gettext("Comment added."), "success")
     return redirect(url_for("tasks.show", task_id=task_id, _anchor="comments"))
