@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,14 +17,17 @@ log = logging.getLogger(__name__)
 
 
 def nav_counts() -> inbox.InboxCounts | None:
-    """Return the signed-in user's inbox counts, or None (anonymous, or the database is failing)."""
+    """Return the signed-in user's inbox counts (once per request), or None (anonymous, or the database is failing)."""
     if not current_user.is_authenticated:
         return None
-    try:
-        return inbox.inbox_counts(db(), current_user.username)
-    except SQLAlchemyError:
-        log.warning("inbox counts unavailable", exc_info=True)
-        return None
+    if "inbox_counts" not in g:
+        try:
+            g.inbox_counts = inbox.inbox_counts(db(), current_user.username)
+        except SQLAlchemyError:
+            log.warning("inbox counts unavailable", exc_info=True)
+            g.inbox_counts = None
+    counts: inbox.InboxCounts | None = g.inbox_counts
+    return counts
 
 
 def _layout_context() -> dict[str, Any]:

@@ -42,11 +42,13 @@ class InboxPage:
 
 @dataclass(frozen=True)
 class InboxCounts:
-    """The numbers the navigation shows: tasks assigned to me, unclaimed in my groups, overdue of those."""
+    """The numbers the navigation shows (tasks assigned to me, unclaimed in my groups, overdue of those) and the
+    processes that occur in the inbox (its filter menu)."""
 
     mine: int
     group: int
     overdue: int
+    processes: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -75,29 +77,37 @@ def _today(session: Session) -> tuple[datetime, datetime]:
 
 
 def inbox(session: Session, username: str, filters: InboxFilter | None = None, *, limit: int = 25,
-          offset: int = 0) -> InboxPage:
-    """Return a page of ``username``'s inbox: overdue first (earliest due), then by due date and priority."""
+          offset: int = 0, known_total: int | None = None) -> InboxPage:
+    """Return a page of ``username``'s inbox: overdue first (earliest due), then by due date and priority.
+
+    ``known_total``: the caller already counted these tasks (``inbox_counts(...).total`` of an unfiltered inbox).
+    """
     worklist = _worklist(session, username, filters)
     statement, params = worklist.page(session.get_bind().dialect.name, limit=limit, offset=offset)
     tasks = [task_view(row) for row in session.scalars(statement, params)]
     if not offset and len(tasks) < limit:
         return InboxPage(tasks, len(tasks))
+    if known_total is not None:
+        return InboxPage(tasks, known_total)
     statement, params = worklist.counts()
     return InboxPage(tasks, sum(session.execute(statement, params).one()))
 
 
 def inbox_counts(session: Session, username: str) -> InboxCounts:
-    """Count the inbox: mine, my groups' unclaimed, and overdue among them (index-only counts)."""
-    statement, params = _worklist(session, username).counts(overdue_at=now(session))
-    counts = list(session.execute(statement, params).one())
-    totals, overdue = counts[0::2], counts[1::2]
-    return InboxCounts(mine=totals[0], group=sum(totals[1:]), overdue=sum(overdue))
-
-
-def inbox_processes(session: Session, username: str) -> list[str]:
-    """Return the process keys that occur in ``username``'s inbox (for the filter menu)."""
-    statement, params = _worklist(session, username).process_keys()
-    return list(session.scalars(statement, params))
+    """Count the inbox — mine, my groups' unclaimed, overdue among them — and list its processes, in one query."""
+    worklist = _worklist(session, username)
+    statement, params = worklist.summary(overdue_at=now(session))
+    mine = group = overdue = 0
+    processes: set[str] = set()
+    has_mine = worklist.scope in ("inbox", "mine")
+    for row in session.execute(statement, params):
+        if row.part == 0 and has_mine:
+            mine += row.tasks
+        else:
+            group += row.tasks
+        overdue += row.overdue
+        processes.add(row.process_key)
+    return InboxCounts(mine=mine, group=group, overdue=overdue, processes=tuple(sorted(processes)))
 
 
 def group_members(session: Session, group: str) -> list[str]:

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, false, func, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, false, func, literal, or_, select, true, union_all
 
 from engine.persistence import HumanTask
 
@@ -68,16 +68,14 @@ class Worklist:
         limit = UNLIMITED if limit is None else limit
         return _page_template(dialect == "sqlite", *self._shape()), {**self._params(), "enough": offset + limit, "limit": limit, "offset": offset}
 
-    def counts(self, *, overdue_at: datetime | None = None) -> tuple[Select[Any], dict[str, Any]]:
-        """Return a one-row statement of the count of each part (the first is "mine" if in scope), and its parameters.
+    def counts(self) -> tuple[Select[Any], dict[str, Any]]:
+        """Return a one-row statement of the count of each part, and its parameters."""
+        return _count_template(*self._shape()), self._params()
 
-        With ``overdue_at``, each part's count is followed by the count of its tasks due before then.
-        """
-        return _count_template(overdue_at is not None, *self._shape()), {**self._params(), "overdue_at": overdue_at}
-
-    def process_keys(self) -> tuple[Select[Any], dict[str, Any]]:
-        """Return a statement of the distinct process keys in the worklist, sorted, and its parameters."""
-        return _keys_template(*self._shape()), self._params()
+    def summary(self, *, overdue_at: datetime) -> tuple[Select[Any], dict[str, Any]]:
+        """Return a statement of ``(part, process_key, tasks, overdue)`` rows — each part's tasks counted per process,
+        and those due before ``overdue_at`` — and its parameters. Part 0 is "mine" when the scope includes it."""
+        return _summary_template(*self._shape()), {**self._params(), "overdue_at": overdue_at}
 
 
 def inbox_order(columns: Any) -> tuple[Any, ...]:
@@ -141,19 +139,17 @@ def _page_template(nulls_first: bool, scope: str, groups: int, *filters: bool) -
 
 
 @lru_cache(maxsize=512)
-def _count_template(overdue: bool, scope: str, groups: int, *filters: bool) -> Select[Any]:
+def _count_template(scope: str, groups: int, *filters: bool) -> Select[Any]:
     where = _filters(*filters)
-    columns = []
-    for part in _parts(scope, groups):
-        columns.append(select(func.count()).select_from(_TABLE).where(part, *where).scalar_subquery())
-        if overdue:
-            columns.append(select(func.count()).select_from(_TABLE)
-                           .where(part, *where, _C.due_at < bindparam("overdue_at", type_=_C.due_at.type)).scalar_subquery())
-    return select(*columns)
+    return select(*(select(func.count()).select_from(_TABLE).where(part, *where).scalar_subquery()
+                    for part in _parts(scope, groups)))
 
 
 @lru_cache(maxsize=512)
-def _keys_template(scope: str, groups: int, *filters: bool) -> Select[Any]:
+def _summary_template(scope: str, groups: int, *filters: bool) -> Select[Any]:
     where = _filters(*filters)
-    merged = union_all(*(select(_C.process_key).where(part, *where).distinct() for part in _parts(scope, groups))).subquery("keys")
-    return select(merged.c.process_key).distinct().order_by(merged.c.process_key)
+    overdue = func.count(case((_C.due_at < bindparam("overdue_at", type_=_C.due_at.type), 1)))
+    branches = [select(literal(i).label("part"), _C.process_key, func.count().label("tasks"), overdue.label("overdue"))
+                .where(part, *where).group_by(_C.process_key)
+                for i, part in enumerate(_parts(scope, groups))]
+    return union_all(*branches) if len(branches) > 1 else branches[0]  # type: ignore[return-value]

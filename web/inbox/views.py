@@ -10,6 +10,7 @@ from engine.services import inbox as inbox_queries
 from engine.services.definitions import list_definitions
 from web.access import ANYONE, may_assign, may_claim, may_unclaim, requires
 from web.db import db
+from web.layout import nav_counts
 from web.paging import Pager, page_size, requested_page
 
 bp = Blueprint("inbox", __name__)
@@ -31,8 +32,10 @@ def index() -> ResponseReturnValue:
     """Show my tasks and my groups' unclaimed tasks, overdue first."""
     session = db()
     filters, page = _filters(), requested_page()
-    result = inbox_queries.inbox(session, current_user.username, filters, limit=page_size(),
-                                 offset=(page - 1) * page_size())
+    counts = nav_counts()  # the navigation shows them too: counted once per request
+    known_total = counts.total if counts is not None and filters == inbox_queries.InboxFilter() else None
+    result = inbox_queries.inbox(session, current_user.username, filters, limit=page_size(), offset=(page - 1) * page_size(),
+                                 known_total=known_total)
     names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
     members: dict[str, list[str]] = {}
     for task in result.tasks:
@@ -43,6 +46,6 @@ def index() -> ResponseReturnValue:
             for t in result.tasks]
     return render_template(
         "inbox/index.html", rows=rows, filters=filters, pager=Pager(page, page_size(), result.total),
-        processes=[(key, names.get(key, key)) for key in inbox_queries.inbox_processes(session, current_user.username)],
+        processes=[(key, names.get(key, key)) for key in (counts.processes if counts else ())],
         groups=sorted(current_user.groups), members=members,
     )
