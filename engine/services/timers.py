@@ -127,7 +127,8 @@ def fire_timer(session: Session, timer_id: int, owner: str | None = None) -> Fir
         row.run_at = row.due_at if row.due_at > at else at + timedelta(seconds=60)
         return FireResult(timer_id, instance.id, row.element_id, "skipped")
     save_instance(session, instance, info, run, "scheduler")
-    session.execute(update(Timer).where(Timer.id == timer_id).values(lock_owner=None, lock_expires_at=None))
+    if row.task_id in after:  # still waiting (a cycle's next occurrence): give the lease back; else the save deleted it
+        session.execute(update(Timer).where(Timer.id == timer_id).values(lock_owner=None, lock_expires_at=None))
     return FireResult(timer_id, instance.id, row.element_id, "fired")
 
 
