@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, false, func, literal, or_, select, true, union_all
 
+from engine.errors import InvalidInput
 from engine.persistence import HumanTask
 
 SCOPES = ("inbox", "mine", "group")
@@ -47,6 +48,10 @@ class Worklist:
     due_from: datetime | None = None
     due_before: datetime | None = None
     text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise InvalidInput(f"unknown inbox scope {self.scope!r} (one of {', '.join(SCOPES)})")
 
     def _shape(self) -> tuple[Any, ...]:
         return (self.scope, len(self.groups), self.process_key is not None, self.group is not None,

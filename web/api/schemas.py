@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from engine.services.context import plain
+from engine.services.worklist import SCOPES
 
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
@@ -198,7 +199,7 @@ class TaskDetailSchema(TaskSchema):
 class TaskListArgsSchema(PageArgsSchema):
     """Which tasks: my inbox (default), only mine, my groups' unclaimed, or one instance's."""
 
-    scope = fields.String(load_default="inbox", validate=validate.OneOf(("inbox", "mine", "group")),
+    scope = fields.String(load_default="inbox", validate=validate.OneOf(SCOPES),
                           metadata={"description": "inbox: assigned to me or unclaimed in my groups; mine: assigned "
                                                    "to me; group: unclaimed in my groups. Ignored with instance_id."})
     instance_id = _ids(metadata={"description": "List this instance's tasks instead of an inbox"})
