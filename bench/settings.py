@@ -37,7 +37,7 @@ FULL = Settings(
 
 QUICK = Settings(
     name="quick", instances=60, baseline_instances=200, inbox_sizes=(10_000,), inbox_queries=100,
-    timers=1_000, memory_points=(100, 1_000), lag_seconds=5.0, lag_rate=50.0, loops=200,
+    timers=500, memory_points=(100, 500), lag_seconds=3.0, lag_rate=50.0, loops=200,
     growth_points=(10, 100, 200), concurrency_instances=24, profile_completes=150,
-    http_instances=30, http_clients=(1, 4), http_workers=2, inbox_page_requests=60,
+    http_instances=20, http_clients=(1, 4), http_workers=2, inbox_page_requests=60,
 )
