@@ -29,7 +29,7 @@ browser:
 
 run: venv
 	$(BIN)/bpm init
-	$(BIN)/bpm deploy processes/ --user designer
+	$(BIN)/bpm deploy --shipped --user designer
 	$(BIN)/bpm demo-users
 	$(BIN)/bpm run --host $(HOST) --port $(PORT)
 

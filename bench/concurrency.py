@@ -20,7 +20,7 @@ from bench.context import Context
 from bench.harness import ACTOR_OF_GROUP, TASK_DATA, build_engine, deploy, flow_data
 from bench.report import Table, ms, percentile
 from engine import Engine, EngineConfig
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS
 from engine.errors import Conflict, EngineError
 
 SECTION = "Concurrency (PostgreSQL)"
@@ -84,7 +84,7 @@ def client(url: str, instance_ids: list[int], barrier: Any, shared: bool = False
     With ``shared``, other processes walk the same instances: finishing one without completing
     any of its tasks is then no error.
     """
-    config = EngineConfig(database_url=url, forms_dir=PROJECT_ROOT / "forms", calendars_dir=PROJECT_ROOT / "calendars")
+    config = EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS, calendars_dir=SHIPPED_CALENDARS)
     engine = Engine(config=config)
     engine.instance(instance_ids[0])  # connect and load the spec before the clock starts
     barrier.wait()  # all processes start together

@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from engine import Engine, EngineConfig
 from engine.clock import Clock
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS
 from engine.errors import DefinitionError
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -33,7 +33,7 @@ RUN_NOTES: list[str] = []
 
 def build_engine(url: str, clock: Clock | None = None, **overrides: Any) -> Engine:
     """Return an Engine on ``url`` with the schema, the DOMAIN.md groups and the bench users."""
-    config = EngineConfig(database_url=url, forms_dir=PROJECT_ROOT / "forms", calendars_dir=PROJECT_ROOT / "calendars",
+    config = EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS, calendars_dir=SHIPPED_CALENDARS,
                           **overrides)
     engine = Engine(config=config, clock=clock)
     engine.init()

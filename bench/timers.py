@@ -18,7 +18,7 @@ from bench.context import Context
 from bench.harness import build_engine, deploy, rss_bytes
 from bench.report import Table, human_bytes, percentile
 from engine import Engine, EngineConfig, ManualClock
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS
 from engine.scheduling.worker import Worker
 
 SECTION = "Timers"
@@ -98,7 +98,7 @@ def _backlog(ctx: Context, backend: Backend, fires: Table, memory: Table) -> flo
 
 def fire_backlog(url: str, now_iso: str, points: tuple[int, ...]) -> dict[str, Any]:
     """In a fresh process: fire every due timer in passes of 100; report time, outcomes and RSS at ``points``."""
-    config = EngineConfig(database_url=url, forms_dir=PROJECT_ROOT / "forms", calendars_dir=PROJECT_ROOT / "calendars")
+    config = EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS, calendars_dir=SHIPPED_CALENDARS)
     engine = Engine(config=config, clock=ManualClock(datetime.fromisoformat(now_iso)))
     rss = [(0, rss_bytes())]
     outcomes: Counter[str] = Counter()
@@ -154,7 +154,7 @@ def _lag(ctx: Context, backend: Backend, table: Table, interval: float, start_ra
 
 def lag_worker(url: str, interval: float, owner: str, count: int, run_for: float) -> int:
     """In a fresh process: run worker passes every ``interval`` s until ``count`` timers have fired (by anyone)."""
-    config = EngineConfig(database_url=url, forms_dir=PROJECT_ROOT / "forms", calendars_dir=PROJECT_ROOT / "calendars")
+    config = EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS, calendars_dir=SHIPPED_CALENDARS)
     engine = Engine(config=config)
     worker = Worker(engine, interval_s=interval, owner=owner)
     deadline = time.monotonic() + run_for

@@ -6,12 +6,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from department import shipped_dir
+
+# The source checkout (tests and docs use it); an installed engine never needs it.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_PROCESSES = shipped_dir("processes")
+SHIPPED_FORMS = shipped_dir("forms")
+SHIPPED_CALENDARS = shipped_dir("calendars")
 
 
 def default_database_url() -> str:
-    """Return the embedded default: a SQLite file under ``instance/``."""
-    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'bpm.sqlite3'}"
+    """Return the embedded default: a SQLite file under ``instance/`` of the working directory."""
+    return f"sqlite:///{Path.cwd() / 'instance' / 'bpm.sqlite3'}"
 
 
 @dataclass(frozen=True)
@@ -20,8 +26,8 @@ class EngineConfig:
 
     database_url: str = field(default_factory=default_database_url)
     timezone: str = "Asia/Shanghai"
-    forms_dir: Path = PROJECT_ROOT / "forms"
-    calendars_dir: Path = PROJECT_ROOT / "calendars"
+    forms_dir: Path = SHIPPED_FORMS
+    calendars_dir: Path = SHIPPED_CALENDARS
     max_definition_bytes: int = 5 * 1024 * 1024
     script_timeout_s: float = 2.0
     worker_interval_s: float = 1.0

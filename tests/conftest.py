@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine import Engine, EngineConfig, ManualClock
-from engine.config import PROJECT_ROOT
+from engine.config import PROJECT_ROOT, SHIPPED_CALENDARS, SHIPPED_FORMS
 from engine.services.users import ensure_groups
 
 TESTS = Path(__file__).resolve().parent
@@ -45,7 +45,7 @@ def clock() -> ManualClock:
 
 def make_engine(url: str, clock: ManualClock, **overrides: object) -> Engine:
     """Build an Engine with the shipped forms and calendars and a fast retry backoff."""
-    config = EngineConfig(database_url=url, forms_dir=PROJECT_ROOT / "forms", calendars_dir=PROJECT_ROOT / "calendars",
+    config = EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS, calendars_dir=SHIPPED_CALENDARS,
                           **overrides)  # type: ignore[arg-type]
     engine = Engine(config=config, clock=clock)
     engine.init()

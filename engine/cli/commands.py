@@ -69,14 +69,20 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
         sys.exit(1)
 
 
-@cli.command(help="Deploy BPMN/DMN files or directories; identical content is a no-op, changes make version N+1.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@cli.command(help="Deploy BPMN/DMN files or directories; identical content is a no-op, changes make version N+1. "
+                  "--shipped deploys the department's processes that come with the installed package.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--shipped", is_flag=True, help="deploy the processes shipped in the package")
 @click.option("--user", "actor", default="system", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
-def deploy(paths: tuple[Path, ...], actor: str, as_json: bool) -> None:
+def deploy(paths: tuple[Path, ...], shipped: bool, actor: str, as_json: bool) -> None:
     """Deploy definitions."""
-    result = build_engine().deploy(list(paths), actor=actor)
+    from engine.config import SHIPPED_PROCESSES
+
+    if not paths and not shipped:
+        raise click.UsageError("give files or directories to deploy, or --shipped")
+    result = build_engine().deploy([*paths, *([SHIPPED_PROCESSES] if shipped else [])], actor=actor)
     if as_json:
         emit_json(result.to_json())
         return

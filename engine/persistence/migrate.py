@@ -6,13 +6,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from engine.config import PROJECT_ROOT
+from pathlib import Path
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# Inside the package, so an installed wheel can create its schema.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:
-    """Return an Alembic config pointing at ``migrations/``."""
+    """Return an Alembic config pointing at the packaged migrations."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url:

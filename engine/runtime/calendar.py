@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, overload
 from zoneinfo import ZoneInfo
 
-DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "calendars"
+DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "department" / "calendars"
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 _DEFAULT_WORKDAYS = frozenset({0, 1, 2, 3, 4})

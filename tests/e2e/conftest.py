@@ -16,7 +16,7 @@ import pytest
 
 from engine import Engine, EngineConfig, ManualClock
 from engine.cli.serve import DEMO_PASSWORD
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_CALENDARS
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
 
@@ -71,7 +71,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     shutil.copytree(WEB_TESTS / "forms", forms)
     clock = ManualClock(datetime.now(timezone.utc) - timedelta(hours=3))
     engine = Engine(config=EngineConfig(database_url=f"sqlite:///{tmp / 'e2e.sqlite3'}", forms_dir=forms,
-                                        calendars_dir=PROJECT_ROOT / "calendars"), clock=clock)
+                                        calendars_dir=SHIPPED_CALENDARS), clock=clock)
     engine.init()
     with engine.transaction() as session:
         ensure_groups(session)

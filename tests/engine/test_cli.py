@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli.commands import cli
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from tests.conftest import BPMN_DIR, SHARED_TESTDATA
 
 
@@ -74,7 +74,7 @@ def test_validate_reports_file_line_element(tmp_path: Path) -> None:
 
 
 def test_shipped_processes_and_forms_validate() -> None:
-    result = CliRunner().invoke(cli, ["validate", str(PROJECT_ROOT / "processes"), "--json"])
+    result = CliRunner().invoke(cli, ["validate", str(SHIPPED_PROCESSES), "--json"])
     report = json.loads(result.output)
     assert report["ok"], report["problems"]
     for key in ("new_business_onboarding", "order_plan", "exception_escalation", "receivables_collection",
@@ -82,7 +82,7 @@ def test_shipped_processes_and_forms_validate() -> None:
         assert key in report["processes"]
     from engine.definitions.forms import check_form, load_form
 
-    forms_dir = PROJECT_ROOT / "forms"
+    forms_dir = SHIPPED_FORMS
     keys = sorted(p.name[: -len(".schema.json")] for p in forms_dir.glob("*.schema.json"))
     assert keys
     for key in keys:

@@ -16,13 +16,13 @@ import pytest
 from lxml import etree
 
 from engine import Engine, ManualClock
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.definitions.documents import read_paths
 from engine.services.definitions import available_form_keys, check_files
 from engine.services.users import DOMAIN_GROUPS
 
-PROCESSES = PROJECT_ROOT / "processes"
-FORMS = PROJECT_ROOT / "forms"
+PROCESSES = SHIPPED_PROCESSES
+FORMS = SHIPPED_FORMS
 SH = ZoneInfo("Asia/Shanghai")
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",

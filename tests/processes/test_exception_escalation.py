@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import Engine, NotAllowed, ScriptError, TaskView
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_PROCESSES
 from tests.processes.test_receivables import check_model
 
-PROCESSES = PROJECT_ROOT / "processes"
+PROCESSES = SHIPPED_PROCESSES
 SH = ZoneInfo("Asia/Shanghai")
 EXCEPTION = {"channel": "phone", "customer": "ACME Logistics", "order_no": "SO-7781", "type": "damage",
              "severity": "complaint", "description": "Two pallets arrived crushed"}

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import Engine, ManualClock, NotAllowed
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.definitions.forms import load_form, validate_submission
 from tests.processes.steps import complete, only_task, timers
 from tests.processes.test_daily import check_diagram, check_forms, validate_like_cli
 
-PROCESSES = PROJECT_ROOT / "processes"
+PROCESSES = SHIPPED_PROCESSES
 SH = ZoneInfo("Asia/Shanghai")
 # As the API or `bpm start` sends it: plain JSON, dates as ISO text.
 START = {"customer": "ACME Logistics", "contract_no": "HT-2026-017", "business_lines": ["FTL", "warehousing"],
@@ -134,7 +134,7 @@ def test_happy_path_one_month_hypercare_then_handover(engine: Engine, clock: Man
 
 def test_key_account_gets_three_months_of_weekly_checks(engine: Engine, clock: ManualClock) -> None:
     # The start form as the web page submits it: validated and typed by forms/onboarding_start.
-    typed = validate_submission(load_form(PROJECT_ROOT / "forms", "onboarding_start"), {**START, "customer_grade": 2})
+    typed = validate_submission(load_form(SHIPPED_FORMS, "onboarding_start"), {**START, "customer_grade": 2})
     assert typed["go_live_date"] == date(2026, 3, 9) and typed["expected_monthly_revenue"] == Decimal("380000.00")
     instance_id = start_and_train(engine, **typed)
     data = engine.instance(instance_id).data

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import Engine, ManualClock, NotAllowed
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.definitions.forms import load_form, validate_submission
 from tests.processes.steps import complete, only_task, open_tasks, timers
 from tests.processes.test_daily import check_diagram, check_forms, validate_like_cli
 
-PROCESSES = PROJECT_ROOT / "processes"
+PROCESSES = SHIPPED_PROCESSES
 SH = ZoneInfo("Asia/Shanghai")
 # As the customer's API call or `bpm start` sends it: plain JSON, times as ISO text.
 ORDER = {"customer": "ACME Logistics", "order_no": "SO-7781", "pickup_time": "2026-03-02T14:00:00+08:00",
@@ -156,7 +156,7 @@ def test_happy_path_short_haul(engine: Engine, clock: ManualClock) -> None:
 
 def test_typed_start_form_and_naive_times_read_as_shanghai(engine: Engine, clock: ManualClock) -> None:
     # The web start page submits the form validated and typed: aware datetimes instead of ISO text.
-    typed = validate_submission(load_form(PROJECT_ROOT / "forms", "order_start"), ORDER)
+    typed = validate_submission(load_form(SHIPPED_FORMS, "order_start"), ORDER)
     assert typed["required_arrival"] == sh(2026, 3, 3, 16, 0) and typed["weight_kg"] == 4800
     deploy(engine)
     instance_id = engine.start("order_plan", typed, actor="assistant").id

@@ -16,10 +16,10 @@ import pytest
 from lxml import etree
 
 from engine import Engine, NotAllowed, NotFound, ScriptError, TaskView
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.definitions.forms import load_form
 
-PROCESS = PROJECT_ROOT / "processes" / "receivables_collection.bpmn"
+PROCESS = SHIPPED_PROCESSES / "receivables_collection.bpmn"
 SH = ZoneInfo("Asia/Shanghai")
 INVOICE = {"customer": "ACME Logistics", "invoice_no": "INV-2026-001", "amount": "1000.00",
            "invoice_date": "2026-02-20", "due_date": "2026-03-06"}  # due Friday; chasing starts Monday 09:00
@@ -377,7 +377,7 @@ def check_model(path: Path, user_tasks: dict[str, tuple[str, set[str]]]) -> None
     """Every user task: lane = group, a form with en/zh-CN labels; full DI, no overlapping shapes."""
     root = etree.parse(str(path)).getroot()
     lane_of = {ref.text: ref.getparent().get("name") for ref in root.iterfind(".//bpmn:flowNodeRef", NS)}
-    forms_dir = PROJECT_ROOT / "forms"
+    forms_dir = SHIPPED_FORMS
     found = {}
     for task in root.iterfind(".//bpmn:userTask", NS):
         key = task.get(f"{{{NS['camunda']}}}formKey")

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from engine import Engine, EngineConfig, InstanceView, ManualClock, TaskView
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_CALENDARS
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
 from web import create_app
@@ -41,7 +41,7 @@ def web_engine(tmp_path: Path, clock: ManualClock, password_hash: str) -> Iterat
     forms = tmp_path / "forms"
     shutil.copytree(HERE / "forms", forms)
     config = EngineConfig(database_url=f"sqlite:///{tmp_path / 'web.sqlite3'}", forms_dir=forms,
-                          calendars_dir=PROJECT_ROOT / "calendars")
+                          calendars_dir=SHIPPED_CALENDARS)
     engine = Engine(config=config, clock=clock)
     engine.init()
     with engine.transaction() as session:

@@ -14,10 +14,10 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from engine import Engine, InstanceView
-from engine.config import PROJECT_ROOT
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.services.tokens import create_token
 
-RECEIVABLES = PROJECT_ROOT / "processes" / "receivables_collection.bpmn"
+RECEIVABLES = SHIPPED_PROCESSES / "receivables_collection.bpmn"
 RECEIVABLES_FORMS = ("receivables_start", "write_off", "chase_payment", "head_collection", "vp_collection")
 INVOICE = {"customer": "ACME Logistics", "invoice_no": "INV-2026-001", "amount": "1000.00", "currency": "CNY",
            "invoice_date": "2026-02-20", "due_date": "2026-03-06"}
@@ -33,7 +33,7 @@ def deploy_receivables(engine: Engine) -> None:
     """Deploy the shipped receivables_collection with the forms it names."""
     for key in RECEIVABLES_FORMS:
         for suffix in (".schema.json", ".ui.json"):
-            source = PROJECT_ROOT / "forms" / f"{key}{suffix}"
+            source = SHIPPED_FORMS / f"{key}{suffix}"
             if source.is_file():
                 shutil.copy(source, engine.config.forms_dir / source.name)
     engine.deploy([RECEIVABLES], actor="designer")

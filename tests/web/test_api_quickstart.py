@@ -20,7 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine import Engine, EngineConfig
-from engine.config import PROJECT_ROOT
+from engine.config import PROJECT_ROOT, SHIPPED_CALENDARS, SHIPPED_FORMS
 from engine.services.users import ensure_groups
 from tests.web.test_api_fixtures import RECEIVABLES
 from web import create_app
@@ -41,8 +41,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Engine]]:
     Yields the API root URL, the database URL (for the CLI) and the engine.
     """
     url = f"sqlite:///{tmp_path / 'quickstart.sqlite3'}"
-    engine = Engine(config=EngineConfig(database_url=url, forms_dir=PROJECT_ROOT / "forms",
-                                        calendars_dir=PROJECT_ROOT / "calendars"))
+    engine = Engine(config=EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS,
+                                        calendars_dir=SHIPPED_CALENDARS))
     engine.init()
     with engine.transaction() as session:
         ensure_groups(session)
