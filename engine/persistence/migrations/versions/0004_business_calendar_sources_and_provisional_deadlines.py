@@ -1,0 +1,24 @@
+"""business calendar sources and provisional deadlines
+
+Filled in by the work on issue #12 (calendar); an empty step until then.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05 12:00:00
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0004'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
