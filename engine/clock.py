@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -80,3 +81,8 @@ class _Override:
     def __exit__(self, *exc: object) -> None:
         if self.token is not None:
             self.clock._override.reset(self.token)
+
+
+def clock_at(clock: Clock, when: datetime) -> contextlib.AbstractContextManager[None]:
+    """Make ``clock`` tell ``when`` for this thread if it can (an OverridableClock); else change nothing."""
+    return clock.at(when) if isinstance(clock, OverridableClock) else contextlib.nullcontext()

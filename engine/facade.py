@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock, OverridableClock, SystemClock
 from engine.config import EngineConfig
+from engine.errors import InvalidInput
 from engine.persistence import Base
 from engine.persistence.db import create_db_engine, make_session_factory
 from engine.runtime import Runtime
-from engine.runtime.calendar import BusinessCalendar, build_calendar, load_calendar, parse_calendar_year
-from engine.services import audit, definitions, instances, messages, tasks, timers, users
+from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.calendar_files import DayRow, parse_days
+from engine.runtime.calendar_sources import build_calendar
+from engine.services import audit, calendar, deadlines, definitions, instances, messages, tasks, timers, users
+from engine.services.calendar import refresh_calendar
 from engine.services.context import CONTEXT_KEY, EngineContext
 from engine.services.timers import FireResult
 from engine.services.views import DeployResult, InstanceView, TaskView
 
 T = TypeVar("T")
+CALENDAR_CHECK_S = 5.0
 
 
 def _calendar(config: EngineConfig) -> BusinessCalendar:
-    files = sorted(config.calendars_dir.glob("*.toml")) if config.calendars_dir.is_dir() else []
-    return load_calendar(files, tz=config.timezone) if files else BusinessCalendar()
+    from engine.services.calendar import file_rows
+
+    return build_calendar(file_rows(config.calendars_dir), tz=config.timezone)
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    """What a calendar edit or import stored, and which deadlines it moved."""
+
+    results: list[calendar.SaveResult]
+    rescheduled: list[deadlines.Rescheduled]
 
 
 class Engine:
@@ -44,19 +61,37 @@ class Engine:
                                script_timeout_s=self.config.script_timeout_s)
         self.context = EngineContext(self.config, self.clock, self.runtime)
         self._sessions = make_session_factory(self.db, {CONTEXT_KEY: self.context})
+        # The calendar above was built with no stored days; stored ones (an admin's edits, maybe in
+        # another process) are picked up by the first session and then every few seconds.
+        self.runtime.calendar_stamp = (0, None)
+        self._calendar_checked_at = float("-inf")
         if create_schema:
             Base.metadata.create_all(self.db)
 
     # -- plumbing ---------------------------------------------------------------
     def session(self) -> Session:
         """Return a new session carrying the engine context (the caller owns its transaction)."""
+        self._follow_calendar()
         return self._sessions()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session inside one transaction: committed on success, rolled back on error."""
+        self._follow_calendar()
         with self._sessions() as session, session.begin():
             yield session
+
+    def _follow_calendar(self) -> None:
+        # A monotonic throttle keeps this to one cheap query per few seconds per process.
+        moment = time.monotonic()
+        if moment - self._calendar_checked_at < CALENDAR_CHECK_S:
+            return
+        self._calendar_checked_at = moment
+        try:
+            with self._sessions() as session, session.begin():
+                refresh_calendar(session)
+        except (OperationalError, ProgrammingError):
+            self._calendar_checked_at = float("-inf")  # no schema yet (before `bpm init`)
 
     def _tx(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.transaction() as session:
@@ -66,19 +101,46 @@ class Engine:
         """Release database connections."""
         self.db.dispose()
 
-    def use_stored_calendar(self) -> None:
-        """Reload the business calendar from the database copy if an admin stored one."""
-        from sqlalchemy import select
-
-        from engine.persistence import CalendarYear
-
-        with self.transaction() as session:
-            rows = list(session.scalars(select(CalendarYear)))
-        if rows:
-            self.runtime.calendar = build_calendar([parse_calendar_year(r.source, f"db:{r.region}-{r.year}") for r in rows],
-                                                   tz=self.config.timezone)
+    def use_stored_calendar(self) -> bool:
+        """Rebuild the business calendar from the stored days now if they changed."""
+        self._calendar_checked_at = time.monotonic()
+        with self._sessions() as session, session.begin():
+            return refresh_calendar(session)
 
     # -- the public API ---------------------------------------------------------------
+    def calendar_days(self, year: int) -> list[calendar.DayView]:
+        """Return ``year``'s days that differ from the plain Mon–Fri week, with their source."""
+        self._follow_calendar()
+        return calendar.year_days(self.runtime.calendar, year)
+
+    def check_calendar(self, days: int = 90) -> calendar.CheckReport:
+        """Report provisional days in the next ``days`` days and the deadlines computed over provisional days."""
+        return self._tx(calendar.check_calendar, days)
+
+    def save_calendar_days(self, year: int, rows: list[DayRow], source: str, actor: str) -> CalendarChange:
+        """Replace one year's official or local days, then recompute the deadlines computed over changed days."""
+        result = self._tx(calendar.save_year, year, rows, source, actor)
+        return CalendarChange([result], self.reschedule_deadlines(set(result.changed_days), actor))
+
+    def import_calendar_text(self, text: str, filename: str, source: str, actor: str) -> CalendarChange:
+        """Import a .toml/.csv/.json calendar file (each year it lists replaces that year's days of ``source``)."""
+        try:
+            rows = parse_days(text, filename)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+        results = self._tx(calendar.import_rows, rows, source, actor)
+        changed = {d for r in results for d in r.changed_days}
+        return CalendarChange(results, self.reschedule_deadlines(changed, actor))
+
+    def reschedule_deadlines(self, changed: set[date], actor: str = deadlines.ACTOR) -> list[deadlines.Rescheduled]:
+        """Recompute the deadlines computed over ``changed`` days: start schedules, then one transaction per instance."""
+        if not changed:
+            return []
+        moved = self._tx(deadlines.reschedule_start_timers, changed, actor)
+        for instance_id in self._tx(deadlines.affected_instances, changed):
+            moved.extend(self._tx(deadlines.reschedule_instance, instance_id, changed, actor))
+        return moved
+
     def init(self) -> list[str]:
         """Create or upgrade the schema (Alembic) and the groups of DOMAIN.md; idempotent."""
         from engine.persistence.migrate import upgrade

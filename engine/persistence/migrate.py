@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
-
-from pathlib import Path
 
 # Inside the package, so an installed wheel can create its schema.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.base import Base, UTCDateTime
@@ -29,6 +29,10 @@ class HumanTask(Base):
     customer: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The calendar days the due date was computed over, and whether any was provisional (an estimate).
+    due_at_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    due_calendar_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_calendar_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.base import Base, UTCDateTime
@@ -25,6 +25,12 @@ class Timer(Base):
     kind: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The calendar days due_at was computed over (from the expression, as of due_basis_at), and
+    # whether any was provisional: an official calendar change recomputes such timers.
+    due_at_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    due_calendar_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_calendar_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_basis_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,10 +1,10 @@
-"""People, the groups lanes name, memberships, API tokens and calendars."""
+"""People, the groups lanes name, memberships and API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.persistence.base import Base, UTCDateTime
@@ -56,15 +56,3 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class CalendarYear(Base):
-    """A year of holidays and make-up working days, as the TOML text an admin can edit."""
-
-    __tablename__ = "calendar_year"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    region: Mapped[str] = mapped_column(String(16))
-    year: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

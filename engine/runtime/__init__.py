@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from engine.clock import Clock
-from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.calendar import BusinessCalendar, CalendarTrace, trace_calendar
 from engine.runtime.instance import InstanceRun, ReadyTask, WaitingMessage, WaitingTimer
 from engine.runtime.limits import lift_depth_cap
 from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
@@ -24,7 +24,7 @@ from engine.runtime.serialization import DocumentSerializer
 
 __all__ = [
     "InstanceRun", "ParsedProcess", "ProblemsFound", "ReadyTask", "Runtime", "SourceDocument",
-    "SpecBundle", "WaitingMessage", "WaitingTimer", "parse_documents",
+    "SpecBundle", "WaitingMessage", "WaitingTimer", "evaluate_due", "evaluate_due_traced", "parse_documents",
 ]
 
 
@@ -45,12 +45,18 @@ class Runtime:
         self.tz = ZoneInfo(tz)
         self.calendar = calendar
         self.script_engine = EngineScriptEngine(clock, self.tz, calendar, timeout_s=script_timeout_s)
+        self.calendar_stamp: object = None  # fingerprint of the stored days the calendar was built from
         self.serializer = DocumentSerializer()
         self._specs: OrderedDict[Any, SpecBundle] = OrderedDict()
         self._runs: OrderedDict[Any, tuple[int, InstanceRun]] = OrderedDict()
         self.run_cache_size = 1024
         self._lock = threading.Lock()
         self.cache_size = cache_size
+
+    def set_calendar(self, calendar: BusinessCalendar) -> None:
+        """Compute with ``calendar`` from now on (timers, due dates and the script helpers alike)."""
+        self.calendar = calendar
+        self.script_engine.calendar = calendar
 
     # -- specs --------------------------------------------------------------
     def dump_spec(self, parsed: ParsedProcess) -> dict[str, Any]:
@@ -134,3 +140,10 @@ def evaluate_due(runtime: Runtime, expression: str, data: dict[str, Any]) -> Any
 
     value = runtime.script_engine.sandbox.evaluate(translate_expression(expression), data)
     return due_from_value(value, runtime.clock.now(), runtime.tz)
+
+
+def evaluate_due_traced(runtime: Runtime, expression: str, data: dict[str, Any]) -> tuple[Any, CalendarTrace]:
+    """Evaluate a due-date expression and report which calendar days it consulted."""
+    with trace_calendar() as trace:
+        due = evaluate_due(runtime, expression, data)
+    return due, trace

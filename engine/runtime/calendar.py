@@ -26,42 +26,97 @@ Semantics, relied on by timers and tested as properties:
 * ``working_days_between(start, end)`` counts working days in ``(start, end]``, negated when
   ``end < start``, so ``working_days_between(d, add_working_days(d, n)) == n``.
 
-Holidays are data, one TOML file per year (``calendars/cn-2026.toml``)::
-
-    year = 2026
-    region = "CN"
-    [[holiday]]
-    name = "元旦 New Year's Day"
-    from = 2026-01-01
-    to = 2026-01-03          # optional, defaults to ``from``
-    [[makeup_workday]]
-    date = 2026-01-04
-    for = "元旦 New Year's Day"   # optional
-
-Files are parsed with :func:`parse_calendar_year` (text in, so a copy kept in the database
-loads the same way) and merged with :func:`build_calendar`; bad input raises ``ValueError``
-naming the file and the entry.
+Which days are holidays and make-up working days (调休) comes in layers, lowest first:
+``statutory`` days (official data, or a provisional estimate for a year nobody has published yet;
+see :mod:`engine.runtime.calendar_sources`), then the local ``holidays`` and ``makeup_workdays``
+(company days off, extra working days). :func:`trace_calendar` records which days a computation
+consulted and whether any of them was provisional, so a deadline can say it is an estimate and be
+recomputed when the official schedule arrives.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
-from typing import Any, overload
+from typing import Protocol, overload
 from zoneinfo import ZoneInfo
 
-DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parents[2] / "department" / "calendars"
+HOLIDAY, WORKDAY = "holiday", "workday"
+OFFICIAL, LOCAL, PROVISIONAL = "official", "local", "provisional"
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 _DEFAULT_WORKDAYS = frozenset({0, 1, 2, 3, 4})
 _MICROSECONDS_PER_HOUR = 3_600_000_000
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DayEntry:
+    """A day that differs from the plain week or is named: a holiday or a working day, and where that comes from."""
+
+    kind: str  # HOLIDAY | WORKDAY
+    name: str
+    source: str  # OFFICIAL | LOCAL | PROVISIONAL
+
+
+class StatutoryDays(Protocol):
+    """The statutory layer: official days where published, provisional estimates elsewhere."""
+
+    def entry(self, day: date) -> DayEntry | None:
+        """Return the statutory entry of ``day`` (None: an ordinary day of its week)."""
+
+    def is_provisional(self, year: int) -> bool:
+        """Tell whether ``year``'s statutory days are an estimate."""
+
+
+@dataclass
+class CalendarTrace:
+    """The days one computation consulted, and the provisional ones among them."""
+
+    first: date | None = None
+    last: date | None = None
+    provisional: bool = False
+
+    def note(self, day: date, provisional: bool) -> None:
+        """Record that ``day`` was consulted."""
+        if self.first is None or day < self.first:
+            self.first = day
+        if self.last is None or day > self.last:
+            self.last = day
+        self.provisional = self.provisional or provisional
+
+    @property
+    def used(self) -> bool:
+        """Tell whether any day was consulted at all."""
+        return self.first is not None
+
+    def covers_any(self, days: set[date]) -> bool:
+        """Tell whether one of ``days`` lies in the consulted range."""
+        return self.first is not None and self.last is not None and any(self.first <= d <= self.last for d in days)
+
+
+_TRACE: ContextVar[CalendarTrace | None] = ContextVar("bpm_calendar_trace", default=None)
+
+
+@contextmanager
+def trace_calendar() -> Iterator[CalendarTrace]:
+    """Record, for the computations inside, which calendar days they consulted (nests: outer traces see all)."""
+    outer = _TRACE.get()
+    trace = CalendarTrace()
+    token = _TRACE.set(trace)
+    try:
+        yield trace
+    finally:
+        _TRACE.reset(token)
+        if outer is not None and trace.first is not None and trace.last is not None:
+            outer.note(trace.first, trace.provisional)
+            outer.note(trace.last, trace.provisional)
 
 
 @dataclass(frozen=True)
@@ -74,6 +129,8 @@ class BusinessCalendar:
     day_end: time = time(18, 0)
     holidays: frozenset[date] = frozenset()
     makeup_workdays: frozenset[date] = frozenset()
+    statutory: StatutoryDays | None = field(default=None, compare=False)
+    local_names: Mapping[date, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         # Accept any iterable so callers may pass sets or lists; store frozensets so the
@@ -92,9 +149,31 @@ class BusinessCalendar:
     def is_working_day(self, day: date) -> bool:
         """Tell whether ``day`` (a datetime is taken in the calendar's zone) is a working day."""
         day = self._day(day)
+        trace = _TRACE.get()
+        if day in self.makeup_workdays or day in self.holidays:
+            if trace is not None:
+                trace.note(day, False)
+            return day in self.makeup_workdays
+        entry = self.statutory.entry(day) if self.statutory is not None else None
+        if trace is not None:
+            trace.note(day, self.statutory is not None and self.statutory.is_provisional(day.year))
+        if entry is not None:
+            return entry.kind == WORKDAY
+        return day.weekday() in self.workdays
+
+    def entry(self, day: date) -> DayEntry | None:
+        """Return what makes ``day`` special (local overrides first), or None for an ordinary day."""
+        if day in self.holidays:
+            return DayEntry(HOLIDAY, self.local_names.get(day, ""), LOCAL)
         if day in self.makeup_workdays:
-            return True
-        return day.weekday() in self.workdays and day not in self.holidays
+            return DayEntry(WORKDAY, self.local_names.get(day, ""), LOCAL)
+        return self.statutory.entry(day) if self.statutory is not None else None
+
+    def is_provisional(self, day: date) -> bool:
+        """Tell whether ``day``'s status is an estimate (a year not published, and no local override)."""
+        if day in self.holidays or day in self.makeup_workdays or self.statutory is None:
+            return False
+        return self.statutory.is_provisional(day.year)
 
     @overload
     def add_working_days(self, start: datetime, n: int) -> datetime: ...
@@ -179,117 +258,6 @@ class BusinessCalendar:
         return day, self._instant(day, self.day_start)
 
 
-@dataclass(frozen=True)
-class CalendarYear:
-    """The holidays and make-up working days read from one year file."""
-
-    source: str
-    year: int
-    region: str
-    holidays: Mapping[date, str]
-    makeup_workdays: Mapping[date, str]
-
-
-def parse_calendar_year(text: str, source: str = "<string>") -> CalendarYear:
-    """Parse and check one year file's TOML text; ``source`` names it in error messages."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{source}: invalid TOML: {exc}") from exc
-    _reject_unknown(doc, {"year", "region", "holiday", "makeup_workday"}, source)
-    year = doc.get("year")
-    if not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9999:
-        raise ValueError(f"{source}: 'year' must be an integer year, got {year!r}")
-    region = _string(doc, "region", source, required=True)
-
-    holidays: dict[date, str] = {}
-    for index, entry in enumerate(_entries(doc, "holiday", source), start=1):
-        where = f"{source}: [[holiday]] #{index}"
-        _reject_unknown(entry, {"name", "from", "to"}, where)
-        name = _string(entry, "name", where, required=True)
-        where = f"{where} ({name})"
-        first = _date(entry, "from", where, year)
-        last = _date(entry, "to", where, year) if "to" in entry else first
-        if first > last:
-            raise ValueError(f"{where}: 'from' {first} is after 'to' {last}")
-        for offset in range((last - first).days + 1):
-            day = first + timedelta(days=offset)
-            if day in holidays:
-                raise ValueError(f"{where}: {day} is already a holiday ({holidays[day]})")
-            holidays[day] = name
-
-    makeups: dict[date, str] = {}
-    for index, entry in enumerate(_entries(doc, "makeup_workday", source), start=1):
-        where = f"{source}: [[makeup_workday]] #{index}"
-        _reject_unknown(entry, {"date", "for"}, where)
-        reason = _string(entry, "for", where, required=False)
-        day = _date(entry, "date", where, year)
-        if day in holidays:
-            raise ValueError(
-                f"{where}: {day} is both a holiday ({holidays[day]}) and a make-up workday"
-            )
-        if day in makeups:
-            raise ValueError(f"{where}: {day} is listed twice as a make-up workday")
-        makeups[day] = reason
-    return CalendarYear(source, year, region, holidays, makeups)
-
-
-def build_calendar(
-    years: Iterable[CalendarYear],
-    *,
-    tz: str = "Asia/Shanghai",
-    workdays: Iterable[int] = _DEFAULT_WORKDAYS,
-    day_start: time = time(9, 0),
-    day_end: time = time(18, 0),
-) -> BusinessCalendar:
-    """Merge parsed year files into one calendar (one region, each year at most once)."""
-    weekdays = frozenset(workdays)
-    holidays: dict[date, str] = {}
-    makeups: dict[date, str] = {}
-    seen: dict[int, CalendarYear] = {}
-    for year in years:
-        if year.year in seen:
-            raise ValueError(
-                f"{year.source}: year {year.year} is already loaded from {seen[year.year].source}"
-            )
-        first = next(iter(seen.values()), year)
-        if year.region != first.region:
-            raise ValueError(
-                f"{year.source}: region {year.region!r} differs from {first.region!r}"
-                f" in {first.source}"
-            )
-        seen[year.year] = year
-        for day in year.makeup_workdays:
-            if day.weekday() in weekdays:
-                # A make-up day on an ordinary working day changes nothing: almost surely a typo.
-                raise ValueError(
-                    f"{year.source}: make-up workday {day} is already a regular working day"
-                )
-        holidays.update(year.holidays)
-        makeups.update(year.makeup_workdays)
-    return BusinessCalendar(
-        tz=ZoneInfo(tz),
-        workdays=weekdays,
-        day_start=day_start,
-        day_end=day_end,
-        holidays=frozenset(holidays),
-        makeup_workdays=frozenset(makeups),
-    )
-
-
-def load_calendar(
-    paths: Iterable[Path],
-    *,
-    tz: str = "Asia/Shanghai",
-    workdays: Iterable[int] = _DEFAULT_WORKDAYS,
-    day_start: time = time(9, 0),
-    day_end: time = time(18, 0),
-) -> BusinessCalendar:
-    """Read the year files at ``paths`` and merge them into one calendar."""
-    years = [parse_calendar_year(Path(p).read_text(encoding="utf-8"), str(p)) for p in paths]
-    return build_calendar(years, tz=tz, workdays=workdays, day_start=day_start, day_end=day_end)
-
-
 def _to_microseconds(hours: float | Decimal) -> int:
     if isinstance(hours, bool) or not isinstance(hours, (int, float, Decimal)):
         raise TypeError(f"hours must be a number, got {hours!r}")
@@ -305,35 +273,3 @@ def _parse_hhmm(text: str) -> time:
     if match is None:
         raise ValueError(f"time of day must be HH:MM, got {text!r}")
     return time(int(match[1]), int(match[2]))
-
-
-def _reject_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ValueError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}"
-        )
-
-
-def _entries(doc: Mapping[str, Any], key: str, source: str) -> list[Mapping[str, Any]]:
-    entries = doc.get(key, [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ValueError(f"{source}: '{key}' must be an array of tables ([[{key}]])")
-    return entries
-
-
-def _string(entry: Mapping[str, Any], key: str, where: str, *, required: bool) -> str:
-    value = entry.get(key, None if required else "")
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ValueError(f"{where}: '{key}' must be a non-empty string, got {value!r}")
-    return value
-
-
-def _date(entry: Mapping[str, Any], key: str, where: str, year: int) -> date:
-    value = entry.get(key)
-    # tomllib gives datetime for 2026-01-01T00:00 and datetime is a date subclass: refuse it.
-    if type(value) is not date:
-        raise ValueError(f"{where}: '{key}' must be a date like {year}-01-01, got {value!r}")
-    if value.year != year:
-        raise ValueError(f"{where}: '{key}' {value} is outside the file's year {year}")
-    return value

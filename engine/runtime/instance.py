@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict, EngineError, ScriptError, WorkflowError
 from engine.runtime.sandbox import SandboxViolation
-from engine.runtime.timers import cycle_due
+from engine.runtime.timers import CalendarUse, Rescheduled, calendar_use, cycle_due, reschedule_timers
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class WaitingTimer:
     due_at: datetime | None
     cycle: bool
     attached_to: str | None
+    calendar: CalendarUse | None = None
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,13 @@ class InstanceRun:
                     # The gateway holds its branches' event definitions, in the order of its outputs.
                     element, kind = spec.outputs[index], "event_gateway"
                 name = element.bpmn_name or element.bpmn_id
-                result.append(WaitingTimer(str(task.id), element.bpmn_id, name, kind, due, cycle, attached))
+                result.append(WaitingTimer(str(task.id), element.bpmn_id, name, kind, due, cycle, attached,
+                                           calendar_use(task._get_internal_data("event_calendar"))))
         return result
+
+    def reschedule_timers(self, changed: set[date], now: datetime) -> list[Rescheduled]:
+        """Recompute the waiting timers whose due time was computed over one of ``changed`` days (not those already due)."""
+        return reschedule_timers(self.workflow, changed, now)
 
     def fired_timers(self) -> list[FiredTimer]:
         """Return (and forget) the timers that fired since the last call, in order."""

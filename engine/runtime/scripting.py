@@ -46,7 +46,7 @@ class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         return self.clock.now()
 
     def _helpers(self) -> dict[str, Any]:
-        cal, tz = self.calendar, self.tz
+        tz = self.tz
 
         def local(value: Any) -> Any:
             if isinstance(value, str):
@@ -62,23 +62,23 @@ class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             return now().date()
 
         def add_working_days(start: Any, n: int) -> Any:
-            return cal.add_working_days(local(start), int(n))
+            return self.calendar.add_working_days(local(start), int(n))
 
         def add_working_hours(start: Any, hours: Any) -> datetime:
-            return cal.add_working_hours(local(start), hours)
+            return self.calendar.add_working_hours(local(start), hours)
 
         def next_working_time(after: Any = None, at: str = "09:00") -> datetime:
             start = local(after) if after is not None else now()
             if isinstance(start, date) and not isinstance(start, datetime):
                 start = datetime.combine(start, datetime.min.time(), tz)
-            return cal.next_working_time(start, at)
+            return self.calendar.next_working_time(start, at)
 
         def every_working_day(at: str = "09:00") -> WorkingDayCycle:
             return WorkingDayCycle(at)
 
         def is_working_day(day: Any) -> bool:
             value = local(day)
-            return cal.is_working_day(value.date() if isinstance(value, datetime) else value)
+            return self.calendar.is_working_day(value.date() if isinstance(value, datetime) else value)
 
         def as_date(value: Any) -> date:
             value = local(value)

@@ -23,6 +23,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
+from engine.clock import clock_at
+from engine.runtime.calendar import CalendarTrace, trace_calendar
+
 _ISO_LIKE = re.compile(r"^\s*(R\d*/|P(?=\d|T)|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 
 
@@ -126,6 +129,34 @@ def _starts_instance(my_task: Any) -> bool:
     return isinstance(my_task.task_spec, StartEvent) and my_task.workflow.parent_task_id is None
 
 
+def remember_calendar(my_task: Any, trace: CalendarTrace, basis: datetime) -> None:
+    """Store which calendar days a timer's due time was computed over, as of ``basis``, for recomputation."""
+    if trace.first is None or trace.last is None:
+        my_task.internal_data.pop("event_calendar", None)
+        return
+    my_task._set_internal_data(event_calendar={
+        "provisional": trace.provisional, "from": trace.first.isoformat(), "to": trace.last.isoformat(),
+        "basis": basis.isoformat()})
+
+
+def compute_due(my_task: Any, expression: str) -> datetime:
+    """Evaluate a date or duration timer expression as of the engine's now, remembering the calendar days used."""
+    engine = _engine(my_task)
+    with trace_calendar() as trace:
+        value = engine.evaluate(my_task, expression)
+        due = due_from_value(value, engine.now(), engine.tz)
+    remember_calendar(my_task, trace, engine.now())
+    return due
+
+
+def next_working_occurrence(my_task: Any, after: datetime, at: str) -> datetime:
+    """Return the next "every working day at HH:MM" occurrence after ``after``, remembering the calendar days used."""
+    with trace_calendar() as trace:
+        due = _engine(my_task).calendar.next_working_time(after, at).astimezone(timezone.utc)
+    remember_calendar(my_task, trace, after)
+    return due  # type: ignore[no-any-return]
+
+
 class _DueTimerMixin:
     expression: str
 
@@ -138,8 +169,7 @@ class _DueTimerMixin:
         engine = _engine(my_task)
         due = my_task._get_internal_data("event_value")
         if due is None:
-            value = engine.evaluate(my_task, self.expression)
-            due = due_from_value(value, engine.now(), engine.tz).isoformat()
+            due = compute_due(my_task, self.expression).isoformat()
             my_task._set_internal_data(event_value=due)
         if datetime.fromisoformat(due) <= engine.now():
             my_task._set_internal_data(event_fired=True)
@@ -172,12 +202,15 @@ class EngineCycle(CycleTimerEventDefinition):
             value = engine.evaluate(my_task, self.expression)
             state = parse_cycle(value, now, engine.tz)
             if state.get("at"):
-                state["next"] = engine.calendar.next_working_time(now, state["at"]).astimezone(timezone.utc).isoformat()
+                state["next"] = next_working_occurrence(my_task, now, state["at"]).isoformat()
         ready = False
         if state["cycles"] != 0:
             due = datetime.fromisoformat(state["next"])
             if due <= now:
-                state["next"] = next_occurrence(state, due, now, engine.calendar).isoformat()
+                if state.get("at"):
+                    state["next"] = next_working_occurrence(my_task, now, state["at"]).isoformat()
+                else:
+                    state["next"] = next_occurrence(state, due, now, engine.calendar).isoformat()
                 state["cycles"] -= 1
                 ready = True
                 note_fired(my_task, self, due)
@@ -217,3 +250,64 @@ def cycle_due(state: dict[str, Any] | None) -> datetime | None:
     if not state or state.get("cycles") == 0 or not state.get("next"):
         return None
     return datetime.fromisoformat(state["next"])
+
+
+@dataclass(frozen=True)
+class CalendarUse:
+    """The calendar days a due time was computed over, as of ``basis``, and whether any was provisional."""
+
+    provisional: bool
+    first: date
+    last: date
+    basis: datetime
+
+    def covers_any(self, days: set[date]) -> bool:
+        """Tell whether one of ``days`` lies in the range used."""
+        return any(self.first <= d <= self.last for d in days)
+
+
+def calendar_use(stored: dict[str, Any] | None) -> CalendarUse | None:
+    """Read what :func:`remember_calendar` stored."""
+    if not stored:
+        return None
+    return CalendarUse(bool(stored["provisional"]), date.fromisoformat(stored["from"]), date.fromisoformat(stored["to"]),
+                       datetime.fromisoformat(stored["basis"]))
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    """A deadline moved because the calendar changed."""
+
+    task_id: str
+    element_id: str
+    old: datetime
+    new: datetime
+
+
+def reschedule_timers(workflow: Any, changed: set[date], now: datetime) -> list[Rescheduled]:
+    """Recompute, as of their original basis, the waiting timers computed over ``changed`` days; leave due ones alone."""
+    engine = workflow.script_engine
+    moved = []
+    for task in workflow.event_manager.tasks.values():
+        use = calendar_use(task._get_internal_data("event_calendar"))
+        value = task._get_internal_data("event_value")
+        if use is None or value is None or not use.covers_any(changed):
+            continue
+        definition = task.task_spec.event_definition
+        if isinstance(definition, EngineCycle) and isinstance(value, dict) and value.get("at") and value.get("next"):
+            old = datetime.fromisoformat(value["next"])
+            if old <= now:
+                continue
+            new = next_working_occurrence(task, use.basis, value["at"])
+            task._set_internal_data(event_value={**value, "next": new.isoformat()})
+        elif isinstance(definition, _DueTimerMixin) and isinstance(value, str):
+            old = datetime.fromisoformat(value)
+            if old <= now:
+                continue
+            with clock_at(engine.clock, use.basis):
+                new = compute_due(task, definition.expression)
+            task._set_internal_data(event_value=new.isoformat())
+        else:
+            continue
+        moved.append(Rescheduled(str(task.id), task.task_spec.bpmn_id, old, new))
+    return moved

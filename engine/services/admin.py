@@ -1,4 +1,4 @@
-"""Administration: people, groups and memberships, and the business calendar's holiday years.
+"""Administration: people, groups and memberships (the business calendar's days: ``engine.services.calendar``).
 
 Every change is audited. Password hashes are computed by the caller (``engine.passwords``) so plain
 passwords never reach this module.
@@ -9,21 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.persistence import CalendarYear, Group, User
-from engine.runtime.calendar import build_calendar, parse_calendar_year
+from engine.persistence import Group, User
 from engine.services import audit
-from engine.services.context import context_of, now
+from engine.services.context import now
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,119}")
 GROUP_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 ADMIN_GROUP = "admin"
-MAX_CALENDAR_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,17 +44,6 @@ class GroupView:
     name_en: str
     name_zh: str
     members: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CalendarYearView:
-    """A holiday year: its TOML text, and whether it is the stored (edited) copy or the shipped file."""
-
-    region: str
-    year: int
-    source: str
-    stored: bool
-    updated_at: datetime | None
 
 
 def _user_view(row: User) -> UserView:
@@ -198,74 +184,3 @@ def remove_member(session: Session, group_id: str, username: str, actor: str) ->
         row.groups.remove(group)
         session.flush()
         audit.record(session, "membership_removed", actor, data={"group": group_id, "username": username})
-
-
-# -- calendars ----------------------------------------------------------------------------------------
-
-
-def _shipped_years(calendars_dir: Path) -> dict[tuple[str, int], str]:
-    years: dict[tuple[str, int], str] = {}
-    for path in sorted(calendars_dir.glob("*.toml")) if calendars_dir.is_dir() else []:
-        text = path.read_text("utf-8")
-        try:
-            parsed = parse_calendar_year(text, str(path))
-        except ValueError:
-            continue  # a broken shipped file is reported when the engine loads it
-        years[(parsed.region, parsed.year)] = text
-    return years
-
-
-def list_calendar_years(session: Session) -> list[CalendarYearView]:
-    """List holiday years: the stored copies, and the shipped files (``calendars/``) not stored yet."""
-    stored = {(r.region, r.year): r for r in session.scalars(select(CalendarYear))}
-    years = [CalendarYearView(r.region, r.year, r.source, True, r.updated_at) for r in stored.values()]
-    for (region, year), text in _shipped_years(context_of(session).config.calendars_dir).items():
-        if (region, year) not in stored:
-            years.append(CalendarYearView(region, year, text, False, None))
-    return sorted(years, key=lambda y: (y.region, y.year))
-
-
-def get_calendar_year(session: Session, region: str, year: int) -> CalendarYearView:
-    """Return one holiday year or raise NotFound."""
-    for item in list_calendar_years(session):
-        if (item.region, item.year) == (region, year):
-            return item
-    raise NotFound(f"no calendar for {region} {year}")
-
-
-def save_calendar_year(session: Session, text: str, actor: str) -> CalendarYearView:
-    """Validate a year's TOML and store it; raise InvalidInput with the parser's message when it is wrong.
-
-    The shipped years not stored yet are stored too, unchanged: the engine's stored calendar is built
-    from the database rows alone, and it must not lose the other years.
-    """
-    if len(text.encode("utf-8")) > MAX_CALENDAR_BYTES:
-        raise InvalidInput(f"a calendar year may have at most {MAX_CALENDAR_BYTES // 1024} KiB")
-    try:
-        parsed = parse_calendar_year(text, "calendar")
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    years = {(y.region, y.year): y for y in list_calendar_years(session)}
-    others = [parse_calendar_year(y.source, f"{y.region}-{y.year}") for key, y in years.items()
-              if key != (parsed.region, parsed.year)]
-    try:
-        build_calendar([*others, parsed], tz=context_of(session).config.timezone)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    at = now(session)
-    stored = {(r.region, r.year): r for r in session.scalars(select(CalendarYear))}
-    for key, other in years.items():
-        if key != (parsed.region, parsed.year) and key not in stored:
-            session.add(CalendarYear(region=other.region, year=other.year, source=other.source, updated_at=at))
-    row = stored.get((parsed.region, parsed.year))
-    is_new = (parsed.region, parsed.year) not in years
-    if row is None:
-        row = CalendarYear(region=parsed.region, year=parsed.year, source=text, updated_at=at)
-        session.add(row)
-    else:
-        row.source, row.updated_at = text, at
-    session.flush()
-    audit.record(session, "calendar_changed", actor,
-                 data={"region": parsed.region, "year": parsed.year, "holidays": len(parsed.holidays),
-                       "makeup_workdays": len(parsed.makeup_workdays), "new": is_new})
-    return CalendarYearView(row.region, row.year, row.source, True, row.updated_at)

@@ -72,7 +72,7 @@ def start_instance(
 def timer_view(row: Timer) -> TimerView:
     """Turn a timer row into a TimerView."""
     return TimerView(row.id, row.instance_id, row.process_key, row.element_id, row.kind, row.due_at, row.run_at,
-                     row.status, row.attempts, row.last_error)
+                     row.status, row.attempts, row.last_error, bool(row.due_at_provisional))
 
 
 def get_instance(session: Session, instance_id: int, *, with_data: bool = True) -> InstanceView:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from engine.persistence import HumanTask, MessageSubscription, ProcessInstance, Timer
-from engine.runtime import InstanceRun, evaluate_due
+from engine.runtime import InstanceRun, WaitingTimer, evaluate_due_traced
 from engine.services import audit
 from engine.services.context import context_of, now
 
@@ -21,6 +21,13 @@ SCALAR_TYPES = (str, int, bool)
 
 def _correlation_values(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if isinstance(v, SCALAR_TYPES) and not (isinstance(v, str) and len(v) > 200)}
+
+
+def timer_calendar_columns(timer: WaitingTimer) -> dict[str, Any]:
+    """Return the timer row's calendar columns: the days its due time was computed over, provisional or not."""
+    use = timer.calendar
+    return {"due_at_provisional": bool(use and use.provisional), "due_calendar_from": use.first if use else None,
+            "due_calendar_to": use.last if use else None, "due_basis_at": use.basis if use else None}
 
 
 def sync_projections(
@@ -49,14 +56,15 @@ def sync_projections(
         if tid in known_tasks:
             continue
         element = info.get(task.element_id, {})
-        due_at = None
+        due_at, trace = None, None
         if element.get("due"):
-            due_at = evaluate_due(ctx.runtime, element["due"], task.data)
+            due_at, trace = evaluate_due_traced(ctx.runtime, element["due"], task.data)
         session.add(HumanTask(
             id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
             title=task.title, candidate_group=task.lane, assignee=None, form_key=task.form_key, status="open",
             priority=int(element.get("priority", 50)), business_key=instance.business_key, customer=customer,
-            created_at=at, due_at=due_at,
+            created_at=at, due_at=due_at, due_at_provisional=bool(trace and trace.provisional),
+            due_calendar_from=trace.first if trace else None, due_calendar_to=trace.last if trace else None,
         ))
         audit.record(session, "task_created", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key,
                      data={"element_id": task.element_id, "title": task.title, "group": task.lane,
@@ -75,7 +83,8 @@ def sync_projections(
             if known_timers[tid] != due and timer.due_at is not None:
                 session.execute(
                     update(Timer).where(Timer.instance_id == instance.id, Timer.task_id == tid)
-                    .values(due_at=timer.due_at, run_at=timer.due_at, attempts=0, status="waiting", last_error=None)
+                    .values(due_at=timer.due_at, run_at=timer.due_at, attempts=0, status="waiting", last_error=None,
+                            **timer_calendar_columns(timer))
                 )
             continue
         if timer.due_at is None:
@@ -83,7 +92,7 @@ def sync_projections(
         session.add(Timer(
             instance_id=instance.id, definition_id=definition.id, process_key=instance.process_key, task_id=tid,
             element_id=timer.element_id, kind=timer.kind, due_at=timer.due_at, run_at=timer.due_at,
-            status="waiting", attempts=0, created_at=at,
+            status="waiting", attempts=0, created_at=at, **timer_calendar_columns(timer),
         ))
     summary["timers"] = {tid: (t.due_at.isoformat() if t.due_at else None) for tid, t in waiting.items()}
 

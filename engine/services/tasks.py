@@ -27,6 +27,7 @@ def task_view(row: HumanTask) -> TaskView:
         title=row.title, group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
         form_key=row.form_key, priority=row.priority, business_key=row.business_key, customer=row.customer,
         created_at=row.created_at, completed_at=row.completed_at, completed_by=row.completed_by,
+        due_at_provisional=bool(row.due_at_provisional),
     )
 
 

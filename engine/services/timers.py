@@ -8,8 +8,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.clock import clock_at
 from engine.errors import Conflict, NotFound
 from engine.persistence import Incident, ProcessDefinition, ProcessInstance, Timer
+from engine.runtime.calendar import trace_calendar
 from engine.runtime.timers import due_from_value, next_occurrence, parse_cycle, translate_expression
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -48,15 +50,27 @@ def _start_due(session: Session, expression: str, after: datetime, previous: dat
     return due_from_value(value, after, ctx.runtime.tz)
 
 
+def start_due(session: Session, row: Timer, expression: str, after: datetime, previous: datetime | None = None) -> datetime | None:
+    """Compute a start timer's next due time into ``row``, with the calendar days it used; None when it is done."""
+    basis = max(previous, after) if previous else after
+    with trace_calendar() as trace, clock_at(context_of(session).clock, basis):
+        due = _start_due(session, expression, after, previous)
+    if due is not None:
+        row.due_at, row.run_at = due, due
+        row.due_at_provisional = trace.provisional
+        row.due_calendar_from, row.due_calendar_to = trace.first, trace.last
+        row.due_basis_at = basis if trace.used else None
+    return due
+
+
 def schedule_start_timer(session: Session, definition: ProcessDefinition) -> Timer | None:
     """Write the timer row that will start the next instance of a timer-start process."""
     assert definition.start_timer
     at = now(session)
-    due = _start_due(session, definition.start_timer, at)
-    if due is None:
-        return None
     row = Timer(instance_id=None, definition_id=definition.id, process_key=definition.process_key, task_id=None,
-                element_id=START, kind=START, due_at=due, run_at=due, status="waiting", attempts=0, created_at=at)
+                element_id=START, kind=START, status="waiting", attempts=0, created_at=at)
+    if start_due(session, row, definition.start_timer, at) is None:
+        return None
     session.add(row)
     session.flush()
     return row
@@ -144,12 +158,10 @@ def _fire_start(session: Session, row: Timer, at: datetime) -> FireResult:
     audit.record(session, "timer_fired", "scheduler", instance_id=view.id, process_key=definition.process_key,
                  data={"element_id": START, "kind": START, "due_at": row.due_at, "fired_at": at,
                        "lag_s": round((at - row.due_at).total_seconds(), 3)})
-    following = _start_due(session, definition.start_timer, at, previous=row.due_at)
-    if following is None:
+    if start_due(session, row, definition.start_timer, at, previous=row.due_at) is None:
         session.delete(row)
     else:
-        row.due_at, row.run_at, row.attempts, row.last_error = following, following, 0, None
-        row.lock_owner, row.lock_expires_at = None, None
+        row.attempts, row.last_error, row.lock_owner, row.lock_expires_at = 0, None, None, None
     session.flush()
     return FireResult(row.id, view.id, START, "fired")
 

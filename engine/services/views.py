@@ -27,6 +27,7 @@ class TaskView:
     created_at: datetime | None = None
     completed_at: datetime | None = None
     completed_by: str | None = None
+    due_at_provisional: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable ``bpm tasks --json`` shape (plus extra keys)."""
@@ -35,7 +36,7 @@ class TaskView:
             "group": self.group, "assignee": self.assignee, "status": self.status,
             "due_at": self.due_at.isoformat() if self.due_at else None, "form_key": self.form_key,
             "process_key": self.process_key, "priority": self.priority, "business_key": self.business_key,
-            "customer": self.customer,
+            "customer": self.customer, "due_at_provisional": self.due_at_provisional,
         }
 
 
@@ -53,13 +54,14 @@ class TimerView:
     status: str
     attempts: int
     last_error: str | None
+    due_at_provisional: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"id": self.id, "instance_id": self.instance_id, "process_key": self.process_key,
                 "element_id": self.element_id, "kind": self.kind, "due_at": self.due_at.isoformat(),
                 "run_at": self.run_at.isoformat(), "status": self.status, "attempts": self.attempts,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "due_at_provisional": self.due_at_provisional}
 
 
 @dataclass(frozen=True)

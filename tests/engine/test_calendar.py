@@ -11,16 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.runtime.calendar import (
-    DEFAULT_CALENDAR_DIR,
-    BusinessCalendar,
-    build_calendar,
-    load_calendar,
-    parse_calendar_year,
-)
+from engine.runtime.calendar import HOLIDAY, WORKDAY, BusinessCalendar
+from engine.runtime.calendar_files import DayRow, parse_days, parse_toml
+from engine.runtime.calendar_sources import build_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CN = load_calendar([DEFAULT_CALENDAR_DIR / "cn-2026.toml"])
+CN = build_calendar()  # official 2026 from chinesecalendar
 BOUNDED = settings(max_examples=200, deadline=None)
 
 
@@ -31,9 +27,10 @@ def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 # --- China 2026 -------------------------------------------------------------------------
 
 
-def test_the_2026_file_holds_the_state_council_dates() -> None:
-    assert len(CN.holidays) == 33
-    assert CN.makeup_workdays == {
+def test_2026_holds_the_state_council_dates_from_the_library() -> None:
+    official = CN.statutory.year(2026) if CN.statutory else {}
+    assert sum(e.kind == HOLIDAY for e in official.values()) == 33
+    assert {d for d, e in official.items() if e.kind == WORKDAY} == {
         date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28),
         date(2026, 5, 9), date(2026, 9, 20), date(2026, 10, 10),
     }  # fmt: skip
@@ -43,7 +40,7 @@ def test_the_2026_file_holds_the_state_council_dates() -> None:
     ]:  # fmt: skip
         day, end = date(2026, *first), date(2026, *last)
         while day <= end:
-            assert day in CN.holidays and not CN.is_working_day(day)
+            assert not CN.is_working_day(day) and not CN.is_provisional(day)
             day += timedelta(days=1)
 
 
@@ -153,13 +150,9 @@ for = "元旦 New Year's Day"
 
 
 def test_a_calendar_from_toml_text() -> None:
-    year = parse_calendar_year(GOOD, "db:calendar/7")
-    assert (year.year, year.region, year.makeup_workdays) == (
-        2026,
-        "CN",
-        {date(2026, 1, 4): "元旦 New Year's Day"},
-    )
-    cal = build_calendar([year], tz="UTC", day_start=time(8), day_end=time(17))
+    rows = parse_toml(GOOD, "db:calendar/7")
+    assert [r for r in rows if r.kind == WORKDAY] == [DayRow(date(2026, 1, 4), WORKDAY, "元旦 New Year's Day")]
+    cal = build_calendar(rows, tz="UTC", day_start=time(8), day_end=time(17))
     assert cal.tz == ZoneInfo("UTC")
     assert cal.holidays == {date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)}
     assert cal.makeup_workdays == {date(2026, 1, 4)}
@@ -176,45 +169,36 @@ def test_a_calendar_from_toml_text() -> None:
             GOOD.replace("from = 2026-01-01", "from = 2026-01-05"),
             "'from' 2026-01-05 is after 'to' 2026-01-03",
         ),
-        (
-            GOOD.replace("date = 2026-01-04", "date = 2026-01-03"),
-            r"makeup_workday\]\] #1.*both a holiday",
-        ),
+        (GOOD.replace("date = 2026-01-04", "date = 2026-01-03"), r"2026-01-03 is listed twice"),
         (GOOD.replace("[[makeup_workday]]", "[[makeup_workdays]]"), "unknown key"),
         (GOOD.replace("from = 2026-01-01", 'from = "2026-01-01"'), "'from' must be a date"),
         (GOOD.replace('name = "元旦 New Year\'s Day"', ""), "'name' must be a non-empty string"),
         (GOOD.replace("year = 2026", 'year = "2026"'), "'year' must be an integer"),
-        (
-            GOOD + "[[holiday]]\nname = 'again'\nfrom = 2026-01-02\n",
-            r"#2 \(again\).*already a holiday",
-        ),
+        (GOOD + "[[holiday]]\nname = 'again'\nfrom = 2026-01-02\n", r"2026-01-02 is listed twice"),
         ("year = ", "invalid TOML"),
     ],
 )
 def test_loader_errors_name_the_file_and_entry(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:
-        build_calendar([parse_calendar_year(text, "cn-2026.toml")])
+        parse_days(text, "cn-2026.toml")
     assert str(caught.value).startswith("cn-2026.toml: ")
 
 
-def test_load_calendar_merges_years(tmp_path: Path) -> None:
-    other = GOOD.replace("2026", "2027").replace("2027-01-04", "2027-01-09")  # a Saturday in 2027
-    (tmp_path / "cn-2027.toml").write_text(other, encoding="utf-8")
-    cal = load_calendar([DEFAULT_CALENDAR_DIR / "cn-2026.toml", tmp_path / "cn-2027.toml"])
-    assert date(2026, 10, 1) in cal.holidays and date(2027, 1, 1) in cal.holidays
-    assert cal.is_working_day(date(2027, 1, 9))
+def test_csv_and_json_files_read_like_toml() -> None:
+    csv_rows = parse_days("date,kind,name\n2027-03-12,holiday,公司年会\n2027-03-13,workday,\n", "local.csv")
+    json_rows = parse_days('[{"date": "2027-03-12", "kind": "holiday", "name": "公司年会", "source": "local"},'
+                           ' {"date": "2027-03-13", "kind": "workday", "name": ""}]', "local.json")
+    assert csv_rows == json_rows == [DayRow(date(2027, 3, 12), HOLIDAY, "公司年会"), DayRow(date(2027, 3, 13), WORKDAY, "")]
+    with pytest.raises(ValueError, match=r"x.csv:2 \(2027-03-12\): 'kind' must be holiday or workday"):
+        parse_days("date,kind,name\n2027-03-12,vacation,x\n", "x.csv")
+    with pytest.raises(ValueError, match=r"x.json: entry #1: 'date' must be a date"):
+        parse_days('[{"date": "2027-13-01", "kind": "holiday"}]', "x.json")
 
 
-def test_load_calendar_rejects_a_repeated_year_and_a_make_up_weekday(tmp_path: Path) -> None:
-    copy = tmp_path / "copy.toml"
-    copy.write_text(GOOD, encoding="utf-8")
-    with pytest.raises(ValueError, match=r"copy\.toml: year 2026 is already loaded"):
-        load_calendar([DEFAULT_CALENDAR_DIR / "cn-2026.toml", copy])
-    weekday = parse_calendar_year(GOOD.replace("2026-01-04", "2026-01-05"), "x.toml")  # a Monday
-    with pytest.raises(
-        ValueError, match=r"x\.toml: make-up workday 2026-01-05 is already a regular"
-    ):
-        build_calendar([weekday])
+def test_a_local_make_up_day_on_a_weekday_is_refused() -> None:
+    weekday = parse_toml(GOOD.replace("2026-01-04", "2026-01-05"), "x.toml")  # a Monday
+    with pytest.raises(ValueError, match=r"2026-01-05 .* is already a regular working day"):
+        build_calendar(weekday)
 
 
 def test_calendar_rejects_bad_settings() -> None:

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:40:29.993531
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.persistence.base
+from alembic import op
 
+import engine.persistence.base
 
 revision = '0001'
 down_revision = None

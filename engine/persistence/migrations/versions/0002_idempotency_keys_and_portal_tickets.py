@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 10:32:04.248505
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.persistence.base
+from alembic import op
 
+import engine.persistence.base
 
 revision = '0002'
 down_revision = '0001'

@@ -6,9 +6,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-05 12:00:00
 """
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
-
+from alembic import op  # noqa: F401
 
 revision = '0005'
 down_revision = '0004'

@@ -6,9 +6,8 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-05 12:00:00
 """
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
-
+from alembic import op  # noqa: F401
 
 revision = '0006'
 down_revision = '0005'
