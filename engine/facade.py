@@ -108,10 +108,14 @@ class Engine:
             return refresh_calendar(session)
 
     # -- the public API ---------------------------------------------------------------
+    def business_calendar(self) -> BusinessCalendar:
+        """Return the business calendar in force (with the stored days of every process)."""
+        self._follow_calendar()
+        return self.runtime.calendar
+
     def calendar_days(self, year: int) -> list[calendar.DayView]:
         """Return ``year``'s days that differ from the plain Mon–Fri week, with their source."""
-        self._follow_calendar()
-        return calendar.year_days(self.runtime.calendar, year)
+        return calendar.year_days(self.business_calendar(), year)
 
     def check_calendar(self, days: int = 90) -> calendar.CheckReport:
         """Report provisional days in the next ``days`` days and the deadlines computed over provisional days."""
