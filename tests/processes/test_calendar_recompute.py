@@ -119,3 +119,33 @@ def _rows(items: list[dict[str, str]]):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, "utf-8")
     return path
+
+
+def test_the_daily_summary_schedule_over_new_year_is_provisional_then_follows_the_official_year(engine: Engine, clock) -> None:
+    clock.set(sh(2026, 12, 31, 18, 0))  # after Thursday's 17:30: the next working day is in 2027
+    engine.deploy([SHIPPED_PROCESSES / "daily_plan_summary.bpmn"], actor="designer")
+    [schedule] = [t for t in engine.timers() if t.instance_id is None]
+    assert (schedule.due_at, schedule.due_at_provisional) == (sh(2027, 1, 4, 17, 30), True)
+    change = engine.save_calendar_days(2027, _rows(OFFICIAL_2027), "official", "admin")
+    assert [(m.kind, m.process_key, m.new) for m in change.rescheduled] == [
+        ("start_timer", "daily_plan_summary", sh(2027, 1, 5, 17, 30))]
+    [schedule] = [t for t in engine.timers() if t.instance_id is None]
+    assert (schedule.due_at, schedule.due_at_provisional) == (sh(2027, 1, 5, 17, 30), False)
+    clock.set(sh(2027, 1, 5, 17, 30))
+    assert [r.element_id for r in engine.fire_due_timers() if r.outcome == "fired"] == ["start"]
+
+
+def test_a_task_due_date_is_recomputed_as_of_the_time_the_task_was_created(engine: Engine, clock) -> None:
+    engine.deploy([Path(__file__).parents[1] / "bpmn" / "working_day_due.bpmn"], actor="designer")
+    clock.set(sh(2026, 12, 31, 15, 0))  # Thursday afternoon: two working days later lies in 2027
+    inst = engine.start("working_day_due", {}, actor="rep")
+    [task] = engine.tasks(instance_id=inst.id)
+    assert (task.due_at, task.due_at_provisional) == (sh(2027, 1, 5, 15, 0), True)
+    clock.set(sh(2027, 1, 2, 10, 0))  # the official year arrives two days later: "now" is not the basis
+    change = engine.save_calendar_days(2027, _rows(OFFICIAL_2027), "official", "admin")
+    assert [(m.kind, m.element_id, m.old, m.new) for m in change.rescheduled] == [
+        ("task", "answer", sh(2027, 1, 5, 15, 0), sh(2027, 1, 6, 15, 0))]
+    [task] = engine.tasks(instance_id=inst.id)
+    assert (task.due_at, task.due_at_provisional) == (sh(2027, 1, 6, 15, 0), False)
+    [event] = [e for e in engine.history(inst.id) if e.type == "due_rescheduled"]
+    assert event.task_id == task.id and datetime.fromisoformat(event.data["new"]) == sh(2027, 1, 6, 15, 0)
