@@ -41,6 +41,16 @@ def rollback() -> None:
         session.rollback()
 
 
+def end_transaction() -> None:
+    """Commit and close this request's session so an Engine command with its own transactions can run next.
+
+    SQLite has one writer and the request's session holds its lock from the first query; call this
+    before e.g. ``get_engine().save_calendar_days(...)`` (which commits once per instance it reschedules).
+    """
+    commit()
+    close_session()
+
+
 def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session; whatever was not committed is rolled back."""
     session: Session | None = g.pop("db_session", None)
