@@ -96,10 +96,6 @@ class CalendarTrace:
         """Tell whether any day was consulted at all."""
         return self.first is not None
 
-    def covers_any(self, days: set[date]) -> bool:
-        """Tell whether one of ``days`` lies in the consulted range."""
-        return self.first is not None and self.last is not None and any(self.first <= d <= self.last for d in days)
-
 
 _TRACE: ContextVar[CalendarTrace | None] = ContextVar("bpm_calendar_trace", default=None)
 
