@@ -37,17 +37,33 @@ class InvalidInput(EngineError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a definition file, printed as ``file:line: element-id: message``."""
+    """One problem found in a definition file, printed as ``file:line: element-id (element name): message``.
+
+    ``message`` is English; ``texts`` holds the same message in other languages (``("zh", "…")``).
+    """
 
     file: str
     line: int | None
     element_id: str | None
     message: str
+    name: str | None = None
+    texts: tuple[tuple[str, str], ...] = ()
+
+    def text(self, lang: str = "en") -> str:
+        """Return the message in ``lang`` ("en", "zh", "zh-CN"…), English when there is no translation."""
+        wanted = (lang or "en").lower().replace("_", "-").split("-")[0]
+        return dict(self.texts).get(wanted, self.message)
+
+    def render(self, lang: str = "en") -> str:
+        """Return the one-line form ``file:line: element-id (element name): message`` in ``lang``."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        element = self.element_id or ""
+        if element and self.name:
+            element = f"{element} ({self.name})"
+        return f"{where}: {element + ': ' if element else ''}{self.text(lang)}"
 
     def __str__(self) -> str:
-        line = self.line if self.line is not None else 0
-        element = self.element_id or "-"
-        return f"{self.file}:{line}: {element}: {self.message}"
+        return self.render("en")
 
 
 class DefinitionError(EngineError):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
+import re
 from pathlib import Path
 
 from lxml import etree
 
-from engine.errors import DefinitionError, Problem
+from engine.definitions.messages import plain_problem
+from engine.errors import DefinitionError
 from engine.runtime import SourceDocument
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -21,34 +24,59 @@ def _parser() -> etree.XMLParser:
     )
 
 
+def decode(content: bytes) -> str:
+    """Return the file's text: UTF-8 or UTF-16 (with or without a byte-order mark) or the declared encoding."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if content.startswith(bom):
+            return content[len(bom):].decode(encoding)
+    if content[:2] == b"<\x00":
+        return content.decode("utf-16-le")
+    if content[:2] == b"\x00<":
+        return content.decode("utf-16-be")
+    declared = _DECLARED.match(content)
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    return content.decode(encoding if encoding not in ("utf-16", "utf16") else "utf-8")
+
+
 def read_document(name: str, content: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceDocument:
-    """Parse one file's bytes into a SourceDocument or raise DefinitionError naming the problem."""
+    """Parse one file's bytes into a SourceDocument or raise DefinitionError naming the problem.
+
+    The text is kept as UTF-8 with its XML declaration saying so, whatever encoding the modeler wrote.
+    """
     if len(content) > max_bytes:
-        raise DefinitionError([Problem(name, None, None, f"file is {len(content):,} bytes; the limit is {max_bytes:,}")])
-    head = content[:4096].lstrip()
-    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise DefinitionError([Problem(name, _line_of(content, b"<!"), None,
-                                       "DTDs and entity declarations are not allowed in BPMN/DMN files")])
-    if not head.startswith(b"<"):
-        raise DefinitionError([Problem(name, 1, None, "not an XML document")])
+        raise DefinitionError([plain_problem(name, None, "file_too_big", size=f"{len(content):,}", limit=f"{max_bytes:,}")])
     try:
-        root = etree.fromstring(content, _parser())
+        text = decode(content)
+    except (UnicodeDecodeError, LookupError) as exc:
+        declared = _DECLARED.match(content)
+        encoding = declared.group(1).decode("ascii", "replace") if declared else "UTF-8"
+        raise DefinitionError([plain_problem(name, None, "bad_encoding", encoding=encoding)]) from exc
+    text = _DECLARATION.sub(_utf8_declaration, text, count=1)
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise DefinitionError([plain_problem(name, text.count("\n", 0, text.find("<!")) + 1, "dtd")])
+    if not text[:4096].lstrip().startswith("<"):
+        raise DefinitionError([plain_problem(name, 1, "not_xml")])
+    try:
+        root = etree.fromstring(text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if isinstance(exc.lineno, int) else None
-        raise DefinitionError([Problem(name, line, None, f"not well-formed XML: {exc.msg}")]) from exc
+        line = exc.lineno if isinstance(exc.lineno, int) and exc.lineno > 0 else None
+        raise DefinitionError([plain_problem(name, line, "not_well_formed", detail=str(exc.msg).rstrip("."))]) from exc
     namespace = etree.QName(root).namespace or ""
     if namespace == BPMN_NAMESPACE and etree.QName(root).localname == "definitions":
         kind = "bpmn"
     elif namespace.startswith(DMN_NAMESPACES) and etree.QName(root).localname == "definitions":
         kind = "dmn"
     else:
-        raise DefinitionError([Problem(name, root.sourceline, root.get("id"),
-                                       f"root element {{{namespace}}}{etree.QName(root).localname} is neither BPMN nor DMN definitions")])
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DefinitionError([Problem(name, None, None, "file is not UTF-8 text")]) from exc
+        raise DefinitionError([plain_problem(name, root.sourceline, "wrong_root", root=etree.QName(root).localname)])
     return SourceDocument(filename=name, text=text, tree=root, kind=kind)
+
+
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def _utf8_declaration(match: re.Match[str]) -> str:
+    return re.sub(r"encoding\s*=\s*[\"'][^\"']*[\"']", 'encoding="UTF-8"', match.group(0))
 
 
 def read_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> list[tuple[str, bytes]]:
@@ -62,17 +90,12 @@ def read_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> list[tu
         elif path.is_file():
             files.append((path.name, _read_bounded(path, max_bytes)))
         else:
-            raise DefinitionError([Problem(str(path), None, None, "no such file or directory")])
+            raise DefinitionError([plain_problem(str(path), None, "no_such_file")])
     return files
 
 
 def _read_bounded(path: Path, max_bytes: int) -> bytes:
     size = path.stat().st_size
     if size > max_bytes:
-        raise DefinitionError([Problem(path.name, None, None, f"file is {size:,} bytes; the limit is {max_bytes:,}")])
+        raise DefinitionError([plain_problem(path.name, None, "file_too_big", size=f"{size:,}", limit=f"{max_bytes:,}")])
     return path.read_bytes()
-
-
-def _line_of(content: bytes, needle: bytes) -> int:
-    index = content.find(needle)
-    return content.count(b"\n", 0, max(index, 0)) + 1

@@ -1,30 +1,37 @@
-"""Validation of BPMN/DMN documents before deploy (XSD, references, conditions, lanes, form keys).
+"""Validation of BPMN/DMN documents before deploy (XSD, references, conditions, who may act, form keys).
 
 Every problem is reported, not just the first. A problem names the file, the line of the XML
 node at fault (the ``conditionExpression``, ``script`` or ``timeDate`` node itself when the
-text is what is wrong) and the id of the BPMN/DMN element that owns it.
+text is what is wrong), the id and name of the BPMN/DMN element that owns it, and says what to
+do, in English and Chinese (engine.definitions.messages).
 
-Lane and form-key rules (only when ``known_groups`` / ``form_keys`` are given):
+The XSD and sequence-flow references are checked in every process; execution rules (expressions,
+scripts, timers, messages, who may act, forms, unsupported elements) only in executable ones: a
+file whose processes are all ``isExecutable="false"`` is documentation (see ``documentation_only``).
 
-- a user or manual task in a lane must be in a lane whose ``name`` is a known group id; in a
-  process that has lanes, a task in no lane is a problem; processes without lanes are not
-  checked (small test and example processes);
-- a user task's ``camunda:formKey`` must name a form; a user task without a form key is a
-  problem only in a process that has lanes (the shipped processes, which people work in).
-
-A task inside a sub-process takes the lane of its outermost enclosing element that is in a
-lane, as SpiffWorkflow does when it assigns lanes.
+Who may act (only when ``known_groups`` is given) follows engine.definitions.people: candidate
+groups/users, an assignee, or a lane naming a group by id or display name; a user task naming nobody
+is refused. Form keys (only when ``form_keys`` is given) must name a form in forms/.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from engine.definitions.messages import problem, readable_error
+from engine.definitions.people import attribute_problems, form_key_problems, people_problems
+from engine.definitions.support import (
+    documentation_only,
+    executable_processes,
+    expression_problems,
+    foreign_expression,
+    unsupported_problems,
+)
 from engine.definitions.xsd import owner_id, xsd_problems
 from engine.errors import Problem
 from engine.runtime import SourceDocument
@@ -36,51 +43,56 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 TIMER_ZONE = ZoneInfo("Asia/Shanghai")
 TIMER_KINDS = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}
-HUMAN_TASKS = {f"{{{BPMN}}}userTask": "user task", f"{{{BPMN}}}manualTask": "manual task"}
 # A DMN input entry may use "?" for the input value; SpiffWorkflow substitutes it outside quotes.
 _DMN_PLACEHOLDER = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 
 
 def validate_documents(
-    documents: list[SourceDocument], *, known_groups: set[str] | None = None, form_keys: set[str] | None = None,
+    documents: list[SourceDocument], *, known_groups: Mapping[str, tuple[str, str]] | set[str] | None = None,
+    form_keys: set[str] | None = None,
 ) -> list[Problem]:
-    """Return every problem found in the documents (empty when they are deployable)."""
+    """Return every problem found in the documents (empty when they are deployable).
+
+    ``known_groups``: group ids, or group ids with their (English, Chinese) display names, which lanes may use too.
+    """
+    groups = _group_names(known_groups)
     messages = {m.get("id") for doc in documents if doc.kind == "bpmn" for m in doc.tree.iter(f"{{{BPMN}}}message")}
     problems: list[Problem] = []
     for doc in documents:
         if doc.kind == "bpmn":
-            found = xsd_problems(doc) + _bpmn_problems(doc, messages, known_groups, form_keys)
-        elif doc.kind == "dmn":
-            found = _dmn_problems(doc)
+            found = [] if documentation_only(doc) else xsd_problems(doc) + _bpmn_problems(doc, messages, groups, form_keys)
         else:
-            found = [Problem(doc.filename, None, None, f"unknown document kind {doc.kind!r}")]
+            found = _dmn_problems(doc)
         problems.extend(sorted(_unique(found), key=lambda p: p.line or 0))
     return problems
 
 
+def _group_names(known: Mapping[str, tuple[str, str]] | set[str] | None) -> dict[str, tuple[str, str]] | None:
+    if known is None:
+        return None
+    if isinstance(known, Mapping):
+        return {str(k): (v[0], v[1]) for k, v in known.items()}
+    return {group: ("", "") for group in known}
+
+
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
-    """Drop exact repeats (the XSD and a reference check may word a missing attribute alike)."""
-    return list(dict.fromkeys(problems))
+    """Drop repeats of one message at one place (the XSD and a reference check may word a missing attribute alike)."""
+    return list({(p.file, p.line, p.element_id, p.message): p for p in reversed(list(problems))}.values())[::-1]
 
 
 def _bpmn_problems(
-    doc: SourceDocument, messages: set[str | None], known_groups: set[str] | None, form_keys: set[str] | None,
+    doc: SourceDocument, messages: set[str | None], groups: dict[str, tuple[str, str]] | None, form_keys: set[str] | None,
 ) -> list[Problem]:
-    problems = _sequence_flow_problems(doc) + _script_problems(doc) + _timer_problems(doc)
-    problems += _message_and_call_problems(doc, messages)
-    for process in doc.tree.iter(f"{{{BPMN}}}process"):
-        lanes = _lanes_by_node(process)
-        for task in process.iter(*HUMAN_TASKS):
-            if known_groups is not None:
-                problems += _lane_problems(doc, task, lanes, known_groups)
-            if form_keys is not None and task.tag == f"{{{BPMN}}}userTask":
-                problems += _form_key_problems(doc, task, bool(lanes), form_keys)
+    problems = _sequence_flow_problems(doc)
+    for process in executable_processes(doc):
+        problems += _condition_problems(doc, process) + _script_problems(doc, process) + _timer_problems(doc, process)
+        problems += _message_and_call_problems(doc, process, messages)
+        problems += expression_problems(doc, process) + unsupported_problems(doc, process) + attribute_problems(doc, process)
+        if groups is not None:
+            problems += people_problems(doc, process, groups)
+        if form_keys is not None:
+            problems += form_key_problems(doc, process, form_keys)
     return problems
-
-
-def _problem(doc: SourceDocument, node: Any, element_id: str | None, message: str) -> Problem:
-    line = node.sourceline if node is not None else None
-    return Problem(doc.filename, line, element_id, message)
 
 
 def _kind(node: Any) -> str:
@@ -101,17 +113,22 @@ def _sequence_flow_problems(doc: SourceDocument) -> list[Problem]:
         for attribute in ("sourceRef", "targetRef"):
             ref = flow.get(attribute)
             if ref is None:
-                message = f"bpmn:sequenceFlow is missing the required attribute '{attribute}'"
-                problems.append(_problem(doc, flow, flow.get("id"), message))
+                problems.append(problem(doc.filename, flow, flow, "flow_missing_ref", attribute=attribute))
             elif ref not in siblings:
-                problems.append(_problem(doc, flow, flow.get("id"),
-                                         f"sequence flow {flow_id} has {attribute} '{ref}', which names no element in {where}"))
+                problems.append(problem(doc.filename, flow, flow, "flow_bad_ref", flow=flow_id, attribute=attribute,
+                                        ref=ref, where=where))
+    return problems
+
+
+def _condition_problems(doc: SourceDocument, process: Any) -> list[Problem]:
+    problems = []
+    for flow in process.iter(f"{{{BPMN}}}sequenceFlow"):
         condition = flow.find(f"{{{BPMN}}}conditionExpression")
-        if _text(condition):
-            error = _expression_error(_text(condition))
+        text = _text(condition)
+        if text and not foreign_expression(text):
+            error = _expression_error(text)
             if error:
-                problems.append(_problem(doc, condition, flow.get("id"),
-                                         f"condition of sequence flow {flow_id} does not compile: {error}"))
+                problems.append(problem(doc.filename, condition, flow, "condition_compile", flow=flow.get("id"), error=error))
     return problems
 
 
@@ -119,123 +136,93 @@ def _expression_error(text: str) -> str | None:
     try:
         compile_expression(text)
     except SandboxViolation as exc:
-        return str(exc)
+        return readable_error(str(exc))
     return None
 
 
-def _script_problems(doc: SourceDocument) -> list[Problem]:
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _script_problems(doc: SourceDocument, process: Any) -> list[Problem]:
     problems = []
-    for task in doc.tree.iter(f"{{{BPMN}}}scriptTask"):
+    for task in process.iter(f"{{{BPMN}}}scriptTask"):
         task_id = task.get("id") or "(no id)"
+        script_format = (task.get("scriptFormat") or "python").strip()
+        if script_format.lower() not in ("python", "python3", "py", "text/x-python", "application/x-python"):
+            problems.append(problem(doc.filename, task, task, "script_format", task=task_id, format=script_format))
+            continue
+        resource = task.get(f"{{{CAMUNDA}}}resource")
+        if resource:
+            problems.append(problem(doc.filename, task, task, "script_resource", task=task_id, resource=resource))
+            continue
         script = task.find(f"{{{BPMN}}}script")
         if script is None or not _text(script):
-            problems.append(_problem(doc, task, task.get("id"), f"script task {task_id} has no script"))
+            problems.append(problem(doc.filename, task, task, "script_empty", task=task_id))
+            continue
+        result = task.get(f"{{{CAMUNDA}}}resultVariable")
+        if result is not None:
+            if not _IDENTIFIER.fullmatch(result.strip()):
+                problems.append(problem(doc.filename, task, task, "result_variable_name", task=task_id, name=result))
+            else:
+                error = _expression_error(_text(script))
+                if error:
+                    problems.append(problem(doc.filename, script, task, "result_variable_expression", task=task_id,
+                                            name=result.strip(), error=error))
             continue
         try:
             compile_script(script.text)
         except SandboxViolation as exc:
-            problems.append(_problem(doc, script, task.get("id"), f"script of script task {task_id} does not compile: {exc}"))
+            problems.append(problem(doc.filename, script, task, "script_compile", task=task_id, error=readable_error(str(exc))))
     return problems
 
 
-def _timer_problems(doc: SourceDocument) -> list[Problem]:
+def _timer_problems(doc: SourceDocument, process: Any) -> list[Problem]:
     problems = []
-    for definition in doc.tree.iter(f"{{{BPMN}}}timerEventDefinition"):
+    for definition in process.iter(f"{{{BPMN}}}timerEventDefinition"):
         event = definition.getparent()
-        event_id = owner_id(event)
-        label = f"timer of {_kind(event)} {event_id or '(no id)'}"
+        labels = {"kind": _kind(event), "event": owner_id(event) or "(no id)"}
         values = [child for child in definition if isinstance(child.tag, str) and _kind(child) in TIMER_KINDS]
         if not values:
-            problems.append(_problem(doc, definition, event_id, f"{label} has no timeDate, timeDuration or timeCycle"))
+            problems.append(problem(doc.filename, definition, event, "timer_no_value", **labels))
         for node in values:
             name, text = _kind(node), _text(node)
-            message = _timer_value_error(name, text)
-            if message:
-                problems.append(_problem(doc, node, event_id, f"{label}: {message}"))
+            if foreign_expression(text):
+                continue
+            found = _timer_value_error(name, text)
+            if found:
+                code, params = found
+                problems.append(problem(doc.filename, node, event, code, **labels, field=name, text=text, **params))
     return problems
 
 
-def _timer_value_error(name: str, text: str) -> str | None:
+def _timer_value_error(name: str, text: str) -> tuple[str, dict[str, str]] | None:
     if not text:
-        return f"{name} is empty"
+        return "timer_empty", {}
     if is_bare_iso(text):
         kind = TIMER_KINDS[name]
         try:
             check_iso(kind, text, TIMER_ZONE)
         except Exception as exc:  # SpiffWorkflow raises a bare Exception for a bad duration
-            return f"{name} '{text}' is not a valid ISO 8601 {kind}: {exc}"
+            return "timer_bad_iso", {"iso": kind, "error": readable_error(str(exc))}
         return None
     error = _expression_error(text)
-    return f"{name} expression '{text}' does not compile: {error}" if error else None
+    return ("timer_compile", {"error": error}) if error else None
 
 
-def _message_and_call_problems(doc: SourceDocument, messages: set[str | None]) -> list[Problem]:
+def _message_and_call_problems(doc: SourceDocument, process: Any, messages: set[str | None]) -> list[Problem]:
     problems = []
     referrers = (f"{{{BPMN}}}messageEventDefinition", f"{{{BPMN}}}receiveTask", f"{{{BPMN}}}sendTask")
-    for node in doc.tree.iter(*referrers):
+    for node in process.iter(*referrers):
         ref = node.get("messageRef")
         # A QName reference may carry a prefix ("tns:Message_1"); ids never contain a colon.
         if ref is not None and ref not in messages and ref.rpartition(":")[2] not in messages:
             owner = node.getparent() if _kind(node) == "messageEventDefinition" else node
-            owner_ref = owner_id(owner)
-            problems.append(_problem(doc, node, owner_ref,
-                                     f"{_kind(owner)} {owner_ref} refers to message '{ref}', which names no bpmn:message"))
-    for call in doc.tree.iter(f"{{{BPMN}}}callActivity"):
+            problems.append(problem(doc.filename, node, owner, "message_missing", kind=_kind(owner),
+                                    element=owner_id(owner), ref=ref))
+    for call in process.iter(f"{{{BPMN}}}callActivity"):
         if not (call.get("calledElement") or "").strip():
-            problems.append(_problem(doc, call, call.get("id"), f"call activity {call.get('id')} has no calledElement"))
+            problems.append(problem(doc.filename, call, call, "call_empty", element=call.get("id")))
     return problems
-
-
-def _lanes_by_node(process: Any) -> dict[str, Any]:
-    """Map flow node ids to their innermost lane (child lanes follow their parent's refs)."""
-    lanes: dict[str, Any] = {}
-    for ref in process.iter(f"{{{BPMN}}}flowNodeRef"):
-        lanes[_text(ref)] = ref.getparent()
-    return lanes
-
-
-def _lane_of(task: Any, lanes: dict[str, Any]) -> Any:
-    """Return the lane SpiffWorkflow gives the task: that of its outermost ancestor in a lane."""
-    chain = [task]
-    parent = task.getparent()
-    while parent is not None and parent.tag != f"{{{BPMN}}}process":
-        chain.append(parent)
-        parent = parent.getparent()
-    for node in reversed(chain):
-        if node.get("id") in lanes:
-            return lanes[node.get("id")]
-    return None
-
-
-def _lane_problems(doc: SourceDocument, task: Any, lanes: dict[str, Any], known_groups: set[str]) -> list[Problem]:
-    if not lanes:
-        return []
-    task_id, kind = task.get("id"), HUMAN_TASKS[task.tag]
-    groups = ", ".join(sorted(known_groups)) or "(none)"
-    lane = _lane_of(task, lanes)
-    if lane is None:
-        return [_problem(doc, task, task_id, f"{kind} {task_id} is in no lane, but its process has lanes; "
-                                             f"put it in a lane named after a group ({groups})")]
-    name = lane.get("name")
-    if name in known_groups:
-        return []
-    shown = f"'{name}'" if name is not None else f"{lane.get('id')} (no name)"
-    return [_problem(doc, task, task_id, f"{kind} {task_id} is in lane {shown}, which names no group; known groups: {groups}")]
-
-
-def _form_key_problems(doc: SourceDocument, task: Any, has_lanes: bool, form_keys: set[str]) -> list[Problem]:
-    task_id, key = task.get("id"), task.get(f"{{{CAMUNDA}}}formKey")
-    if key is None or not key.strip():
-        # A task without a form is allowed (it is completed with a plain button); a form key
-        # in another vendor's namespace is almost surely a mistake the designer wants to hear about.
-        foreign = [name for name in task.attrib if etree.QName(name).localname == "formKey"]
-        if not foreign:
-            return []
-        message = f"user task {task_id} has {foreign[0]}, but the engine reads formKey in namespace {CAMUNDA}"
-        return [_problem(doc, task, task_id, message)]
-    if key in form_keys:
-        return []
-    return [_problem(doc, task, task_id, f"form key '{key}' names no form in forms/")]
 
 
 def _dmn_problems(doc: SourceDocument) -> list[Problem]:
@@ -244,10 +231,10 @@ def _dmn_problems(doc: SourceDocument) -> list[Problem]:
     for decision in doc.tree.iter(f"{{{namespace}}}decision"):
         decision_id = decision.get("id")
         if not decision_id:
-            problems.append(_problem(doc, decision, None, f"decision '{decision.get('name') or ''}' has no id"))
+            problems.append(problem(doc.filename, decision, None, "dmn_decision_no_id", name=decision.get("name") or ""))
         for table in decision.iter(f"{{{namespace}}}decisionTable"):
             if not table.get("id"):
-                problems.append(_problem(doc, table, decision_id, f"decision table of decision {decision_id} has no id"))
+                problems.append(problem(doc.filename, table, decision, "dmn_table_no_id", decision=decision_id))
             problems += _decision_table_problems(doc, table, namespace)
     return problems
 
@@ -261,10 +248,14 @@ def _decision_table_problems(doc: SourceDocument, table: Any, namespace: str) ->
             continue
         error = _input_entry_error(text) if parent == "inputEntry" else _expression_error(text)
         if error:
-            owner = owner_id(node)
-            what = {"inputExpression": "input expression", "inputEntry": "input entry", "outputEntry": "output entry"}[parent]
-            problems.append(_problem(doc, node, owner, f"{what} {owner} '{text}' does not compile: {error}"))
+            what, what_zh = _DMN_PARTS[parent]
+            problems.append(problem(doc.filename, node, node, "dmn_entry", what=what, what_zh=what_zh, element=owner_id(node),
+                                    text=text, error=error))
     return problems
+
+
+_DMN_PARTS = {"inputExpression": ("input expression", "输入表达式"), "inputEntry": ("input entry", "输入条目"),
+              "outputEntry": ("output entry", "输出条目")}
 
 
 def _input_entry_error(text: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine.definitions.messages import XSD_TYPES, problem
 from engine.errors import Problem
 from engine.runtime import SourceDocument
 
@@ -66,7 +67,7 @@ def bpmn_schema() -> BpmnSchema:
 
 
 def xsd_problems(doc: SourceDocument) -> list[Problem]:
-    """Validate one BPMN document against the BPMN 2.0 XSD; return one Problem per XSD error."""
+    """Validate one BPMN document against the BPMN 2.0 XSD; return one Problem per XSD error, in plain words."""
     loaded = bpmn_schema()
     with _LOCK:
         valid = loaded.schema.validate(doc.tree)
@@ -74,9 +75,9 @@ def xsd_problems(doc: SourceDocument) -> list[Problem]:
     by_line = _elements_by_line(doc.tree) if errors else {}
     problems = []
     for line, raw in errors:
-        tag, message = _readable(raw, doc.tree, loaded.declared)
+        tag, code, params = _readable(raw, doc.tree, loaded.declared)
         element = _element_on(by_line.get(line, []), tag)
-        problems.append(Problem(doc.filename, line or None, owner_id(element), message))
+        problems.append(problem(doc.filename, element, element, code, **params))
     return problems
 
 
@@ -93,38 +94,56 @@ def _shorten(text: str) -> str:
     return _CLARK.sub(lambda m: prefixed(m.group(0)), text)
 
 
-def _readable(raw: str, root: Any, declared: frozenset[str]) -> tuple[str | None, str]:
-    """Return the Clark name of the element an XSD error is about, and a readable message."""
+def _plain(detail: str) -> str:
+    """Drop XML Schema jargon from a libxml2 message the specific cases above did not cover."""
+    detail = _shorten(detail).rstrip(".")
+    for jargon, words in _JARGON:
+        detail = detail.replace(jargon, words)
+    return _XS.sub(lambda m: XSD_TYPES.get(m.group(0), (m.group(1), ""))[0], detail)
+
+
+_JARGON = (("(strict)", ""), ("strict wildcard", "an extension element from a namespace the schema knows"),
+           ("The element", "the element"), ("key-sequence", "value"), ("keyref", "reference"), ("atomic type", "type"),
+           ("facet", "rule"))
+_XS = re.compile(r"xs:(\w+)")
+
+
+def _readable(raw: str, root: Any, declared: frozenset[str]) -> tuple[str | None, str, dict[str, str]]:
+    """Return the Clark name of the element an XSD error is about, a message id and its values."""
     match = _ELEMENT.match(raw.strip())
     if not match:
-        return None, _shorten(raw.strip().rstrip("."))
+        return None, "xsd_other", {"element": "the file", "detail": _plain(raw.strip())}
     tag, attribute, detail = match.group(1), match.group(2), match.group(3).strip()
     name = prefixed(tag)
     if "This element is not expected" in detail:
         if tag not in declared and etree.QName(tag).namespace in PREFIXES:
-            return tag, f"unknown element {name}"
+            return tag, "xsd_unknown_element", {"element": name}
         expected = _EXPECTED.search(detail)
-        hint = f"; expected one of: {_shorten(expected.group(1))}" if expected else ""
-        return tag, f"element {name} is not allowed here{hint}"
+        hint = f"; expected one of: {_plain(expected.group(1))}" if expected else ""
+        return tag, "xsd_not_allowed", {"element": name, "hint": hint}
     if detail.startswith("Missing child element"):
         expected = _EXPECTED.search(detail)
-        wanted = f": {_shorten(expected.group(1))}" if expected else ""
-        return tag, f"{name} is missing a required child element{wanted}"
+        return tag, "xsd_missing_child", {"element": name, "hint": f": {_plain(expected.group(1))}" if expected else ""}
     missing = re.match(r"The attribute '([^']*)' is required but missing", detail)
     if missing:
-        return tag, f"{name} is missing the required attribute '{missing.group(1)}'"
+        return tag, "xsd_missing_attribute", {"element": name, "attribute": missing.group(1)}
     if attribute and "is not allowed" in detail:
-        return tag, f"attribute '{_shorten(attribute)}' is not allowed on {name}"
+        return tag, "xsd_attribute_not_allowed", {"element": name, "attribute": _shorten(attribute)}
     atomic = _ATOMIC.match(detail)
     if attribute and atomic:
         value, type_name = atomic.group(1), atomic.group(2)
         if type_name == "xs:ID":
             if len(root.xpath("//*[@id=$v]", v=value)) > 1:
-                return tag, f"duplicate id '{value}' (ids must be unique in a file)"
-            return tag, f"id '{value}' is not a valid XML id (start with a letter or '_', no spaces)"
-        return tag, f"attribute '{attribute}' of {name}: '{value}' is not a valid {type_name}"
+                return tag, "xsd_duplicate_id", {"value": value}
+            return tag, "xsd_bad_id", {"value": value}
+        en, zh = XSD_TYPES.get(type_name, (f"a valid {type_name.removeprefix('xs:')}", f"合法的 {type_name.removeprefix('xs:')}"))
+        return tag, "xsd_bad_value", {"element": name, "attribute": attribute, "value": value, "type_en": en, "type_zh": zh}
+    keyref = re.search(r"No match found for key-sequence \['([^']*)'\]", detail)
+    if keyref:
+        return tag, "xsd_dangling_reference", {"element": f"{name}{f', attribute {attribute},' if attribute else ''}",
+                                               "value": keyref.group(1)}
     where = f"{name}, attribute '{attribute}'" if attribute else name
-    return tag, f"{where}: {_shorten(detail).rstrip('.')}"
+    return tag, "xsd_other", {"element": where, "detail": _plain(detail)}
 
 
 def _elements_by_line(root: Any) -> dict[int, list[Any]]:
