@@ -31,18 +31,33 @@ def init(as_json: bool) -> None:
                    f"groups created: {', '.join(created) or 'none'}")
 
 
-@cli.command(help="Check BPMN/DMN files without a database; one file:line: problem per line, exit 1 if any.")
+_LANG = click.option("--lang", type=click.Choice(["en", "zh", "zh-CN"]), help="language of problem messages "
+                     "(default: from LANG)")
+
+
+def _remember_language(lang: str | None) -> None:
+    if lang:
+        click.get_current_context().meta["bpm_lang"] = lang
+
+
+@cli.command(help="Check BPMN/DMN files without a database; one file:line: element: problem per line, exit 1 if any.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
+@_LANG
 @engine_errors
-def validate(paths: tuple[Path, ...], as_json: bool) -> None:
+def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
     """Validate definition files."""
+    from engine.cli.common import designer_language
     from engine.config import EngineConfig
     from engine.definitions.documents import read_paths
+    from engine.definitions.messages import texts
+    from engine.definitions.support import documentation_only
     from engine.errors import DefinitionError
     from engine.services.definitions import available_form_keys, check_files
     from engine.services.users import DOMAIN_GROUPS
 
+    _remember_language(lang)
+    language = designer_language()
     config = EngineConfig.from_env()
     problems = []
     try:
@@ -50,20 +65,26 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     except DefinitionError as exc:
         files, problems = [], list(exc.problems)
     parsed: dict[str, Any] = {}
+    documents: list[Any] = []
     if files:
         try:
-            _docs, parsed, _ = check_files(files, known_groups=set(DOMAIN_GROUPS), form_keys=available_form_keys(config.forms_dir),
-                                           max_bytes=config.max_definition_bytes)
+            documents, parsed, _ = check_files(files, known_groups=DOMAIN_GROUPS, form_keys=available_form_keys(config.forms_dir),
+                                               max_bytes=config.max_definition_bytes)
         except DefinitionError as exc:
             problems.extend(exc.problems)
+    drawings = bool(documents) and not problems and all(documentation_only(d) for d in documents if d.kind == "bpmn") \
+        and any(d.kind == "bpmn" for d in documents)
     if as_json:
-        emit_json({"ok": not problems, "processes": sorted(parsed),
-                   "problems": [{"file": p.file, "line": p.line, "element_id": p.element_id, "message": p.message}
-                                for p in problems]})
+        emit_json({"ok": not problems, "processes": sorted(parsed), "documentation_only": drawings,
+                   "problems": [{"file": p.file, "line": p.line, "element_id": p.element_id, "element_name": p.name,
+                                 "message": p.text(language)} for p in problems]})
     else:
         for problem in problems:
-            click.echo(str(problem), err=True)
-        if not problems:
+            click.echo(problem.render(language), err=True)
+        if drawings:
+            english, others = texts("documentation_only")
+            click.echo(dict(others).get(language, english))
+        elif not problems:
             click.echo(f"ok: {len(files)} file(s), processes: {', '.join(sorted(parsed)) or 'none'}")
     if problems:
         sys.exit(1)
@@ -75,11 +96,13 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--shipped", is_flag=True, help="deploy the processes shipped in the package")
 @click.option("--user", "actor", default="system", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@_LANG
 @engine_errors
-def deploy(paths: tuple[Path, ...], shipped: bool, actor: str, as_json: bool) -> None:
+def deploy(paths: tuple[Path, ...], shipped: bool, actor: str, as_json: bool, lang: str | None) -> None:
     """Deploy definitions."""
     from engine.config import SHIPPED_PROCESSES
 
+    _remember_language(lang)
     if not paths and not shipped:
         raise click.UsageError("give files or directories to deploy, or --shipped")
     result = build_engine().deploy([*paths, *([SHIPPED_PROCESSES] if shipped else [])], actor=actor)

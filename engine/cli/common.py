@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -60,6 +61,16 @@ def parse_when(text: str | None, option: str) -> datetime | None:
     return when
 
 
+def designer_language(chosen: str | None = None) -> str:
+    """Return the language of definition messages: ``--lang`` (kept on the click context), else LANGUAGE/LC_ALL/LANG."""
+    context = click.get_current_context(silent=True)
+    chosen = chosen or (context.meta.get("bpm_lang") if context is not None else None)
+    for value in (chosen, os.environ.get("LANGUAGE"), os.environ.get("LC_ALL"), os.environ.get("LANG")):
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
 def engine_errors(fn: F) -> F:
     """Turn engine and database errors into one readable stderr line and a non-zero exit."""
 
@@ -69,7 +80,7 @@ def engine_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except DefinitionError as exc:
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                click.echo(problem.render(designer_language()), err=True)
             sys.exit(1)
         except EngineError as exc:
             click.echo(f"error: {exc}", err=True)

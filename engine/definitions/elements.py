@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.definitions.people import GroupNames, camunda, lanes_by_node, resolve_group, task_people
 from engine.runtime import SourceDocument
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -19,34 +20,40 @@ def _properties(node: Any) -> dict[str, str]:
     return props
 
 
-def element_info(doc: SourceDocument, process_id: str) -> dict[str, dict[str, Any]]:
-    """Return per-element facts of one process: task priority/due expression, SLA markers on timers."""
+def element_info(doc: SourceDocument, process_id: str, groups: GroupNames | None = None) -> dict[str, dict[str, Any]]:
+    """Return per-element facts of one process: who may work on each user task, its dates, priority, form and properties;
+    SLA markers on timers. ``groups`` resolves lanes named by a group's display name (see engine.definitions.people)."""
     info: dict[str, dict[str, Any]] = {}
     processes = doc.tree.xpath("//bpmn:process[@id=$pid]", namespaces=NS, pid=process_id)
     if not processes:
         return info
     process = processes[0]
-    lanes: dict[str, str] = {}
-    for lane in process.xpath(".//bpmn:lane", namespaces=NS):
-        for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS):
-            lanes[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
-    for node in process.xpath(".//bpmn:userTask | .//bpmn:manualTask", namespaces=NS):
+    lanes = lanes_by_node(process)
+    for node in process.xpath(".//bpmn:userTask", namespaces=NS):
         entry: dict[str, Any] = {}
-        if node.get(f"{{{CAMUNDA}}}dueDate"):
-            entry["due"] = node.get(f"{{{CAMUNDA}}}dueDate")
-        if node.get(f"{{{CAMUNDA}}}priority"):
+        if groups is not None:
+            people = task_people(node, lanes, groups)
+            entry.update({"groups": list(people.groups), "users": list(people.users), "assignee": people.assignee})
+        for attribute, key in (("dueDate", "due"), ("followUpDate", "follow_up"), ("formKey", "form_key")):
+            if camunda(node, attribute):
+                entry[key] = camunda(node, attribute)
+        if camunda(node, "priority"):
             try:
-                entry["priority"] = int(node.get(f"{{{CAMUNDA}}}priority"))
+                entry["priority"] = int(camunda(node, "priority") or "")
             except ValueError:
-                pass
+                pass  # refused at deploy (engine.definitions.people)
+        if _properties(node):
+            entry["properties"] = _properties(node)
         if entry:
             info[node.get("id")] = entry
     for node in process.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
         props = _properties(node)
         if "sla" in props:
             attached = node.get("attachedToRef")
-            info[node.get("id")] = {"sla": props["sla"] or attached, "attached_to": attached,
-                                    "group": props.get("group") or lanes.get(attached or "")}
+            lane = lanes.get(attached or "")
+            lane_name = lane.get("name") or lane.get("id") if lane is not None else None
+            group = props.get("group") or (resolve_group(lane_name, groups) if groups is not None else None) or lane_name
+            info[node.get("id")] = {"sla": props["sla"] or attached, "attached_to": attached, "group": group}
     return info
 
 

@@ -112,10 +112,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "请写 camunda:formKey=\"<key>\""),
     # expressions of other engines
     "juel": ("{attribute} of {element} is a Java/JUEL expression ('{text}'), which this engine does not run; write it in "
-             "Python{suggestion}", "{element} 的 {attribute} 是 Java/JUEL 表达式（'{text}'），本引擎不运行；请改写为 Python{suggestion}"),
+             "Python{suggestion}", "{element} 的 {attribute} 是 Java/JUEL 表达式（'{text}'），本引擎不运行；请改写为 Python{suggestion_zh}"),
     "feel": ("{attribute} of {element} is a FEEL expression ('{text}'), which this engine does not run; write it in "
-             "Python{suggestion}", "{element} 的 {attribute} 是 FEEL 表达式（'{text}'），本引擎不运行；请改写为 Python{suggestion}"),
-    "suggest": (", e.g. {python}", "，例如 {python}"),
+             "Python{suggestion}", "{element} 的 {attribute} 是 FEEL 表达式（'{text}'），本引擎不运行；请改写为 Python{suggestion_zh}"),
     # what the engine does not run
     "unsupported_element": ("{kind} is not supported by this engine; see docs/authoring.md for what is, or mark the process "
                             "isExecutable=\"false\"", "本引擎不支持{kind}；支持的元素见 docs/authoring.md，或将流程标记为 "

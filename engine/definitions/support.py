@@ -31,6 +31,8 @@ EXPRESSION_ATTRIBUTES = {"dueDate", "followUpDate", "priority", "assignee", "can
                          "resultVariable", "collection", "elementVariable", "calledElement", "decisionRef"}
 PASS_THROUGH = {"task", "manualTask"}
 _JUEL = re.compile(r"[$#]\{")
+_JAVA_CALL = re.compile(r"\)\s*\.\s*\w+\(|\b[a-z]+[A-Z]\w*\(")
+_DATE_HINT = "add_working_days(today(), 2) or now() + timedelta(days=2)"
 _JUEL_WORDS = ((r"&&", " and "), (r"\|\|", " or "), (r"!(?!=)", " not "), (r"\bnull\b", "None"), (r"\btrue\b", "True"),
                (r"\bfalse\b", "False"), (r"\beq\b", "=="), (r"\bne\b", "!="), (r"\bempty\s+", "not "))
 
@@ -71,8 +73,8 @@ def python_suggestion(text: str) -> str | None:
     for pattern, words in _JUEL_WORDS:
         inner = re.sub(pattern, words, inner)
     inner = " ".join(inner.split())
-    if not inner:
-        return None
+    if not inner or _JAVA_CALL.search(inner):
+        return None  # a Java method chain has no word-for-word Python form
     try:
         compile_expression(inner)
     except SandboxViolation:
@@ -107,10 +109,12 @@ def _foreign(doc: SourceDocument, node: Any, attribute: str, text: str, kind: st
     while owner is not None and (not owner.get("id") or local_name(owner) in EXPRESSION_TEXTS):
         owner = owner.getparent()
     python = python_suggestion(text)
-    suggestion = f", e.g. {python}" if python else ""
+    if python is None and attribute.endswith(("dueDate", "followUpDate")):
+        python = _DATE_HINT
+    suggestion, suggestion_zh = (f", e.g. {python}", f"，例如 {python}") if python else ("", "")
     shown = " ".join(text.split())
     return problem(doc.filename, node, owner, kind, attribute=attribute, element=owner.get("id") if owner is not None else "",
-                   text=shown[:80], suggestion=suggestion)
+                   text=shown[:80], suggestion=suggestion, suggestion_zh=suggestion_zh)
 
 
 def unsupported_problems(doc: SourceDocument, process: Any) -> list[Problem]:

@@ -6,12 +6,12 @@ from engine.persistence.calendar import CalendarDay
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
 from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.requests import IdempotencyKey, PortalTicket
-from engine.persistence.tasks import HumanTask, TaskComment
+from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
 from engine.persistence.timers import Incident, SlaBreach, Timer
 from engine.persistence.users import ApiToken, Group, User, membership
 
 __all__ = [
-    "ApiToken", "AuditEvent", "AuditHead", "Base", "CalendarDay", "DefinitionFile", "Group", "HumanTask",
+    "ApiToken", "AuditEvent", "AuditHead", "Base", "CalendarDay", "DefinitionFile", "Group", "HumanTask", "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

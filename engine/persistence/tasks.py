@@ -36,6 +36,22 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Everyone who may claim it, {"groups": [...], "users": [...]} (candidate_group is the first group); None on rows
+    # written before candidates existed, where candidate_group alone says it.
+    candidates: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class HumanTaskCandidate(Base):
+    """A candidate of an open task beyond its ``candidate_group``: a further group or a candidate user.
+
+    The inbox reads these by (kind, name) for the few tasks that have them; tasks with one group need none.
+    """
+
+    __tablename__ = "human_task_candidate"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # "group" | "user"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id"), primary_key=True, index=True)
 
 
 # The inbox's two kinds of part (engine.services.worklist): an equality prefix, then the inbox

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
@@ -15,6 +15,7 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
+from engine.runtime.dialect import prepare_tree
 from engine.runtime.joins import JOIN_CLASSES
 from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import TIMER_CLASSES, EngineStartCycle, translate_expression
@@ -79,22 +80,51 @@ def _problem_from(exc: SpiffWorkflowException, documents: list[SourceDocument]) 
     element_id = getattr(exc, "id", None) or None
     filename = getattr(exc, "file_name", "") or ""
     line = getattr(exc, "line_number", None)
-    if not isinstance(line, int):
+    if not isinstance(line, int) or line <= 0:
         line = None
-    if element_id and line is None:
-        for doc in documents:
-            if filename and doc.filename != filename:
-                continue
+    node = None
+    for doc in documents:
+        if element_id and (not filename or doc.filename == filename):
             found = doc.tree.xpath("//*[@id=$id]", id=element_id)
             if found:
-                line, filename = found[0].sourceline, doc.filename
+                node, filename = found[0], doc.filename
+                line = line or found[0].sourceline
                 break
-    message = str(exc).strip().rstrip(".")
-    return Problem(filename or (documents[0].filename if documents else "?"), line, element_id, message)
+    raw = _ELEMENT_REPR.sub(lambda m: f"'{m.group(1)}'", " ".join(str(exc).split())).strip().rstrip(".")
+    if raw.startswith("Multiple outgoing flows are not supported"):
+        outgoing = len(node.findall(f"{{{BPMN_NS}}}outgoing")) if node is not None else 2
+        en = (f"{element_id} has {outgoing} outgoing sequence flows, and the engine does not split after a task or event; "
+              "add a parallel gateway after it (an exclusive gateway when the flows have conditions)")
+        zh = (f"{element_id} 有 {outgoing} 条流出顺序流，本引擎不会在任务或事件之后分支；请在其后添加并行网关"
+              "（若顺序流带条件，请用排他网关）")
+    else:
+        en, zh = f"the process cannot be built: {raw}", f"无法构建流程：{raw}"
+    name = " ".join((node.get("name") or "").split()) or None if node is not None else None
+    return Problem(filename or (documents[0].filename if documents else "?"), line, element_id, en, name, (("zh", zh),))
 
 
-def parse_documents(documents: list[SourceDocument]) -> dict[str, ParsedProcess]:
-    """Parse every executable process in the documents; raise ProblemsFound on failure."""
+_ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
+
+
+def _python_problem(exc: Exception, documents: list[SourceDocument]) -> Problem:
+    """Word a plain Python error SpiffWorkflow raised on a malformed model, without class names or reprs."""
+    text = str(exc).strip("'\"")
+    missing = re.fullmatch(r"\{([^}]*)\}(\w+)", text)
+    if isinstance(exc, KeyError) and missing:
+        prefix = "camunda:" if "camunda" in missing.group(1) else ""
+        en = f"the process cannot be built: an element needs the attribute {prefix}{missing.group(2)}; add it"
+        zh = f"无法构建流程：某个元素缺少属性 {prefix}{missing.group(2)}；请补上"
+    else:
+        detail = _ELEMENT_REPR.sub(lambda m: f"'{m.group(1)}'", " ".join(text.split())) or "an element is malformed"
+        en, zh = f"the process cannot be built: {detail}", f"无法构建流程：{detail}"
+    return Problem(documents[0].filename if documents else "?", None, None, en, None, (("zh", zh),))
+
+
+def parse_documents(documents: list[SourceDocument], *, wanted: set[str] | None = None) -> dict[str, ParsedProcess]:
+    """Parse the executable processes in the documents (only ``wanted`` ids when given); raise ProblemsFound on failure.
+
+    The trees are rewritten in place (engine.runtime.dialect, timer expressions): pass copies.
+    """
     parser = CamundaParser()
     try:
         for doc in documents:
@@ -102,10 +132,13 @@ def parse_documents(documents: list[SourceDocument]) -> dict[str, ParsedProcess]
                 parser.add_dmn_xml(doc.tree, filename=doc.filename)
         for doc in documents:
             if doc.kind == "bpmn":
+                prepare_tree(doc.tree)
                 translate_timers(doc.tree)
                 parser.add_bpmn_xml(etree.ElementTree(doc.tree), filename=doc.filename)
         result: dict[str, ParsedProcess] = {}
         for process_id in parser.get_process_ids():
+            if wanted is not None and process_id not in wanted:
+                continue
             process_parser = parser.get_process_parser(process_id)
             if not getattr(process_parser, "process_executable", True):
                 continue
@@ -122,14 +155,11 @@ def parse_documents(documents: list[SourceDocument]) -> dict[str, ParsedProcess]
                 called_processes=sorted(subprocess_specs),
             )
         return result
-    except ValidationException as exc:
-        raise ProblemsFound([_problem_from(exc, documents)]) from exc
     except SpiffWorkflowException as exc:
         raise ProblemsFound([_problem_from(exc, documents)]) from exc
     except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
         # SpiffWorkflow reports some malformed models only as Python errors.
-        name = documents[0].filename if documents else "?"
-        raise ProblemsFound([Problem(name, None, None, f"cannot build the process: {type(exc).__name__}: {exc}")]) from exc
+        raise ProblemsFound([_python_problem(exc, documents)]) from exc
 
 
 class ProblemsFound(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,15 @@ from sqlalchemy.orm import Session, undefer
 
 from engine.definitions.documents import read_document
 from engine.definitions.elements import element_info, start_timer_expression
+from engine.definitions.messages import plain_problem, problem
+from engine.definitions.support import BPMN, CAMUNDA, documentation_only, executable_processes
 from engine.definitions.validation import validate_documents
-from engine.errors import DefinitionError, NotFound
-from engine.persistence import DefinitionFile, ProcessDefinition
+from engine.errors import DefinitionError, NotFound, Problem
+from engine.persistence import DefinitionFile, Group, ProcessDefinition
 from engine.runtime import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.services import audit
 from engine.services.context import context_of, now
 from engine.services.timers import schedule_start_timer, unschedule_start_timers
-from engine.services.users import group_ids
 from engine.services.views import DefinitionView, DeployResult
 
 
@@ -38,12 +40,16 @@ def available_form_keys(forms_dir: Path) -> set[str]:
 
 
 def check_files(
-    files: list[tuple[str, bytes]], *, known_groups: set[str] | None = None, form_keys: set[str] | None = None,
-    max_bytes: int = 5 * 1024 * 1024, others: list[SourceDocument] | None = None,
+    files: list[tuple[str, bytes]], *, known_groups: Mapping[str, tuple[str, str]] | set[str] | None = None,
+    form_keys: set[str] | None = None, max_bytes: int = 5 * 1024 * 1024, others: list[SourceDocument] | None = None,
+    refuse_documentation: bool = False,
 ) -> tuple[list[SourceDocument], dict[str, ParsedProcess], list[SourceDocument]]:
-    """Read, validate and parse files (with ``others`` for references); raise DefinitionError. Needs no database.
+    """Read, validate and parse files (with ``others``, deployed files they may need); raise DefinitionError. Needs no database.
 
-    Returns the given documents, the parsed processes and the (parsed) copies of all documents.
+    Only the given files are reported on: of ``others`` only the files defining processes the given ones call or
+    decisions they use (or that use the given ones) are parsed beside them. A file whose processes are all
+    ``isExecutable="false"`` is documentation: fine to validate, refused when ``refuse_documentation``.
+    Returns the given documents, the parsed processes and the (parsed) copies of the documents used.
     """
     documents, problems = [], []
     for name, content in files:
@@ -52,18 +58,93 @@ def check_files(
         except DefinitionError as exc:
             problems.extend(exc.problems)
     problems.extend(validate_documents(documents, known_groups=known_groups, form_keys=form_keys))
+    problems.extend(_duplicate_processes(documents))
+    if refuse_documentation:
+        problems.extend(plain_problem(d.filename, None, "documentation_only") for d in documents if documentation_only(d))
     if problems:
         raise DefinitionError(problems)
-    parsed_docs = [*_copies(others or []), *_copies(documents)]
+    needed, wanted = _related(documents, others or [])
+    parsed_docs = [*_copies(needed), *_copies(documents)]
     try:
-        parsed = parse_documents(parsed_docs)
+        parsed = parse_documents(parsed_docs, wanted=wanted)
     except ProblemsFound as exc:
         raise DefinitionError(exc.problems) from exc
     return documents, parsed, parsed_docs
 
 
+def _process_ids(doc: SourceDocument) -> set[str]:
+    return {str(p.get("id")) for p in executable_processes(doc)} if doc.kind == "bpmn" else set()
+
+
+def _decision_ids(doc: SourceDocument) -> set[str]:
+    if doc.kind != "dmn":
+        return set()
+    return {str(d.get("id")) for d in doc.tree.iter(f"{{{etree.QName(doc.tree).namespace}}}decision") if d.get("id")}
+
+
+def _references(doc: SourceDocument) -> set[str]:
+    """Return the process ids a BPMN file calls and the decision ids it uses."""
+    if doc.kind != "bpmn":
+        return set()
+    refs = {(c.get("calledElement") or "").strip() for c in doc.tree.iter(f"{{{BPMN}}}callActivity")}
+    refs |= {(t.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() for t in doc.tree.iter(f"{{{BPMN}}}businessRuleTask")}
+    return refs - {""}
+
+
+def _related(documents: list[SourceDocument], others: list[SourceDocument]) -> tuple[list[SourceDocument], set[str]]:
+    """Pick the deployed files the given ones need (callees, decisions) or that need them (callers, users of a
+    redeployed decision), transitively; return them and the process ids to build."""
+    given_ids = set().union(*(_process_ids(d) | _decision_ids(d) for d in documents))
+    candidates = [d for d in others if not (_process_ids(d) & given_ids)]  # a clash is reported, never parsed
+    wanted = set().union(*(_process_ids(d) for d in documents))
+    needed: list[SourceDocument] = []
+    changed = True
+    while changed:
+        changed = False
+        wanted_refs = set().union(*(_references(d) for d in [*documents, *needed]))
+        for doc in candidates:
+            if doc in needed:
+                continue
+            callee = (_process_ids(doc) | _decision_ids(doc)) & wanted_refs
+            caller = _references(doc) & given_ids
+            if callee or caller:
+                needed.append(doc)
+                if caller:
+                    wanted |= _process_ids(doc)
+                changed = True
+    return needed, wanted
+
+
+def _duplicate_processes(documents: list[SourceDocument]) -> list[Problem]:
+    """One line per process id defined by two of the given files."""
+    seen: dict[str, str] = {}
+    problems = []
+    for doc in documents:
+        for process in executable_processes(doc) if doc.kind == "bpmn" else []:
+            other = seen.setdefault(str(process.get("id")), doc.filename)
+            if other != doc.filename:
+                problems.append(problem(doc.filename, process, process, "duplicate_process_in_deploy",
+                                        process=process.get("id"), other=other))
+    return problems
+
+
+def _clashes(session: Session, documents: list[SourceDocument]) -> list[Problem]:
+    """One line per process id already deployed (and active) from a different file."""
+    problems = []
+    for doc in documents:
+        for process in executable_processes(doc) if doc.kind == "bpmn" else []:
+            other = session.scalar(
+                select(DefinitionFile.name).join(ProcessDefinition, ProcessDefinition.file_id == DefinitionFile.id)
+                .where(ProcessDefinition.process_key == process.get("id"), ProcessDefinition.is_latest.is_(True),
+                       ProcessDefinition.active.is_(True)))
+            if other is not None and other != doc.filename:
+                problems.append(problem(doc.filename, process, process, "duplicate_process", process=process.get("id"),
+                                        other=other))
+    return problems
+
+
 def _copies(documents: list[SourceDocument]) -> list[SourceDocument]:
-    # Parsing rewrites timer expressions in place; keep the caller's trees untouched.
+    # Parsing rewrites the trees in place; keep the caller's trees untouched.
     return [SourceDocument(d.filename, d.text, etree.fromstring(d.text.encode("utf-8")), d.kind) for d in documents]
 
 
@@ -75,6 +156,11 @@ def _stored_documents(session: Session, exclude: set[str]) -> list[SourceDocumen
         .join(latest, (DefinitionFile.name == latest.c.name) & (DefinitionFile.version == latest.c.v))
     )
     return [read_document(r.name, r.text.encode("utf-8"), 1 << 30) for r in rows if r.name not in exclude and not r.undeployed]
+
+
+def group_names(session: Session) -> dict[str, tuple[str, str]]:
+    """Return every group id with its English and Chinese display names (lanes may use either)."""
+    return {g.id: (g.name_en, g.name_zh) for g in session.scalars(select(Group))}
 
 
 def _store_file(session: Session, doc: SourceDocument, actor: str) -> DefinitionFile:
@@ -94,9 +180,13 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
     """Validate and deploy files; unchanged processes stay as they are, changed ones get version N+1."""
     ctx = context_of(session)
     names = {name for name, _ in files}
+    groups = group_names(session)
     given, parsed, documents = check_files(
-        files, known_groups=group_ids(session), form_keys=available_form_keys(ctx.config.forms_dir),
-        max_bytes=ctx.config.max_definition_bytes, others=_stored_documents(session, names))
+        files, known_groups=groups, form_keys=available_form_keys(ctx.config.forms_dir),
+        max_bytes=ctx.config.max_definition_bytes, others=_stored_documents(session, names), refuse_documentation=True)
+    clashes = _clashes(session, given)
+    if clashes:
+        raise DefinitionError(clashes)
     by_name = {d.filename: d for d in documents}
     file_rows = {d.filename: _store_file(session, d, actor) for d in given}
     deployed, unchanged = [], []
@@ -117,7 +207,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
             latest.is_latest = False
         row = ProcessDefinition(
             process_key=process_id, version=(latest.version + 1) if latest else 1, name=process.name, sha256=sha,
-            file_id=file_row.id, source=doc.text, spec=stored_spec, element_info=_element_info(process, parsed, by_name),
+            file_id=file_row.id, source=doc.text, spec=stored_spec, element_info=_element_info(process, parsed, by_name, groups),
             start_timer=start_timer_expression(doc, process_id), deployed_by=actor, deployed_at=now(session),
             is_latest=True, active=True,
         )
@@ -132,14 +222,17 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
     return DeployResult(deployed, unchanged)
 
 
-def _element_info(process: ParsedProcess, parsed: dict[str, ParsedProcess], by_name: dict[str, SourceDocument]) -> dict[str, Any]:
+def _element_info(
+    process: ParsedProcess, parsed: dict[str, ParsedProcess], by_name: dict[str, SourceDocument],
+    groups: dict[str, tuple[str, str]],
+) -> dict[str, Any]:
     """Element facts of a process and of every process it calls (they run inside its instances)."""
     merged: dict[str, Any] = {}
     for called in process.called_processes:
         child = parsed.get(called)
         if child is not None and child.filename in by_name:
-            merged.update(element_info(by_name[child.filename], called))
-    merged.update(element_info(by_name[process.filename], process.process_id))
+            merged.update(element_info(by_name[child.filename], called, groups))
+    merged.update(element_info(by_name[process.filename], process.process_id, groups))
     return merged
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from engine.persistence import HumanTask, MessageSubscription, ProcessInstance, Timer
-from engine.runtime import InstanceRun, WaitingTimer, evaluate_due_traced
+from engine.runtime import InstanceRun, WaitingTimer
 from engine.services import audit
+from engine.services.candidates import add_candidate_rows, candidates_for, drop_candidate_rows, evaluate_date
 from engine.services.context import context_of, now
 
 SCALAR_TYPES = (str, int, bool)
@@ -49,6 +50,7 @@ def sync_projections(
         session.execute(
             update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.status == "open").values(status="cancelled", completed_at=at)
         )
+        drop_candidate_rows(session, gone)
         for tid in gone:
             audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key)
     customer = data.get("customer") if isinstance(data.get("customer"), str) else None
@@ -56,18 +58,24 @@ def sync_projections(
         if tid in known_tasks:
             continue
         element = info.get(task.element_id, {})
-        due_at, trace = None, None
+        due_at, trace, follow_up_at = None, None, None
         if element.get("due"):
-            due_at, trace = evaluate_due_traced(ctx.runtime, element["due"], task.data)
+            due_at, trace = evaluate_date(ctx.runtime, element["due"], task.data, task.element_id, "due date")
+        if element.get("follow_up"):
+            follow_up_at, _ = evaluate_date(ctx.runtime, element["follow_up"], task.data, task.element_id, "follow-up date")
+        people = candidates_for(element, task.lane)
         session.add(HumanTask(
             id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
-            title=task.title, candidate_group=task.lane, assignee=None, form_key=task.form_key, status="open",
+            title=task.title, candidate_group=people.group, assignee=people.assignee, form_key=task.form_key, status="open",
+            candidates=people.as_json(), follow_up_at=follow_up_at,
             priority=int(element.get("priority", 50)), business_key=instance.business_key, customer=customer,
             created_at=at, due_at=due_at, due_at_provisional=bool(trace and trace.provisional),
             due_calendar_from=trace.first if trace else None, due_calendar_to=trace.last if trace else None,
         ))
+        add_candidate_rows(session, tid, people)
         audit.record(session, "task_created", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key,
-                     data={"element_id": task.element_id, "title": task.title, "group": task.lane,
+                     data={"element_id": task.element_id, "title": task.title, "group": people.group,
+                           "candidates": people.as_json(), "assignee": people.assignee,
                            "due_at": due_at.isoformat() if due_at else None})
     summary["tasks"] = list(ready)
 

@@ -11,6 +11,7 @@ from engine.definitions.forms import load_form, validate_submission
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask
 from engine.services import audit
+from engine.services.candidates import candidate_groups, candidate_users, drop_candidate_rows, is_candidate, who
 from engine.services.context import context_of, now
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.users import active_groups, groups_of
@@ -27,7 +28,8 @@ def task_view(row: HumanTask) -> TaskView:
         title=row.title, group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
         form_key=row.form_key, priority=row.priority, business_key=row.business_key, customer=row.customer,
         created_at=row.created_at, completed_at=row.completed_at, completed_by=row.completed_by,
-        due_at_provisional=bool(row.due_at_provisional),
+        due_at_provisional=bool(row.due_at_provisional), candidate_groups=candidate_groups(row),
+        candidate_users=candidate_users(row), follow_up_at=row.follow_up_at,
     )
 
 
@@ -88,10 +90,10 @@ def _require_open(row: HumanTask) -> None:
 
 
 def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
-    """Return True if ``actor`` may complete the task: its assignee, or a candidate when unassigned."""
+    """Return True if ``actor`` may complete the task: its assignee, or a candidate (group or user) when unassigned."""
     if row.assignee is not None:
         return row.assignee == actor
-    return row.candidate_group is None or row.candidate_group in groups
+    return is_candidate(row, actor, groups)
 
 
 def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
@@ -103,8 +105,8 @@ def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
         return task_view(row)
     if row.assignee is not None:
         raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
-    if row.candidate_group is not None and row.candidate_group not in groups:
-        raise NotAllowed(f"{actor} is not in group {row.candidate_group} and may not claim task {task_id}")
+    if not is_candidate(row, actor, groups):
+        raise NotAllowed(f"{actor} may not claim task {task_id}: it is for {who(row)}")
     row.assignee = actor
     audit.record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key)
     session.flush()
@@ -134,8 +136,8 @@ def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> Ta
     _require_open(row)
     if not groups & {"cs_head", "admin"}:
         raise NotAllowed(f"{actor} may not assign tasks (cs_head or admin only)")
-    if row.candidate_group is not None and row.candidate_group not in groups_of(session, assignee):
-        raise InvalidInput(f"{assignee} is not in group {row.candidate_group}")
+    if not is_candidate(row, assignee, set(groups_of(session, assignee))):
+        raise InvalidInput(f"{assignee} may not work on task {task_id}: it is for {who(row)}")
     previous, row.assignee = row.assignee, assignee
     audit.record(session, "task_assigned", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key,
                  data={"assignee": assignee, "previous_assignee": previous})
@@ -161,8 +163,8 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     groups = _require_known_user(session, actor)
     _require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
-        who = f"assigned to {row.assignee}" if row.assignee else f"for group {row.candidate_group}"
-        raise NotAllowed(f"{actor} may not complete task {task_id} ({who})")
+        whom = f"assigned to {row.assignee}" if row.assignee else f"for {who(row)}"
+        raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})")
     instance, info, run = load_instance(session, row.instance_id)
     require_running(instance)
     if not run.task_is_open(task_id):
@@ -173,6 +175,7 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     row.status, row.completed_at, row.completed_by = "completed", at, actor
     if row.assignee is None:
         row.assignee = actor
+    drop_candidate_rows(session, [task_id])
     audit.record(session, "task_completed", actor, instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
                  data={"element_id": row.element_id, "submitted": submitted})
     save_instance(session, instance, info, run, actor, finished_task_id=task_id)

@@ -28,6 +28,9 @@ class TaskView:
     completed_at: datetime | None = None
     completed_by: str | None = None
     due_at_provisional: bool = False
+    candidate_groups: tuple[str, ...] = ()
+    candidate_users: tuple[str, ...] = ()
+    follow_up_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable ``bpm tasks --json`` shape (plus extra keys)."""
@@ -37,6 +40,8 @@ class TaskView:
             "due_at": self.due_at.isoformat() if self.due_at else None, "form_key": self.form_key,
             "process_key": self.process_key, "priority": self.priority, "business_key": self.business_key,
             "customer": self.customer, "due_at_provisional": self.due_at_provisional,
+            "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
+            "follow_up_at": self.follow_up_at.isoformat() if self.follow_up_at else None,
         }
 
 

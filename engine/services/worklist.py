@@ -1,7 +1,9 @@
 """How a person's open tasks are read fast, at any number of open tasks.
 
-A worklist is the disjoint union of *parts*: the open tasks assigned to the person, and for
-each of their groups the open unclaimed tasks of that group. Every part, split again into
+A worklist is the disjoint union of *parts*: the open tasks assigned to the person, for
+each of their groups the open unclaimed tasks whose (first) candidate group it is, and the few
+unclaimed tasks that name the person or one of their groups among further candidates
+(``human_task_candidate``). Every part, split again into
 "has a due date" and "has none", is an equality prefix of an index whose remaining columns
 are the inbox order (due date, priority descending, created, id). So a page is one
 ``UNION ALL`` of small index range scans, each stopped by its own LIMIT, merged and cut by
@@ -23,12 +25,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, case, false, func, literal, or_, select, true, union_all
 
 from engine.errors import InvalidInput
-from engine.persistence import HumanTask
+from engine.persistence import HumanTask, HumanTaskCandidate
 
 SCOPES = ("inbox", "mine", "group")
 UNLIMITED = 2**31 - 1  # a LIMIT that never cuts
 _TABLE = HumanTask.__table__
 _C = _TABLE.c
+_CANDIDATE = HumanTaskCandidate.__table__
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,26 @@ def _parts(scope: str, groups: int) -> list[ColumnElement[bool]]:
     if scope in ("inbox", "group"):
         parts += [and_(_C.status == "open", _C.candidate_group == bindparam(f"group_{i}"), _C.assignee.is_(None))
                   for i in range(groups)]
+        parts.append(_other_candidates(groups))
     return parts or [false()]
+
+
+def _other_candidates(groups: int) -> ColumnElement[bool]:
+    """The unclaimed open tasks I am a candidate of beyond their first group: a further group of mine, or me by name.
+
+    Read from ``human_task_candidate`` by (kind, name) — only tasks with several groups or candidate users have rows
+    there, and only while open — then by primary key; the part's few rows are sorted. The open/unclaimed test sits
+    inside the subquery so the planner cannot prefer walking every unclaimed task through an inbox index. Tasks whose
+    first group is mine are left to that group's part.
+    """
+    mine: list[Any] = [bindparam(f"group_{i}") for i in range(groups)]
+    task = _TABLE.alias("candidate_task")
+    named = (select(_CANDIDATE.c.task_id).join(task, task.c.id == _CANDIDATE.c.task_id)
+             .where(or_(and_(_CANDIDATE.c.kind == "user", _CANDIDATE.c.name == bindparam("username")),
+                        *([and_(_CANDIDATE.c.kind == "group", _CANDIDATE.c.name.in_(mine))] if mine else [])),
+                    task.c.status == "open", task.c.assignee.is_(None)))
+    first_group_not_mine = or_(_C.candidate_group.is_(None), _C.candidate_group.not_in(mine)) if mine else true()
+    return and_(_C.id.in_(named), first_group_not_mine)
 
 
 def _filters(process_key: bool, group: bool, instance_id: bool, due_from: bool, due_before: bool, text: bool) -> list[ColumnElement[bool]]:

@@ -100,7 +100,7 @@ def test_miwg_reference_files_parse_or_fail_per_element(path: Path) -> None:
                           timeout=120)
     assert "Traceback" not in proc.stderr + proc.stdout
     if proc.returncode == 0:
-        assert proc.stdout.startswith("ok:")
+        assert proc.stdout.startswith(("ok:", "no executable process (documentation only)"))
     else:
         lines = proc.stderr.strip().splitlines()
         assert lines and all(line.startswith(f"{path.name}:") for line in lines), proc.stderr
