@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Generate the modeler corpus (kept in git; this script documents how the binary variants were made)."""
 import codecs
 from pathlib import Path
@@ -29,7 +30,7 @@ def chain(pid, nodes, head=CAMUNDA_HEAD, executable="true", extra=""):
     ids = ["StartEvent_1"] + [n[0] for n in nodes] + ["EndEvent_1"]
     body = f'  <bpmn:process id="{pid}" isExecutable="{executable}">\n' + extra
     body += '    <bpmn:startEvent id="StartEvent_1">\n      <bpmn:outgoing>Flow_0</bpmn:outgoing>\n    </bpmn:startEvent>\n'
-    for i, (nid, xml) in enumerate(nodes):
+    for i, (_nid, xml) in enumerate(nodes):
         body += xml.replace("{in}", f"Flow_{i}").replace("{out}", f"Flow_{i + 1}")
     body += f'    <bpmn:endEvent id="EndEvent_1">\n      <bpmn:incoming>Flow_{len(nodes)}</bpmn:incoming>\n    </bpmn:endEvent>\n'
     for i in range(len(ids) - 1):
