@@ -76,11 +76,15 @@ def may_view_task(task: TaskView) -> bool:
     user = current_user
     if not user.is_authenticated:
         return False
-    if user.username in (task.assignee, task.completed_by):
-        return True
-    if task.group is None or task.group in user.groups:
+    if user.username in (task.assignee, task.completed_by) or _is_candidate(task):
         return True
     return bool(TASK_OVERSEERS & user.groups)
+
+
+def _is_candidate(task: TaskView) -> bool:
+    """Its candidate groups and users (as the engine decides; a task naming nobody has no candidates)."""
+    groups = set(task.candidate_groups or ((task.group,) if task.group else ()))
+    return current_user.username in task.candidate_users or bool(groups & set(current_user.groups))
 
 
 def may_work_on(task: TaskView) -> bool:
@@ -90,13 +94,12 @@ def may_work_on(task: TaskView) -> bool:
         return False
     if task.assignee is not None:
         return bool(task.assignee == user.username)
-    return task.group is None or task.group in user.groups
+    return _is_candidate(task)
 
 
 def may_claim(task: TaskView) -> bool:
     """A member of its group may claim an open, unclaimed task."""
-    return (task.status == "open" and task.assignee is None and in_any(WORKERS)
-            and (task.group is None or task.group in current_user.groups))
+    return task.status == "open" and task.assignee is None and in_any(WORKERS) and _is_candidate(task)
 
 
 def may_unclaim(task: TaskView) -> bool:

@@ -79,7 +79,9 @@ def error_response(status: int, detail: str = "", code: str = "error", source: E
 def _engine_error(exc: EngineError) -> ResponseReturnValue:
     status = status_of(exc)
     if isinstance(exc, DefinitionError):
-        detail = "\n".join(str(p) for p in exc.problems)
+        from web.i18n import current_language
+
+        detail = "\n".join(p.render(current_language()) for p in exc.problems)
     else:
         detail = str(exc)
     return error_response(status, detail, exc.code, exc)

@@ -45,7 +45,8 @@ def test_designers_validate_files_without_deploying(api_as):
     assert bad["ok"] is False and bad["processes"] == []
     assert any("no_such_group" in p["message"] and p["file"] == "order_recheck.bpmn" for p in bad["problems"])
     not_xml = designer.post("/definitions/validate", _files(("x.bpmn", "hello"))).get_json()
-    assert not_xml["problems"] == [{"file": "x.bpmn", "line": 1, "element_id": None, "message": "not an XML document"}]
+    assert not_xml["problems"] == [{"file": "x.bpmn", "line": 1, "element_id": None, "element_name": None,
+                                    "message": "not an XML document; save the diagram as BPMN 2.0 XML"}]
     assert {d["process_key"] for d in designer.get("/definitions").get_json()["items"]} == {"complaint", "order_check"}
     assert_problem(api_as("rep").post("/definitions/validate", _files(("order_recheck.bpmn", RECHECK))), 403, "forbidden")
 

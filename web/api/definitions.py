@@ -8,8 +8,14 @@ from flask import Response, abort
 from flask.typing import ResponseReturnValue
 
 from engine.errors import DefinitionError
-from engine.services.definitions import available_form_keys, check_files, definition_source, deploy_files, list_definitions
-from engine.services.users import group_ids
+from engine.services.definitions import (
+    available_form_keys,
+    check_files,
+    definition_source,
+    deploy_files,
+    group_names,
+    list_definitions,
+)
 from engine.services.views import DefinitionView, DeployResult
 from web.access import ANYONE, DESIGNERS
 from web.api.auth import allow, username
@@ -25,7 +31,7 @@ from web.api.schemas import (
 )
 from web.db import db, get_engine
 from web.diagram import render_diagram
-from web.i18n import group_label
+from web.i18n import current_language, group_label
 
 blp = ApiBlueprint("definitions", __name__, description="Deployed process definitions: read, validate, deploy.")
 
@@ -94,11 +100,14 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     session = db()
     config = get_engine().config
     try:
-        _docs, parsed, _all = check_files(_files(body), known_groups=group_ids(session),
+        _docs, parsed, _all = check_files(_files(body), known_groups=group_names(session),
                                           form_keys=available_form_keys(config.forms_dir),
                                           max_bytes=config.max_definition_bytes)
     except DefinitionError as exc:
-        return {"ok": False, "processes": [], "problems": [p.__dict__ for p in exc.problems]}
+        language = current_language()
+        return {"ok": False, "processes": [], "problems": [
+            {"file": p.file, "line": p.line, "element_id": p.element_id, "element_name": p.name, "message": p.text(language)}
+            for p in exc.problems]}
     return {"ok": True, "processes": sorted(parsed), "problems": []}
 
 

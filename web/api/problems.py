@@ -109,8 +109,11 @@ def _extras(source: Exception | None) -> dict[str, Any]:
     if isinstance(source, FormErrors):
         return {"errors": dict(source.errors)}
     if isinstance(source, DefinitionError):
-        return {"problems": [{"file": p.file, "line": p.line, "element_id": p.element_id, "message": p.message}
-                             for p in source.problems]}
+        from web.i18n import current_language
+
+        language = current_language()
+        return {"problems": [{"file": p.file, "line": p.line, "element_id": p.element_id, "element_name": p.name,
+                              "message": p.text(language)} for p in source.problems]}
     if isinstance(source, HTTPException):
         errors = _from_webargs(source)
         return {"errors": errors} if errors else {}

@@ -48,7 +48,8 @@ class DefinitionProblemSchema(Schema):
     file = fields.String(required=True)
     line = fields.Integer(allow_none=True)
     element_id = fields.String(allow_none=True)
-    message = fields.String(required=True)
+    element_name = fields.String(allow_none=True, metadata={"description": "The element's name, on one line"})
+    message = fields.String(required=True, metadata={"description": "What is wrong and what to do, in the UI language"})
 
 
 class ProblemSchema(Schema):

@@ -25,7 +25,7 @@ from web.access import AUDITORS, DESIGNERS, in_any, requires
 from web.db import db, rollback
 from web.definitions import staging
 from web.diagram import render_diagram
-from web.i18n import group_label
+from web.i18n import current_language, group_label
 from web.paging import Pager, page_size, requested_page
 
 bp = Blueprint("definitions", __name__, url_prefix="/definitions")
@@ -85,7 +85,7 @@ def _dry_run(files: list[tuple[str, bytes]]) -> tuple[DeployResult | None, list[
     try:
         return deploy_files(session, files, current_user.username), []
     except DefinitionError as exc:
-        return None, [str(p) for p in exc.problems]
+        return None, [p.render(current_language()) for p in exc.problems]
     finally:
         rollback()
 
@@ -113,7 +113,7 @@ def deploy() -> ResponseReturnValue:
         result = deploy_files(db(), files, current_user.username)
     except DefinitionError as exc:
         rollback()
-        problems = [str(p) for p in exc.problems]
+        problems = [p.render(current_language()) for p in exc.problems]
         return render_template("definitions/validate.html", files=files, preview=None, problems=problems,
                                token=""), 422
     staging.discard(token)
