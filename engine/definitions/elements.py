@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from engine.definitions.people import GroupNames, camunda, lanes_by_node, resolve_group, task_people
 from engine.runtime import SourceDocument
 
@@ -46,6 +48,9 @@ def element_info(doc: SourceDocument, process_id: str, groups: GroupNames | None
             entry["properties"] = _properties(node)
         if entry:
             info[node.get("id")] = entry
+    for node in process.xpath(".//bpmn:task | .//bpmn:manualTask", namespaces=NS):
+        # They pass straight through (engine.runtime.dialect); the history still shows each pass.
+        info[node.get("id")] = {"pass_through": etree.QName(node).localname, "title": " ".join((node.get("name") or "").split())}
     for node in process.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
         props = _properties(node)
         if "sla" in props:

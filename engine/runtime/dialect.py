@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.util.task import TaskState
+
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 _KEEP = {f"{{{BPMN}}}{tag}" for tag in ("incoming", "outgoing", "documentation", "extensionElements")}
@@ -42,3 +44,11 @@ def prepare_tree(tree: Any) -> None:
         script = task.find(f"{{{BPMN}}}script")
         if variable and script is not None and (script.text or "").strip():
             script.text = f"{variable} = ({script.text.strip()})"
+
+
+def finished_elements(workflow: Any, element_ids: set[str]) -> list[tuple[str, str]]:
+    """Return ``(task id, element id)`` of the workflow's finished tasks of the given elements, oldest first."""
+    if not element_ids:
+        return []
+    tasks = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id in element_ids]
+    return [(str(t.id), str(t.task_spec.bpmn_id)) for t in sorted(tasks, key=lambda t: t.last_state_change)]

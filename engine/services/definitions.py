@@ -228,11 +228,12 @@ def _element_info(
 ) -> dict[str, Any]:
     """Element facts of a process and of every process it calls (they run inside its instances)."""
     merged: dict[str, Any] = {}
+    # Read from the file as written: parsing rewrote the parsed copies (plain tasks, timer texts).
     for called in process.called_processes:
         child = parsed.get(called)
         if child is not None and child.filename in by_name:
-            merged.update(element_info(by_name[child.filename], called, groups))
-    merged.update(element_info(by_name[process.filename], process.process_id, groups))
+            merged.update(element_info(_copies([by_name[child.filename]])[0], called, groups))
+    merged.update(element_info(_copies([by_name[process.filename]])[0], process.process_id, groups))
     return merged
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.persistence import HumanTask, MessageSubscription, ProcessInstance, Timer
 from engine.runtime import InstanceRun, WaitingTimer
+from engine.runtime.dialect import finished_elements
 from engine.services import audit
 from engine.services.candidates import add_candidate_rows, candidates_for, drop_candidate_rows, evaluate_date
 from engine.services.context import context_of, now
@@ -78,6 +79,7 @@ def sync_projections(
                            "candidates": people.as_json(), "assignee": people.assignee,
                            "due_at": due_at.isoformat() if due_at else None})
     summary["tasks"] = list(ready)
+    _record_passes(session, instance, info, run, actor, summary)
 
     # Timers
     known_timers: dict[str, str | None] = dict(summary.get("timers", {}))
@@ -121,3 +123,20 @@ def sync_projections(
     if customer:
         summary["customer"] = customer
     instance.summary = summary
+
+
+def _record_passes(session: Session, instance: ProcessInstance, info: dict[str, Any], run: InstanceRun, actor: str,
+                   summary: dict[str, Any]) -> None:
+    """Audit each pass through a plain or manual task (they do nothing, but the history shows they were reached)."""
+    elements = {element_id for element_id, facts in info.items() if isinstance(facts, dict) and facts.get("pass_through")}
+    if not elements:
+        return
+    known = set(summary.get("passed", []))
+    passed = finished_elements(run.workflow, elements)
+    for task_id, element_id in passed:
+        if task_id not in known:
+            audit.record(session, "task_passed", actor, instance_id=instance.id, task_id=task_id,
+                         process_key=instance.process_key,
+                         data={"element_id": element_id, "title": info[element_id].get("title") or element_id,
+                               "kind": info[element_id]["pass_through"]})
+    summary["passed"] = [task_id for task_id, _ in passed]

@@ -92,6 +92,8 @@ def test_plain_and_manual_tasks_pass_straight_through(engine: Engine) -> None:
     instance = engine.start("bpmnio_pass_through", {})
     assert engine.instance(instance.id).status == "completed"
     assert engine.tasks(instance_id=instance.id, status=None) == []
+    passes = [(e.type, e.data["element_id"], e.data["title"]) for e in engine.history(instance.id) if e.type == "task_passed"]
+    assert passes == [("task_passed", "plain", "Call the customer"), ("task_passed", "manual", "File the paper copy")]
 
 
 def test_receive_task_waits_for_its_message(engine: Engine) -> None:
