@@ -122,6 +122,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "unsupported_event": ("{definition} on {kind} {element} is not supported by this engine (nothing would ever trigger it); "
                           "use a timer or message event", "{kind} {element} 上的{definition}不受本引擎支持（永远不会被触发）；"
                           "请使用定时器或消息事件"),
+    "camunda_listener": ("{element} has a Camunda execution/task listener, which runs Java or JUEL; this engine does not "
+                         "run listeners: do the work in a script task or an external service task",
+                         "{element} 带有 Camunda 执行/任务监听器（运行 Java 或 JUEL）；本引擎不运行监听器：请改用脚本任务或外部服务任务"),
+    "camunda_io": ("{element} has camunda:inputOutput mappings, which this engine does not apply; set the variables in a "
+                   "script task instead", "{element} 带有 camunda:inputOutput 变量映射，本引擎不执行；请改在脚本任务中设置变量"),
+    "camunda_form_data": ("{element} has a Camunda generated form (camunda:formData), which this engine does not show; "
+                          "describe the form in forms/<key>.schema.json and set camunda:formKey",
+                          "{element} 使用 Camunda 生成表单（camunda:formData），本引擎不显示；请在 forms/<key>.schema.json "
+                          "中定义表单并设置 camunda:formKey"),
+    "camunda_call_mapping": ("{element} maps variables with camunda:in/camunda:out, which this engine does not apply (a "
+                             "called process sees and returns all variables); remove the mappings",
+                             "{element} 使用 camunda:in/camunda:out 映射变量，本引擎不执行（被调用流程可读取并返回全部变量）；请删除这些映射"),
     "pass_through_boundary": ("boundary event {element} is attached to {task}, which passes straight through (a plain or "
                               "manual task), so it could never fire; attach it to a user task",
                               "边界事件 {element} 附着在 {task} 上，而该任务会直接通过（普通任务或手工任务），它永远不会触发；请附着到用户任务上"),

@@ -30,6 +30,10 @@ EXPRESSION_TEXTS = {"conditionExpression", "timeDate", "timeDuration", "timeCycl
 EXPRESSION_ATTRIBUTES = {"dueDate", "followUpDate", "priority", "assignee", "candidateGroups", "candidateUsers",
                          "resultVariable", "collection", "elementVariable", "calledElement", "decisionRef"}
 PASS_THROUGH = {"task", "manualTask"}
+# Camunda 7 extensions this engine would otherwise ignore in silence: message id per element.
+_CAMUNDA_UNSUPPORTED = {f"{{{CAMUNDA}}}{tag}": code for tag, code in (
+    ("executionListener", "camunda_listener"), ("taskListener", "camunda_listener"), ("inputOutput", "camunda_io"),
+    ("formData", "camunda_form_data"), ("in", "camunda_call_mapping"), ("out", "camunda_call_mapping"))}
 _JUEL = re.compile(r"[$#]\{")
 _JAVA_CALL = re.compile(r"\)\s*\.\s*\w+\(|\b[a-z]+[A-Z]\w*\(")
 _DATE_HINT = "add_working_days(today(), 2) or now() + timedelta(days=2)"
@@ -86,6 +90,8 @@ def expression_problems(doc: SourceDocument, process: Any) -> list[Problem]:
     """Refuse JUEL/FEEL in any attribute or expression of an executable process, suggesting the Python form."""
     problems = []
     for node in _elements(process):
+        if _owned_elsewhere(node):
+            continue
         for attribute, value in node.attrib.items():
             local = etree.QName(attribute).localname
             if local in ("id", "name") or etree.QName(attribute).namespace in (None, BPMN) and local not in EXPRESSION_ATTRIBUTES:
@@ -117,12 +123,29 @@ def _foreign(doc: SourceDocument, node: Any, attribute: str, text: str, kind: st
                    text=shown[:80], suggestion=suggestion, suggestion_zh=suggestion_zh)
 
 
+def _owned_elsewhere(node: Any) -> bool:
+    """Service tasks (their Java attributes, connectors, listeners) are checked by the external-task rules."""
+    for ancestor in (node, *node.iterancestors()):
+        if ancestor.tag == f"{{{BPMN}}}serviceTask" or ancestor.tag == f"{{{CAMUNDA}}}connector":
+            return True
+        if ancestor.tag in _CAMUNDA_UNSUPPORTED and ancestor is not node:
+            return True  # reported once, as the whole extension
+    return False
+
+
 def unsupported_problems(doc: SourceDocument, process: Any) -> list[Problem]:
-    """Name elements the engine cannot run, and waits nothing could ever end."""
+    """Name elements the engine cannot run, Camunda extensions it would otherwise ignore, and endless waits."""
     problems = []
     pass_through = {n.get("id") for n in process.iter(*(f"{{{BPMN}}}{k}" for k in PASS_THROUGH))}
     for node in _elements(process):
         local = local_name(node)
+        if node.tag in _CAMUNDA_UNSUPPORTED and not _owned_elsewhere(node.getparent()):
+            owner = node
+            while owner is not None and not owner.get("id"):
+                owner = owner.getparent()
+            problems.append(problem(doc.filename, node, owner, _CAMUNDA_UNSUPPORTED[node.tag],
+                                    element=owner.get("id") if owner is not None else ""))
+            continue
         if etree.QName(node).namespace != BPMN:
             continue
         if local in UNSUPPORTED_ELEMENTS:

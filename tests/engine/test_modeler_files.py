@@ -36,6 +36,9 @@ CORPUS: dict[str, tuple[str, list[object]]] = {
     "bizagi_utf16.bpmn": ("deploys", ["bizagi_utf16"]),
     "eclipse_bpmn2_prefix.bpmn": ("deploys", ["eclipse_bpmn2"]),
     "bpmnio_documentation_only.bpmn": ("documentation", []),
+    "camunda5_listener_io_formdata.bpmn": ("refused", [("check", "Camunda execution/task listener"),
+                                                       ("check", "camunda:inputOutput mappings"),
+                                                       ("check", "camunda:formData")]),
 }
 BAD_WORDS = re.compile(r"0x[0-9a-fA-F]|\w+Error:|\w+Exception|\bxs:|\bline 0\b|:0:|<Element|\{http")
 

@@ -136,3 +136,12 @@ write("eclipse_bpmn2_prefix.bpmn", eclipse)
 # 7. documentation only (bpmn.io's default)
 write("bpmnio_documentation_only.bpmn", chain("bpmnio_drawing", [
     ("draw", user("draw", "", "Someone does something"))], head=BPMNIO_HEAD, executable="false"))
+# Camunda extensions the engine would otherwise ignore: listeners, input/output mappings, generated forms
+extensions = ('      <bpmn:extensionElements>\n'
+              '        <camunda:executionListener class="com.example.AuditListener" event="start" />\n'
+              '        <camunda:inputOutput>\n          <camunda:inputParameter name="limit">${1000}</camunda:inputParameter>\n'
+              '        </camunda:inputOutput>\n'
+              '        <camunda:formData>\n          <camunda:formField id="approved" label="Approved?" type="boolean" />\n'
+              '        </camunda:formData>\n      </bpmn:extensionElements>\n')
+write("camunda5_listener_io_formdata.bpmn", chain("camunda_extensions", [
+    ("check", user("check", 'camunda:candidateGroups="cs_rep"', "Check limit", extensions))]))
