@@ -123,6 +123,10 @@ def test_utf16_and_bpmn2_prefixed_diagrams_render() -> None:
         doc = read_document(name, (MODELERS / name).read_bytes())
         svg = render_diagram(doc.text, active=[task])
         assert svg.startswith("<svg") and task in svg, name
+    miwg = MIWG / "C.9.0.bpmn"  # written by a tool with the bpmn2: prefix
+    if miwg.is_file():
+        svg = render_diagram(read_document(miwg.name, miwg.read_bytes()).text)
+        assert svg.count("<rect") > 10, "the bpmn2:-prefixed MIWG diagram rendered empty"
 
 
 def test_validate_prints_one_line_for_a_documentation_only_file() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import Conflict, NotAllowed
+from engine.errors import Conflict, NotAllowed, ScriptError
 from engine.facade import Engine
 from engine.services.inbox import inbox
 from tests.conftest import MONDAY_9AM
@@ -97,3 +97,44 @@ def test_due_dates_follow_the_engine_clock(engine: Engine, clock) -> None:
     engine.complete(_open(engine, instance.id)["head_review"].id, {}, "head")
     task = _open(engine, instance.id)["rep_follow_up"]
     assert task.follow_up_at == MONDAY_9AM + timedelta(days=1)
+
+
+LANE_BY_DISPLAY_NAME = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+  id="Defs" targetNamespace="http://example.com">
+  <bpmn:process id="lanes_by_name" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_zh" name="客服代表"><bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>by_zh</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="lane_en" name="Head of
+        customer service"><bpmn:flowNodeRef>by_en</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="by_zh" name="By Chinese lane name" camunda:dueDate="missing_variable + timedelta(days=1)">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="by_en" name="By English lane name"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="by_zh" />
+    <bpmn:sequenceFlow id="f2" sourceRef="by_zh" targetRef="by_en" />
+    <bpmn:sequenceFlow id="f3" sourceRef="by_en" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_lanes_may_name_groups_by_display_name_and_a_failing_due_date_is_a_clear_error(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "lanes_by_name.bpmn"
+    path.write_text(LANE_BY_DISPLAY_NAME, encoding="utf-8")
+    engine.deploy([path], actor="designer")
+    # The due date's expression names a variable the instance does not have: a ScriptError, not a traceback.
+    with pytest.raises(ScriptError, match="due date of task by_zh"):
+        engine.start("lanes_by_name", {})
+    assert engine.instances() == []
+    path.write_text(LANE_BY_DISPLAY_NAME.replace("missing_variable", "now()"), encoding="utf-8")
+    engine.deploy([path], actor="designer")
+    instance = engine.start("lanes_by_name", {})
+    first = _open(engine, instance.id)["by_zh"]
+    assert first.group == "cs_rep"
+    with pytest.raises(NotAllowed):
+        engine.claim(first.id, "head")
+    engine.complete(first.id, {}, "rep")
+    assert _open(engine, instance.id)["by_en"].group == "cs_head"
