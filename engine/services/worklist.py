@@ -153,8 +153,11 @@ def _page_template(nulls_first: bool, scope: str, groups: int, *filters: bool) -
     else:  # PostgreSQL: ascending order (and its indexes) put NULL last, as the inbox does
         splits = (true(),)
     branches = []
-    for part in _parts(scope, groups):
-        for dated in splits:
+    parts = _parts(scope, groups)
+    for index, part in enumerate(parts):
+        # The further-candidates part (last) reads no inbox index: its few rows are sorted in one go.
+        further = scope in ("inbox", "group") and index == len(parts) - 1
+        for dated in (splits[:1] if filters[3] or filters[4] else (true(),)) if further else splits:
             ranked = (select(_TABLE).where(part, dated, *where)
                       .order_by(_C.due_at, _C.priority.desc(), _C.created_at, _C.id)
                       .limit(bindparam("enough", type_=Integer)).subquery())
