@@ -79,6 +79,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # references
     "message_missing": ("{kind} {element} refers to message '{ref}', which names no bpmn:message; add the message or fix "
                         "the reference", "{kind} {element} 引用了消息 '{ref}'，但没有这个 bpmn:message；请添加消息或修正引用"),
+    "decision_missing": ("business rule task {element} names no decision; set camunda:decisionRef to the id of a DMN "
+                         "decision", "业务规则任务 {element} 没有指定决策；请把 camunda:decisionRef 设为 DMN 决策的 id"),
     "call_empty": ("call activity {element} has no calledElement; name the process it calls",
                    "调用活动 {element} 没有 calledElement；请填写它调用的流程"),
     "receive_no_message": ("receive task {element} names no message, so nothing could ever end its wait; give it a "
@@ -137,6 +139,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "pass_through_boundary": ("boundary event {element} is attached to {task}, which passes straight through (a plain or "
                               "manual task), so it could never fire; attach it to a user task",
                               "边界事件 {element} 附着在 {task} 上，而该任务会直接通过（普通任务或手工任务），它永远不会触发；请附着到用户任务上"),
+    "multiple_outgoing": ("{kind} {element} has {count} outgoing sequence flows, and the engine does not split after a "
+                          "task or event; add a parallel gateway after it (an exclusive gateway when the flows have "
+                          "conditions)", "{kind} {element} 有 {count} 条流出顺序流，本引擎不会在任务或事件之后分支；请在其后添加"
+                          "并行网关（若顺序流带条件，请用排他网关）"),
+    "data_association": ("{element} reads or writes '{ref}', which names no data object reference of this process; connect "
+                         "it to a data object", "{element} 读写的 '{ref}' 不是本流程的数据对象引用；请连接到一个数据对象"),
     "parse_failed": ("the process cannot be built: {detail}", "无法构建流程：{detail}"),
     # DMN
     "dmn_decision_no_id": ("decision '{name}' has no id; give it one", "决策 '{name}' 没有 id；请设置 id"),

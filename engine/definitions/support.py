@@ -30,6 +30,10 @@ EXPRESSION_TEXTS = {"conditionExpression", "timeDate", "timeDuration", "timeCycl
 EXPRESSION_ATTRIBUTES = {"dueDate", "followUpDate", "priority", "assignee", "candidateGroups", "candidateUsers",
                          "resultVariable", "collection", "elementVariable", "calledElement", "decisionRef"}
 PASS_THROUGH = {"task", "manualTask"}
+# SpiffWorkflow splits only at gateways and start events; BPMN's implicit split after anything else is refused.
+_SINGLE_EXIT = {"task", "manualTask", "userTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+                "businessRuleTask", "callActivity", "subProcess", "transaction", "intermediateCatchEvent",
+                "intermediateThrowEvent", "boundaryEvent"}
 # Camunda 7 extensions this engine would otherwise ignore in silence: message id per element.
 _CAMUNDA_UNSUPPORTED = {f"{{{CAMUNDA}}}{tag}": code for tag, code in (
     ("executionListener", "camunda_listener"), ("taskListener", "camunda_listener"), ("inputOutput", "camunda_io"),
@@ -123,6 +127,21 @@ def _foreign(doc: SourceDocument, node: Any, attribute: str, text: str, kind: st
                    text=shown[:80], suggestion=suggestion, suggestion_zh=suggestion_zh)
 
 
+def _association_problems(doc: SourceDocument, process: Any, node: Any) -> list[Problem]:
+    """A data association must name a data object reference whose data object exists (as SpiffWorkflow resolves it)."""
+    end = "sourceRef" if local_name(node) == "dataInputAssociation" else "targetRef"
+    ref_node = node.find(f"{{{BPMN}}}{end}")
+    ref = (ref_node.text or "").strip() if ref_node is not None else ""
+    references = {r.get("id"): r for r in process.iter(f"{{{BPMN}}}dataObjectReference")}
+    objects = {o.get("id") for o in process.iter(f"{{{BPMN}}}dataObject")}
+    target = references.get(ref)
+    if target is not None and target.get("dataObjectRef") in objects:
+        return []
+    owner = node.getparent()
+    return [problem(doc.filename, ref_node if ref_node is not None else node, owner, "data_association",
+                    element=owner.get("id"), ref=ref or "(none)")]
+
+
 def _owned_elsewhere(node: Any) -> bool:
     """Service tasks (their Java attributes, connectors, listeners) are checked by the external-task rules."""
     for ancestor in (node, *node.iterancestors()):
@@ -159,6 +178,11 @@ def unsupported_problems(doc: SourceDocument, process: Any) -> list[Problem]:
         elif local == "intermediateCatchEvent" and not any(
                 isinstance(c.tag, str) and c.tag.endswith("EventDefinition") for c in node):
             problems.append(problem(doc.filename, node, node, "catch_no_definition", element=node.get("id")))
+        elif local in _SINGLE_EXIT and len(node.findall(f"{{{BPMN}}}outgoing")) > 1:
+            problems.append(problem(doc.filename, node, node, "multiple_outgoing", element=node.get("id"), kind=local,
+                                    count=len(node.findall(f"{{{BPMN}}}outgoing"))))
+        elif local in ("dataInputAssociation", "dataOutputAssociation"):
+            problems += _association_problems(doc, process, node)
         elif local == "boundaryEvent" and node.get("attachedToRef") in pass_through:
             problems.append(problem(doc.filename, node, node, "pass_through_boundary", element=node.get("id"),
                                     task=node.get("attachedToRef")))

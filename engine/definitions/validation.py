@@ -219,6 +219,9 @@ def _message_and_call_problems(doc: SourceDocument, process: Any, messages: set[
             owner = node.getparent() if _kind(node) == "messageEventDefinition" else node
             problems.append(problem(doc.filename, node, owner, "message_missing", kind=_kind(owner),
                                     element=owner_id(owner), ref=ref))
+    for task in process.iter(f"{{{BPMN}}}businessRuleTask"):
+        if not (task.get(f"{{{CAMUNDA}}}decisionRef") or "").strip():
+            problems.append(problem(doc.filename, task, task, "decision_missing", element=task.get("id")))
     for call in process.iter(f"{{{BPMN}}}callActivity"):
         if not (call.get("calledElement") or "").strip():
             problems.append(problem(doc.filename, call, call, "call_empty", element=call.get("id")))

@@ -97,6 +97,10 @@ def _problem_from(exc: SpiffWorkflowException, documents: list[SourceDocument]) 
               "add a parallel gateway after it (an exclusive gateway when the flows have conditions)")
         zh = (f"{element_id} 有 {outgoing} 条流出顺序流，本引擎不会在任务或事件之后分支；请在其后添加并行网关"
               "（若顺序流带条件，请用排他网关）")
+    elif (missing := re.match(r'No DMN Diagram available with id "([^"]*)"', raw)) is not None:
+        en = (f"{element_id} uses decision '{missing.group(1)}', which no deployed or given DMN file defines; deploy the "
+              "DMN file with it, or fix camunda:decisionRef")
+        zh = f"{element_id} 使用的决策 '{missing.group(1)}' 不在任何已部署或本次给出的 DMN 文件中；请一同部署该 DMN 文件，或修正 camunda:decisionRef"
     else:
         en, zh = f"the process cannot be built: {raw}", f"无法构建流程：{raw}"
     name = " ".join((node.get("name") or "").split()) or None if node is not None else None

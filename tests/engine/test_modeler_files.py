@@ -36,6 +36,8 @@ CORPUS: dict[str, tuple[str, list[object]]] = {
     "bizagi_utf16.bpmn": ("deploys", ["bizagi_utf16"]),
     "eclipse_bpmn2_prefix.bpmn": ("deploys", ["eclipse_bpmn2"]),
     "bpmnio_documentation_only.bpmn": ("documentation", []),
+    "signavio_implicit_split.bpmn": ("refused", [("sid-review", "has 2 outgoing sequence flows, and the engine does not "
+                                                                "split after a task or event; add a parallel gateway")]),
     "camunda5_listener_io_formdata.bpmn": ("refused", [("check", "Camunda execution/task listener"),
                                                        ("check", "camunda:inputOutput mappings"),
                                                        ("check", "camunda:formData")]),

@@ -145,3 +145,18 @@ extensions = ('      <bpmn:extensionElements>\n'
               '        </camunda:formData>\n      </bpmn:extensionElements>\n')
 write("camunda5_listener_io_formdata.bpmn", chain("camunda_extensions", [
     ("check", user("check", 'camunda:candidateGroups="cs_rep"', "Check limit", extensions))]))
+# An implicit split after a task (valid BPMN; Signavio draws it), which the engine refuses with the gateway to use
+split = signavio.replace('<signal id="sid-signal" name="stop"/>\n', '').replace(
+    '      <intermediateCatchEvent id="sid-wait" name="Stop&#10;signal">\n'
+    '         <incoming>sid-f1</incoming><outgoing>sid-f2</outgoing>\n'
+    '         <signalEventDefinition id="sid-sigdef" signalRef="sid-signal"/>\n'
+    '      </intermediateCatchEvent>\n',
+    '      <userTask id="sid-review" name="Review" camunda:candidateGroups="cs_rep">\n'
+    '         <incoming>sid-f1</incoming><outgoing>sid-f2</outgoing><outgoing>sid-f3</outgoing>\n'
+    '      </userTask>\n').replace('<endEvent id="sid-end"><incoming>sid-f2</incoming></endEvent>',
+                                    '<endEvent id="sid-end"><incoming>sid-f2</incoming><incoming>sid-f3</incoming></endEvent>').replace(
+    'sourceRef="sid-wait" targetRef="sid-end"/>\n',
+    'sourceRef="sid-review" targetRef="sid-end"/>\n      <sequenceFlow id="sid-f3" sourceRef="sid-review" targetRef="sid-end"/>\n').replace(
+    'targetRef="sid-wait"', 'targetRef="sid-review"').replace(
+    'xmlns:signavio="http://www.signavio.com"', 'xmlns:signavio="http://www.signavio.com" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"')
+write("signavio_implicit_split.bpmn", split)
