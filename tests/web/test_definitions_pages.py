@@ -137,3 +137,10 @@ def test_version_page_shows_diagram_instances_and_source(browser, web_engine, co
     assert designer.get("/definitions/999").status_code == 404
     listing = designer.get("/definitions/").get_data(as_text=True)
     assert "1 running, 1 in all" in listing
+
+
+def test_problems_speak_the_ui_language(browser, web_engine):
+    designer = browser("designer")
+    assert designer.post("/language", {"language": "zh-CN", "next": "/definitions/"}).status_code == 302
+    text = upload(designer, ("complaint.bpmn", BROKEN)).get_data(as_text=True)
+    assert re.search(r"<code>complaint\.bpmn:\d+: escalate( \([^)]*\))?: 用户任务 escalate 位于泳道 &#39;night_shift&#39;", text)
