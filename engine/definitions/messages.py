@@ -56,6 +56,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                      "顺序流 {flow} 的 {attribute} 为 '{ref}'，但 {where} 中没有这个元素"),
     "condition_compile": ("condition of sequence flow {flow} does not compile: {error}; write a Python expression such as "
                           "amount > 1000", "顺序流 {flow} 的条件无法编译：{error}；请写 Python 表达式，例如 amount > 1000"),
+    "condition_language": ("condition of sequence flow {flow} is written in '{language}'; this engine evaluates Python "
+                           "expressions only: remove the language attribute and write e.g. amount > 1000",
+                           "顺序流 {flow} 的条件使用 '{language}' 编写；本引擎只计算 Python 表达式：请删除 language 属性，改写为例如 amount > 1000"),
     "script_empty": ("script task {task} has no script; write Python statements in it",
                      "脚本任务 {task} 没有脚本；请在其中写 Python 语句"),
     "script_compile": ("script of script task {task} does not compile: {error}", "脚本任务 {task} 的脚本无法编译：{error}"),

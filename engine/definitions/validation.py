@@ -125,7 +125,10 @@ def _condition_problems(doc: SourceDocument, process: Any) -> list[Problem]:
     for flow in process.iter(f"{{{BPMN}}}sequenceFlow"):
         condition = flow.find(f"{{{BPMN}}}conditionExpression")
         text = _text(condition)
-        if text and not foreign_expression(text):
+        language = (condition.get("language") or "").strip() if condition is not None else ""
+        if text and language and "python" not in language.lower():
+            problems.append(problem(doc.filename, condition, flow, "condition_language", flow=flow.get("id"), language=language))
+        elif text and not foreign_expression(text):
             error = _expression_error(text)
             if error:
                 problems.append(problem(doc.filename, condition, flow, "condition_compile", flow=flow.get("id"), error=error))

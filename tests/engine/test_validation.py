@@ -316,3 +316,21 @@ def test_miwg_reference_files_validate_without_raising() -> None:
     # The reference models are valid BPMN 2.0: none of their problems come from the XSD.
     xsd_words = ("unknown element", "not allowed", "missing the required", "duplicate id", "not a valid XML id")
     assert not [p for ps in by_file.values() for p in ps if any(w in p.message for w in xsd_words)]
+
+
+def test_other_languages_and_missing_decisions_are_named() -> None:
+    text = HEAD + (
+        '  <bpmn:process id="P" isExecutable="true">\n'
+        '    <bpmn:startEvent id="S" />\n'
+        '    <bpmn:businessRuleTask id="Rule" name="Decide" />\n'
+        '    <bpmn:sequenceFlow id="F" sourceRef="S" targetRef="Rule">\n'
+        '      <bpmn:conditionExpression language="groovy">amount &gt; 5</bpmn:conditionExpression>\n'
+        '    </bpmn:sequenceFlow>\n'
+        "  </bpmn:process>\n</bpmn:definitions>\n"
+    )
+    problems = validate_documents([read_document("lang.bpmn", text.encode())])
+    assert [(p.line, p.element_id) for p in problems] == [(5, "Rule"), (7, "F")], problems
+    assert problems[0].render() == ("lang.bpmn:5: Rule (Decide): business rule task Rule names no decision; "
+                                    "set camunda:decisionRef to the id of a DMN decision")
+    assert "written in 'groovy'; this engine evaluates Python expressions only" in problems[1].message
+    assert problems[1].text("zh-CN").startswith("顺序流 F 的条件使用 'groovy' 编写")
