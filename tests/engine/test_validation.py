@@ -324,7 +324,8 @@ def test_other_languages_and_missing_decisions_are_named() -> None:
         '    <bpmn:startEvent id="S" />\n'
         '    <bpmn:businessRuleTask id="Rule" name="Decide" />\n'
         '    <bpmn:sequenceFlow id="F" sourceRef="S" targetRef="Rule">\n'
-        '      <bpmn:conditionExpression language="groovy">amount &gt; 5</bpmn:conditionExpression>\n'
+        '      <bpmn:conditionExpression xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="bpmn:tFormalExpression" '
+        'language="groovy">amount &gt; 5</bpmn:conditionExpression>\n'
         '    </bpmn:sequenceFlow>\n'
         "  </bpmn:process>\n</bpmn:definitions>\n"
     )
