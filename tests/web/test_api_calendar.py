@@ -13,10 +13,6 @@ OFFICIAL_2027 = [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"},
                  {"date": "2027-01-04", "kind": "holiday", "name": "元旦"}]
 
 
-def _put(api, path, body):
-    return api.client.put(f"/api/v1{path}", headers=api._headers(None), json=body)
-
-
 def test_a_year_is_shown_with_its_sources(api_as):
     rep = api_as("rep")
     days = rep.get("/calendar/2027").get_json()
@@ -36,10 +32,10 @@ def test_admins_store_the_official_year_and_deadlines_move(api_as, receivables, 
     instance = started.get_json()
     assert [t["due_at"] for t in instance["timers"]] == ["2027-01-04T01:00:00+00:00"]
 
-    assert_problem(_put(api_as("rep"), "/calendar/2027/official", {"days": OFFICIAL_2027}), 403, "forbidden")
-    bad = _put(api_as("admin"), "/calendar/2027/official", {"days": [{"date": "2027-02-30", "kind": "holiday"}]})
+    assert_problem(api_as("rep").post("/calendar/2027/official", {"days": OFFICIAL_2027}), 403, "forbidden")
+    bad = api_as("admin").post("/calendar/2027/official", {"days": [{"date": "2027-02-30", "kind": "holiday"}]})
     assert "2027-02-30" in assert_problem(bad, 400, "bad-request")["detail"]
-    stored = _put(api_as("admin"), "/calendar/2027/official", {"days": OFFICIAL_2027})
+    stored = api_as("admin").post("/calendar/2027/official", {"days": OFFICIAL_2027})
     assert stored.status_code == 200, stored.get_data(as_text=True)
     change = stored.get_json()
     assert change["year"] == 2027 and "2027-01-04" in change["changed_days"]

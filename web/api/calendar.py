@@ -93,7 +93,7 @@ def check(args: dict[str, Any]) -> dict[str, Any]:
             "estimated_holidays": [d.to_json() for d in report.estimated_holidays]}
 
 
-@blp.route(f"{YEAR}/<any(official, local):source>", methods=["PUT"])
+@blp.route(f"{YEAR}/<any(official, local):source>", methods=["POST"])
 @allow(ADMINS)
 @blp.arguments(CalendarDaysSchema)
 @blp.response(200, CalendarChangeSchema)
