@@ -1,4 +1,12 @@
-"""Lean workflow documents: task tree and data only; the spec is stored once per definition version."""
+"""Lean workflow documents: task tree and data only; the spec is stored once per definition version.
+
+SpiffWorkflow's registry reads any dict with a ``typename`` key as a type tag. Data comes from
+outside (start, task and message data, data fixes) and is plain JSON, so a user's
+``{"typename": "date", "value": "x"}`` must never be read as one: every plain dict that carries
+the key is written wrapped in an engine-owned tag (``bpm:dict``) and unwrapped on load, so any
+JSON value round-trips exactly. Documents written before the wrapping (``bpm-1``) load tolerantly:
+a tag that cannot be restored is kept as the plain dict it was.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +19,89 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
+from SpiffWorkflow.task import Task
 
 from engine.runtime.joins import JOIN_CLASSES, JOIN_CONVERTERS
 from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import EngineCycle, EngineDuration, EngineStartCycle, EngineTimeDate
 
-DOCUMENT_VERSION = "bpm-1"
+DOCUMENT_VERSION = "bpm-2"
+# Documents written before user dicts were wrapped; they may hold user dicts that look like tags.
+LEGACY_DOCUMENTS = frozenset({None, "bpm-1"})
+TAG = "typename"
+ESCAPED = "bpm:dict"
+
+
+class _EscapedDict:
+    """Placeholder class under which the registry knows the ``bpm:dict`` tag (never instantiated)."""
+
+
+class EngineRegistry(DefaultRegistry):  # type: ignore[misc]
+    """SpiffWorkflow's registry, with plain dicts that carry ``typename`` wrapped so they stay data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tolerant = False
+        self.register(_EscapedDict, lambda v: {}, self._unwrap, typename=ESCAPED)
+
+    def convert(self, obj: Any, **kwargs: Any) -> Any:
+        """Convert like SpiffWorkflow, wrapping every plain dict that has a ``typename`` key."""
+        if self._encoder_mode:
+            return self._convert_for_encoder(obj)
+        if type(obj) is dict and TAG in obj:
+            return {TAG: ESCAPED, "items": {k: self.convert(v, **kwargs) for k, v in self.clean(obj).items()}}
+        return super().convert(obj, **kwargs)
+
+    def _convert_for_encoder(self, obj: Any) -> Any:
+        typename = self.typenames.get(obj.__class__)
+        if typename in self.convert_to_dict:
+            return self.convert_to_dict[typename](obj)
+        if isinstance(obj, dict):
+            return self.escape(self.clean(obj))
+        return self.escape(obj)
+
+    def escape(self, value: Any) -> Any:
+        """Return ``value`` with every plain dict that has a ``typename`` key wrapped (shares unchanged parts)."""
+        kind = type(value)
+        if kind is dict:
+            items = {k: self.escape(v) for k, v in value.items()}
+            if TAG in value:
+                return {TAG: ESCAPED, "items": items}
+            return value if all(items[k] is v for k, v in value.items()) else items
+        if kind is list:
+            escaped = [self.escape(v) for v in value]
+            return value if all(a is b for a, b in zip(escaped, value, strict=True)) else escaped
+        return value
+
+    def _unwrap(self, dct: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {k: self.restore(v, **kwargs) for k, v in dct["items"].items()}
+
+    def restore(self, val: Any, **kwargs: Any) -> Any:
+        """Restore like SpiffWorkflow; in a legacy document a tag that cannot be restored stays a plain dict."""
+        if not self.tolerant or type(val) is not dict or TAG not in val:
+            return super().restore(val, **kwargs)
+        if val[TAG] in self.convert_from_dict:
+            try:
+                return super().restore(val, **kwargs)
+            except Exception:  # noqa: BLE001, S110 - user data written before wrapping, e.g. {"typename": "date", "value": "x"}
+                pass
+        return {k: self.restore(v, **kwargs) for k, v in val.items()}
+
+
+class EngineTaskConverter(TaskConverter):  # type: ignore[misc]
+    """SpiffWorkflow's task converter, whose raw data and data delta get the same wrapping."""
+
+    def to_dict(self, task: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(task)
+        dct["data"] = self.registry.escape(dct["data"])
+        delta = dct.get("delta")
+        if delta:
+            dct["delta"] = {**delta, "updates": self.registry.escape(delta.get("updates", {}))}
+        return dct
 
 
 class LeanWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
@@ -53,16 +134,17 @@ def _uuid(value: str) -> Any:
     return UUID(value)
 
 
-def _registry() -> DefaultRegistry:
+def _registry() -> EngineRegistry:
     config = deepcopy(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = LeanWorkflowConverter
+    config[Task] = EngineTaskConverter
     for cls in (EngineTimeDate, EngineDuration, EngineCycle, EngineStartCycle):
         config[cls] = TimerConditionalEventDefinitionConverter
     config[EngineMessage] = MessageEventDefinitionConverter
     for base, ours in JOIN_CLASSES.items():  # same typename: specs stored before read as ours
         del config[base]
         config[ours] = JOIN_CONVERTERS[ours]
-    registry = BpmnWorkflowSerializer.configure(config)
+    registry: EngineRegistry = BpmnWorkflowSerializer.configure(config, EngineRegistry())
     # Task data keeps money as Decimal and calendar dates as date across save/restore.
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
@@ -90,11 +172,15 @@ class DocumentSerializer:
     def load_workflow(self, document: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
         """Restore a workflow from its document onto already-loaded specs."""
         dct = json.loads(document)
-        dct.pop("document", None)
+        legacy = dct.pop("document", None) in LEGACY_DOCUMENTS
         dct["spec"] = spec
         dct["subprocess_specs"] = subprocess_specs
         dct.pop("serializer_version", None)
-        return self.registry.restore(dct)
+        self.registry.tolerant = legacy
+        try:
+            return self.registry.restore(dct)
+        finally:
+            self.registry.tolerant = False
 
     def dump_spec(self, spec: Any) -> dict[str, Any]:
         """Return a process spec as a JSON-ready dict."""

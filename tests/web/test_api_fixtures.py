@@ -18,7 +18,8 @@ from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.services.tokens import create_token
 
 RECEIVABLES = SHIPPED_PROCESSES / "receivables_collection.bpmn"
-RECEIVABLES_FORMS = ("receivables_start", "write_off", "chase_payment", "head_collection", "vp_collection")
+RECEIVABLES_FORMS = ("receivables_start", "write_off", "chase_payment", "head_collection", "vp_collection",
+                     "payment_received")
 INVOICE = {"customer": "ACME Logistics", "invoice_no": "INV-2026-001", "amount": "1000.00", "currency": "CNY",
            "invoice_date": "2026-02-20", "due_date": "2026-03-06"}
 
