@@ -4,6 +4,7 @@ from engine.persistence.audit import AuditEvent, AuditHead
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
+from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.requests import IdempotencyKey, PortalTicket
 from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
@@ -11,7 +12,7 @@ from engine.persistence.timers import Incident, SlaBreach, Timer
 from engine.persistence.users import ApiToken, Group, User, membership
 
 __all__ = [
-    "ApiToken", "AuditEvent", "AuditHead", "Base", "CalendarDay", "DefinitionFile", "Group", "HumanTask", "HumanTaskCandidate",
+    "ApiToken", "AuditEvent", "AuditHead", "Base", "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

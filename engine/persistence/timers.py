@@ -40,13 +40,15 @@ class Timer(Base):
 
 
 class Incident(Base):
-    """A timer or job that kept failing; an operator retries or resolves it."""
+    """A timer, job or external task that kept failing; an operator retries or resolves it."""
 
     __tablename__ = "incident"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     timer_id: Mapped[int | None] = mapped_column(ForeignKey("timer.id", ondelete="SET NULL"), nullable=True, index=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), nullable=True, index=True)
+    external_task_id: Mapped[str | None] = mapped_column(ForeignKey("external_task.id", ondelete="SET NULL"),
+                                                         nullable=True, index=True)
     process_key: Mapped[str] = mapped_column(String(255))
     element_id: Mapped[str] = mapped_column(String(255))
     error: Mapped[str] = mapped_column(Text)

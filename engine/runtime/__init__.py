@@ -15,7 +15,8 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from engine.clock import Clock
 from engine.runtime.calendar import BusinessCalendar, CalendarTrace, trace_calendar
-from engine.runtime.instance import InstanceRun, ReadyTask, WaitingMessage, WaitingTimer
+from engine.runtime.external import register_external_tasks
+from engine.runtime.instance import InstanceRun, ReadyTask, WaitingExternalTask, WaitingMessage, WaitingTimer
 from engine.runtime.limits import lift_depth_cap
 from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.runtime.pruning import prune_history
@@ -24,7 +25,7 @@ from engine.runtime.serialization import DocumentSerializer
 
 __all__ = [
     "InstanceRun", "ParsedProcess", "ProblemsFound", "ReadyTask", "Runtime", "SourceDocument",
-    "SpecBundle", "WaitingMessage", "WaitingTimer", "evaluate_due", "evaluate_due_traced", "parse_documents",
+    "SpecBundle", "WaitingExternalTask", "WaitingMessage", "WaitingTimer", "evaluate_due", "evaluate_due_traced", "parse_documents",
 ]
 
 
@@ -47,6 +48,7 @@ class Runtime:
         self.script_engine = EngineScriptEngine(clock, self.tz, calendar, timeout_s=script_timeout_s)
         self.calendar_stamp: object = None  # fingerprint of the stored days the calendar was built from
         self.serializer = DocumentSerializer()
+        register_external_tasks(self.serializer.registry)
         self._specs: OrderedDict[Any, SpecBundle] = OrderedDict()
         self._runs: OrderedDict[Any, tuple[int, InstanceRun]] = OrderedDict()
         self.run_cache_size = 1024

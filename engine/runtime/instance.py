@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict, EngineError, ScriptError, WorkflowError
+from engine.runtime.external import ExternalServiceTask
 from engine.runtime.sandbox import SandboxViolation
 from engine.runtime.timers import CalendarUse, Rescheduled, calendar_use, cycle_due, reschedule_timers
 
@@ -69,6 +70,17 @@ class WaitingMessage:
     task_id: str
     element_id: str
     message_name: str
+
+
+@dataclass(frozen=True)
+class WaitingExternalTask:
+    """An external service task waiting for an outside worker, with the data it hands the worker."""
+
+    task_id: str
+    element_id: str
+    title: str
+    topic: str
+    data: dict[str, Any]
 
 
 def _definitions(event_definition: Any) -> list[Any]:
@@ -150,6 +162,18 @@ class InstanceRun:
         self.advance()
         return view
 
+    def complete_external(self, task_id: str, data: dict[str, Any]) -> None:
+        """Complete a waiting external service task with the worker's variables and advance the workflow."""
+        task = self._task(task_id)
+        if task.state != TaskState.READY or not isinstance(task.task_spec, ExternalServiceTask):
+            raise Conflict(f"external task {task_id} is not waiting (state {TaskState.get_name(task.state)})")
+        try:
+            task.set_data(**data)  # the same path as a user task's completion data
+            task.run()
+        except (SpiffWorkflowException, SandboxViolation) as exc:
+            raise translate_errors(exc) from exc
+        self.advance()
+
     def catch_message(self, name: str, payload: dict[str, Any]) -> bool:
         """Deliver a message to this workflow; return False if nothing waits for it."""
         for task in list(self.workflow.event_manager.tasks.values()):
@@ -195,6 +219,15 @@ class InstanceRun:
             self._ready_view(t)
             for t in self.workflow.get_tasks(state=TaskState.READY)
             if isinstance(t.task_spec, (UserTask, ManualTask))
+        ]
+
+    def waiting_external_tasks(self) -> list[WaitingExternalTask]:
+        """Return every external service task waiting for a worker, in subprocesses too."""
+        return [
+            WaitingExternalTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                                t.task_spec.topic, dict(t.data))
+            for t in self.workflow.get_tasks(state=TaskState.READY)
+            if isinstance(t.task_spec, ExternalServiceTask)
         ]
 
     def waiting_timers(self) -> list[WaitingTimer]:

@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
 from engine.runtime.dialect import prepare_tree
+from engine.runtime.external import ExternalServiceTask, ExternalTaskParser, mark_external_tasks
 from engine.runtime.joins import JOIN_CLASSES
 from engine.runtime.messages import EngineMessage
 from engine.runtime.timers import TIMER_CLASSES, EngineStartCycle, translate_expression
@@ -124,12 +125,19 @@ def _python_problem(exc: Exception, documents: list[SourceDocument]) -> Problem:
     return Problem(documents[0].filename if documents else "?", None, None, en, None, (("zh", zh),))
 
 
+class EngineParser(CamundaParser):  # type: ignore[misc]
+    """Camunda's parser, with service tasks read as external tasks (the only kind deploy lets through)."""
+
+    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                               f"{{{BPMN_NS}}}serviceTask": (ExternalTaskParser, ExternalServiceTask)}
+
+
 def parse_documents(documents: list[SourceDocument], *, wanted: set[str] | None = None) -> dict[str, ParsedProcess]:
     """Parse the executable processes in the documents (only ``wanted`` ids when given); raise ProblemsFound on failure.
 
     The trees are rewritten in place (engine.runtime.dialect, timer expressions): pass copies.
     """
-    parser = CamundaParser()
+    parser = EngineParser()
     try:
         for doc in documents:
             if doc.kind == "dmn":
@@ -137,6 +145,7 @@ def parse_documents(documents: list[SourceDocument], *, wanted: set[str] | None 
         for doc in documents:
             if doc.kind == "bpmn":
                 prepare_tree(doc.tree)
+                mark_external_tasks(doc.tree)
                 translate_timers(doc.tree)
                 parser.add_bpmn_xml(etree.ElementTree(doc.tree), filename=doc.filename)
         result: dict[str, ParsedProcess] = {}

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
-from engine.persistence import HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
+from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
 from engine.services import audit
 from engine.services.context import context_of, now
 from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
@@ -117,11 +117,13 @@ def cancel_instance(session: Session, instance_id: int, actor: str, reason: str 
     at = now(session)
     instance.state = context_of(session).runtime.dump(run)
     instance.status, instance.ended_at, instance.updated_at = "cancelled", at, at
-    instance.summary = {k: v for k, v in (instance.summary or {}).items() if k not in ("tasks", "timers", "messages")}
+    instance.summary = {k: v for k, v in (instance.summary or {}).items() if k not in ("tasks", "timers", "messages", "external")}
     session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
                     .values(status="cancelled", completed_at=at))
     session.execute(delete(Timer).where(Timer.instance_id == instance_id))
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance_id))
+    session.execute(update(ExternalTask).where(ExternalTask.instance_id == instance_id, ExternalTask.status.in_(
+        ("open", "incident"))).values(status="cancelled", lock_owner=None, lock_expires_at=None))
     audit.record(session, "instance_cancelled", actor, instance_id=instance_id, process_key=info.process_key,
                  data={"reason": reason})
     flush_or_conflict(session, instance_id)

@@ -1,4 +1,4 @@
-"""Keep the queryable rows (inbox, timers, message subscriptions) in step with an instance's state.
+"""Keep the queryable rows (inbox, timers, message subscriptions, external tasks) in step with an instance's state.
 
 The instance row's ``summary`` remembers which rows exist, so a command computes the
 difference in memory and writes only what changed — no extra SELECTs.
@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from engine.persistence import HumanTask, MessageSubscription, ProcessInstance, Timer
+from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessInstance, Timer
 from engine.runtime import InstanceRun, WaitingTimer
 from engine.runtime.dialect import finished_elements
 from engine.services import audit
 from engine.services.candidates import add_candidate_rows, candidates_for, drop_candidate_rows, evaluate_date
-from engine.services.context import context_of, now
+from engine.services.context import context_of, now, plain
 
 SCALAR_TYPES = (str, int, bool)
 
@@ -119,10 +119,30 @@ def sync_projections(
                 message_name=sub.message_name, instance_id=instance.id, task_id=tid, element_id=sub.element_id,
                 business_key=instance.business_key, correlation=_correlation_values(data)))
     summary["messages"] = list(subs)
+    _sync_external_tasks(session, instance, run, summary)
 
     if customer:
         summary["customer"] = customer
     instance.summary = summary
+
+
+def _sync_external_tasks(session: Session, instance: ProcessInstance, run: InstanceRun, summary: dict[str, Any]) -> None:
+    """Write a row per external task the workflow waits on (its variables kept current); cancel rows it left."""
+    known: list[str] = list(summary.get("external", []))
+    waiting = {t.task_id: t for t in run.waiting_external_tasks()}
+    stale = [tid for tid in known if tid not in waiting]
+    if stale:  # a completion marked its own row; anything else left (a boundary event, a cancel) was cancelled
+        session.execute(update(ExternalTask).where(ExternalTask.id.in_(stale), ExternalTask.status.in_(("open", "incident")))
+                        .values(status="cancelled", lock_owner=None, lock_expires_at=None))
+    for tid, task in waiting.items():
+        if tid in known:
+            session.execute(update(ExternalTask).where(ExternalTask.id == tid).values(variables=plain(task.data)))
+            continue
+        session.add(ExternalTask(id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
+                                 title=task.title, topic=task.topic, business_key=instance.business_key,
+                                 variables=plain(task.data), status="open", created_at=now(session)))
+    if known or waiting:
+        summary["external"] = list(waiting)
 
 
 def _record_passes(session: Session, instance: ProcessInstance, info: dict[str, Any], run: InstanceRun, actor: str,

@@ -215,8 +215,12 @@ def list_incidents(session: Session, status: str | None = "open") -> list[Incide
 
 
 def retry_incident(session: Session, incident_id: int, actor: str) -> Incident:
-    """Put an incident's timer back in the queue, due now, with a fresh set of attempts."""
+    """Put an incident's timer back in the queue, due now, with a fresh set of attempts (an external task: fetchable again)."""
     incident = _open_incident(session, incident_id)
+    if incident.external_task_id is not None:
+        from engine.services.external_tasks import retry_external_incident
+
+        return retry_external_incident(session, incident, actor)
     timer = session.get(Timer, incident.timer_id) if incident.timer_id else None
     if timer is None:
         raise Conflict(f"incident {incident_id} has no timer left to retry; resolve it instead")
