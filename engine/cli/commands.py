@@ -190,8 +190,9 @@ def complete(task_id: str, actor: str, data_json: str | None, as_json: bool) -> 
 @cli.command(help="Correlate a message to waiting instances, e.g. payment_received --correlate invoice_no=INV-1.")
 @click.argument("name")
 @click.option("--correlate", "pairs", multiple=True, help="KEY=VALUE (instance variable, business_key or instance_id)")
-@click.option("--data", "data_json")
-@click.option("--user", "actor", default="system", show_default=True)
+@click.option("--data", "data_json", help="JSON object checked against the message's declared form")
+@click.option("--user", "actor", default="system", show_default=True,
+              help="send as this user, with their rights (system: an operator at the server, may send any message)")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
 def message(name: str, pairs: tuple[str, ...], data_json: str | None, actor: str, as_json: bool) -> None:

@@ -19,17 +19,21 @@ def tokens() -> None:
 @click.option("--expires-in-days", type=click.IntRange(1, token_service.MAX_DAYS), default=None,
               help="days until the token stops working (default: never)")
 @click.option("--name", default="", help="what the token is for, e.g. 'ERP sync'")
+@click.option("--scope", type=click.Choice(token_service.SCOPES), default=token_service.PERSONAL, show_default=True,
+              help="personal: acts as USER everywhere; integration: may only send messages that allow integration tokens")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
-def tokens_create(username: str, expires_in_days: int | None, name: str, as_json: bool) -> None:
+def tokens_create(username: str, expires_in_days: int | None, name: str, scope: str, as_json: bool) -> None:
     """Create a token."""
     with build_engine().transaction() as session:
-        issued = token_service.create_token(session, username, "system", name=name, expires_in_days=expires_in_days)
+        issued = token_service.create_token(session, username, "system", name=name, expires_in_days=expires_in_days,
+                                            scope=scope)
     if as_json:
         emit_json({**issued.token.__dict__, "token": issued.secret})
         return
     expires = issued.token.expires_at.isoformat(timespec="minutes") if issued.token.expires_at else "never"
-    click.echo(f"token {issued.token.id} for {username} (expires: {expires}); it is shown only this once", err=True)
+    click.echo(f"token {issued.token.id} for {username} (scope: {scope}, expires: {expires}); it is shown only this once",
+               err=True)
     click.echo(issued.secret)
 
 
@@ -51,7 +55,7 @@ def tokens_list(username: str | None, as_json: bool) -> None:
     for v in views:
         state = "active" if v.is_active(at) else ("revoked" if v.revoked_at else "expired")
         expires = v.expires_at.isoformat(timespec="minutes") if v.expires_at else "never"
-        click.echo(f"{v.id:>5}  {v.username:<16} {state:<8} expires={expires}  {v.name}")
+        click.echo(f"{v.id:>5}  {v.username:<16} {state:<8} {v.scope:<11} expires={expires}  {v.name}")
 
 
 @tokens.command("revoke", help="Revoke token ID; it stops working at once.")

@@ -56,3 +56,5 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # "personal": acts as its user everywhere; "integration": may only send the messages that name the scope.
+    scope: Mapped[str] = mapped_column(String(32), default="personal", server_default="personal")

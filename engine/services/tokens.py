@@ -21,6 +21,10 @@ MAX_DAYS = 3650
 MAX_NAME = 120
 # Operators at the server (the ``bpm tokens`` CLI) act as "system".
 OPERATORS = frozenset({"system"})
+# "personal" acts as its user; "integration" may only send messages that name the scope (senderScopes).
+PERSONAL = "personal"
+INTEGRATION = "integration"
+SCOPES = (PERSONAL, INTEGRATION)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class TokenView:
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
+    scope: str = PERSONAL
 
     def is_active(self, at: datetime) -> bool:
         """Return True if the token is neither revoked nor expired at ``at``."""
@@ -53,7 +58,7 @@ def hash_token(secret: str) -> str:
 
 
 def _view(row: ApiToken, username: str) -> TokenView:
-    return TokenView(row.id, username, row.name, row.created_at, row.expires_at, row.revoked_at)
+    return TokenView(row.id, username, row.name, row.created_at, row.expires_at, row.revoked_at, row.scope or PERSONAL)
 
 
 def _may_manage(session: Session, actor: str, owner: str) -> bool:
@@ -61,8 +66,10 @@ def _may_manage(session: Session, actor: str, owner: str) -> bool:
 
 
 def create_token(session: Session, username: str, actor: str, *, name: str = "",
-                 expires_in_days: int | None = None) -> IssuedToken:
+                 expires_in_days: int | None = None, scope: str = PERSONAL) -> IssuedToken:
     """Issue a token for ``username`` (by themselves, an admin or an operator); return it with its secret."""
+    if scope not in SCOPES:
+        raise InvalidInput(f"unknown token scope {scope!r}; use one of: {', '.join(SCOPES)}")
     user = get_user(session, username)
     if user is None or not user.active:
         raise NotFound(f"no active user {username!r}")
@@ -76,16 +83,23 @@ def create_token(session: Session, username: str, actor: str, *, name: str = "",
     at = now(session)
     secret = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=hash_token(secret), name=name, created_at=at,
-                   expires_at=at + timedelta(days=expires_in_days) if expires_in_days else None, revoked_at=None)
+                   expires_at=at + timedelta(days=expires_in_days) if expires_in_days else None, revoked_at=None,
+                   scope=scope)
     session.add(row)
     session.flush()
     audit.record(session, "token_created", actor,
-                 data={"token_id": row.id, "user": username, "name": name, "expires_at": row.expires_at})
+                 data={"token_id": row.id, "user": username, "name": name, "expires_at": row.expires_at, "scope": scope})
     return IssuedToken(_view(row, username), secret)
 
 
 def authenticate_token(session: Session, secret: str) -> str | None:
     """Return the name of the active user an unexpired, unrevoked token belongs to, or None."""
+    found = token_identity(session, secret)
+    return found[0] if found is not None else None
+
+
+def token_identity(session: Session, secret: str) -> tuple[str, str] | None:
+    """Return (user name, scope) of an active user's unexpired, unrevoked token, or None."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     row = session.execute(
@@ -96,7 +110,7 @@ def authenticate_token(session: Session, secret: str) -> str | None:
     token, user = row
     if not user.active or not _view(token, user.username).is_active(now(session)):
         return None
-    return user.username
+    return user.username, token.scope or PERSONAL
 
 
 def list_tokens(session: Session, username: str | None = None) -> list[TokenView]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import request
+from flask import g, request
 from flask_login import current_user
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import Forbidden, Unauthorized
 
-from engine.services.tokens import authenticate_token
+from engine.services.tokens import INTEGRATION, PERSONAL, token_identity
 from web.access import ANYONE, requires
 from web.api.openapi import documented
 from web.auth.accounts import load_user
@@ -17,6 +17,8 @@ from web.db import db
 from web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
+# What an integration-scoped token may call: send messages, and ask who it is.
+INTEGRATION_ENDPOINTS = frozenset({"messages.send_message", "me.me"})
 
 
 def authenticate() -> None:
@@ -26,13 +28,16 @@ def authenticate() -> None:
     """
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     secret = secret.strip()
-    username = authenticate_token(db(), secret) if scheme.lower() == "bearer" and secret else None
+    identity = token_identity(db(), secret) if scheme.lower() == "bearer" and secret else None
+    username, g.api_token_scope = identity if identity is not None else (None, PERSONAL)
     user = load_user(db(), username) if username else None
     # Flask-Login's own hook for "this request's user"; it keeps current_user and web/access.py working.
     login_manager._update_request_context_with_user(user)
     if user is None:
         raise Unauthorized("Send a valid personal API token as 'Authorization: Bearer <token>' "
                            "(create one with `bpm tokens create USER`); it may have expired or been revoked.")
+    if g.api_token_scope == INTEGRATION and request.endpoint not in INTEGRATION_ENDPOINTS:
+        raise Forbidden("an integration token may only send messages (POST /api/v1/messages) and read /api/v1/me")
 
 
 def allow(groups: frozenset[str]) -> Callable[[F], F]:
@@ -50,6 +55,11 @@ def username() -> str:
     """Return the calling user's name."""
     name: str = current_user.username
     return name
+
+
+def token_scopes() -> frozenset[str]:
+    """Return the scopes of the token this request was signed in with."""
+    return frozenset({g.get("api_token_scope", PERSONAL)})
 
 
 def groups() -> frozenset[str]:

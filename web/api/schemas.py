@@ -437,6 +437,8 @@ class TokenSchema(Schema):
     expires_at = fields.DateTime(allow_none=True, required=True)
     revoked_at = fields.DateTime(allow_none=True, required=True)
     active = fields.Boolean(required=True)
+    scope = fields.String(required=True, metadata={"description": "personal (acts as its user) or integration "
+                                                                  "(may only send messages that allow it)"})
 
 
 TokenPageSchema = page_schema(TokenSchema, "TokenPageSchema")
@@ -454,6 +456,9 @@ class NewTokenSchema(Schema):
     name = fields.String(load_default="", validate=validate.Length(max=120))
     expires_in_days = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=3650))
     username = fields.String(validate=validate.Length(min=1, max=120), metadata={"description": "Admins only"})
+    scope = fields.String(load_default="personal", validate=validate.OneOf(["personal", "integration"]),
+                          metadata={"description": "integration: the token may only send messages whose "
+                                                   "definition names the scope (senderScopes)"})
 
 
 class TokenListArgsSchema(PageArgsSchema):

@@ -106,7 +106,7 @@ def list_tokens(args: dict[str, Any]) -> dict[str, Any]:
 def create_token(body: dict[str, Any]) -> dict[str, Any]:
     """Create a token for myself (admins: for anyone); the secret ``token`` is in this response only."""
     issued = token_service.create_token(db(), body.get("username") or username(), username(), name=body["name"],
-                                        expires_in_days=body["expires_in_days"])
+                                        expires_in_days=body["expires_in_days"], scope=body["scope"])
     return {**_token(issued.token), "token": issued.secret}
 
 
