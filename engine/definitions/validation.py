@@ -25,6 +25,7 @@ from lxml import etree
 
 from engine.definitions.messages import problem, readable_error
 from engine.definitions.people import attribute_problems, form_key_problems, people_problems
+from engine.definitions.service_tasks import service_task_problems
 from engine.definitions.support import (
     documentation_only,
     executable_processes,
@@ -88,6 +89,7 @@ def _bpmn_problems(
         problems += _condition_problems(doc, process) + _script_problems(doc, process) + _timer_problems(doc, process)
         problems += _message_and_call_problems(doc, process, messages)
         problems += expression_problems(doc, process) + unsupported_problems(doc, process) + attribute_problems(doc, process)
+        problems += service_task_problems(doc, process)
         if groups is not None:
             problems += people_problems(doc, process, groups)
         if form_keys is not None:
@@ -223,7 +225,7 @@ def _message_and_call_problems(doc: SourceDocument, process: Any, messages: set[
             problems.append(problem(doc.filename, node, owner, "message_missing", kind=_kind(owner),
                                     element=owner_id(owner), ref=ref))
     for task in process.iter(f"{{{BPMN}}}businessRuleTask"):
-        if not (task.get(f"{{{CAMUNDA}}}decisionRef") or "").strip():
+        if not (task.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() and task.get(f"{{{CAMUNDA}}}type") != "external":
             problems.append(problem(doc.filename, task, task, "decision_missing", element=task.get("id")))
     for call in process.iter(f"{{{BPMN}}}callActivity"):
         if not (call.get("calledElement") or "").strip():
