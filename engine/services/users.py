@@ -25,6 +25,8 @@ DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
     "designer": ("Process designer", "流程设计"),
     "auditor": ("Auditor", "审计"),
     "admin": ("Administrator", "管理员"),
+    # The users external systems (ERP, TMS…) act as: they fetch and complete external tasks.
+    "integration": ("Integration (external systems)", "系统集成"),
 }
 
 

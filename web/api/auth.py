@@ -17,8 +17,9 @@ from web.db import db
 from web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
-# What an integration-scoped token may call: send messages, and ask who it is.
-INTEGRATION_ENDPOINTS = frozenset({"messages.send_message", "me.me"})
+# What an integration-scoped token may call: send messages, ask who it is, and work on external tasks.
+INTEGRATION_ENDPOINTS = frozenset({"messages.send_message", "me.me"} | {
+    f"api_external-tasks.{view}" for view in ("fetch_and_lock", "complete", "failure", "extend_lock", "list_external_tasks")})
 
 
 def authenticate() -> None:
