@@ -32,10 +32,12 @@ def index() -> ResponseReturnValue:
 @bp.post("/<int:incident_id>/retry")
 @requires(ADMINS)
 def retry(incident_id: int) -> ResponseReturnValue:
-    """Put the incident's timer back and fire it now, in its own transaction, as the scheduler would."""
+    """Put the incident's timer back and fire it now, as the scheduler would (an external task: fetchable again)."""
     incident = retry_incident(db(), incident_id, current_user.username)
     timer_id = incident.timer_id
-    assert timer_id is not None  # retry_incident refuses incidents without a timer
+    if timer_id is None:  # an external task's incident: its workers fetch the task again
+        flash(gettext("Incident #%(id)s retried: the external task waits for its workers again.", id=incident_id), "success")
+        return redirect(url_for("incidents.index"))
     commit()  # the fire below runs in its own transaction and must see the timer waiting again
     result = fire_one(get_engine().session, timer_id, None)
     if result.outcome == "fired":

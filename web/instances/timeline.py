@@ -29,6 +29,10 @@ EVENT_LABELS = {
     "incident_raised": lazy_gettext("Incident raised"),
     "incident_retried": lazy_gettext("Incident retried"),
     "incident_resolved": lazy_gettext("Incident resolved"),
+    "external_task_locked": lazy_gettext("External task fetched by a worker"),
+    "external_task_lock_extended": lazy_gettext("External task lock extended"),
+    "external_task_failed": lazy_gettext("External task failed"),
+    "external_task_completed": lazy_gettext("External task completed"),
 }
 DETAIL_LABELS = {
     "reason": lazy_gettext("Reason"), "assignee": lazy_gettext("Assignee"), "group": lazy_gettext("Group"),

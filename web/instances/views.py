@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from engine.services.audit import instance_history
 from engine.services.definitions import list_definitions
+from engine.services.external_tasks import list_external_tasks
 from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, may_see_instance
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, in_any, requires
 from web.db import db
@@ -75,6 +76,7 @@ def show(instance_id: int) -> ResponseReturnValue:
         "instances/show.html", instance=instance, process_name=names.get(instance.process_key, instance.process_key),
         diagram=instance_diagram(session, instance, history), timeline=timeline(history),
         data=sorted((instance.data or {}).items()), may_cancel=in_any(ADMINS) and instance.status == "running",
+        external_tasks=list_external_tasks(session, instance_id=instance_id),
     )
 
 
