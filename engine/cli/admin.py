@@ -120,7 +120,7 @@ def timers_fire(when: str | None, as_json: bool) -> None:
             click.echo(f"  timer {r.timer_id} ({r.element_id}): {r.outcome}: {r.error}", err=True)
 
 
-@cli.group(invoke_without_command=True, help="Incidents: timers that kept failing.")
+@cli.group(invoke_without_command=True, help="Incidents: timers that kept failing, external tasks out of retries.")
 @click.option("--all", "show_all", is_flag=True, help="include retried and resolved incidents")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -134,7 +134,8 @@ def incidents(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     with build_engine().transaction() as session:
         rows = [
             {"id": i.id, "instance_id": i.instance_id, "process_key": i.process_key, "element_id": i.element_id,
-             "error": i.error, "status": i.status, "created_at": i.created_at.isoformat()}
+             "error": i.error, "status": i.status, "created_at": i.created_at.isoformat(),
+             "external_task_id": i.external_task_id}
             for i in list_incidents(session, None if show_all else "open")
         ]
     if as_json:
@@ -146,7 +147,7 @@ def incidents(ctx: click.Context, show_all: bool, as_json: bool) -> None:
         click.echo(f"{r['id']:>5}  instance={r['instance_id'] or '-'}  {r['process_key']}:{r['element_id']}  {r['status']}  {r['error']}")
 
 
-@incidents.command("retry", help="Retry an incident's timer now (after fixing its cause).")
+@incidents.command("retry", help="Retry an incident's timer now, or make its external task fetchable again (after fixing its cause).")
 @click.argument("incident_id", type=int)
 @click.option("--user", "actor", default="admin", show_default=True)
 @engine_errors

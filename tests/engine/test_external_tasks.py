@@ -161,3 +161,40 @@ def test_cancelling_the_instance_cancels_its_external_tasks(engine: Engine, star
     with engine.transaction() as session:
         assert ext.list_external_tasks(session) == []
         assert [t.status for t in ext.list_external_tasks(session, status=None)] == ["cancelled"]
+
+
+GUARDED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+                  id="Definitions_guarded" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="guarded_sync" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="sync" name="Sync to ERP" camunda:type="external" camunda:topic="erp_order_sync">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:boundaryEvent id="too_slow" attachedToRef="sync">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="synced"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="gave_up"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sync"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sync" targetRef="synced"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="too_slow" targetRef="gave_up"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_boundary_timer_cancels_the_external_task_and_its_worker_is_told(engine: Engine, clock, tmp_path) -> None:
+    path = tmp_path / "guarded.bpmn"
+    path.write_text(GUARDED)
+    engine.deploy([path], actor="designer")
+    instance = engine.start("guarded_sync", {"order_no": "SO-9"})
+    [task] = fetch(engine, "erp-1")
+    clock.advance(hours=1, seconds=1)
+    assert [r.outcome for r in engine.fire_due_timers()] == ["fired"]
+    assert rows(engine) == [("sync", "cancelled", None, None)]
+    with pytest.raises(Conflict, match="is cancelled"):
+        call(engine, ext.complete, task.id, "erp-1", {"erp_id": "late"})
+    assert engine.instance(instance.id).status == "completed"
+    assert "erp_id" not in (engine.instance(instance.id).data or {})

@@ -362,10 +362,11 @@ class TimerListArgsSchema(PageArgsSchema):
 
 
 class IncidentSchema(Schema):
-    """A timer that kept failing."""
+    """A timer that kept failing, or an external task whose worker reported no retries left."""
 
     id = fields.Integer(required=True)
     timer_id = fields.Integer(allow_none=True, required=True)
+    external_task_id = fields.String(allow_none=True, required=True)
     instance_id = fields.Integer(allow_none=True, required=True)
     process_key = fields.String(required=True)
     element_id = fields.String(required=True)
