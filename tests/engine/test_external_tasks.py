@@ -198,3 +198,17 @@ def test_a_boundary_timer_cancels_the_external_task_and_its_worker_is_told(engin
         call(engine, ext.complete, task.id, "erp-1", {"erp_id": "late"})
     assert engine.instance(instance.id).status == "completed"
     assert "erp_id" not in (engine.instance(instance.id).data or {})
+
+
+def test_a_worker_cannot_smuggle_serializer_type_tags_into_the_instance(engine: Engine, started: int) -> None:
+    [task] = fetch(engine, "erp-1")
+    tagged = {"typename": "Decimal", "value": "1e999999"}
+    call(engine, ext.complete, task.id, "erp-1", {"erp_reply": tagged})
+    engine.close()  # a fresh engine: the data comes back from the stored document, not from a cached workflow
+    fresh = Engine(config=engine.config, clock=engine.clock)
+    try:
+        assert fresh.instance(started).data["erp_reply"] == tagged
+        [booking] = fetch(fresh, "tms-1", TMS)
+        assert booking.variables["erp_reply"] == tagged
+    finally:
+        fresh.close()
