@@ -16,6 +16,7 @@ def test_the_instance_page_shows_the_external_task_and_its_lock(web_engine, brow
     instance = web_engine.start("erp_order_sync", {"order_no": "SO-1"}, "admin", business_key="SO-1")
     page = browser("admin").get(f"/instances/{instance.id}").get_data(as_text=True)
     assert "External tasks" in page and "<code>erp_order_sync</code>" in page and "no worker yet" in page
+    assert 'class="bpmn-activity is-waiting" data-element-id="Activity_sync_erp"' in page  # the diagram marks the wait
     with web_engine.transaction() as session:
         ext.fetch_and_lock(session, "erp-sync-1", ERP, 1, "admin")
     page = browser("admin").get(f"/instances/{instance.id}").get_data(as_text=True)

@@ -17,8 +17,11 @@ def completed_elements(history: list[HistoryEntry]) -> set[str]:
 
 
 def instance_diagram(session: Session, instance: InstanceView, history: list[HistoryEntry], *,
-                     current: set[str] | None = None) -> str:
-    """Return the SVG diagram of ``instance`` (no workflow is loaded for it), '' without DI."""
+                     current: set[str] | None = None, external: set[str] | None = None) -> str:
+    """Return the SVG diagram of ``instance`` (no workflow is loaded for it), '' without DI.
+
+    ``external``: element ids of the external tasks it waits on (drawn as waiting, like timers).
+    """
     if instance.definition_id is None:
         return ""
     source = definition_source(session, instance.definition_id)
@@ -26,7 +29,7 @@ def instance_diagram(session: Session, instance: InstanceView, history: list[His
         source,
         completed=completed_elements(history),
         active={t.element_id for t in instance.tasks if t.status == "open"},
-        waiting={t.element_id for t in instance.timers if t.status == "waiting"},
+        waiting={t.element_id for t in instance.timers if t.status == "waiting"} | (external or set()),
         current=current or set(),
         started=True,
         finished=instance.status == "completed",

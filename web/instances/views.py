@@ -72,11 +72,12 @@ def show(instance_id: int) -> ResponseReturnValue:
     instance = get_instance(session, instance_id)
     history = instance_history(session, instance_id)
     names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
+    external_tasks = list_external_tasks(session, instance_id=instance_id)
     return render_template(
         "instances/show.html", instance=instance, process_name=names.get(instance.process_key, instance.process_key),
-        diagram=instance_diagram(session, instance, history), timeline=timeline(history),
-        data=sorted((instance.data or {}).items()), may_cancel=in_any(ADMINS) and instance.status == "running",
-        external_tasks=list_external_tasks(session, instance_id=instance_id),
+        diagram=instance_diagram(session, instance, history, external={t.element_id for t in external_tasks}),
+        timeline=timeline(history), data=sorted((instance.data or {}).items()),
+        may_cancel=in_any(ADMINS) and instance.status == "running", external_tasks=external_tasks,
     )
 
 
