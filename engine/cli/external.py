@@ -11,6 +11,7 @@ from engine.cli.common import build_engine, emit_json, engine_errors, parse_json
 from engine.services import external_tasks as service
 
 ACTOR = click.option("--user", "actor", default="system", show_default=True, help="who the audit trail names")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="print the task as JSON")
 WORKER = click.option("--worker", "worker_id", required=True, help="the worker's id, e.g. erp-sync-1")
 # The fields of POST /api/v1/external-tasks/fetch-and-lock, in the same shape.
 LOCKED_FIELDS = ("id", "topic", "instance_id", "business_key", "variables", "locked_until", "retries")
@@ -54,12 +55,16 @@ def external_fetch(topics: tuple[str, ...], worker_id: str, lock_s: float, max_t
 @WORKER
 @click.option("--data", "data_json", help='variables as a JSON object, e.g. \'{"erp_id": "4711"}\'')
 @ACTOR
+@AS_JSON
 @engine_errors
-def external_complete(task_id: str, worker_id: str, data_json: str | None, actor: str) -> None:
+def external_complete(task_id: str, worker_id: str, data_json: str | None, actor: str, as_json: bool) -> None:
     """Complete an external task."""
     variables = parse_json_option(data_json)
     with build_engine().transaction() as session:
         view = service.complete(session, task_id, worker_id, variables, actor)
+    if as_json:
+        emit_json(view.__dict__)
+        return
     click.echo(f"external task {view.id} ({view.topic}) completed; instance {view.instance_id} moved on")
 
 
@@ -71,11 +76,16 @@ def external_complete(task_id: str, worker_id: str, data_json: str | None, actor
 @click.option("--retry-in", "retry_s", type=click.FloatRange(0, service.MAX_LOCK_S), default=0, show_default=True,
               help="seconds before the task may be fetched again")
 @ACTOR
+@AS_JSON
 @engine_errors
-def external_fail(task_id: str, worker_id: str, error_message: str, retries: int, retry_s: float, actor: str) -> None:
+def external_fail(task_id: str, worker_id: str, error_message: str, retries: int, retry_s: float, actor: str,
+                  as_json: bool) -> None:
     """Report an external task's failure."""
     with build_engine().transaction() as session:
         view = service.handle_failure(session, task_id, worker_id, error_message, retries, retry_s, actor)
+    if as_json:
+        emit_json(view.__dict__)
+        return
     if view.status == "incident":
         click.echo(f"external task {view.id} failed with no retries left: incident raised (see `bpm incidents`)")
     else:
@@ -87,11 +97,15 @@ def external_fail(task_id: str, worker_id: str, error_message: str, retries: int
 @WORKER
 @click.option("--lock", "lock_s", type=click.FloatRange(1, service.MAX_LOCK_S), required=True)
 @ACTOR
+@AS_JSON
 @engine_errors
-def external_extend(task_id: str, worker_id: str, lock_s: float, actor: str) -> None:
+def external_extend(task_id: str, worker_id: str, lock_s: float, actor: str, as_json: bool) -> None:
     """Extend an external task's lock."""
     with build_engine().transaction() as session:
         view = service.extend_lock(session, task_id, worker_id, lock_s, actor)
+    if as_json:
+        emit_json(view.__dict__)
+        return
     click.echo(f"external task {view.id} locked by {worker_id} until {view.locked_until.isoformat(timespec='seconds') if view.locked_until else '-'}")
 
 

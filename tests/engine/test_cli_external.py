@@ -52,8 +52,9 @@ def test_fetch_fail_retry_and_complete_from_the_shell(bpm) -> None:
     [again] = json.loads(bpm("external", "fetch", "--topic", "erp_order_sync", "--worker", "erp-1", "--json").output)
     assert again["retries"] == 1
     bpm("external", "extend", again["id"], "--worker", "erp-1", "--lock", "600")
-    done = bpm("external", "complete", again["id"], "--worker", "erp-1", "--data", '{"erp_id": "4711"}')
-    assert "completed" in done.output
+    done = json.loads(bpm("external", "complete", again["id"], "--worker", "erp-1", "--data", '{"erp_id": "4711"}',
+                          "--json").output)
+    assert (done["status"], done["worker_id"]) == ("completed", "erp-1")
     [booking] = json.loads(bpm("external", "list", "--json").output)
     assert booking["topic"] == "tms_booking" and booking["variables"] == {"order_no": "SO-7", "erp_id": "4711"}
     assert "tms_booking" in bpm("external", "list").output
