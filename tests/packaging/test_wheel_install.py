@@ -140,6 +140,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", VIRTUAL_ENV=str(venv), PYTHONNOUSERSITE="1",
                LANG="C.UTF-8")
     yield Installed(wheel=wheels[0], venv=venv, env=env, timings=timings)
+    # ~200 MB per run, and pytest keeps the last three runs' temporary folders.
+    shutil.rmtree(venv, ignore_errors=True)
+    shutil.rmtree(source, ignore_errors=True)
     # Printed past pytest's capture so CI logs show how long packaging takes.
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
