@@ -212,3 +212,25 @@ def test_a_worker_cannot_smuggle_serializer_type_tags_into_the_instance(engine: 
         assert booking.variables["erp_reply"] == tagged
     finally:
         fresh.close()
+
+
+def test_a_completion_whose_next_step_fails_changes_nothing(engine: Engine, tmp_path) -> None:
+    from engine.errors import ScriptError
+
+    path = tmp_path / "then_script.bpmn"
+    path.write_text(GUARDED.replace("guarded_sync", "then_script").replace(
+        'sourceRef="sync" targetRef="synced"', 'sourceRef="sync" targetRef="check"').replace(
+        '<bpmn:endEvent id="synced"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>',
+        '<bpmn:scriptTask id="check" scriptFormat="python"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>'
+        '<bpmn:script>total = erp_amount * 2</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:endEvent id="synced"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="synced"/>'))
+    engine.deploy([path], actor="designer")
+    instance = engine.start("then_script", {})
+    [task] = fetch(engine, "erp-1")
+    with pytest.raises(ScriptError, match="erp_amount"):
+        call(engine, ext.complete, task.id, "erp-1", {"erp_total": 3})
+    assert rows(engine) == [("sync", "open", "erp-1", None)]
+    assert "erp_total" not in (engine.instance(instance.id).data or {})
+    call(engine, ext.complete, task.id, "erp-1", {"erp_amount": 3})
+    assert engine.instance(instance.id).data["total"] == 6
