@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
@@ -33,7 +34,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.extensions import babel, csrf, login_manager
     from web.settings import defaults, persistent_secret_key
 
-    app = WebApp(__name__)
+    # Beside the default database (./instance), also when installed from a wheel (Flask would pick <venv>/var).
+    app = WebApp(__name__, instance_path=str(Path.cwd() / "instance"))
     app.config.from_mapping(defaults(os.environ))
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):

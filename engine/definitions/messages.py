@@ -106,8 +106,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                      "用户任务 {task}：camunda:priority '{value}' 不是整数；请使用 0 到 100"),
     "bad_date": ("user task {task}: {attribute} '{value}' is neither an ISO 8601 date/duration nor a Python expression: "
                  "{error}", "用户任务 {task}：{attribute} '{value}' 既不是 ISO 8601 日期/时长，也不是 Python 表达式：{error}"),
-    "form_key_missing": ("form key '{key}' names no form in forms/; add forms/{key}.schema.json or fix the key",
-                         "表单键 '{key}' 在 forms/ 中没有对应表单；请添加 forms/{key}.schema.json 或修正表单键"),
+    "form_key_missing": ("form key '{key}' names no form in the forms folder (department/forms or BPM_FORMS_DIR); "
+                         "add {key}.schema.json there or fix the key",
+                         "表单键 '{key}' 在表单目录（department/forms 或 BPM_FORMS_DIR）中没有对应表单；"
+                         "请在该目录添加 {key}.schema.json 或修正表单键"),
     "form_key_foreign": ("user task {task} has {attribute}, but the engine reads camunda:formKey (namespace {namespace}); "
                          "rename the attribute", "用户任务 {task} 使用了 {attribute}，而本引擎读取 camunda:formKey（命名空间 "
                          "{namespace}）；请改用该属性"),

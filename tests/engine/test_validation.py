@@ -181,7 +181,7 @@ def test_form_keys_must_name_forms() -> None:
     problems = problems_of(f, form_keys=FORMS)
     assert len(problems) == 1, problems
     assert_problem(only(problems, "Task_missing_form"), f, '<bpmn:userTask id="Task_missing_form"', "Task_missing_form",
-                   "form key 'no_such_form' names no form in forms/")
+                   "form key 'no_such_form' names no form in the forms folder")
     # A task without a form key is allowed (completed with a plain button): Task_no_lane, Task_plain.
 
 
