@@ -18,7 +18,7 @@ from web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 # What an integration-scoped token may call: send messages, ask who it is, and work on external tasks.
-INTEGRATION_ENDPOINTS = frozenset({"messages.send_message", "me.me"} | {
+INTEGRATION_ENDPOINTS = frozenset({"api_messages.send_message", "api_me.me"} | {
     f"api_external-tasks.{view}" for view in ("fetch_and_lock", "complete", "failure", "extend_lock", "list_external_tasks")})
 
 
