@@ -9,10 +9,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.definitions.forms import load_form, validate_submission
+from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
 from engine.services import audit
-from engine.services.context import context_of, now
+from engine.services.context import context_of, now, plain
+from engine.services.definitions import definition_source
 from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
 from engine.services.tasks import list_tasks
 from engine.services.users import groups_of
@@ -40,11 +43,37 @@ def instance_view(row: ProcessInstance, **extra: Any) -> InstanceView:
     )
 
 
+_START_FORM_KEY = "bpm_start_form_keys"
+
+
+def start_form_key(session: Session, definition_id: int, process_key: str) -> str | None:
+    """Return the form key of a definition version's plain start event (cached: versions never change)."""
+    cache: dict[int, str | None] = context_of(session).__dict__.setdefault(_START_FORM_KEY, {})
+    if definition_id not in cache:
+        cache[definition_id] = start_event_facts(definition_source(session, definition_id), process_key)[1]
+    return cache[definition_id]
+
+
+def check_start_data(session: Session, definition_id: int, process_key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate start data against the start form (if any): declared fields only, converted; FormErrors per field."""
+    form_key = start_form_key(session, definition_id, process_key)
+    if form_key is None:
+        return data
+    form = load_form(context_of(session).config.forms_dir, form_key)
+    if form is None:
+        raise InvalidInput(f"the start form {form_key!r} of {process_key} is not installed; ask an administrator")
+    # plain(): callers that already typed the data (Decimal, date) are checked as the JSON they stand for.
+    return validate_submission(form, plain(data))
+
+
 def start_instance(
     session: Session, process_key: str, data: dict[str, Any] | None = None, actor: str = "system",
-    business_key: str | None = None, *, definition_id: int | None = None,
+    business_key: str | None = None, *, definition_id: int | None = None, start_form: bool = True,
 ) -> InstanceView:
-    """Start an instance of the latest version and run it to its first wait state."""
+    """Start an instance of the latest version (checked against its start form) and run it to its first wait state.
+
+    ``start_form=False`` is for starts that do not enter by the plain start event (a timer start event).
+    """
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("start data must be a JSON object")
     if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255):
@@ -52,6 +81,8 @@ def start_instance(
     if definition_id is None:
         definition_id = latest_definition(session, process_key).id
     info = definition_info(session, definition_id)
+    if start_form:
+        data = check_start_data(session, definition_id, info.process_key, dict(data or {}))
     ctx = context_of(session)
     at = now(session)
     run = ctx.runtime.new_run(spec_bundle(session, definition_id), dict(data or {}))

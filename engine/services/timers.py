@@ -154,7 +154,7 @@ def _fire_start(session: Session, row: Timer, at: datetime) -> FireResult:
         session.delete(row)
         return FireResult(row.id, None, row.element_id, "skipped")
     view = start_instance(session, definition.process_key, {"scheduled_at": row.due_at.isoformat()}, "scheduler",
-                          definition_id=definition.id)
+                          definition_id=definition.id, start_form=False)
     audit.record(session, "timer_fired", "scheduler", instance_id=view.id, process_key=definition.process_key,
                  data={"element_id": START, "kind": START, "due_at": row.due_at, "fired_at": at,
                        "lag_s": round((at - row.due_at).total_seconds(), 3)})

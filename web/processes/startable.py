@@ -9,17 +9,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
-from typing import Any
 
-from lxml import etree
 from sqlalchemy.orm import Session
 
+from engine.definitions.start_events import start_event_facts
 from engine.services.definitions import definition_source, list_definitions
 from engine.services.views import DefinitionView
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-NS = {"bpmn": BPMN}
 _CACHE: OrderedDict[str, tuple[str | None, str | None, bool]] = OrderedDict()
 _CACHE_SIZE = 512
 _LOCK = Lock()
@@ -38,36 +34,6 @@ class StartableProcess:
     def key(self) -> str:
         """Return the process key."""
         return self.definition.process_key
-
-
-def start_event_facts(xml: str, process_key: str) -> tuple[str | None, str | None, bool]:
-    """Return (lane group, form key, has a plain start event) of a process's start event."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, encoding="utf-8")
-    try:
-        root = etree.fromstring(xml.encode("utf-8"), parser)
-    except etree.XMLSyntaxError:
-        return None, None, False
-    process = next((p for p in root.iterfind("bpmn:process", NS) if p.get("id") == process_key), None)
-    if process is None:
-        return None, None, False
-    starts = list(process.iterfind("bpmn:startEvent", NS))
-    plain = [s for s in starts if not any(str(c.tag).endswith("EventDefinition") for c in s if isinstance(c.tag, str))]
-    if not plain:
-        return None, None, False
-    start = plain[0]
-    return _lane_of(process, start.get("id")), start.get(f"{{{CAMUNDA}}}formKey") or None, True
-
-
-def _lane_of(process: Any, element_id: str | None) -> str | None:
-    """Return the name of the innermost lane listing ``element_id``."""
-    best, depth = None, -1
-    for lane in process.iter(f"{{{BPMN}}}lane"):
-        refs = {(r.text or "").strip() for r in lane.iterfind("bpmn:flowNodeRef", NS)}
-        if element_id in refs:
-            level = sum(1 for _ in lane.iterancestors(f"{{{BPMN}}}lane"))
-            if level > depth:
-                best, depth = (lane.get("name") or lane.get("id")), level
-    return best
 
 
 def _facts(session: Session, definition: DefinitionView) -> tuple[str | None, str | None, bool]:
