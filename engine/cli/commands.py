@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from engine.cli.common import build_engine, emit_json, engine_errors, parse_json_option
+from engine.cli.common import build_engine, emit_json, engine_errors, parse_json_option, require_instance, require_user
 from engine.services.context import plain
 
 
@@ -124,7 +124,9 @@ def deploy(paths: tuple[Path, ...], shipped: bool, actor: str, as_json: bool, la
 @engine_errors
 def start(key: str, data_json: str | None, actor: str, business_key: str | None, as_json: bool) -> None:
     """Start an instance."""
-    view = build_engine().start(key, parse_json_option(data_json), actor=actor, business_key=business_key)
+    data = parse_json_option(data_json)
+    engine = build_engine()
+    view = engine.start(key, data, actor=require_user(engine, actor), business_key=business_key)
     if as_json:
         emit_json({"id": view.id, "process_key": view.process_key, "version": view.version, "status": view.status,
                    "business_key": view.business_key})
@@ -161,7 +163,7 @@ def _task_command(action: str) -> None:
     @engine_errors
     def command(task_id: str, actor: str, as_json: bool) -> None:
         engine = build_engine()
-        view = getattr(engine, action)(task_id, actor)
+        view = getattr(engine, action)(task_id, require_user(engine, actor))
         if as_json:
             emit_json(view.to_json())
         else:
@@ -180,7 +182,9 @@ _task_command("unclaim")
 @engine_errors
 def complete(task_id: str, actor: str, data_json: str | None, as_json: bool) -> None:
     """Complete a task."""
-    view = build_engine().complete(task_id, parse_json_option(data_json), actor)
+    data = parse_json_option(data_json)
+    engine = build_engine()
+    view = engine.complete(task_id, data, require_user(engine, actor))
     if as_json:
         emit_json(view.to_json())
     else:
@@ -234,7 +238,8 @@ def instances(status: str | None, process_key: str | None, as_json: bool) -> Non
 @engine_errors
 def show(instance_id: int, as_json: bool) -> None:
     """Show an instance."""
-    view = build_engine().instance(instance_id)
+    engine = build_engine()
+    view = engine.instance(require_instance(engine, instance_id))
     if as_json:
         emit_json(view.to_json(plain))
         return
@@ -257,7 +262,8 @@ def show(instance_id: int, as_json: bool) -> None:
 def set_data(instance_id: int, data_json: str, actor: str) -> None:
     """Change instance variables."""
     changes = parse_json_option(data_json) or {}
-    view = build_engine().set_data(instance_id, changes, actor)
+    engine = build_engine()
+    view = engine.set_data(require_instance(engine, instance_id), changes, require_user(engine, actor))
     click.echo(f"instance {view.id}: set {', '.join(sorted(changes))}")
 
 
@@ -270,7 +276,8 @@ def history(instance_id: int, as_csv: bool, as_json: bool) -> None:
     """Show history."""
     from engine.services.audit import history_csv, iter_history_dicts
 
-    entries = build_engine().history(instance_id)
+    engine = build_engine()
+    entries = engine.history(require_instance(engine, instance_id))
     if as_json:
         emit_json(list(iter_history_dicts(entries)))
     elif as_csv:

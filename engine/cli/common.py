@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from engine.errors import DefinitionError, EngineError
+from engine.definitions.forms import FormErrors
+from engine.errors import DefinitionError, EngineError, NotFound
 from engine.services.context import plain
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,6 +25,31 @@ def build_engine() -> Any:
     from engine.facade import Engine
 
     return Engine()
+
+
+BUILT_IN_ACTORS = frozenset({"system"})
+
+
+def require_user(engine: Any, actor: str) -> str:
+    """Return ``actor`` if it names a user (or is the built-in operator ``system``); else NotFound."""
+    from engine.services.users import get_user
+
+    if actor in BUILT_IN_ACTORS:
+        return actor
+    with engine.transaction() as session:
+        if get_user(session, actor) is None:
+            raise NotFound(f"no user {actor!r}")
+    return actor
+
+
+def require_instance(engine: Any, instance_id: int) -> int:
+    """Return ``instance_id`` if that instance exists; else NotFound ("no instance N")."""
+    from engine.persistence import ProcessInstance
+
+    with engine.transaction() as session:
+        if session.get(ProcessInstance, instance_id) is None:
+            raise NotFound(f"no instance {instance_id}")
+    return instance_id
 
 
 def emit_json(value: Any) -> None:
@@ -81,6 +107,11 @@ def engine_errors(fn: F) -> F:
         except DefinitionError as exc:
             for problem in exc.problems:
                 click.echo(problem.render(designer_language()), err=True)
+            sys.exit(1)
+        except FormErrors as exc:
+            # One line per field, as a form shows them: "error: amount: must be an amount …".
+            for field, message in exc.errors.items():
+                click.echo(f"error: {exc.form_key}: {field}: {message}", err=True)
             sys.exit(1)
         except EngineError as exc:
             click.echo(f"error: {exc}", err=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.persistence import AuditEvent, AuditHead
 from engine.services.context import now, plain
+from engine.services.csv_export import csv_text
 
 GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
@@ -162,14 +161,12 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
 
 
 def history_csv(entries: list[HistoryEntry]) -> str:
-    """Return audit entries as CSV text."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["seq", "at", "actor", "type", "process_key", "instance_id", "task_id", "data"])
-    for e in entries:
-        writer.writerow([e.seq, e.at.isoformat(), e.actor, e.type, e.process_key or "", e.instance_id or "", e.task_id or "",
-                         json.dumps(e.data, ensure_ascii=False, sort_keys=True)])
-    return out.getvalue()
+    """Return audit entries as CSV text (formula-like cells escaped by the shared writer)."""
+    return csv_text(
+        ["seq", "at", "actor", "type", "process_key", "instance_id", "task_id", "data"],
+        ([e.seq, e.at.isoformat(), e.actor, e.type, e.process_key or "", e.instance_id or "", e.task_id or "",
+          json.dumps(e.data, ensure_ascii=False, sort_keys=True)] for e in entries),
+    )
 
 
 def iter_history_dicts(entries: list[HistoryEntry]) -> Iterator[dict[str, Any]]:

@@ -71,6 +71,9 @@ def add_user(session: Session, username: str, groups: list[str], display_name: s
     username = username.strip()
     if not username or len(username) > 120:
         raise InvalidInput("user name must be 1–120 characters")
+    if username.startswith(("=", "+", "-", "@")):
+        # A spreadsheet would read such a name in an audit export as a formula.
+        raise InvalidInput(f"user name {username!r} may not begin with '=', '+', '-' or '@'")
     rows = {g.id: g for g in session.scalars(select(Group).where(Group.id.in_(groups)))}
     unknown = [g for g in groups if g not in rows]
     if unknown:
