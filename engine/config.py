@@ -35,6 +35,11 @@ class EngineConfig:
     timer_batch_size: int = 100
     retry_backoff_s: tuple[float, ...] = (10.0, 60.0, 300.0)
     sql_echo: bool = False
+    # The audit head's Ed25519 keys live outside the database (docs/audit.md): a PEM file path or PEM text.
+    audit_signing_key_file: Path | None = None
+    audit_signing_key: str | None = field(default=None, repr=False)
+    audit_verify_key: str | None = None  # PEM public key(s); old keys stay here after a rotation
+    audit_sign_interval_s: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> EngineConfig:
@@ -57,4 +62,12 @@ class EngineConfig:
             kwargs["timer_batch_size"] = int(env["BPM_TIMER_BATCH"])
         if env.get("BPM_RETRY_BACKOFF"):
             kwargs["retry_backoff_s"] = tuple(float(x) for x in env["BPM_RETRY_BACKOFF"].split(","))
+        if env.get("BPM_AUDIT_SIGNING_KEY_FILE"):
+            kwargs["audit_signing_key_file"] = Path(env["BPM_AUDIT_SIGNING_KEY_FILE"])
+        if env.get("BPM_AUDIT_SIGNING_KEY"):
+            kwargs["audit_signing_key"] = env["BPM_AUDIT_SIGNING_KEY"]
+        if env.get("BPM_AUDIT_VERIFY_KEY"):
+            kwargs["audit_verify_key"] = env["BPM_AUDIT_VERIFY_KEY"]
+        if env.get("BPM_AUDIT_SIGN_INTERVAL"):
+            kwargs["audit_sign_interval_s"] = float(env["BPM_AUDIT_SIGN_INTERVAL"])
         return cls(**kwargs)  # type: ignore[arg-type]
