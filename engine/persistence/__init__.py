@@ -1,6 +1,6 @@
 """SQLAlchemy models (one module per aggregate) and the database connection."""
 
-from engine.persistence.audit import AuditEvent, AuditHead
+from engine.persistence.audit import AuditEvent, AuditHead, AuditSignature
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
@@ -12,7 +12,7 @@ from engine.persistence.timers import Incident, SlaBreach, Timer
 from engine.persistence.users import ApiToken, Group, User, membership
 
 __all__ = [
-    "ApiToken", "AuditEvent", "AuditHead", "Base", "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
+    "ApiToken", "AuditEvent", "AuditHead", "AuditSignature", "Base", "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

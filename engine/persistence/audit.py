@@ -36,3 +36,17 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditSignature(Base):
+    """An Ed25519 signature over the chain head at one position; the key lives outside the database."""
+
+    __tablename__ = "audit_signature"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)  # the position signed: audit_event.seq of the head
+    head_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))  # which public key verifies it (keys rotate)
+    signature: Mapped[str] = mapped_column(String(128))  # hex of the 64-byte Ed25519 signature
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed_by: Mapped[str] = mapped_column(String(120))
