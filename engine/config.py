@@ -30,6 +30,8 @@ class EngineConfig:
     calendars_dir: Path = SHIPPED_CALENDARS
     max_definition_bytes: int = 5 * 1024 * 1024
     script_timeout_s: float = 2.0
+    script_memory_mb: int = 256  # how much the process may grow while designer code runs (RLIMIT_AS)
+    max_instance_bytes: int = 1024 * 1024  # one serialized instance document
     worker_interval_s: float = 1.0
     timer_lease_s: float = 60.0
     timer_batch_size: int = 100
@@ -60,6 +62,10 @@ class EngineConfig:
             kwargs["timer_lease_s"] = float(env["BPM_TIMER_LEASE"])
         if env.get("BPM_TIMER_BATCH"):
             kwargs["timer_batch_size"] = int(env["BPM_TIMER_BATCH"])
+        if env.get("BPM_MAX_INSTANCE_BYTES"):
+            kwargs["max_instance_bytes"] = int(env["BPM_MAX_INSTANCE_BYTES"])
+        if env.get("BPM_SCRIPT_MEMORY_MB"):
+            kwargs["script_memory_mb"] = int(env["BPM_SCRIPT_MEMORY_MB"])
         if env.get("BPM_RETRY_BACKOFF"):
             kwargs["retry_backoff_s"] = tuple(float(x) for x in env["BPM_RETRY_BACKOFF"].split(","))
         if env.get("BPM_AUDIT_SIGNING_KEY_FILE"):

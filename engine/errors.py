@@ -96,3 +96,7 @@ class AuditChainBroken(EngineError):
     """The audit hash chain does not verify."""
 
     code = "audit_chain_broken"
+
+
+class LimitExceeded(ScriptError):
+    """Designer code or instance data went past a hard limit (time, memory, size); nothing was saved."""

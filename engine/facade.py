@@ -58,7 +58,9 @@ class Engine:
         self.clock = OverridableClock(clock or SystemClock())
         self.db: SqlEngine = create_db_engine(self.config.database_url, echo=self.config.sql_echo)
         self.runtime = Runtime(self.clock, self.config.timezone, calendar or _calendar(self.config),
-                               script_timeout_s=self.config.script_timeout_s)
+                               script_timeout_s=self.config.script_timeout_s,
+                               script_memory_bytes=self.config.script_memory_mb * 1024 * 1024,
+                               max_data_bytes=self.config.max_instance_bytes)
         self.context = EngineContext(self.config, self.clock, self.runtime)
         self._sessions = make_session_factory(self.db, {CONTEXT_KEY: self.context})
         # The calendar above was built with no stored days; stored ones (an admin's edits, maybe in

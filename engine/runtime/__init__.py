@@ -20,6 +20,7 @@ from engine.runtime.instance import InstanceRun, ReadyTask, WaitingExternalTask,
 from engine.runtime.limits import lift_depth_cap
 from engine.runtime.parsing import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.runtime.pruning import prune_history
+from engine.runtime.sandbox import DEFAULT_DATA_BYTES, DEFAULT_MEMORY_BYTES
 from engine.runtime.scripting import EngineScriptEngine
 from engine.runtime.serialization import DocumentSerializer
 
@@ -40,12 +41,14 @@ class SpecBundle:
 class Runtime:
     """Creates, restores and saves workflows on cached specs with the sandboxed script engine."""
 
-    def __init__(self, clock: Clock, tz: str, calendar: BusinessCalendar, script_timeout_s: float = 2.0, cache_size: int = 256):
+    def __init__(self, clock: Clock, tz: str, calendar: BusinessCalendar, script_timeout_s: float = 2.0, cache_size: int = 256,
+                 *, script_memory_bytes: int = DEFAULT_MEMORY_BYTES, max_data_bytes: int = DEFAULT_DATA_BYTES):
         lift_depth_cap()
         self.clock = clock
         self.tz = ZoneInfo(tz)
         self.calendar = calendar
-        self.script_engine = EngineScriptEngine(clock, self.tz, calendar, timeout_s=script_timeout_s)
+        self.script_engine = EngineScriptEngine(clock, self.tz, calendar, timeout_s=script_timeout_s,
+                                                memory_bytes=script_memory_bytes, data_bytes=max_data_bytes)
         self.calendar_stamp: object = None  # fingerprint of the stored days the calendar was built from
         self.serializer = DocumentSerializer()
         register_external_tasks(self.serializer.registry)

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.errors import Conflict, EngineError, ScriptError, WorkflowError
+from engine.errors import Conflict, EngineError, LimitExceeded, ScriptError, WorkflowError
 from engine.runtime.external import ExternalServiceTask
 from engine.runtime.sandbox import SandboxViolation
 from engine.runtime.timers import CalendarUse, Rescheduled, calendar_use, cycle_due, reschedule_timers
@@ -118,6 +118,8 @@ def translate_errors(exc: Exception) -> Exception:
     cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
     inner = getattr(exc, "exception", None) or cause
     text = str(exc)
+    if isinstance(inner, LimitExceeded) or isinstance(exc, LimitExceeded):
+        return LimitExceeded(f"limit exceeded: {inner or exc}".strip().rstrip("."), task=where)
     if isinstance(inner, SandboxViolation) or isinstance(exc, SandboxViolation):
         text = f"sandbox violation: {inner or exc}"
     elif inner is not None and not isinstance(inner, SpiffWorkflowException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,13 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from engine.clock import Clock
 from engine.runtime.calendar import BusinessCalendar
-from engine.runtime.sandbox import Sandbox
+from engine.runtime.guards import LimitHit
+from engine.runtime.sandbox import DEFAULT_DATA_BYTES, DEFAULT_MEMORY_BYTES, Sandbox
 from engine.runtime.timers import WorkingDayCycle
+
+# About a century of working days: the calendar helpers loop once per day.
+MAX_WORKING_DAYS = 36_500
+MAX_HOURS = MAX_WORKING_DAYS * 24
 
 
 class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -34,11 +40,12 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
 class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """A PythonScriptEngine whose environment is the sandbox and whose time is the engine's clock."""
 
-    def __init__(self, clock: Clock, tz: ZoneInfo, calendar: BusinessCalendar, timeout_s: float = 2.0):
+    def __init__(self, clock: Clock, tz: ZoneInfo, calendar: BusinessCalendar, timeout_s: float = 2.0,
+                 memory_bytes: int = DEFAULT_MEMORY_BYTES, data_bytes: int = DEFAULT_DATA_BYTES):
         self.clock = clock
         self.tz = tz
         self.calendar = calendar
-        self.sandbox = Sandbox(self._helpers(), timeout_s=timeout_s)
+        self.sandbox = Sandbox(self._helpers(), timeout_s=timeout_s, memory_bytes=memory_bytes, data_bytes=data_bytes)
         super().__init__(environment=_SandboxEnvironment(self.sandbox))
 
     def now(self) -> datetime:
@@ -62,9 +69,14 @@ class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             return now().date()
 
         def add_working_days(start: Any, n: int) -> Any:
-            return self.calendar.add_working_days(local(start), int(n))
+            n = int(n)
+            if abs(n) > MAX_WORKING_DAYS:  # the calendar walks day by day, outside the traced script
+                raise LimitHit(f"add_working_days() by {n:,} days is over the limit of {MAX_WORKING_DAYS:,}")
+            return self.calendar.add_working_days(local(start), n)
 
         def add_working_hours(start: Any, hours: Any) -> datetime:
+            if isinstance(hours, (int, float, Decimal)) and not -MAX_HOURS <= hours <= MAX_HOURS:
+                raise LimitHit(f"add_working_hours() by {hours:,} hours is over the limit of {MAX_HOURS:,}")
             return self.calendar.add_working_hours(local(start), hours)
 
         def next_working_time(after: Any = None, at: str = "09:00") -> datetime:

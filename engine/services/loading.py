@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, LimitExceeded, NotFound
 from engine.persistence import ProcessDefinition, ProcessInstance, SlaBreach
 from engine.runtime import InstanceRun, SpecBundle
 from engine.services import audit
@@ -99,12 +99,11 @@ def save_instance(
     *, finished_task_id: str | None = None,
 ) -> None:
     """Write the workflow document and projections; a concurrent change raises Conflict."""
-    ctx = context_of(session)
     at = now(session)
     # No autoflush until the end: the optimistic-lock UPDATE must surface in flush_or_conflict.
     with session.no_autoflush:
         record_fired_timers(session, instance, info, run)
-        instance.state = ctx.runtime.dump(run)
+        instance.state = checked_document(session, instance, run)
         instance.updated_at = at
         sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id)
         if run.completed and instance.status == "running":
@@ -116,6 +115,22 @@ def save_instance(
     if instance.status == "running":
         # Kept for the next command once (and only if) this transaction commits.
         session.info.setdefault(_PENDING_KEY, []).append((instance.id, instance.version, run))
+
+
+def checked_document(session: Session, instance: ProcessInstance, run: InstanceRun) -> str:
+    """Serialize the workflow; refuse (LimitExceeded, nothing saved) a document over ``max_instance_bytes``."""
+    ctx = context_of(session)
+    limit = ctx.config.max_instance_bytes
+    try:
+        document = ctx.runtime.dump(run)
+    except RecursionError:
+        raise LimitExceeded(f"instance {instance.id}: its data is nested too deeply to be saved; nothing was saved") from None
+    # A character takes 1 to 4 bytes in UTF-8: encode only when the length alone cannot decide.
+    size = len(document) if len(document) * 4 <= limit else len(document.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise LimitExceeded(f"instance {instance.id or '(new)'}: its data would take {size:,} bytes, over the limit "
+                            f"of {limit:,} bytes (BPM_MAX_INSTANCE_BYTES); nothing was saved")
+    return document
 
 
 def record_fired_timers(session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun) -> None:

@@ -166,8 +166,8 @@ def _fire_start(session: Session, row: Timer, at: datetime) -> FireResult:
     return FireResult(row.id, view.id, START, "fired")
 
 
-def record_failure(session: Session, timer_id: int, error: str) -> FireResult:
-    """After a failed fire (rolled back): schedule a retry with backoff, or raise an incident."""
+def record_failure(session: Session, timer_id: int, error: str, *, final: bool = False) -> FireResult:
+    """After a failed fire (rolled back): schedule a retry with backoff, or raise an incident (at once when ``final``)."""
     row = session.get(Timer, timer_id)
     if row is None:
         return FireResult(timer_id, None, "?", "skipped", error)
@@ -176,7 +176,7 @@ def record_failure(session: Session, timer_id: int, error: str) -> FireResult:
     row.attempts += 1
     row.last_error = error[:4000]
     row.lock_owner, row.lock_expires_at = None, None
-    if row.attempts <= len(backoff):
+    if row.attempts <= len(backoff) and not final:
         row.run_at = at + timedelta(seconds=backoff[row.attempts - 1])
         audit.record(session, "timer_retry_scheduled", "scheduler", instance_id=row.instance_id, process_key=row.process_key,
                      data={"timer_id": row.id, "element_id": row.element_id, "attempt": row.attempts,
