@@ -15,16 +15,29 @@ def audit() -> None:
     """Audit commands."""
 
 
-@audit.command("verify", help="Check the audit hash chain; exit 1 at the first broken row.")
+@audit.command("verify", help="Check the audit hash chain and its signed heads; exit 1 at the first broken row or signature.")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
 def audit_verify(as_json: bool) -> None:
-    """Verify the chain."""
-    report = build_engine().verify_audit()
+    """Verify the chain and the signatures over its head."""
+    from engine.services.audit_signing import NO_VERIFY_KEY, verify_audit
+
+    engine = build_engine()
+    with engine.transaction() as session:
+        report = verify_audit(session, engine.config)
     if as_json:
         emit_json(report.__dict__)
     elif report.ok:
         click.echo(f"ok: {report.checked} audit event(s), chain intact")
+        if not report.signatures_checked:
+            click.echo(f"warning: {NO_VERIFY_KEY}", err=True)
+        elif report.signed_seq is None:
+            click.echo("warning: no signed heads yet, so a recomputed or truncated chain cannot be found "
+                       "(run `bpm audit sign` or the worker with a signing key)", err=True)
+        else:
+            unsigned = report.checked - report.signed_seq
+            click.echo(f"ok: {report.signatures} signed head(s) verified with key(s) {', '.join(report.key_ids)}; "
+                       f"newest at position {report.signed_seq}" + (f", {unsigned} newer event(s) not signed yet" if unsigned else ""))
     else:
         click.echo(f"broken: {report.reason} (first bad seq {report.first_broken_seq}, {report.checked} verified before it)", err=True)
     if not report.ok:

@@ -287,4 +287,4 @@ def history(instance_id: int, as_csv: bool, as_json: bool) -> None:
             click.echo(f"{e.seq:>6}  {e.at.isoformat(timespec='seconds')}  {e.actor:<12} {e.type:<20} {e.task_id or ''}")
 
 
-from engine.cli import admin, calendar, external, serve, tokens  # noqa: E402,F401  (registers the remaining commands)
+from engine.cli import admin, audit_keys, calendar, external, serve, tokens  # noqa: E402,F401  (registers the remaining commands)

@@ -12,7 +12,8 @@ from engine.persistence.timers import Incident, SlaBreach, Timer
 from engine.persistence.users import ApiToken, Group, User, membership
 
 __all__ = [
-    "ApiToken", "AuditEvent", "AuditHead", "AuditSignature", "Base", "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
+    "ApiToken", "AuditEvent", "AuditHead", "AuditSignature", "Base",
+    "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

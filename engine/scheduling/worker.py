@@ -12,13 +12,14 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.scheduling.runner import run_due_timers
+from engine.services.audit_signing import SignedHead, load_signing_key, sign_head
 from engine.services.timers import release_leases
 
 log = logging.getLogger("bpm.worker")
 
 
 class Worker:
-    """Runs due-timer passes every ``interval`` seconds; stops gracefully on SIGTERM/SIGINT."""
+    """Runs due-timer passes every ``interval`` seconds (and signs the audit head); stops gracefully on SIGTERM/SIGINT."""
 
     def __init__(self, engine: Any, interval_s: float | None = None, owner: str | None = None):
         self.engine = engine
@@ -39,11 +40,26 @@ class Worker:
         self.fired += handled
         return handled
 
+    def sign_audit_head(self) -> SignedHead | None:
+        """Sign the audit chain's head if a key is configured and the head moved since the last signature."""
+        key = load_signing_key(self.engine.config)  # read each time: a rotated key file takes effect without a restart
+        if key is None:
+            return None
+        with self.engine.transaction() as session:
+            return sign_head(session, key, f"worker {self.owner}"[:120])
+
     def serve(self) -> None:
         """Block, running passes on an interval, until a signal asks us to stop."""
         scheduler = BackgroundScheduler()
         scheduler.add_job(self._safe_pass, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="due-timers")
+        sign_every = self.engine.config.audit_sign_interval_s
+        if load_signing_key(self.engine.config) is not None and sign_every > 0:
+            scheduler.add_job(self._safe_sign, "interval", seconds=sign_every, max_instances=1, coalesce=True,
+                              id="audit-sign")
+            log.info("signing the audit head every %ss", sign_every)
+        else:
+            log.warning("not signing the audit head: no BPM_AUDIT_SIGNING_KEY_FILE / BPM_AUDIT_SIGNING_KEY")
 
         def stop(signum: int, _frame: Any) -> None:
             # Only set a flag here: the main thread shuts the scheduler down outside the handler.
@@ -62,6 +78,15 @@ class Worker:
             with self.engine.session() as session, session.begin():
                 released = release_leases(session, self.owner)
             log.info("worker %s stopped; released %d lease(s); handled %d timer(s)", self.owner, released, self.fired)
+
+    def _safe_sign(self) -> None:
+        try:
+            signed = self.sign_audit_head()
+        except Exception:  # noqa: BLE001 - a broken chain or key problem is logged; timers keep firing
+            log.exception("signing the audit head failed")
+            return
+        if signed is not None:
+            log.info("signed audit position %s with key %s", signed.seq, signed.key_id)
 
     def _safe_pass(self) -> None:
         try:

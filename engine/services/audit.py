@@ -160,6 +160,30 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
     return ChainReport(True, checked)
 
 
+def chain_break(session: Session, after_seq: int, after_hash: str | None, head_seq: int, head_hash: str,
+                batch: int = 5000) -> str | None:
+    """Recompute the rows after ``after_seq`` (whose hash is ``after_hash``) up to the head; say what breaks, or None."""
+    prev, expected = after_hash or GENESIS, after_seq + 1
+    while expected <= head_seq:
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq >= expected, AuditEvent.seq <= head_seq)
+                                    .order_by(AuditEvent.seq).limit(batch)))
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected:
+                return f"row {expected} is missing"
+            fields = {"at": row.at, "actor": row.actor, "type": row.type, "instance_id": row.instance_id,
+                      "task_id": row.task_id, "process_key": row.process_key, "data": row.data}
+            if row.prev_hash != prev or _digest(prev, row.seq, fields) != row.hash:
+                return f"row {row.seq} does not match its hash"
+            prev, expected = row.hash, expected + 1
+    if expected <= head_seq:
+        return f"row {expected} is missing"
+    if prev != head_hash:
+        return "the head does not match the last row"
+    return None
+
+
 def history_csv(entries: list[HistoryEntry]) -> str:
     """Return audit entries as CSV text (formula-like cells escaped by the shared writer)."""
     return csv_text(
