@@ -1,23 +1,8 @@
-"""Administration: users (create, groups, deactivate, password), groups and members, holiday calendars."""
+"""Administration: users (create, groups, deactivate, password), groups and members (calendars: test_admin_calendar.py)."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from engine.services.admin import list_calendar_years, list_groups, list_users
-
-CAL_2027 = """year = 2027
-region = "CN"
-
-[[holiday]]
-name = "元旦 New Year's Day"
-from = 2027-01-01
-
-[[holiday]]
-name = "劳动节 Labour Day"
-from = 2027-05-03
-to = 2027-05-05
-"""
+from engine.services.admin import list_groups, list_users
 
 
 def users(engine):
@@ -115,28 +100,6 @@ def test_groups_and_members(browser, web_engine):
     assert admin.post("/admin/groups/warehouse_qa/members/ops/remove").status_code == 302
     assert groups(web_engine)["warehouse_qa"].members == ()
     assert admin.post("/admin/groups/nope/members", {"username": "ops"}).status_code == 404
-
-
-def test_calendars_are_validated_stored_and_used(browser, web_engine):
-    admin = browser("admin")
-    listing = admin.get("/admin/calendars").get_data(as_text=True)
-    assert "2026" in listing and "shipped file" in listing
-    assert "春节" in admin.get("/admin/calendars/CN/2026").get_data(as_text=True)
-
-    broken = admin.post("/admin/calendars", {"source": CAL_2027.replace("2027-05-05", "2028-05-05")})
-    assert broken.status_code == 422 and "outside the file&#39;s year 2027" in broken.get_data(as_text=True)
-    assert web_engine.runtime.calendar.is_working_day(date(2027, 5, 4))
-
-    assert admin.post("/admin/calendars", {"source": CAL_2027}).status_code == 302
-    calendar = web_engine.runtime.calendar
-    assert not calendar.is_working_day(date(2027, 5, 4))
-    assert not calendar.is_working_day(date(2026, 2, 16))  # the shipped 2026 year was kept
-    with web_engine.transaction() as session:
-        years = {(y.year, y.stored) for y in list_calendar_years(session)}
-    assert years == {(2026, True), (2027, True)}
-    assert "edited" in admin.get("/admin/calendars").get_data(as_text=True)
-    assert "year = 2028" in admin.get("/admin/calendars/new?year=2028").get_data(as_text=True)
-    assert admin.get("/admin/calendars/CN/1999").status_code == 404
 
 
 def test_admin_pages_in_chinese(browser):

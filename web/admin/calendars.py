@@ -1,73 +1,155 @@
-"""Holiday calendars: each year's TOML, edited, validated and stored; the engine then reloads it."""
+"""The business calendar for admins: a year's days by source, its local overrides and official schedule as tables.
+
+Nothing is typed as TOML here: each row is a date, a kind and a name, checked on the server.
+Storing a year recomputes the deadlines computed over the days that changed, and the page lists them.
+"""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from datetime import date
+from typing import Any
+
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import format_date, gettext, lazy_gettext
 from flask_login import current_user
 
 from engine.errors import InvalidInput
-from engine.services import admin as accounts
+from engine.facade import CalendarChange
+from engine.runtime.calendar import HOLIDAY, LOCAL, OFFICIAL, PROVISIONAL, WORKDAY
+from engine.runtime.calendar_files import rows_from_mappings
+from engine.runtime.calendar_sources import HOLIDAY_NAMES_EN
+from engine.services.calendar import CheckReport, check_calendar, refresh_calendar, stored_days, year_days
 from web.access import ADMINS, requires
 from web.admin import bp
-from web.db import commit, db, get_engine, now, rollback
-from web.i18n import user_zone
+from web.db import db, end_transaction, get_engine, now
+from web.i18n import current_language, user_zone
 
-NEW_YEAR = """year = {year}
-region = "CN"
+BLANK_ROWS = 5
+MAX_ROWS = 400
+MAX_UPLOAD_BYTES = 256 * 1024
+YEARS = range(1900, 2101)
 
-[[holiday]]
-name = "元旦 New Year's Day"
-from = {year}-01-01
 
-[[makeup_workday]]
-date = {year}-01-04
-for = "元旦 New Year's Day"
-"""
+KINDS = {HOLIDAY: lazy_gettext("day off"), WORKDAY: lazy_gettext("working day")}
+SOURCES = {OFFICIAL: lazy_gettext("official"), LOCAL: lazy_gettext("local"), PROVISIONAL: lazy_gettext("provisional")}
+
+
+@bp.app_template_filter("calendar_kind")
+def calendar_kind(kind: str) -> str:
+    """Name a day's kind in the UI language."""
+    return str(KINDS.get(kind, kind))
+
+
+@bp.app_template_filter("calendar_source")
+def calendar_source(source: str) -> str:
+    """Name where a day comes from in the UI language."""
+    return str(SOURCES.get(source, source))
+
+
+@bp.app_template_filter("holiday_name")
+def holiday_name(name: str) -> str:
+    """Show a statutory holiday's Chinese name, with its English name in the English UI."""
+    english = HOLIDAY_NAMES_EN.get(name.removesuffix("调休"))
+    if english and not current_language().startswith("zh"):
+        return f"{name} ({english}{' make-up day' if name.endswith('调休') else ''})"
+    return name
+
+
+@bp.app_template_filter("weekday_name")
+def weekday_name(day: date) -> str:
+    """Return the short weekday name of ``day`` in the UI language."""
+    return format_date(day, "EEE")
+
+
+@bp.app_template_global("calendar_notice")
+def calendar_notice() -> CheckReport | None:
+    """Return the provisional-calendar check when admins or managers should be warned (None: all official)."""
+    report = check_calendar(db(), 90)
+    if report.provisional_days or report.provisional_tasks or report.provisional_timers:
+        return report
+    return None
+
+
+def _year() -> int:
+    raw = request.values.get("year", "")
+    if raw.isdigit() and int(raw) in YEARS:
+        return int(raw)
+    return now().astimezone(user_zone()).year
+
+
+def _page(year: int, *, edits: dict[str, list[dict[str, Any]]] | None = None, error: str = "", error_source: str = "",
+          change: CalendarChange | None = None, status: int = 200) -> ResponseReturnValue:
+    session = db()
+    refresh_calendar(session)
+    calendar = get_engine().runtime.calendar
+    days = year_days(calendar, year)
+    tables = {source: [{"date": d.date.isoformat(), "kind": d.kind, "name": d.name} for d in stored_days(session, year, source)]
+              for source in (LOCAL, OFFICIAL)}
+    tables.update(edits or {})
+    this_year = now().astimezone(user_zone()).year
+    return render_template(
+        "admin/calendars.html", year=year, days=days, tables=tables, blank_rows=BLANK_ROWS, error=error,
+        error_source=error_source, change=change, provisional=calendar.is_provisional(date(year, 6, 1)),
+        years=list(range(this_year - 1, this_year + 3))), status
 
 
 @bp.get("/calendars")
 @requires(ADMINS)
 def calendars() -> ResponseReturnValue:
-    """List the holiday years the business calendar knows."""
-    return render_template("admin/calendars.html", years=accounts.list_calendar_years(db()),
-                           next_year=now().astimezone(user_zone()).year + 1)
+    """Show a year's special days with their source, and its editable local and official tables."""
+    return _page(_year())
 
 
-def _edit_page(text: str, title: str, error: str = "", status: int = 200) -> ResponseReturnValue:
-    return render_template("admin/calendar.html", text=text, title=title, error=error), status
+def _submitted_rows() -> list[dict[str, Any]]:
+    """Read the table's rows from the form: date-N, kind-N, name-N, remove-N; blank rows are skipped."""
+    rows = []
+    for index in range(MAX_ROWS + BLANK_ROWS):
+        raw_date = request.form.get(f"date-{index}")
+        if raw_date is None:
+            break
+        if request.form.get(f"remove-{index}") or not (raw_date.strip() or request.form.get(f"name-{index}", "").strip()):
+            continue
+        rows.append({"date": raw_date.strip(), "kind": request.form.get(f"kind-{index}", ""),
+                     "name": request.form.get(f"name-{index}", "")})
+    return rows
 
 
-@bp.get("/calendars/<region>/<int:year>")
+@bp.post("/calendars/<int(min=1900, max=2100):year>/<any(local, official):source>")
 @requires(ADMINS)
-def calendar(region: str, year: int) -> ResponseReturnValue:
-    """Show one year's TOML for editing."""
-    item = accounts.get_calendar_year(db(), region, year)
-    return _edit_page(item.source, f"{item.region} {item.year}")
-
-
-@bp.get("/calendars/new")
-@requires(ADMINS)
-def new_calendar() -> ResponseReturnValue:
-    """Offer a skeleton for a year not known yet."""
-    year = request.args.get("year", "")
-    year_value = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else now().astimezone(user_zone()).year + 1
-    return _edit_page(NEW_YEAR.format(year=year_value), str(year_value))
-
-
-@bp.post("/calendars")
-@requires(ADMINS)
-def save_calendar() -> ResponseReturnValue:
-    """Validate and store a year, then make the engine's business calendar use it."""
-    text = request.form.get("source", "").replace("\r\n", "\n")
+def save_calendar(year: int, source: str) -> ResponseReturnValue:
+    """Check and store one year's local overrides or official schedule, then recompute affected deadlines."""
+    rows = _submitted_rows()
     try:
-        saved = accounts.save_calendar_year(db(), text, current_user.username)
+        checked = rows_from_mappings(rows, gettext("Table"))
+        actor = current_user.username
+        end_transaction()
+        change = get_engine().save_calendar_days(year, checked, source, actor)
+    except (ValueError, InvalidInput) as exc:
+        return _page(year, edits={source: rows}, error=str(exc), error_source=source, status=422)
+    return _page(year, change=change)
+
+
+@bp.post("/calendars/import")
+@requires(ADMINS)
+def import_calendar() -> ResponseReturnValue:
+    """Import a .toml/.csv/.json file as the official schedule (or local overrides) of the years it lists."""
+    year, source = _year(), request.form.get("source", OFFICIAL)
+    upload = request.files.get("file")
+    if source not in (LOCAL, OFFICIAL) or upload is None or not upload.filename:
+        return _page(year, error=gettext("Choose a .toml, .csv or .json file to import."), error_source="import", status=422)
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    try:
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise InvalidInput(gettext("The file is larger than %(kb)s KiB.", kb=MAX_UPLOAD_BYTES // 1024))
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput(gettext("%(name)s is not UTF-8 text.", name=upload.filename)) from None
+        actor = current_user.username
+        end_transaction()
+        change = get_engine().import_calendar_text(text, upload.filename, source, actor)
     except InvalidInput as exc:
-        rollback()
-        return _edit_page(text, gettext("Calendar"), gettext("Not saved: %(problem)s", problem=str(exc)), 422)
-    commit()
-    get_engine().use_stored_calendar()
-    flash(gettext("Calendar %(region)s %(year)s saved; deadlines computed from now on use it.",
-                  region=saved.region, year=saved.year), "success")
-    return redirect(url_for("admin.calendars"))
+        return _page(year, error=str(exc), error_source="import", status=422)
+    shown = change.results[0].year if change.results else year
+    return _page(shown, change=change)

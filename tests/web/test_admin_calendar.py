@@ -1,0 +1,88 @@
+"""The admin calendar page: days by source, local and official tables (no TOML), imports, what moved; provisional marks."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+SH = ZoneInfo("Asia/Shanghai")
+DUE_BPMN = Path(__file__).parents[1] / "bpmn" / "working_day_due.bpmn"
+
+
+def table(rows: list[tuple[str, str, str]], blank: int = 1) -> dict[str, str]:
+    form: dict[str, str] = {}
+    for i, (day, kind, name) in enumerate([*rows, *[("", "holiday", "")] * blank]):
+        form.update({f"date-{i}": day, f"kind-{i}": kind, f"name-{i}": name})
+    return form
+
+
+def provisional_task(web_engine, clock):
+    web_engine.deploy([DUE_BPMN], actor="designer")
+    clock.set(datetime(2026, 12, 31, 15, 0, tzinfo=SH))
+    instance = web_engine.start("working_day_due", {}, actor="rep")
+    [task] = web_engine.tasks(instance_id=instance.id)
+    assert task.due_at_provisional
+    return instance, task
+
+
+def test_a_provisional_year_is_shown_with_its_sources_and_a_banner(browser, clock):
+    clock.set(datetime(2026, 12, 5, 10, 0, tzinfo=SH))
+    admin = browser("admin")
+    page = admin.get("/admin/calendars?year=2027").get_data(as_text=True)
+    assert "2027 is provisional" in page and "元旦" in page and "2027-02-08" in page
+    assert "TOML" not in page and "<textarea" not in page
+    official = admin.get("/admin/calendars?year=2025").get_data(as_text=True)
+    assert "2025-09-28" in official and "is provisional" not in official and "official" in official
+    assert browser("rep").get("/admin/calendars").status_code == 403
+
+
+def test_local_days_are_checked_stored_and_move_deadlines(browser, web_engine, clock):
+    instance, task = provisional_task(web_engine, clock)
+    admin = browser("admin")
+    admin.get("/admin/calendars?year=2027")
+    bad = admin.post("/admin/calendars/2027/local", table([("2027-01-05", "vacation", "x")]))
+    assert bad.status_code == 422 and "&#39;kind&#39; must be holiday or workday" in bad.get_data(as_text=True)
+    assert web_engine.runtime.calendar.is_working_day(date(2027, 1, 5))
+
+    saved = admin.post("/admin/calendars/2027/local", table([("2027-01-05", "holiday", "公司年会")]))
+    page = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and "Deadlines moved" in page and f"#{instance.id}" in page
+    [moved] = web_engine.tasks(instance_id=instance.id)
+    assert moved.due_at == datetime(2027, 1, 6, 15, 0, tzinfo=SH) and moved.due_at_provisional  # 1-4 is still estimated
+    assert not web_engine.runtime.calendar.is_working_day(date(2027, 1, 5))
+    # The stored row is shown for editing; removing it puts the day back.
+    assert 'value="2027-01-05"' in admin.get("/admin/calendars?year=2027").get_data(as_text=True)
+    admin.post("/admin/calendars/2027/local", {**table([("2027-01-05", "holiday", "公司年会")]), "remove-0": "1"})
+    assert web_engine.runtime.calendar.is_working_day(date(2027, 1, 5))
+
+
+def test_an_official_year_is_imported_and_the_marks_go(browser, web_engine, clock):
+    instance, task = provisional_task(web_engine, clock)
+    rep = browser("rep")
+    inbox = rep.get("/").get_data(as_text=True)
+    assert "provisional calendar" in inbox
+    assert "provisional calendar" in rep.get(f"/tasks/{task.id}").get_data(as_text=True)
+    admin = browser("admin")
+    assert "Open deadlines computed over estimated days: 1 task(s)" in admin.get("/admin/users").get_data(as_text=True)
+
+    admin.get("/admin/calendars?year=2027")
+    csv = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-20,workday,春节调休\n"
+    imported = admin.post("/admin/calendars/import?year=2027",
+                          {"source": "official", "file": (io.BytesIO(csv.encode()), "cn-2027.csv")},
+                          content_type="multipart/form-data")
+    assert imported.status_code == 200, imported.get_data(as_text=True)
+    [after] = web_engine.tasks(instance_id=instance.id)
+    assert after.due_at == datetime(2027, 1, 5, 15, 0, tzinfo=SH) and not after.due_at_provisional
+    assert "provisional calendar" not in browser("rep").get("/").get_data(as_text=True)
+    bad = admin.post("/admin/calendars/import?year=2027", {"source": "official", "file": (io.BytesIO(b"\xff\xfe"), "x.csv")},
+                     content_type="multipart/form-data")
+    assert bad.status_code == 422 and "not UTF-8" in bad.get_data(as_text=True)
+
+
+def test_the_calendar_page_in_chinese(browser):
+    admin = browser("admin")
+    admin.post("/language", {"language": "zh-CN"})
+    page = admin.get("/admin/calendars?year=2027").get_data(as_text=True)
+    assert "元旦" in page and "预计" in page
