@@ -36,8 +36,9 @@ def audit_verify(as_json: bool) -> None:
                        "(run `bpm audit sign` or the worker with a signing key)", err=True)
         else:
             unsigned = report.checked - report.signed_seq
+            later = f", {unsigned} newer event(s) not signed yet" if unsigned else ""
             click.echo(f"ok: {report.signatures} signed head(s) verified with key(s) {', '.join(report.key_ids)}; "
-                       f"newest at position {report.signed_seq}" + (f", {unsigned} newer event(s) not signed yet" if unsigned else ""))
+                       f"newest at position {report.signed_seq} (signed {report.signed_at}){later}")
     else:
         click.echo(f"broken: {report.reason} (first bad seq {report.first_broken_seq}, {report.checked} verified before it)", err=True)
     if not report.ok:

@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.config import EngineConfig
@@ -54,6 +54,7 @@ class AuditReport:
     signatures_checked: bool = False
     signatures: int = 0
     signed_seq: int | None = None  # the newest signed position
+    signed_at: str | None = None  # when the newest signed position was signed (ISO 8601)
     key_ids: list[str] = field(default_factory=list)
 
 
@@ -193,9 +194,12 @@ def verify_audit(session: Session, config: EngineConfig) -> AuditReport:
     chain = verify_chain(session)
     head = session.get(AuditHead, 1)
     last_seq = head.last_seq if head is not None else 0
-    signed = list(session.scalars(select(AuditSignature.seq)))
+    count = session.scalar(select(func.count()).select_from(AuditSignature)) or 0
+    newest = session.execute(select(AuditSignature.seq, AuditSignature.signed_at)
+                             .order_by(AuditSignature.seq.desc(), AuditSignature.id.desc()).limit(1)).first()
     report = AuditReport(chain.ok, chain.checked, chain.first_broken_seq, chain.reason, signatures_checked=bool(keys),
-                         signatures=len(signed), signed_seq=max(signed, default=None), key_ids=sorted(keys))
+                         signatures=int(count), signed_seq=newest.seq if newest else None,
+                         signed_at=newest.signed_at.isoformat() if newest else None, key_ids=sorted(keys))
     if not chain.ok:
         return report
     problem = _signature_problem(session, keys, last_seq)
