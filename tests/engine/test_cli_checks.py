@@ -134,3 +134,35 @@ def test_audit_csv_escapes_a_formula_actor_from_before_the_rule(bpm) -> None:
                          {})
     [parsed] = list(csv.DictReader(io.StringIO(history_csv([entry]))))
     assert (parsed["actor"], parsed["task_id"], parsed["process_key"]) == ("'-cmd|' /C calc'!A0", "'@t", "'+k")
+
+
+ORDER = {"customer": "ACME Logistics", "order_no": "SO-7781", "pickup_time": "2026-03-02T14:00:00+08:00",
+         "required_arrival": "2026-03-03T16:00:00+08:00", "urgent": False, "cargo_size": "120x100x150 cm x 12",
+         "packaging": "pallets", "weight_kg": 4800, "volume_m3": 21.6, "route": "Shanghai - Suzhou", "haul": "short"}
+
+
+def test_cli_complete_is_checked_against_the_task_form(bpm) -> None:
+    bpm("users", "add", "assistant", "--group", "cs_assistant")
+    started = json.loads(bpm("start", "order_plan", "--user", "assistant", "--json", "--data", json.dumps(ORDER)).output)
+    [task] = json.loads(bpm("tasks", "--instance", str(started["id"]), "--json").output)
+    refused = bpm("complete", task["id"], "--user", "assistant", "--data", '{"in_scope": "yes", "data_complete": 1}', ok=False)
+    assert refused.exit_code == 1
+    assert sorted(refused.output.strip().splitlines()) == [
+        "error: order_check: data_complete: 1 is not of type 'boolean'",
+        "error: order_check: in_scope: 'yes' is not of type 'boolean'"]
+    [still] = json.loads(bpm("tasks", "--instance", str(started["id"]), "--json").output)
+    assert still["id"] == task["id"] and still["status"] == "open"
+    bpm("complete", task["id"], "--user", "assistant", "--data", '{"in_scope": true, "data_complete": true}')
+
+
+def test_api_and_admin_page_names_refuse_formula_starts(bpm) -> None:
+    from engine.errors import InvalidInput
+    from engine.services.admin import create_user
+
+    engine = Engine(bpm.url)
+    for name in ("=cmd", "+1", "-1", "@x"):
+        with pytest.raises(InvalidInput), engine.transaction() as session:
+            create_user(session, name, "x", ["finance"], None, "admin")
+        with engine.transaction() as session:
+            assert get_user(session, name) is None
+    engine.close()
