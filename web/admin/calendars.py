@@ -91,7 +91,7 @@ def _page(year: int, *, edits: dict[str, list[dict[str, Any]]] | None = None, er
     return render_template(
         "admin/calendars.html", year=year, days=days, tables=tables, blank_rows=BLANK_ROWS, error=error,
         error_source=error_source, change=change, provisional=calendar.is_provisional(date(year, 6, 1)),
-        years=list(range(this_year - 1, this_year + 3))), status
+        years=list(range(this_year - 1, this_year + 3)), kinds=(HOLIDAY, WORKDAY), sources=(OFFICIAL, LOCAL)), status
 
 
 @bp.get("/calendars")
