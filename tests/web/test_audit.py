@@ -123,7 +123,14 @@ def _post_routes(app):
             groups = getattr(view, "required_groups", frozenset())
             if "POST" not in (rule.methods or ()) or rule.rule.startswith("/api/") or not groups or groups == ANYONE:
                 continue
-            yield rule.rule, url_for(rule.endpoint, **dict.fromkeys(rule.arguments, "1"))
+            yield rule.rule, url_for(rule.endpoint, **{name: _sample(rule._converters[name]) for name in rule.arguments})
+
+
+def _sample(converter):
+    """A value the route's converter accepts: its first choice, its minimum, else "1"."""
+    if getattr(converter, "items", None):
+        return sorted(converter.items)[0]
+    return converter.min if getattr(converter, "min", None) is not None else "1"
 
 
 def test_every_post_is_refused_for_an_auditor(app, browser, web_engine, complaint):
