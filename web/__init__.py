@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     environment (``EngineConfig.from_env()``), as under ``bpm serve``.
     """
     from engine import Engine, EngineConfig
-    from web import api, errors, i18n, layout
+    from web import api, errors, i18n, layout, security
     from web.extensions import babel, csrf, login_manager
     from web.settings import defaults, persistent_secret_key
 
@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     layout.init_app(app)
     _register_areas(app)
     api.init_app(app)
+    security.init_app(app)  # last: its input check goes first of all
     return app
 
 
