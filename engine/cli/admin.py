@@ -93,7 +93,21 @@ def users_passwd(name: str) -> None:
         if user is None:
             raise NotFound(f"no user {name!r}")
         user.password_hash = hashed
-    click.echo(f"password set for {name}")
+        user.session_generation += 1  # a new password ends the sessions signed in with the old one
+    click.echo(f"password set for {name}; their signed-in sessions are ended")
+
+
+@users.command("signout-everywhere", help="End every signed-in web session of a user (their cookies stop working).")
+@click.argument("name")
+@click.option("--user", "actor", default="system", show_default=True)
+@engine_errors
+def users_signout_everywhere(name: str, actor: str) -> None:
+    """End a user's sessions."""
+    from engine.services.users import end_sessions
+
+    with build_engine().transaction() as session:
+        end_sessions(session, name, actor, "signed out everywhere")
+    click.echo(f"{name} is signed out everywhere")
 
 
 @cli.group(invoke_without_command=True, help="Pending timers: list them, or fire what is due.")

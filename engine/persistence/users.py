@@ -41,6 +41,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Part of every sign-in cookie; raising it (sign-out, password change, deactivation) ends every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     groups: Mapped[list[Group]] = relationship(secondary=membership, lazy="selectin")
 
 

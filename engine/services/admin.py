@@ -124,6 +124,8 @@ def set_active(session: Session, username: str, active: bool, actor: str) -> Use
         return _user_view(row)
     _keep_an_admin(session, username, losing_admin=not active and any(g.id == ADMIN_GROUP for g in row.groups))
     row.active = active
+    if not active:
+        row.session_generation += 1
     if active:
         row.failed_logins, row.locked_until = 0, None
     session.flush()
@@ -137,6 +139,7 @@ def set_password(session: Session, username: str, password_hash: str, actor: str
         raise InvalidInput("expected a scrypt hash from engine.passwords.hash_password")
     row = _user(session, username)
     row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
+    row.session_generation += 1
     session.flush()
     audit.record(session, "password_set", actor, data={"username": username})
     return _user_view(row)

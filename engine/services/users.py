@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, NotFound
 from engine.passwords import hash_password, verify_password
 from engine.persistence import Group, User, membership
+from engine.services import audit
 from engine.services.context import now
 
 DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
@@ -85,6 +86,7 @@ def add_user(session: Session, username: str, groups: list[str], display_name: s
         session.add(user)
     elif password_hash is not None:
         user.password_hash = password_hash
+        user.session_generation += 1
     for gid in groups:
         if rows[gid] not in user.groups:
             user.groups.append(rows[gid])
@@ -137,3 +139,14 @@ def set_locale(session: Session, username: str, language: str) -> None:
     if row is not None:
         row.locale = language
         session.flush()
+
+
+def end_sessions(session: Session, username: str, actor: str, reason: str) -> int:
+    """End every signed-in session of ``username`` (their cookies stop working); return the new generation."""
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.session_generation += 1
+    session.flush()
+    audit.record(session, "sessions_ended", actor, data={"username": username, "reason": reason})
+    return user.session_generation

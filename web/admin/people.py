@@ -12,6 +12,7 @@ from flask_login import current_user
 from engine.errors import Conflict, EngineError
 from engine.passwords import hash_password
 from engine.services import admin as accounts
+from engine.services import users as users_service
 from web.access import ADMINS, requires
 from web.admin import bp
 from web.db import db, rollback
@@ -133,6 +134,16 @@ def set_active(username: str) -> ResponseReturnValue:
         return _user_page(username, _message(exc), 409)
     flash(gettext("User %(name)s reactivated.", name=username) if active
           else gettext("User %(name)s deactivated: they can no longer sign in.", name=username), "success")
+    return redirect(url_for("admin.user", username=username))
+
+
+@bp.post("/users/<username>/sessions/end")
+@requires(ADMINS)
+def end_sessions(username: str) -> ResponseReturnValue:
+    """Sign a user out everywhere: every cookie issued to them stops working."""
+    accounts.get_user_view(db(), username)  # 404 first
+    users_service.end_sessions(db(), username, current_user.username, "signed out everywhere by an administrator")
+    flash(gettext("%(name)s is signed out everywhere.", name=username), "success")
     return redirect(url_for("admin.user", username=username))
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from engine.services import admin as admin_service
 from engine.services import tokens as token_service
+from engine.services import users as users_service
 from web.access import ADMINS, ANYONE, in_any
 from web.api.auth import allow, groups, username
 from web.api.openapi import ApiBlueprint, problems
@@ -74,6 +75,17 @@ def create_user(body: dict[str, Any]) -> admin_service.UserView:
 def get_user_(name: str) -> admin_service.UserView:
     """Return a user and their groups."""
     return admin_service.get_user_view(db(), name)
+
+
+@users_blp.route(f"{USER_ROUTE}/sessions/revoke", methods=["POST"])
+@allow(ADMINS)
+@users_blp.response(200, UserSchema)
+@problems(404)
+def revoke_sessions(name: str) -> admin_service.UserView:
+    """Sign the user out everywhere: every web session cookie issued to them stops working (tokens are separate)."""
+    view = admin_service.get_user_view(db(), name)
+    users_service.end_sessions(db(), name, username(), "signed out everywhere by an administrator (API)")
+    return view
 
 
 @groups_blp.route("")

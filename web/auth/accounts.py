@@ -20,10 +20,11 @@ class WebUser(UserMixin):  # type: ignore[misc]
     display_name: str
     groups: frozenset[str]
     locale: str | None
+    generation: int = 0
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session cookie."""
-        return self.username
+        """Return the id Flask-Login keeps in the session cookie: the name and the session generation."""
+        return f"{self.username}:{self.generation}"
 
     @property
     def is_admin(self) -> bool:
@@ -36,7 +37,17 @@ def load_user(session: Session, username: str) -> WebUser | None:
     row = get_user(session, username)
     if row is None or not row.active:
         return None
-    return WebUser(row.username, row.display_name or row.username, frozenset(g.id for g in row.groups), row.locale)
+    return WebUser(row.username, row.display_name or row.username, frozenset(g.id for g in row.groups), row.locale,
+                   row.session_generation)
+
+
+def load_session_user(session: Session, cookie_id: str) -> WebUser | None:
+    """Return the user of a sign-in cookie, or None when its session was ended (sign-out, new password, ...)."""
+    username, _, generation = cookie_id.rpartition(":")
+    user = load_user(session, username) if username else None
+    if user is None or str(user.generation) != generation:
+        return None
+    return user
 
 
 @dataclass(frozen=True)

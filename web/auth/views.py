@@ -10,9 +10,9 @@ from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from engine.cli.serve import DEMO_PASSWORD, DEMO_USERS
-from engine.services.users import set_locale
+from engine.services.users import end_sessions, set_locale
 from web.access import ANYONE, public, requires
-from web.auth.accounts import authenticate, load_user
+from web.auth.accounts import authenticate, load_session_user
 from web.db import commit, db, now
 from web.extensions import login_manager
 from web.i18n import LANGUAGES, language_of, local_datetime
@@ -21,8 +21,8 @@ bp = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
-def _load_user(username: str) -> object:
-    return load_user(db(), username)
+def _load_user(cookie_id: str) -> object:
+    return load_session_user(db(), cookie_id)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -80,6 +80,9 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """Sign out and forget the session."""
     language = session.get("locale")
+    # A copy of the cookie must not outlive the sign-out: end the user's sessions, not just this one.
+    end_sessions(db(), current_user.username, current_user.username, "signed out")
+    commit()
     logout_user()
     session.clear()
     if language:

@@ -1,13 +1,13 @@
 """revocable sessions and sign-in throttling
 
-Filled in by the work on issue #13 items 4-8 (web); an empty step until then.
+Every user gets a session generation that sign-in cookies carry: raising it ends every session of that user.
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-05 12:00:00
 """
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'
@@ -16,8 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column('users', sa.Column('session_generation', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('session_generation')
