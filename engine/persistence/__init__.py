@@ -9,11 +9,11 @@ from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.requests import IdempotencyKey, PortalTicket
 from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
 from engine.persistence.timers import Incident, SlaBreach, Timer
-from engine.persistence.users import ApiToken, Group, User, membership
+from engine.persistence.users import ApiToken, Group, SignInThrottle, User, membership
 
 __all__ = [
     "ApiToken", "AuditEvent", "AuditHead", "AuditSignature", "Base",
     "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
-    "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SlaBreach", "TaskComment",
+    "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.persistence.base import Base, UTCDateTime
@@ -60,3 +60,17 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # "personal": acts as its user everywhere; "integration": may only send the messages that name the scope.
     scope: Mapped[str] = mapped_column(String(32), default="personal", server_default="personal")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one client address, for one account name or ("*") for any: counts and lock-out."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("client", "username", name="uq_sign_in_throttle_client_username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(120))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

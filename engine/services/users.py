@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
 from engine.passwords import hash_password, verify_password
-from engine.persistence import Group, User, membership
+from engine.persistence import Group, SignInThrottle, User, membership
 from engine.services import audit
 from engine.services.context import now
 
@@ -95,6 +95,8 @@ def add_user(session: Session, username: str, groups: list[str], display_name: s
 
 
 MAX_FAILED_LOGINS = 5
+MAX_FAILED_PER_CLIENT = 20
+ANY_ACCOUNT = "*"
 LOCK_OUT_FOR = timedelta(minutes=15)
 
 
@@ -113,22 +115,42 @@ def _decoy_hash() -> str:
     return hash_password("decoy password")
 
 
-def check_password(session: Session, username: str, password: str, at: datetime) -> PasswordCheck:
-    """Check a password; count failures and lock the account for 15 minutes after the fifth in a row."""
-    row = get_user(session, username.strip())
-    if row is None or not row.active or not row.password_hash:
-        verify_password(_decoy_hash(), password or "x")
-        return PasswordCheck()
-    if row.locked_until is not None and row.locked_until > at:
-        return PasswordCheck(locked_until=row.locked_until)
-    if verify_password(row.password_hash, password):
-        row.failed_logins, row.locked_until = 0, None
+def _throttle(session: Session, client: str, name: str, at: datetime) -> SignInThrottle:
+    row = session.scalar(select(SignInThrottle).where(SignInThrottle.client == client, SignInThrottle.username == name))
+    if row is None:
+        row = SignInThrottle(client=client, username=name, failures=0, updated_at=at)
+        session.add(row)
+    elif row.updated_at + LOCK_OUT_FOR < at and (row.locked_until is None or row.locked_until <= at):
+        row.failures, row.locked_until = 0, None  # old failures are forgotten
+    return row
+
+
+def check_password(session: Session, username: str, password: str, at: datetime, client: str = "-") -> PasswordCheck:
+    """Check a password; failures lock this client address out of this account (5) or of every account (20).
+
+    The count is kept per (client address, account) and per address, never for the account as a
+    whole: someone guessing from one address cannot lock the real user out at theirs.
+    """
+    name, client = username.strip()[:120], (client or "-")[:64]
+    pair = _throttle(session, client, name.lower(), at)
+    anyone = _throttle(session, client, ANY_ACCOUNT, at)
+    for lock in (anyone, pair):
+        if lock.locked_until is not None and lock.locked_until > at:
+            session.flush()
+            return PasswordCheck(locked_until=lock.locked_until)
+    row = get_user(session, name)
+    if row is not None and row.active and row.password_hash and verify_password(row.password_hash, password):
+        pair.failures, pair.locked_until, pair.updated_at = 0, None, at
         session.flush()
         return PasswordCheck(username=row.username)
-    row.failed_logins, locked = (row.failed_logins or 0) + 1, None
-    if row.failed_logins >= MAX_FAILED_LOGINS:
-        row.failed_logins, row.locked_until = 0, at + LOCK_OUT_FOR
-        locked = row.locked_until
+    if row is None or not row.active or not row.password_hash:
+        verify_password(_decoy_hash(), password or "x")
+    locked = None
+    for lock, limit in ((pair, MAX_FAILED_LOGINS), (anyone, MAX_FAILED_PER_CLIENT)):
+        lock.failures, lock.updated_at = lock.failures + 1, at
+        if lock.failures >= limit:
+            lock.failures, lock.locked_until = 0, at + LOCK_OUT_FOR
+            locked = lock.locked_until
     session.flush()
     return PasswordCheck(locked_until=locked)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from engine.persistence import SignInThrottle
 from engine.services.users import get_user
 
 
@@ -29,37 +32,58 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(browser):
     assert "Wrong user name or password" in wrong.get_data(as_text=True)
     assert "Wrong user name or password" in unknown.get_data(as_text=True)
 
-def test_five_failures_lock_the_account_for_15_minutes(browser, web_engine, clock):
+ATTACKER = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
+OFFICE = {"environ_base": {"REMOTE_ADDR": "10.1.2.3"}}
+
+
+def failures(engine, client, username):
+    with engine.transaction() as session:
+        row = session.scalar(select(SignInThrottle).where(SignInThrottle.client == client, SignInThrottle.username == username))
+        return (row.failures, row.locked_until) if row else (0, None)
+
+
+def test_five_failures_lock_this_address_out_of_the_account_for_15_minutes(browser, web_engine, clock):
     b = browser()
     for _ in range(5):
-        assert b.post("/login", {"username": "rep", "password": "bad"}).status_code in (401, 429)
-    locked = b.post("/login", {"username": "rep", "password": "correct horse"})
+        assert b.post("/login", {"username": "rep", "password": "bad"}, **ATTACKER).status_code in (401, 429)
+    locked = b.post("/login", {"username": "rep", "password": "correct horse"}, **ATTACKER)
     assert locked.status_code == 429
-    assert "locked" in locked.get_data(as_text=True)
+    assert "Too many failed attempts" in locked.get_data(as_text=True)
     clock.advance(minutes=14)
-    assert b.post("/login", {"username": "rep", "password": "correct horse"}).status_code == 429
+    assert b.post("/login", {"username": "rep", "password": "correct horse"}, **ATTACKER).status_code == 429
     clock.advance(minutes=2)
-    assert b.post("/login", {"username": "rep", "password": "correct horse"}).status_code == 302
+    assert b.post("/login", {"username": "rep", "password": "correct horse"}, **ATTACKER).status_code == 302
+    assert failures(web_engine, "203.0.113.9", "rep") == (0, None)
+
+
+def test_an_attacker_cannot_lock_the_real_user_out(browser, web_engine, clock):
+    attacker = browser()
+    for _ in range(6):
+        attacker.post("/login", {"username": "rep", "password": "guess"}, **ATTACKER)
+    assert failures(web_engine, "203.0.113.9", "rep")[1] == clock.now() + timedelta(minutes=15)
+    real = browser()
+    assert real.post("/login", {"username": "rep", "password": "correct horse"}, **OFFICE).status_code == 302
     with web_engine.transaction() as session:
-        user = get_user(session, "rep")
-        assert user.failed_logins == 0 and user.locked_until is None
+        assert get_user(session, "rep").locked_until is None
+
+
+def test_an_address_trying_many_accounts_is_throttled(browser, web_engine, clock):
+    attacker = browser()
+    statuses = [attacker.post("/login", {"username": f"user{i}", "password": "guess"}, **ATTACKER).status_code
+                for i in range(21)]
+    assert statuses[:19] == [401] * 19 and statuses[19:] == [429, 429]  # the 20th failure locks the address
+    assert attacker.post("/login", {"username": "rep", "password": "correct horse"}, **ATTACKER).status_code == 429
+    assert browser().post("/login", {"username": "rep", "password": "correct horse"}, **OFFICE).status_code == 302
+
 
 def test_failed_attempts_are_counted_and_reset_on_success(browser, web_engine):
     b = browser()
     for _ in range(3):
-        b.post("/login", {"username": "rep", "password": "bad"})
-    with web_engine.transaction() as session:
-        assert get_user(session, "rep").failed_logins == 3
-    assert b.post("/login", {"username": "rep", "password": "correct horse"}).status_code == 302
-    with web_engine.transaction() as session:
-        assert get_user(session, "rep").failed_logins == 0
+        b.post("/login", {"username": "rep", "password": "bad"}, **OFFICE)
+    assert failures(web_engine, "10.1.2.3", "rep") == (3, None)
+    assert b.post("/login", {"username": "rep", "password": "correct horse"}, **OFFICE).status_code == 302
+    assert failures(web_engine, "10.1.2.3", "rep") == (0, None)
 
-def test_lock_expiry_uses_the_engine_clock(browser, web_engine, clock):
-    b = browser()
-    for _ in range(5):
-        b.post("/login", {"username": "rep2", "password": "bad"})
-    with web_engine.transaction() as session:
-        assert get_user(session, "rep2").locked_until == clock.now() + timedelta(minutes=15)
 
 def test_sign_out_is_a_post_with_csrf(browser):
     b = browser("rep")

@@ -58,9 +58,9 @@ class SignIn:
     locked_until: datetime | None = None
 
 
-def authenticate(session: Session, username: str, password: str, at: datetime) -> SignIn:
-    """Check a password (the engine counts failures and locks the account after the fifth)."""
-    check = check_password(session, username, password, at)
+def authenticate(session: Session, username: str, password: str, at: datetime, client: str) -> SignIn:
+    """Check a password (the engine counts failures per client address and locks that address out)."""
+    check = check_password(session, username, password, at, client)
     if check.username is None:
         return SignIn(locked_until=check.locked_until)
     return SignIn(user=load_user(session, check.username))

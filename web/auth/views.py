@@ -52,7 +52,7 @@ def login() -> ResponseReturnValue:
     error = None
     status = 200
     if request.method == "POST":
-        result = authenticate(db(), username, request.form.get("password", ""), now())
+        result = authenticate(db(), username, request.form.get("password", ""), now(), request.remote_addr or "-")
         if result.user is not None:
             language = language_of(result.user.locale) or language_of(session.get("locale"))
             # A new sign-in starts a new session (and a new CSRF token).
@@ -65,7 +65,7 @@ def login() -> ResponseReturnValue:
         # Failed attempts count even though the request fails: commit them.
         commit()
         if result.locked_until is not None:
-            error = gettext("Too many failed attempts. This account is locked until %(time)s.",
+            error = gettext("Too many failed attempts from this computer. Try again after %(time)s.",
                             time=local_datetime(result.locked_until))
             status = 429
         else:
