@@ -21,6 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict, EngineError, LimitExceeded, ScriptError, WorkflowError
 from engine.runtime.external import ExternalServiceTask
+from engine.runtime.messages import from_outside
 from engine.runtime.sandbox import SandboxViolation
 from engine.runtime.timers import CalendarUse, Rescheduled, calendar_use, cycle_due, reschedule_timers
 
@@ -181,7 +182,7 @@ class InstanceRun:
         for task in list(self.workflow.event_manager.tasks.values()):
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition) and definition.name == name:
-                    event = BpmnEvent(definition, payload=dict(payload))
+                    event = BpmnEvent(definition, payload=from_outside(payload))
                     try:
                         self.workflow.catch(event)
                     except (SpiffWorkflowException, SandboxViolation) as exc:

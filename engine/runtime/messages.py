@@ -6,8 +6,16 @@ from typing import Any
 
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 
+OUTSIDE = "bpm:outside"
+
+
+def from_outside(data: dict[str, Any]) -> dict[str, Any]:
+    """Wrap data sent from outside so no shape of it can pass for an engine-thrown message."""
+    return {OUTSIDE: dict(data)}
+
 
 def _is_camunda_payload(payload: Any) -> bool:
+    # Only a message thrown inside a process has this shape; data from outside is always wrapped.
     return isinstance(payload, dict) and set(payload) == {"payload", "result_var"}
 
 
@@ -22,7 +30,9 @@ class EngineMessage(CamundaMessageEventDefinition):  # type: ignore[misc]
 
     def update_task_data(self, my_task: Any) -> None:
         payload = my_task.internal_data.get(self.name)
-        if _is_camunda_payload(payload):
+        if isinstance(payload, dict) and set(payload) == {OUTSIDE}:
+            my_task.set_data(**payload[OUTSIDE])
+        elif _is_camunda_payload(payload):
             super().update_task_data(my_task)
         elif payload:
-            my_task.set_data(**payload)
+            my_task.set_data(**payload)  # stored before outside data was wrapped
