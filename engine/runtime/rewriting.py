@@ -54,6 +54,11 @@ def _literal(node: ast.AST) -> Any:
     """Return the value of a literal or of operators on literals (computed under the guards), else _NOT_LITERAL."""
     if isinstance(node, ast.Constant):
         return node.value
+    if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) <= 16:
+        items = [_literal(item) for item in node.elts]
+        if any(item is _NOT_LITERAL for item in items):
+            return _NOT_LITERAL
+        return items if isinstance(node, ast.List) else tuple(items)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         value = _literal(node.operand)
         return -value if isinstance(value, (int, float)) else _NOT_LITERAL

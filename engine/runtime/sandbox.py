@@ -77,6 +77,11 @@ def _builtins() -> dict[str, Any]:
     return allowed
 
 
+def _apply(function: Any, *args: Any, **kwargs: Any) -> Any:
+    # RestrictedPython routes calls with *args/**kwargs through _apply_; the callee's own guards still apply.
+    return function(*args, **kwargs)
+
+
 BASE_GLOBALS: dict[str, Any] = {
     "__builtins__": _builtins(),
     "_getattr_": guarded_getattr,
@@ -88,6 +93,7 @@ BASE_GLOBALS: dict[str, Any] = {
     "_inplacevar_": guarded_inplace,
     **GUARD_GLOBALS,
     "_check_deadline_": check_deadline,
+    "_apply_": _apply,
     "Decimal": decimal.Decimal,
     "date": _dt.date,
     "datetime": _dt.datetime,
