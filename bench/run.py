@@ -43,9 +43,10 @@ BENCHMARKS = [
     Benchmark("timers", "bench.timers"),
     Benchmark("growth", "bench.growth"),
     Benchmark("concurrency", "bench.concurrency"),
+    Benchmark("sandbox", "bench.sandbox"),
 ]
 SECTION_ORDER = ["Targets", "Throughput and latency (engine in process)", "HTTP API", "Inbox query", "Inbox page", "Timers",
-                 "Growth", "Concurrency (PostgreSQL)", "Failures"]
+                 "Growth", "Concurrency (PostgreSQL)", "Sandbox", "Failures"]
 
 
 def main(argv: list[str] | None = None) -> int:
