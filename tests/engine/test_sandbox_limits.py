@@ -179,7 +179,7 @@ def test_instance_limit_is_configurable(tmp_path: Path, clock: ManualClock) -> N
 
 
 @pytest.mark.parametrize("code", [
-    "math.perm(10**7, 10**6)", "math.prod(range(1, 100000))", "math.lcm(*range(1, 90000))", "1 << n",
+    "math.perm(10**7, 10**6)", "math.prod(range(1, 100000))", "1 << n",
     "'%1000000000d' % n", "'a'.ljust(10**9)", "'a'.center(10**9)", "'1'.zfill(10**9)", "('\\t' * 10).expandtabs(10**8)",
     "('a' * 1000).replace('a', 'b' * 10000)", "'-'.join(['ab'] * 600000)", "str.ljust('a', 10**9)", "round(1, -10**7)",
     "int(big)", "math.floor(big)", "sum([[0] * 1000] * 1000, [])", "add_working_days(today(), 10**9)",
