@@ -7,6 +7,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from engine.services.calendar import stored_days
+
 SH = ZoneInfo("Asia/Shanghai")
 DUE_BPMN = Path(__file__).parents[1] / "bpmn" / "working_day_due.bpmn"
 
@@ -43,7 +45,7 @@ def test_local_days_are_checked_stored_and_move_deadlines(browser, web_engine, c
     admin = browser("admin")
     admin.get("/admin/calendars?year=2027")
     bad = admin.post("/admin/calendars/2027/local", table([("2027-01-05", "vacation", "x")]))
-    assert bad.status_code == 422 and "&#39;kind&#39; must be holiday or workday" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Choose day off or working day." in bad.get_data(as_text=True)
     assert web_engine.runtime.calendar.is_working_day(date(2027, 1, 5))
 
     saved = admin.post("/admin/calendars/2027/local", table([("2027-01-05", "holiday", "公司年会")]))
@@ -56,6 +58,54 @@ def test_local_days_are_checked_stored_and_move_deadlines(browser, web_engine, c
     assert 'value="2027-01-05"' in admin.get("/admin/calendars?year=2027").get_data(as_text=True)
     admin.post("/admin/calendars/2027/local", {**table([("2027-01-05", "holiday", "公司年会")]), "remove-0": "1"})
     assert web_engine.runtime.calendar.is_working_day(date(2027, 1, 5))
+
+
+def row_of(page: str, name: str, source: str = "official") -> str:
+    """Return the HTML of the row holding the input ``name`` in the table of ``source``."""
+    at = page.index(f'name="{name}"', page.index(f'action="/admin/calendars/2027/{source}"'))
+    return page[page.rindex("<tr", 0, at):page.index("</tr>", at)]
+
+
+def test_each_bad_row_is_named_and_nothing_is_stored(browser, web_engine, clock):
+    clock.set(datetime(2026, 12, 5, 10, 0, tzinfo=SH))
+    admin = browser("admin")
+    admin.get("/admin/calendars?year=2027")
+    before = admin.get("/admin/calendars?year=2027").get_data(as_text=True)
+    rows = [("2027-01-05", "holiday", "盘点"), ("05/01/2027", "holiday", ""), ("2028-01-03", "workday", ""),
+            ("2027-03-01", "holiday", "x" * 121), ("2027-01-05", "workday", "again"), ("2027-04-01", "<b>", "")]
+    bad = admin.post("/admin/calendars/2027/official", table(rows))
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "5 rows need a correction." in page
+    assert "has-error" not in row_of(page, "date-0") and 'value="盘点"' in row_of(page, "date-0")
+    assert "Enter a date like 2027-01-01." in row_of(page, "date-1") and 'aria-invalid="true"' in row_of(page, "date-1")
+    assert "2028-01-03 is not in 2027." in row_of(page, "date-2")
+    assert "at most 120 characters" in row_of(page, "date-3")
+    assert "2027-01-05 is already in row 1." in row_of(page, "date-4")
+    assert "Choose day off or working day." in row_of(page, "date-5") and "&lt;b&gt;" not in page
+    # The rows typed are shown again for correcting, and nothing was stored.
+    assert 'value="again"' in page and 'value="05/01/2027"' in page
+    assert web_engine.runtime.calendar.is_working_day(date(2027, 1, 5))
+    with web_engine.transaction() as session:
+        assert stored_days(session, 2027, "official") == []
+    assert "Deadlines moved" not in before
+
+
+def test_rows_added_and_removed_in_the_browser_leave_gaps_that_are_read(browser, web_engine, clock):
+    clock.set(datetime(2026, 12, 5, 10, 0, tzinfo=SH))
+    admin = browser("admin")
+    page = admin.get("/admin/calendars?year=2027").get_data(as_text=True)
+    # The add/remove script is a file (the CSP allows no inline script), and the table works without it.
+    assert '<script src="/static/calendar.js" defer></script>' in page and "<script>" not in page and " onclick" not in page
+    assert 'data-next-index="5"' in page and '<template class="calendar-row">' in page and 'name="date-__i__"' in page
+    assert admin.get("/static/calendar.js").status_code == 200
+    form = {"date-0": "2027-01-04", "kind-0": "holiday", "name-0": "A",   # row 1 and 2 removed in the browser
+            "date-3": "2027-02-20", "kind-3": "workday", "name-3": "B", "date-12": "2027-03-01", "kind-12": "holiday", "name-12": "C"}
+    saved = admin.post("/admin/calendars/2027/local", form)
+    assert saved.status_code == 200
+    with web_engine.transaction() as session:
+        stored = [(d.date.isoformat(), d.kind, d.name) for d in stored_days(session, 2027, "local")]
+    assert stored == [("2027-01-04", "holiday", "A"), ("2027-02-20", "workday", "B"), ("2027-03-01", "holiday", "C")]
+    assert 'data-next-index="8"' in saved.get_data(as_text=True)
 
 
 def test_an_official_year_is_imported_and_the_marks_go(browser, web_engine, clock):
@@ -86,3 +136,5 @@ def test_the_calendar_page_in_chinese(browser):
     admin.post("/language", {"language": "zh-CN"})
     page = admin.get("/admin/calendars?year=2027").get_data(as_text=True)
     assert "元旦" in page and "预计" in page
+    bad = admin.post("/admin/calendars/2027/local", table([("2027-13-01", "holiday", "")])).get_data(as_text=True)
+    assert "请输入形如 2027-01-01 的日期。" in bad and "1 行需要更正。" in bad

@@ -11,13 +11,13 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, gettext, lazy_gettext
+from flask_babel import format_date, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 
 from engine.errors import InvalidInput
 from engine.facade import CalendarChange
 from engine.runtime.calendar import HOLIDAY, LOCAL, OFFICIAL, PROVISIONAL, WORKDAY
-from engine.runtime.calendar_files import rows_from_mappings
+from engine.runtime.calendar_files import MAX_NAME, rows_from_mappings
 from engine.runtime.calendar_sources import HOLIDAY_NAMES_EN
 from engine.services.calendar import CheckReport, check_calendar, refresh_calendar, stored_days, year_days
 from web.access import ADMINS, requires
@@ -26,7 +26,6 @@ from web.db import db, end_transaction, get_engine, now
 from web.i18n import current_language, user_zone
 
 BLANK_ROWS = 5
-MAX_ROWS = 400
 MAX_UPLOAD_BYTES = 256 * 1024
 YEARS = range(1900, 2101)
 
@@ -79,7 +78,8 @@ def _year() -> int:
 
 
 def _page(year: int, *, edits: dict[str, list[dict[str, Any]]] | None = None, error: str = "", error_source: str = "",
-          change: CalendarChange | None = None, status: int = 200) -> ResponseReturnValue:
+          row_errors: dict[int, str] | None = None, change: CalendarChange | None = None,
+          status: int = 200) -> ResponseReturnValue:
     session = db()
     refresh_calendar(session)
     calendar = get_engine().runtime.calendar
@@ -90,7 +90,7 @@ def _page(year: int, *, edits: dict[str, list[dict[str, Any]]] | None = None, er
     this_year = now().astimezone(user_zone()).year
     return render_template(
         "admin/calendars.html", year=year, days=days, tables=tables, blank_rows=BLANK_ROWS, error=error,
-        error_source=error_source, change=change, provisional=calendar.is_provisional(date(year, 6, 1)),
+        error_source=error_source, row_errors=row_errors or {}, change=change, max_name=MAX_NAME, provisional=calendar.is_provisional(date(year, 6, 1)),
         years=list(range(this_year - 1, this_year + 3)), kinds=(HOLIDAY, WORKDAY), sources=(OFFICIAL, LOCAL)), status
 
 
@@ -102,12 +102,15 @@ def calendars() -> ResponseReturnValue:
 
 
 def _submitted_rows() -> list[dict[str, Any]]:
-    """Read the table's rows from the form: date-N, kind-N, name-N, remove-N; blank rows are skipped."""
+    """Read the table's rows from the form: date-N, kind-N, name-N, remove-N; blank and removed rows are skipped.
+
+    Rows added or removed in the browser leave gaps in N, so every submitted index is read, in order.
+    """
+    indices = sorted({int(key[5:]) for key in request.form if key.startswith("date-") and key[5:].isdigit()
+                      and len(key) <= 10})
     rows = []
-    for index in range(MAX_ROWS + BLANK_ROWS):
-        raw_date = request.form.get(f"date-{index}")
-        if raw_date is None:
-            break
+    for index in indices:
+        raw_date = request.form.get(f"date-{index}", "")
         if request.form.get(f"remove-{index}") or not (raw_date.strip() or request.form.get(f"name-{index}", "").strip()):
             continue
         rows.append({"date": raw_date.strip(), "kind": request.form.get(f"kind-{index}", ""),
@@ -115,11 +118,38 @@ def _submitted_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def row_problems(rows: list[dict[str, Any]], year: int) -> dict[int, str]:
+    """Return what is wrong with each row (by position), in the UI language; empty when every row is fine."""
+    problems: dict[int, str] = {}
+    first_row: dict[date, int] = {}
+    for index, row in enumerate(rows):
+        try:
+            day = date.fromisoformat(row["date"])
+        except ValueError:
+            problems[index] = gettext("Enter a date like %(example)s.", example=f"{year}-01-01")
+            continue
+        name = row["name"]
+        if day.year != year:
+            problems[index] = gettext("%(date)s is not in %(year)s.", date=day.isoformat(), year=year)
+        elif row["kind"] not in KINDS:
+            problems[index] = gettext("Choose day off or working day.")
+        elif len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
+            problems[index] = gettext("The name must be one line of at most %(n)s characters.", n=MAX_NAME)
+        elif day in first_row:
+            problems[index] = gettext("%(date)s is already in row %(row)s.", date=day.isoformat(), row=first_row[day] + 1)
+        first_row.setdefault(day, index)
+    return problems
+
+
 @bp.post("/calendars/<int(min=1900, max=2100):year>/<any(local, official):source>")
 @requires(ADMINS)
 def save_calendar(year: int, source: str) -> ResponseReturnValue:
     """Check and store one year's local overrides or official schedule, then recompute affected deadlines."""
     rows = _submitted_rows()
+    problems = row_problems(rows, year)
+    if problems:
+        return _page(year, edits={source: rows}, row_errors=problems, error_source=source, status=422,
+                     error=ngettext("%(num)s row needs a correction.", "%(num)s rows need a correction.", len(problems)))
     try:
         checked = rows_from_mappings(rows, gettext("Table"))
         actor = current_user.username
