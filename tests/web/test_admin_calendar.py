@@ -138,3 +138,34 @@ def test_the_calendar_page_in_chinese(browser):
     assert "元旦" in page and "预计" in page
     bad = admin.post("/admin/calendars/2027/local", table([("2027-13-01", "holiday", "")])).get_data(as_text=True)
     assert "请输入形如 2027-01-01 的日期。" in bad and "1 行需要更正。" in bad
+
+
+def test_a_provisional_due_date_is_marked_with_an_explanation(browser, web_engine, clock):
+    _, task = provisional_task(web_engine, clock)
+    rep = browser("rep")
+    rep.post("/language", {"language": "zh-CN"})
+    for url in ("/", f"/tasks/{task.id}"):
+        page = rep.get(url).get_data(as_text=True)
+        mark = page[page.index('<span class="badge provisional"'):]
+        mark = mark[:mark.index("</span>")]
+        assert "预计（日历未公布）" in mark and 'title="' in mark, url
+
+
+def test_admins_are_warned_where_they_land_while_days_ahead_are_estimated(browser, web_engine, clock):
+    notice = "calendar-notice"
+    clock.set(datetime(2026, 9, 1, 10, 0, tzinfo=SH))  # the next 90 days are all in 2026, an official year
+    admin = browser("admin")
+    assert notice not in admin.get("/").get_data(as_text=True)
+    assert notice not in admin.get("/dashboard/").get_data(as_text=True)
+
+    clock.set(datetime(2026, 12, 5, 10, 0, tzinfo=SH))
+    for url in ("/", "/dashboard/", "/admin/users"):
+        page = admin.get(url).get_data(as_text=True)
+        assert notice in page and "(from 2027-01-01)" in page, url
+        assert "0 task(s), 0 timer(s)" in page and 'href="/admin/calendars?year=2027"' in page, url
+    assert notice not in browser("rep").get("/").get_data(as_text=True)  # workers see the mark on their tasks instead
+
+    provisional_task(web_engine, clock)
+    assert "1 task(s), 0 timer(s)" in admin.get("/").get_data(as_text=True)
+    admin.post("/language", {"language": "zh-CN"})
+    assert "1 个任务，0 个定时器" in admin.get("/").get_data(as_text=True)
