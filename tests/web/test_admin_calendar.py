@@ -169,3 +169,29 @@ def test_admins_are_warned_where_they_land_while_days_ahead_are_estimated(browse
     assert "1 task(s), 0 timer(s)" in admin.get("/").get_data(as_text=True)
     admin.post("/language", {"language": "zh-CN"})
     assert "1 个任务，0 个定时器" in admin.get("/").get_data(as_text=True)
+
+
+def test_toml_and_json_files_import_and_a_bad_file_changes_nothing(browser, web_engine, clock):
+    clock.set(datetime(2026, 12, 5, 10, 0, tzinfo=SH))
+    admin = browser("admin")
+    admin.get("/admin/calendars?year=2027")
+
+    def upload(name: str, text: str, source: str = "official"):
+        return admin.post("/admin/calendars/import?year=2027", {"source": source, "file": (io.BytesIO(text.encode()), name)},
+                          content_type="multipart/form-data")
+
+    toml = 'year = 2027\n[[holiday]]\nname = "元旦"\nfrom = 2027-01-01\nto = 2027-01-03\n[[makeup_workday]]\ndate = 2027-02-07\nfor = "春节"\n'
+    page = upload("cn-2027.toml", toml).get_data(as_text=True)
+    assert "2027 official: 4 day(s) stored" in page and "is provisional" not in page
+    assert web_engine.runtime.calendar.is_working_day(date(2027, 2, 7))
+    # An official year no longer has estimated days: Spring Festival is a working week until someone enters it.
+    assert web_engine.runtime.calendar.is_working_day(date(2027, 2, 8))
+
+    bad = upload("local.json", '[{"date": "2027-03-01", "kind": "holiday"}, {"date": "2027-03-02", "kind": "off"}]', "local")
+    assert bad.status_code == 422 and "local.json: entry #2 (2027-03-02): &#39;kind&#39; must be holiday or workday" in bad.get_data(as_text=True)
+    assert web_engine.runtime.calendar.is_working_day(date(2027, 3, 1))
+    good = upload("local.json", '[{"date": "2027-03-01", "kind": "holiday", "name": "盘点"}]', "local")
+    assert "2027 local: 1 day(s) stored" in good.get_data(as_text=True)
+    with web_engine.transaction() as session:
+        assert [(d.date, d.source) for d in stored_days(session, 2027, "local")] == [(date(2027, 3, 1), "local")]
+        assert len(stored_days(session, 2027, "official")) == 4
