@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import Clock, OverridableClock, SystemClock
 from engine.config import EngineConfig
+from engine.definitions.forms import FormDefinition
 from engine.errors import InvalidInput
 from engine.persistence import Base
 from engine.persistence.db import create_db_engine, make_session_factory
@@ -26,6 +27,7 @@ from engine.runtime.calendar_sources import build_calendar
 from engine.services import audit, calendar, deadlines, definitions, instances, messages, tasks, timers, users
 from engine.services.calendar import refresh_calendar
 from engine.services.context import CONTEXT_KEY, EngineContext
+from engine.services.texts import ProcessTexts, form_of, process_texts
 from engine.services.timers import FireResult
 from engine.services.views import DeployResult, InstanceView, TaskView
 
@@ -184,6 +186,14 @@ class Engine:
                 actor: str = "system") -> list[int]:
         """Correlate a message to the waiting instances; return their ids."""
         return self._tx(messages.correlate_message, name, correlation, data, actor)
+
+    def texts(self, definition_id: int) -> ProcessTexts:
+        """Return the texts a process version was deployed with (names in every language, field labels)."""
+        return self._tx(process_texts, definition_id)
+
+    def form(self, definition_id: int | None, form_key: str | None) -> FormDefinition | None:
+        """Return a form as deployed with a process version (older versions: the form on disk), or None."""
+        return self._tx(form_of, definition_id, form_key)
 
     def instance(self, instance_id: int) -> InstanceView:
         """Return an instance with data, open tasks and timers."""

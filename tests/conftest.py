@@ -45,8 +45,8 @@ def clock() -> ManualClock:
 
 def make_engine(url: str, clock: ManualClock, **overrides: object) -> Engine:
     """Build an Engine with the shipped forms and calendars and a fast retry backoff."""
-    config = EngineConfig(database_url=url, forms_dir=SHIPPED_FORMS, calendars_dir=SHIPPED_CALENDARS,
-                          **overrides)  # type: ignore[arg-type]
+    settings = {"forms_dir": SHIPPED_FORMS, "calendars_dir": SHIPPED_CALENDARS, **overrides}
+    config = EngineConfig(database_url=url, **settings)  # type: ignore[arg-type]
     engine = Engine(config=config, clock=clock)
     engine.init()
     with engine.transaction() as session:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from engine.cli.common import build_engine, emit_json, engine_errors, parse_json_option, require_instance, require_user
+from engine.cli.common import build_engine, designer_language, emit_json, engine_errors, parse_json_option, require_instance, require_user
 from engine.services.context import plain
 
 
@@ -35,6 +35,9 @@ _LANG = click.option("--lang", type=click.Choice(["en", "zh", "zh-CN"]), help="l
                      "(default: from LANG)")
 
 
+_WARNING = {"zh": "警告", "zh-CN": "警告"}
+
+
 def _remember_language(lang: str | None) -> None:
     if lang:
         click.get_current_context().meta["bpm_lang"] = lang
@@ -47,7 +50,6 @@ def _remember_language(lang: str | None) -> None:
 @engine_errors
 def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
     """Validate definition files."""
-    from engine.cli.common import designer_language
     from engine.config import EngineConfig
     from engine.definitions.documents import read_paths
     from engine.definitions.messages import texts
@@ -72,15 +74,22 @@ def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
                                                max_bytes=config.max_definition_bytes)
         except DefinitionError as exc:
             problems.extend(exc.problems)
+    from engine.services.bundles import split_catalogues, translation_warnings
+
+    warnings = translation_warnings(documents, split_catalogues(files)[1]) if documents else []
     drawings = bool(documents) and not problems and all(documentation_only(d) for d in documents if d.kind == "bpmn") \
         and any(d.kind == "bpmn" for d in documents)
     if as_json:
         emit_json({"ok": not problems, "processes": sorted(parsed), "documentation_only": drawings,
                    "problems": [{"file": p.file, "line": p.line, "element_id": p.element_id, "element_name": p.name,
-                                 "message": p.text(language)} for p in problems]})
+                                 "message": p.text(language)} for p in problems],
+                   "warnings": [{"file": w.file, "line": w.line, "element_id": w.element_id, "message": w.text(language)}
+                                for w in warnings]})
     else:
         for problem in problems:
             click.echo(problem.render(language), err=True)
+        for warning in warnings:
+            click.echo(f"{_WARNING.get(language, 'warning')}: {warning.render(language)}", err=True)
         if drawings:
             english, others = texts("documentation_only")
             click.echo(dict(others).get(language, english))
@@ -109,6 +118,8 @@ def deploy(paths: tuple[Path, ...], shipped: bool, actor: str, as_json: bool, la
     if as_json:
         emit_json(result.to_json())
         return
+    for warning in result.warnings:
+        click.echo(f"{_WARNING.get(designer_language(), 'warning')}: {warning.render(designer_language())}", err=True)
     for d in result.deployed:
         click.echo(f"deployed {d.process_key} v{d.version}")
     for d in result.unchanged:

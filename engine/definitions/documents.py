@@ -80,18 +80,25 @@ def _utf8_declaration(match: re.Match[str]) -> str:
 
 
 def read_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> list[tuple[str, bytes]]:
-    """Collect (name, bytes) for each file; a directory contributes its .bpmn and .dmn files."""
+    """Collect (name, bytes) for each file; a directory contributes its .bpmn, .dmn and .i18n.json files, and a
+    BPMN file given alone brings the translation catalogue beside it."""
     files: list[tuple[str, bytes]] = []
     for path in paths:
         if path.is_dir():
             for child in sorted(path.iterdir()):
-                if child.suffix.lower() in (".bpmn", ".dmn") and child.is_file():
+                if child.is_file() and (child.suffix.lower() in (".bpmn", ".dmn") or child.name.lower().endswith(".i18n.json")):
                     files.append((child.name, _read_bounded(child, max_bytes)))
         elif path.is_file():
             files.append((path.name, _read_bounded(path, max_bytes)))
+            beside = path.with_name(path.name.rsplit(".", 1)[0] + ".i18n.json")
+            if path.suffix.lower() == ".bpmn" and beside.is_file() and beside not in paths:
+                files.append((beside.name, _read_bounded(beside, max_bytes)))
         else:
             raise DefinitionError([plain_problem(str(path), None, "no_such_file")])
-    return files
+    unique: dict[str, bytes] = {}
+    for name, content in files:
+        unique.setdefault(name, content)
+    return list(unique.items())
 
 
 def _read_bounded(path: Path, max_bytes: int) -> bytes:

@@ -29,6 +29,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "根元素 {root} 既不是 BPMN 也不是 DMN 定义；请将流程图导出为 BPMN 2.0 XML"),
     "no_such_file": ("no such file or directory", "文件或目录不存在"),
     "documentation_only": ("no executable process (documentation only)", "没有可执行的流程（仅为文档）"),
+    # translation catalogues (<stem>.i18n.json); the last three are warnings, not errors
+    "catalogue_not_json": ("the translation catalogue is not valid UTF-8 JSON: {detail}",
+                           "翻译目录不是有效的 UTF-8 JSON：{detail}"),
+    "catalogue_shape": ("translation catalogue: {detail}", "翻译目录：{detail}"),
+    "catalogue_orphan": ("translation catalogue without its BPMN file {bpmn}; deploy them together",
+                         "翻译目录缺少对应的 BPMN 文件 {bpmn}；请一并部署"),
+    "catalogue_missing": ("no translation catalogue {catalogue}: names are shown as written in every language; add one "
+                          "with texts in {languages}", "没有翻译目录 {catalogue}：各语言都按原文显示名称；请添加含 {languages} 文本的目录"),
+    "catalogue_incomplete": ("{count} name(s) have no {language} text, shown as written instead: {keys}",
+                             "{count} 个名称缺少 {language} 文本，将按原文显示：{keys}"),
+    "catalogue_unknown_keys": ("texts for ids that name no element in the BPMN file (renamed or deleted?): {keys}",
+                               "以下 id 在 BPMN 文件中不存在（已改名或删除？）：{keys}"),
     "duplicate_process": ("process id '{process}' is already deployed from {other}; rename the process id, or deploy "
                           "it from {other}", "流程 id '{process}' 已由 {other} 部署；请修改流程 id，或通过 {other} 部署"),
     "duplicate_process_in_deploy": ("process id '{process}' is also defined in {other}; give each process its own id",

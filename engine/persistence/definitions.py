@@ -44,6 +44,10 @@ class ProcessDefinition(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     element_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     start_timer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The rest of the bundle deployed with this version: its texts in every language (engine.definitions.catalogue)
+    # and the forms its start event, tasks and messages use ({key: {"schema": …, "ui": …}}). None before 0010.
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    forms: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
     deployed_by: Mapped[str] = mapped_column(String(120))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     is_latest: Mapped[bool] = mapped_column(Boolean, default=True, index=True)

@@ -20,6 +20,8 @@ class HumanTask(Base):
     process_key: Mapped[str] = mapped_column(String(255))
     element_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255))
+    # The title in every language of the version's catalogue ({"zh-CN": …, "en": …}); None before 0010.
+    titles: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     candidate_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(120), nullable=True)
     form_key: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,8 @@ class EngineContext:
     config: EngineConfig
     clock: Clock
     runtime: Runtime
+    # Deployed versions never change, so what is read from one (texts, forms) is kept here by definition id.
+    versions: dict[int, Any] = field(default_factory=dict)
 
 
 def context_of(session: Session) -> EngineContext:

@@ -12,6 +12,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
+from engine.definitions.catalogue import Catalogue, catalogue_name, read_catalogue
 from engine.definitions.documents import read_document
 from engine.definitions.elements import element_info, start_timer_expression
 from engine.definitions.messages import plain_problem, problem
@@ -21,15 +22,26 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.persistence import DefinitionFile, Group, ProcessDefinition
 from engine.runtime import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.services import audit
+from engine.services.bundles import (
+    bundle_digest,
+    bundle_forms,
+    bundle_texts,
+    orphan_catalogues,
+    split_catalogues,
+    translation_warnings,
+)
 from engine.services.context import context_of, now
+from engine.services.texts import ProcessTexts
 from engine.services.timers import schedule_start_timer, unschedule_start_timers
 from engine.services.views import DefinitionView, DeployResult
 
 
 def definition_view(row: ProcessDefinition) -> DefinitionView:
-    """Turn a definition row into a DefinitionView."""
+    """Turn a definition row into a DefinitionView (with the process's name in every language it was deployed with)."""
+    texts = (row.texts or {}).get("elements") or {}
+    names = ProcessTexts(row.process_key, (row.texts or {}).get("source_language"), texts).process_name_texts()
     return DefinitionView(row.id, row.process_key, row.version, row.name, row.sha256, row.deployed_by,
-                          row.deployed_at, row.is_latest, row.active)
+                          row.deployed_at, row.is_latest, row.active, names)
 
 
 def available_form_keys(forms_dir: Path) -> set[str]:
@@ -51,7 +63,8 @@ def check_files(
     ``isExecutable="false"`` is documentation: fine to validate, refused when ``refuse_documentation``.
     Returns the given documents, the parsed processes and the (parsed) copies of the documents used.
     """
-    documents, problems = [], []
+    files, _catalogues, problems = split_catalogues(files)
+    documents = []
     for name, content in files:
         try:
             documents.append(read_document(name, content, max_bytes))
@@ -155,7 +168,44 @@ def _stored_documents(session: Session, exclude: set[str]) -> list[SourceDocumen
         select(DefinitionFile).options(undefer(DefinitionFile.text))
         .join(latest, (DefinitionFile.name == latest.c.name) & (DefinitionFile.version == latest.c.v))
     )
-    return [read_document(r.name, r.text.encode("utf-8"), 1 << 30) for r in rows if r.name not in exclude and not r.undeployed]
+    return [read_document(r.name, r.text.encode("utf-8"), 1 << 30) for r in rows
+            if r.name not in exclude and not r.undeployed and r.kind in ("bpmn", "dmn")]
+
+
+def _latest_file(session: Session, name: str) -> DefinitionFile | None:
+    return session.scalar(select(DefinitionFile).options(undefer(DefinitionFile.text)).where(DefinitionFile.name == name)
+                          .order_by(DefinitionFile.version.desc()).limit(1))
+
+
+def _with_stored_bpmn(session: Session, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """A catalogue deployed alone brings its deployed BPMN file along, so the processes get new versions with it."""
+    extra = []
+    for bpmn in orphan_catalogues(files):
+        row = _latest_file(session, bpmn)
+        if row is not None and not row.undeployed:
+            extra.append((bpmn, row.text.encode("utf-8")))
+    return [*files, *extra]
+
+
+def _stored_catalogues(session: Session, bpmn_names: set[str]) -> dict[str, Catalogue]:
+    """The catalogues last deployed for these BPMN files (a BPMN file deployed alone keeps its translations)."""
+    found = {}
+    for bpmn in bpmn_names:
+        row = _latest_file(session, catalogue_name(bpmn))
+        if row is not None and row.kind == "i18n":
+            found[bpmn] = read_catalogue(row.name, row.text.encode("utf-8"))
+    return found
+
+
+def _store_catalogue(session: Session, catalogue_file: str, content: bytes, actor: str) -> None:
+    text = content.decode("utf-8")
+    sha = hashlib.sha256(content).hexdigest()
+    latest = _latest_file(session, catalogue_file)
+    if latest is not None and latest.sha256 == sha:
+        return
+    session.add(DefinitionFile(name=catalogue_file, kind="i18n", version=(latest.version + 1) if latest else 1, sha256=sha,
+                               text=text, deployed_by=actor, deployed_at=now(session), undeployed=False))
+    session.flush()
 
 
 def group_names(session: Session) -> dict[str, tuple[str, str]]:
@@ -179,6 +229,7 @@ def _store_file(session: Session, doc: SourceDocument, actor: str) -> Definition
 def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = "system") -> DeployResult:
     """Validate and deploy files; unchanged processes stay as they are, changed ones get version N+1."""
     ctx = context_of(session)
+    files = _with_stored_bpmn(session, files)
     names = {name for name, _ in files}
     groups = group_names(session)
     given, parsed, documents = check_files(
@@ -187,16 +238,24 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
     clashes = _clashes(session, given)
     if clashes:
         raise DefinitionError(clashes)
+    _definitions, catalogues, _problems = split_catalogues(files)
+    catalogues = {**_stored_catalogues(session, {d.filename for d in documents} - set(catalogues)), **catalogues}
     by_name = {d.filename: d for d in documents}
     file_rows = {d.filename: _store_file(session, d, actor) for d in given}
+    for name, content in files:
+        if name.lower().endswith(".i18n.json"):
+            _store_catalogue(session, name, content, actor)
     deployed, unchanged = [], []
     for process_id, process in sorted(parsed.items()):
         doc = by_name.get(process.filename)
         if doc is None:
             continue
         stored_spec = ctx.runtime.dump_spec(process)
-        sha = hashlib.sha256(
-            (doc.text + json.dumps(stored_spec, sort_keys=True, default=str)).encode("utf-8")).hexdigest()
+        version_docs = _version_documents(process, parsed, by_name)
+        texts = bundle_texts(version_docs, catalogues)
+        forms = bundle_forms(version_docs, ctx.config.forms_dir)
+        sha = hashlib.sha256((doc.text + json.dumps(stored_spec, sort_keys=True, default=str)
+                              + bundle_digest(texts, forms)).encode("utf-8")).hexdigest()
         latest = session.scalar(select(ProcessDefinition).where(
             ProcessDefinition.process_key == process_id, ProcessDefinition.is_latest.is_(True)))
         if latest is not None and latest.sha256 == sha and latest.active:
@@ -209,7 +268,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
             process_key=process_id, version=(latest.version + 1) if latest else 1, name=process.name, sha256=sha,
             file_id=file_row.id, source=doc.text, spec=stored_spec, element_info=_element_info(process, parsed, by_name, groups),
             start_timer=start_timer_expression(doc, process_id), deployed_by=actor, deployed_at=now(session),
-            is_latest=True, active=True,
+            is_latest=True, active=True, texts=texts, forms=forms,
         )
         session.add(row)
         session.flush()
@@ -219,7 +278,15 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
         audit.record(session, "definition_deployed", actor, process_key=process_id,
                      data={"version": row.version, "sha256": sha, "file": doc.filename, "definition_id": row.id})
         deployed.append(definition_view(row))
-    return DeployResult(deployed, unchanged)
+    return DeployResult(deployed, unchanged, translation_warnings(given, catalogues))
+
+
+def _version_documents(process: ParsedProcess, parsed: dict[str, ParsedProcess],
+                       by_name: dict[str, SourceDocument]) -> list[SourceDocument]:
+    """The files whose elements run in this process's instances: those of the processes it calls, then its own."""
+    docs = [by_name[parsed[c].filename] for c in process.called_processes
+            if c in parsed and parsed[c].filename in by_name and parsed[c].filename != process.filename]
+    return [*docs, by_name[process.filename]]
 
 
 def _element_info(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.definitions.forms import load_form, validate_submission
+from engine.definitions.forms import validate_submission
 from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
@@ -18,6 +18,7 @@ from engine.services.context import context_of, now, plain
 from engine.services.definitions import definition_source
 from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
 from engine.services.tasks import list_tasks
+from engine.services.texts import form_of
 from engine.services.users import groups_of
 from engine.services.views import InstanceView, TimerView
 from engine.services.worklist import like_pattern
@@ -59,7 +60,7 @@ def check_start_data(session: Session, definition_id: int, process_key: str, dat
     form_key = start_form_key(session, definition_id, process_key)
     if form_key is None:
         return data
-    form = load_form(context_of(session).config.forms_dir, form_key)
+    form = form_of(session, definition_id, form_key)
     if form is None:
         raise InvalidInput(f"the start form {form_key!r} of {process_key} is not installed; ask an administrator")
     # plain(): callers that already typed the data (Decimal, date) are checked as the JSON they stand for.

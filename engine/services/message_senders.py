@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions.forms import FormErrors, load_form, validate_submission
+from engine.definitions.forms import FormErrors, validate_submission
 from engine.definitions.message_contracts import MessageContract, MessageDeclarations, read_declarations
 from engine.definitions.people import resolve_group
 from engine.errors import InvalidInput, NotAllowed
@@ -17,6 +17,7 @@ from engine.services.candidates import candidate_groups
 from engine.services.context import context_of
 from engine.services.definitions import group_names
 from engine.services.instances import may_see_instance
+from engine.services.texts import form_of
 from engine.services.tokens import OPERATORS
 from engine.services.users import active_groups, get_user
 
@@ -90,13 +91,15 @@ def may_read(session: Session, sender: Sender, instance_id: int) -> bool:
     return sender.trusted or may_see_instance(session, instance_id, sender.name)
 
 
-def clean_message_data(session: Session, sender: Sender, contract: MessageContract, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate data against the message's declared form: undeclared fields are refused, values converted."""
+def clean_message_data(session: Session, sender: Sender, contract: MessageContract, data: dict[str, Any],
+                       definition_id: int | None = None) -> dict[str, Any]:
+    """Validate data against the message's declared form (as deployed with ``definition_id``): undeclared fields are
+    refused, values converted."""
     if contract.form_key is None:
         if data and not sender.trusted:
             raise FormErrors(contract.name, {k: f"message {contract.name} declares no data (no formKey)" for k in data})
         return data
-    form = load_form(context_of(session).config.forms_dir, contract.form_key)
+    form = form_of(session, definition_id, contract.form_key)
     if form is None:
         raise InvalidInput(f"message {contract.name} uses form {contract.form_key!r}, which is not installed in forms/")
     declared = form.schema.get("properties", {})

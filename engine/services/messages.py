@@ -71,7 +71,7 @@ def correlate_message(
         decl = declarations(session, instance.definition_id)
         contract = decl.contract(name)
         if may_send(session, sender, contract, owning_groups(session, decl, contract, by_instance[instance_id])):
-            deliveries.append((instance_id, contract))
+            deliveries.append((instance_id, contract, instance.definition_id))
         elif may_read(session, sender, instance_id):
             refused.append(instance_id)
     if refused:
@@ -81,8 +81,8 @@ def correlate_message(
         raise NotFound(f"no instance is waiting for message {name!r} ({shown})")
     if not correlation and len(deliveries) > 1:
         raise InvalidInput(f"{len(deliveries)} instances wait for message {name!r}; give a correlation key")
-    for instance_id, contract in deliveries:
-        payload = clean_message_data(session, sender, contract, dict(data or {}))
+    for instance_id, contract, definition_id in deliveries:
+        payload = clean_message_data(session, sender, contract, dict(data or {}), definition_id)
         instance, info, run = load_instance(session, instance_id)
         require_running(instance)
         if not run.catch_message(name, payload):
@@ -90,4 +90,4 @@ def correlate_message(
         audit.record(session, "message_correlated", actor, instance_id=instance_id, process_key=instance.process_key,
                      data={"message": name, "correlation": correlation, "payload": data or {}})
         save_instance(session, instance, info, run, actor)
-    return [i for i, _ in deliveries]
+    return [i for i, _contract, _definition in deliveries]

@@ -17,6 +17,7 @@ from engine.runtime.dialect import finished_elements
 from engine.services import audit
 from engine.services.candidates import add_candidate_rows, candidates_for, drop_candidate_rows, evaluate_date
 from engine.services.context import context_of, now, plain
+from engine.services.texts import process_texts
 
 SCALAR_TYPES = (str, int, bool)
 
@@ -55,6 +56,7 @@ def sync_projections(
         for tid in gone:
             audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key)
     customer = data.get("customer") if isinstance(data.get("customer"), str) else None
+    texts = process_texts(session, definition.id)
     for tid, task in ready.items():
         if tid in known_tasks:
             continue
@@ -67,7 +69,8 @@ def sync_projections(
         people = candidates_for(element, task.lane)
         session.add(HumanTask(
             id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
-            title=task.title, candidate_group=people.group, assignee=people.assignee, form_key=task.form_key, status="open",
+            title=task.title, titles=texts.element_names(task.element_id, task.title),
+            candidate_group=people.group, assignee=people.assignee, form_key=task.form_key, status="open",
             candidates=people.as_json(), follow_up_at=follow_up_at,
             priority=int(element.get("priority", 50)), business_key=instance.business_key, customer=customer,
             created_at=at, due_at=due_at, due_at_provisional=bool(trace and trace.provisional),

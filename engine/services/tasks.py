@@ -7,13 +7,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from engine.definitions.forms import load_form, validate_submission
+from engine.definitions.forms import validate_submission
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask
 from engine.services import audit
 from engine.services.candidates import candidate_groups, candidate_users, drop_candidate_rows, is_candidate, who
-from engine.services.context import context_of, now
+from engine.services.context import now
 from engine.services.loading import load_instance, require_running, save_instance
+from engine.services.texts import form_of
 from engine.services.users import active_groups, groups_of
 from engine.services.views import TaskView
 from engine.services.worklist import Worklist, inbox_order
@@ -25,7 +26,7 @@ def task_view(row: HumanTask) -> TaskView:
     """Turn a human_task row into a TaskView."""
     return TaskView(
         id=row.id, instance_id=row.instance_id, process_key=row.process_key, element_id=row.element_id,
-        title=row.title, group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
+        title=row.title, titles=dict(row.titles or {}), group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
         form_key=row.form_key, priority=row.priority, business_key=row.business_key, customer=row.customer,
         created_at=row.created_at, completed_at=row.completed_at, completed_by=row.completed_by,
         due_at_provisional=bool(row.due_at_provisional), candidate_groups=candidate_groups(row),
@@ -145,11 +146,11 @@ def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> Ta
     return task_view(row)
 
 
-def clean_submission(session: Session, row: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate data against the task's form: only declared fields pass, converted to Decimal/date."""
+def clean_submission(session: Session, row: HumanTask, data: dict[str, Any], definition_id: int | None = None) -> dict[str, Any]:
+    """Validate data against the task's form (as deployed with ``definition_id``): only declared fields pass, converted."""
     if not row.form_key:
         return data
-    form = load_form(context_of(session).config.forms_dir, row.form_key)
+    form = form_of(session, definition_id, row.form_key)
     if form is None:
         raise InvalidInput(f"task {row.id} uses form {row.form_key!r}, which is not installed in forms/")
     return validate_submission(form, data)
@@ -169,7 +170,7 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     require_running(instance)
     if not run.task_is_open(task_id):
         raise Conflict(f"task {task_id} is no longer open in instance {instance.id}")
-    submitted = clean_submission(session, row, dict(data or {}))
+    submitted = clean_submission(session, row, dict(data or {}), instance.definition_id)
     run.complete(task_id, submitted)
     at = now(session)
     row.status, row.completed_at, row.completed_by = "completed", at, actor

@@ -31,6 +31,7 @@ class TaskView:
     candidate_groups: tuple[str, ...] = ()
     candidate_users: tuple[str, ...] = ()
     follow_up_at: datetime | None = None
+    titles: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable ``bpm tasks --json`` shape (plus extra keys)."""
@@ -42,6 +43,7 @@ class TaskView:
             "customer": self.customer, "due_at_provisional": self.due_at_provisional,
             "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
             "follow_up_at": self.follow_up_at.isoformat() if self.follow_up_at else None,
+            "titles": dict(self.titles),
         }
 
 
@@ -113,12 +115,13 @@ class DefinitionView:
     deployed_at: datetime
     is_latest: bool
     active: bool = True
+    names: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"id": self.id, "process_key": self.process_key, "version": self.version, "name": self.name,
                 "sha256": self.sha256, "deployed_by": self.deployed_by, "deployed_at": self.deployed_at.isoformat(),
-                "is_latest": self.is_latest, "active": self.active}
+                "is_latest": self.is_latest, "active": self.active, "names": self.names}
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,11 @@ class DeployResult:
 
     deployed: list[DefinitionView]
     unchanged: list[DefinitionView]
+    # Problems that do not stop a deploy (missing translations), engine.errors.Problem objects.
+    warnings: list[Any] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"deployed": [d.to_json() for d in self.deployed], "unchanged": [d.to_json() for d in self.unchanged]}
+        return {"deployed": [d.to_json() for d in self.deployed], "unchanged": [d.to_json() for d in self.unchanged],
+                "warnings": [{"file": w.file, "line": w.line, "element_id": w.element_id, "message": w.message}
+                             for w in self.warnings]}
