@@ -40,7 +40,16 @@ def test_anyone_signed_in_reads_definitions_source_and_diagram(api_as):
 def test_designers_validate_files_without_deploying(api_as):
     designer = api_as("designer")
     ok = designer.post("/definitions/validate", _files(("order_recheck.bpmn", RECHECK)))
-    assert ok.status_code == 200 and ok.get_json() == {"ok": True, "processes": ["order_recheck"], "problems": []}
+    result = ok.get_json()
+    assert ok.status_code == 200 and {k: result[k] for k in ("ok", "processes", "problems")} == {
+        "ok": True, "processes": ["order_recheck"], "problems": []}
+    assert [w["file"] for w in result["warnings"]] == ["order_recheck.bpmn"]
+    assert "no translation catalogue order_recheck.i18n.json" in result["warnings"][0]["message"]
+    catalogue = '{"source_language": "en", "translations": {"zh-CN": {"order_recheck": "订单复核"}}}'
+    with_catalogue = designer.post("/definitions/validate", _files(("order_recheck.bpmn", RECHECK),
+                                                                   ("order_recheck.i18n.json", catalogue))).get_json()
+    assert with_catalogue["ok"] is True
+    assert [w["file"] for w in with_catalogue["warnings"]] == ["order_recheck.i18n.json"], "the other names lack zh-CN"
     bad = designer.post("/definitions/validate", _files(("order_recheck.bpmn", BROKEN))).get_json()
     assert bad["ok"] is False and bad["processes"] == []
     assert any("no_such_group" in p["message"] and p["file"] == "order_recheck.bpmn" for p in bad["problems"])

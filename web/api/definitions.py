@@ -7,7 +7,8 @@ from typing import Any
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
 
-from engine.errors import DefinitionError
+from engine.errors import DefinitionError, Problem
+from engine.services.bundles import split_catalogues, translation_warnings
 from engine.services.definitions import (
     available_form_keys,
     check_files,
@@ -104,11 +105,15 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
                                           form_keys=available_form_keys(config.forms_dir),
                                           max_bytes=config.max_definition_bytes)
     except DefinitionError as exc:
-        language = current_language()
-        return {"ok": False, "processes": [], "problems": [
-            {"file": p.file, "line": p.line, "element_id": p.element_id, "element_name": p.name, "message": p.text(language)}
-            for p in exc.problems]}
-    return {"ok": True, "processes": sorted(parsed), "problems": []}
+        return {"ok": False, "processes": [], "problems": _problems(exc.problems), "warnings": []}
+    warnings = translation_warnings(_docs, split_catalogues(_files(body))[1])
+    return {"ok": True, "processes": sorted(parsed), "problems": [], "warnings": _problems(warnings)}
+
+
+def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
+    language = current_language()
+    return [{"file": p.file, "line": p.line, "element_id": p.element_id, "element_name": p.name,
+             "message": p.text(language)} for p in problems]
 
 
 @blp.route("", methods=["POST"])
@@ -117,7 +122,9 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
 @blp.response(201, DeployResultSchema)
 @blp.alt_response(200, schema=DeployResultSchema, description="Nothing changed: every process was deployed as is",
                   success=True)
-def deploy(body: dict[str, Any]) -> tuple[DeployResult, int]:
-    """Deploy files: changed processes get a new version, identical ones stay as they are (200)."""
-    result = deploy_files(db(), _files(body), username())
-    return result, 201 if result.deployed else 200
+def deploy(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Deploy files (BPMN, DMN, translation catalogues): changed processes get a new version, identical ones stay as
+    they are (200)."""
+    result: DeployResult = deploy_files(db(), _files(body), username())
+    body = {"deployed": result.deployed, "unchanged": result.unchanged, "warnings": _problems(result.warnings)}
+    return body, 201 if result.deployed else 200

@@ -19,8 +19,8 @@ MAX_PAGE = 100_000
 NAME = validate.Length(min=1, max=255)
 INSTANCE_STATUSES = ("running", "completed", "cancelled", "failed")
 TASK_STATUSES = ("open", "completed", "cancelled")
-FILE_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,250}\.(bpmn|dmn)$",
-                            error="a file name like order_plan.bpmn or decisions.dmn")
+FILE_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,250}\.(bpmn|dmn|i18n\.json)$",
+                            error="a file name like order_plan.bpmn, decisions.dmn or order_plan.i18n.json")
 
 
 class JsonObject(fields.Dict):
@@ -98,6 +98,8 @@ class DefinitionSchema(Schema):
     deployed_by = fields.String(required=True)
     deployed_at = fields.DateTime(required=True)
     is_latest = fields.Boolean(required=True)
+    names = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": 'The process name in each UI language, {"zh-CN": …, "en": …}'})
 
 
 DefinitionPageSchema = page_schema(DefinitionSchema, "DefinitionPageSchema")
@@ -111,7 +113,7 @@ class DefinitionListArgsSchema(PageArgsSchema):
 
 
 class DefinitionFileSchema(Schema):
-    """A BPMN or DMN file sent as text."""
+    """A BPMN or DMN file, or the translation catalogue of a BPMN file (``<stem>.i18n.json``), sent as text."""
 
     name = fields.String(required=True, validate=FILE_NAME)
     content = fields.String(required=True, validate=validate.Length(min=1),
@@ -136,6 +138,8 @@ class ValidationResultSchema(Schema):
     ok = fields.Boolean(required=True)
     processes = fields.List(fields.String(), required=True)
     problems = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
+    warnings = fields.List(fields.Nested(DefinitionProblemSchema),
+                           metadata={"description": "What does not stop a deploy, such as missing translations"})
 
 
 class DeployResultSchema(Schema):
@@ -143,6 +147,8 @@ class DeployResultSchema(Schema):
 
     deployed = fields.List(fields.Nested(DefinitionSchema), required=True)
     unchanged = fields.List(fields.Nested(DefinitionSchema), required=True)
+    warnings = fields.List(fields.Nested(DefinitionProblemSchema),
+                           metadata={"description": "What does not stop a deploy, such as missing translations"})
 
 
 # -- tasks -------------------------------------------------------------------------------------------
@@ -156,6 +162,8 @@ class TaskSchema(Schema):
     process_key = fields.String(required=True)
     element_id = fields.String(required=True)
     title = fields.String(required=True)
+    titles = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": 'The title in each UI language, {"zh-CN": …, "en": …}'})
     group = fields.String(allow_none=True, required=True, metadata={"description": "The candidate group (lane)"})
     assignee = fields.String(allow_none=True, required=True)
     status = fields.String(required=True, metadata={"description": "open, completed or cancelled"})
