@@ -160,9 +160,10 @@ def tasks(user: str | None, group: str | None, instance_id: int | None, status: 
         return
     if not views:
         click.echo("no tasks")
+    language = "zh-CN" if designer_language() == "zh" else "en"  # LANG picks the language of task titles
     for v in views:
         due = v.due_at.isoformat(timespec="minutes") if v.due_at else "-"
-        click.echo(f"{v.id}  #{v.instance_id} {v.process_key}  {v.title}  [{v.group or '-'}]  "
+        click.echo(f"{v.id}  #{v.instance_id} {v.process_key}  {v.titles.get(language) or v.title}  [{v.group or '-'}]  "
                    f"assignee={v.assignee or '-'}  due={due}  {v.status}")
 
 
