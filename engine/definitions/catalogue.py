@@ -130,8 +130,8 @@ def element_texts(doc: SourceDocument, catalogue: Catalogue | None) -> dict[str,
         texts = {source: text} if source else {"*": text}
         if catalogue:
             for language, translated in catalogue.translations.items():
-                if translated.get(element_id):
-                    texts.setdefault(language, translated[element_id])
+                if translated.get(element_id):  # also for the source language: a message's name is its contract
+                    texts[language] = translated[element_id]
         out[element_id] = texts
     return out
 

@@ -95,7 +95,7 @@ def _form_fields(forms: dict[str, FormDefinition]) -> dict[str, FieldText]:
         props = form.schema.get("properties", {})
         hints = form.ui.get("fields", {})
         for name, prop in props.items():
-            if name in out or not isinstance(prop, dict):
+            if not isinstance(prop, dict):
                 continue
             hint = hints.get(name, {}) if isinstance(hints.get(name), dict) else {}
             label = hint.get("label") or {}
@@ -108,11 +108,13 @@ def _form_fields(forms: dict[str, FormDefinition]) -> dict[str, FieldText]:
                 item_hints = hint.get("columns") or hint.get("fields") or {}
                 columns = {c: _texts((item_hints.get(c) or {}).get("label") if isinstance(item_hints.get(c), dict)
                                      else item_hints.get(c)) or {ANY_LANGUAGE: c} for c in items.get("properties", {})}
-            out[name] = FieldText(
+            found = FieldText(
                 label=_texts(label) or {ANY_LANGUAGE: name},
                 values={str(k): _texts(v) for k, v in options.items() if _texts(v)} if isinstance(options, dict) else {},
                 kind=kind, currency_field="currency" if kind == "money" and "currency" in props else None,
                 columns=columns)
+            # Several forms may declare one field (the start form, a later task's form): each adds what it knows.
+            out[name] = _merge(found, out[name]) if name in out else found
     return out
 
 

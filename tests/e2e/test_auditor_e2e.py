@@ -40,9 +40,9 @@ def history(live_server, tmp_path_factory):
     engine.add_user("vp", ["vp"], password_hash=hashed)
     folder = tmp_path_factory.mktemp("bpmn")
     (folder / "exception_escalation.bpmn").write_text(
-        EXCEPTION_STAND_IN.replace("Exception escalation (stand-in)", "Exception escalation 异常处理"), "utf-8")
+        EXCEPTION_STAND_IN.replace("Exception escalation (stand-in)", "异常处理"), "utf-8")
     (folder / "receivables_collection.bpmn").write_text(
-        RECEIVABLES_STAND_IN.replace("Receivables (stand-in)", "Receivables collection 应收账款催收"), "utf-8")
+        RECEIVABLES_STAND_IN.replace("Receivables (stand-in)", "应收账款催收"), "utf-8")
     engine.deploy([folder], actor="designer")
 
     def exception(customer, order_no, severity):
@@ -143,7 +143,7 @@ def test_head_reads_the_dashboard(live_server, chromium, history, screenshots):
     assert page.locator("ul.chart").count() >= 7 and page.locator("svg.bar").count() >= 20
     assert "50%" in page.locator(".kpi").first.inner_text()  # 2 of 4 first responses in time
     page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
-    page.locator("ul.chart a.bar-row", has_text="First response (30 min)").first.click()
+    page.locator("ul.chart a.bar-row", has_text="一级响应（30 分钟内）").first.click()
     page.wait_for_url(re.compile(r"/dashboard/instances\?"))
     assert page.locator(f"a[href='/instances/{history['late'].id}']").count() == 1
     context.close()

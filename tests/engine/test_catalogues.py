@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from engine import Engine
 from engine.config import SHIPPED_FORMS
 from engine.errors import DefinitionError
+from engine.services.users import DOMAIN_GROUPS
 from tests.conftest import make_engine
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -182,3 +184,27 @@ def _definitions(engine: Engine) -> list[object]:
     with engine.transaction() as session:
         from engine.services.definitions import list_definitions
         return list(list_definitions(session))
+
+
+def test_the_shipped_processes_are_written_in_chinese_with_complete_english(engine: Engine) -> None:
+    from engine.config import SHIPPED_PROCESSES
+
+    result = engine.deploy([SHIPPED_PROCESSES], actor="designer")
+    assert [w.render("en") for w in result.warnings] == []
+    names = {d.process_key: d.names for d in result.deployed}
+    assert names["receivables_collection"] == {"zh-CN": "应收账款催收", "en": "Receivables collection"}
+    assert names["exception_escalation"] == {"zh-CN": "异常处理", "en": "Exception escalation"}
+    for definition in result.deployed:
+        texts = engine.texts(definition.id)
+        for element_id in texts.elements:
+            if texts.element(element_id, "zh-CN") in DOMAIN_GROUPS:
+                continue  # a lane names its group, shown by the group's own name in each language
+            zh, en = texts.element(element_id, "zh-CN"), texts.element(element_id, "en")
+            assert not re.search(r"[A-Za-z]{3,}", zh.replace("PT", "")), (definition.process_key, element_id, zh)
+            assert not re.search(r"[\u4e00-\u9fff]", en), (definition.process_key, element_id, en)
+    receivables = next(d for d in result.deployed if d.process_key == "receivables_collection")
+    texts = engine.texts(receivables.id)
+    assert texts.element("msg_payment_received", "zh-CN") == "到账", "a message's name stays its contract; its text is 到账"
+    assert texts.field_label("open_amount", "zh-CN") == "未收金额" and texts.field("open_amount").kind == "money"
+    assert texts.field_label("invoice_no", "en") == "Invoice no.", "fields of the start form are labelled by the form"
+    assert texts.value_label("currency", "CNY", "zh-CN") == "人民币"

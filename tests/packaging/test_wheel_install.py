@@ -284,7 +284,7 @@ def test_installed_web_app_serves_translated_pages_and_a_task_form(installed: In
                                        "next": "/"}).encode()
         with opener.open(urllib.request.Request(base + "/login", data=form), timeout=10) as response:  # noqa: S310
             inbox = response.read().decode()
-        assert "Write off the debt" in inbox and "INV-WHEEL-1" in inbox, inbox
+        assert "核销坏账" in inbox and "INV-WHEEL-1" in inbox, inbox
         task_link = re.search(r'href="(/tasks/[^"]+)"', inbox)
         assert task_link, inbox
         status, _, page = get(task_link.group(1))

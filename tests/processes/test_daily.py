@@ -201,7 +201,7 @@ def test_plan_summary_starts_once_at_1730_and_sends_three_days_of_plans(engine: 
     instance_id = started[0]
     task = only_task(engine, instance_id)
     assert (task.element_id, task.title, task.group, task.form_key) == (
-        "send_plan_summary", "Send the consolidated plans / 发送订单计划汇总", "cs_assistant", "daily_plan_summary")
+        "send_plan_summary", "发送订单计划汇总", "cs_assistant", "daily_plan_summary")
     view = engine.instance(instance_id)
     assert view.started_by == "scheduler"
     assert view.data["summary_date"] == date(2026, 3, 2)
@@ -256,7 +256,7 @@ def test_tracking_check_signed_off_and_sent_by_1030(engine: Engine, clock: Manua
     instance_id = start_tracking(engine, clock)
     sign = only_task(engine, instance_id)
     assert (sign.element_id, sign.title, sign.group, sign.due_at) == (
-        "sign_off_in_transit", "Sign off the in-transit report / 审核在途报告", "cs_assistant", sh(2026, 3, 2, 10, 30))
+        "sign_off_in_transit", "审核在途报告", "cs_assistant", sh(2026, 3, 2, 10, 30))
     assert [(t.element_id, t.kind, t.due_at) for t in engine.timers(instance_id=instance_id)] == [
         ("reports_late", "boundary_non_interrupting", sh(2026, 3, 2, 10, 30))]
     clock.set(sh(2026, 3, 2, 10, 12))
@@ -287,7 +287,7 @@ def test_tracking_reports_late_at_1030_escalate_to_cs_head(engine: Engine, clock
     tasks = {t.element_id: t for t in engine.tasks(instance_id=instance_id)}
     assert set(tasks) == {"send_customer_reports", "escalate_late_reports"}
     escalation = tasks["escalate_late_reports"]
-    assert (escalation.title, escalation.group) == ("Late in-transit reports / 在途报告超时处理", "cs_head")
+    assert (escalation.title, escalation.group) == ("在途报告超时处理", "cs_head")
     breaches = [e.data for e in engine.history(instance_id) if e.type == "sla_breached"]
     assert [(b["step"], b["group"], datetime.fromisoformat(b["deadline"]), datetime.fromisoformat(b["actual"]))
             for b in breaches] == [("in_transit_report", "cs_assistant", sh(2026, 3, 2, 10, 30), sh(2026, 3, 2, 10, 30))]

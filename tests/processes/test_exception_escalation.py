@@ -93,7 +93,7 @@ def test_general_exception_loops_until_the_requirement_is_met(engine: Engine, cl
     coordinate = tasks["coordinate"]
     assert set(tasks) == {"coordinate"}
     assert (coordinate.title, coordinate.group, coordinate.form_key) == (
-        "Coordinate with the responsible department", "cs_rep", "coordinate_resolution")
+        "与责任部门协调处理", "cs_rep", "coordinate_resolution")
     assert timers(engine, inst.id) == []  # general cases carry no deadlines
 
     engine.complete(coordinate.id, {"actions_taken": "Warehouse recounts", "requirement_met": False}, "rep")
@@ -116,7 +116,7 @@ def test_first_response_missing_30_minutes_escalates_to_cs_head_and_records_a_br
     tasks = open_tasks(engine, inst.id)
     first = tasks["first_response"]
     assert set(tasks) == {"first_response"}
-    assert (first.title, first.group, first.form_key) == ("First response (30 min)", "cs_rep", "first_response")
+    assert (first.title, first.group, first.form_key) == ("一级响应（30 分钟内）", "cs_rep", "first_response")
     assert first.due_at == sh(2026, 3, 2, 9, 30)
     assert timers(engine, inst.id) == [("first_response_overdue", "boundary_non_interrupting", sh(2026, 3, 2, 9, 30))]
 
@@ -128,7 +128,7 @@ def test_first_response_missing_30_minutes_escalates_to_cs_head_and_records_a_br
     tasks = open_tasks(engine, inst.id)
     escalation = tasks["escalate_first_response"]
     assert (escalation.title, escalation.group, escalation.form_key) == (
-        "First response overdue", "cs_head", "exception_overdue")
+        "一级响应超时", "cs_head", "exception_overdue")
     assert tasks["first_response"].id == first.id  # non-interrupting: the rep still answers
     assert breaches(engine, inst.id) == [("first_response", "cs_rep", sh(2026, 3, 2, 9, 30))]
     assert events(engine, inst.id, "timer_fired")[0].data["element_id"] == "first_response_overdue"
@@ -138,7 +138,7 @@ def test_first_response_missing_30_minutes_escalates_to_cs_head_and_records_a_br
     complete(engine, inst.id, "first_response", {"response": "Sorry for the wait."}, "rep")
     # The plan is still due one hour after receipt: 10:00.
     plan = open_tasks(engine, inst.id)["handling_plan"]
-    assert (plan.title, plan.group, plan.due_at) == ("Initial handling plan (1 h)", "cs_rep", sh(2026, 3, 2, 10, 0))
+    assert (plan.title, plan.group, plan.due_at) == ("二级响应：初步处理方案（1 小时内）", "cs_rep", sh(2026, 3, 2, 10, 0))
     assert timers(engine, inst.id) == [("handling_plan_overdue", "boundary_non_interrupting", sh(2026, 3, 2, 10, 0))]
     clock.set(sh(2026, 3, 2, 10, 1))
     engine.fire_due_timers()
@@ -176,7 +176,7 @@ def test_complaint_answered_late_and_report_deadline_counts_two_working_days(eng
     complete(engine, inst.id, "exception_feedback", {"cause": "Truck breakdown", "handling_result": "Re-delivered",
                                                      "corrective_measures": "Spare truck on standby"}, "rep")
     sign = open_tasks(engine, inst.id)["sign_feedback"]
-    assert (sign.title, sign.group) == ("Sign the exception feedback form", "cs_head")
+    assert (sign.title, sign.group) == ("签署异常反馈单", "cs_head")
     # The 24-hour answer deadline covers the signature too; cs_head is late.
     clock.set(sh(2026, 3, 6, 15, 5))
     engine.fire_due_timers()
@@ -238,17 +238,17 @@ def test_complaint_path_with_apology_visit_and_rectify_again_loop(engine: Engine
 
     tasks = open_tasks(engine, inst.id)
     assert {k: (t.title, t.group) for k, t in tasks.items()} == {
-        "organise_rectification": ("Have the responsible department rectify", "gm_office"),
-        "write_report": ("Write the customer report", "cs_rep"),
-        "apology_visit": ("Arrange a senior apology visit", "cs_head"),
+        "organise_rectification": ("安排责任部门整改", "gm_office"),
+        "write_report": ("撰写客户报告", "cs_rep"),
+        "apology_visit": ("安排高层致歉拜访", "cs_head"),
     }
     assert engine.instance(inst.id).data["responsible_department"] == "warehouse"
     complete(engine, inst.id, "organise_rectification", {"rectification_order": "Warehouse: re-train pickers"}, "gm")
     rectify = open_tasks(engine, inst.id)["rectify"]
-    assert (rectify.title, rectify.group) == ("Rectify", "operations")
+    assert (rectify.title, rectify.titles["en"], rectify.group) == ("整改", "Rectify", "operations")
     complete(engine, inst.id, "rectify", {"rectification_done": "Training held", "rectified_on": "2026-03-03"}, "ops")
     verify = open_tasks(engine, inst.id)["verify_rectification"]
-    assert (verify.title, verify.group) == ("Verify the effect with the customer", "cs_rep")
+    assert (verify.title, verify.group) == ("与客户确认整改效果", "cs_rep")
 
     # Not satisfied → rectify again.
     engine.complete(verify.id, {"customer_satisfied": False, "customer_feedback": "Still short on the next order"}, "rep")

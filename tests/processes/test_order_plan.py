@@ -106,7 +106,7 @@ def test_happy_path_short_haul(engine: Engine, clock: ManualClock) -> None:
     instance_id = start(engine)
     check = only_task(engine, instance_id, "check_order", "cs_assistant")
     assert (check.title, check.form_key, check.due_at, check.customer, check.business_key) == (
-        "Check the order plan / 审核订单计划", "order_check", sh(2026, 3, 2, 14, 0), "ACME Logistics", "SO-7781")
+        "审核订单计划", "order_check", sh(2026, 3, 2, 14, 0), "ACME Logistics", "SO-7781")
     data = engine.instance(instance_id).data
     assert (data["pickup_time"], data["required_arrival"], data["agreed_arrival"]) == (
         sh(2026, 3, 2, 14, 0), sh(2026, 3, 3, 16, 0), sh(2026, 3, 3, 16, 0))
@@ -114,7 +114,7 @@ def test_happy_path_short_haul(engine: Engine, clock: ManualClock) -> None:
     engine.complete(check.id, PLAN_OK, "assistant")
 
     dispatch = only_task(engine, instance_id, "confirm_dispatch", "operations")
-    assert (dispatch.title, dispatch.due_at) == ("Confirm dispatch / 确认派车", sh(2026, 3, 2, 14, 0))
+    assert (dispatch.title, dispatch.due_at) == ("确认派车", sh(2026, 3, 2, 14, 0))
     with pytest.raises(NotAllowed):
         engine.complete(dispatch.id, DISPATCH, "assistant")
     engine.complete(dispatch.id, DISPATCH, "ops")
@@ -132,7 +132,7 @@ def test_happy_path_short_haul(engine: Engine, clock: ManualClock) -> None:
     clock.set(sh(2026, 3, 3, 15, 50))
     complete(engine, instance_id, "report_arrival", "operations", {"arrived_at": "2026-03-03T15:45:00+08:00"}, "ops")
     consignee = only_task(engine, instance_id, "confirm_with_consignee", "cs_assistant")
-    assert consignee.title == "Confirm delivery with the consignee / 与收货人确认"
+    assert consignee.title == "与收货人确认"
     data = engine.instance(instance_id).data
     assert (data["arrived_at"], data["arrived_on_time"], data["receipt_due"]) == (
         sh(2026, 3, 3, 15, 45), True, sh(2026, 3, 10, 15, 45))
@@ -175,7 +175,7 @@ def test_unclear_plan_is_clarified_with_the_customer_and_checked_again(engine: E
                      {"in_scope": True, "data_complete": False, "check_notes": "48 t on 12 pallets? Check the weight"},
                      "assistant")
     clarify = only_task(engine, instance_id, "clarify_with_customer", "cs_assistant")
-    assert clarify.title == "Clarify with the customer / 与客户澄清"
+    assert clarify.title == "与客户澄清"
     engine.complete(clarify.id, {"clarification_outcome": "corrected", "customer_reply": "4.8 t, typo",
                                  "weight_kg": 4800, "required_arrival": "2026-03-03T18:00:00+08:00"}, "assistant")
     again = only_task(engine, instance_id, "check_order", "cs_assistant")
@@ -205,7 +205,7 @@ def test_late_shipment_gets_a_new_agreed_time_and_the_check_moves_with_it(engine
     first = complete(engine, instance_id, "confirm_on_schedule", "cs_assistant",
                      {"on_schedule": False, "current_position": "Stuck on the G2 near Kunshan"}, "assistant")
     earliest = only_task(engine, instance_id, "give_earliest_time", "operations")
-    assert earliest.title == "Give the earliest feasible arrival / 提供最早可达时间"
+    assert earliest.title == "提供最早可达时间"
     engine.complete(earliest.id, {"earliest_arrival": "2026-03-03T19:30:00+08:00", "delay_reason": "Accident on the G2"},
                     "ops")
     agree = only_task(engine, instance_id, "agree_new_time", "cs_assistant")
@@ -252,7 +252,7 @@ def test_late_arrival_reported_by_the_consignee_is_a_timeliness_complaint(engine
     complete(engine, instance_id, "confirm_with_consignee", "cs_assistant",
              {**ALL_FINE, "consignee_on_time": False, "exception_severity": "complaint"}, "assistant")
     first_response = exception_task(engine, instance_id, EXCEPTION_COMPLAINT_TASK)
-    assert first_response.title == "First response (30 min)"
+    assert first_response.title == "一级响应（30 分钟内）"
     # The complaint's 30-minute SLA runs inside this instance (the called process has no instance of its own).
     assert ("first_response_overdue", "boundary_non_interrupting", sh(2026, 3, 3, 17, 40)) in timers(engine, instance_id)
 

@@ -93,7 +93,7 @@ def test_due_date_passing_gives_cs_rep_the_chase_task(engine: Engine, clock) -> 
     tasks = open_tasks(engine, inst.id)
     assert set(tasks) == {"write_off"}  # finance may write off at any stage
     assert (tasks["write_off"].title, tasks["write_off"].group, tasks["write_off"].form_key) == (
-        "Write off the debt", "finance", "write_off")
+        "核销坏账", "finance", "write_off")
     # Friday's due date: the invoice is overdue at start of business on the next working day (Monday 09:00).
     assert timers(engine, inst.id) == [("due_date_passed", "intermediate", sh(2026, 3, 9, 9, 0))]
     assert [e.type for e in events(engine, inst.id)] == ["instance_started", "task_created"]
@@ -109,7 +109,7 @@ def test_due_date_passing_gives_cs_rep_the_chase_task(engine: Engine, clock) -> 
         (inst.id, "due_date_passed", "fired")]
     tasks = open_tasks(engine, inst.id)
     chase = tasks["chase_payment"]
-    assert (chase.title, chase.group, chase.form_key) == ("Chase payment", "cs_rep", "chase_payment")
+    assert (chase.title, chase.group, chase.form_key) == ("催收付款", "cs_rep", "chase_payment")
     assert set(tasks) == {"chase_payment", "write_off"}
     assert fired(engine, inst.id) == ["due_date_passed"]
     created = [e.data for e in events(engine, inst.id, "task_created")]
@@ -165,7 +165,7 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     assert [r.outcome for r in engine.fire_due_timers()] == ["fired"]
     tasks = open_tasks(engine, inst.id)
     head = tasks["head_collection"]
-    assert (head.title, head.group, head.form_key) == ("Head takes over collection", "cs_head", "head_collection")
+    assert (head.title, head.group, head.form_key) == ("客服部负责人接手催收", "cs_head", "head_collection")
     assert set(tasks) == {"head_collection", "write_off"}
     d = data(engine, inst.id)
     assert (d["escalation_level"], d["broken_promises"], d["open_amount"]) == (1, 1, Decimal("1000.00"))
@@ -181,7 +181,7 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     engine.fire_due_timers()
     tasks = open_tasks(engine, inst.id)
     vp = tasks["vp_collection"]
-    assert (vp.title, vp.group, vp.form_key) == ("VP coordinates collection", "vp", "vp_collection")
+    assert (vp.title, vp.group, vp.form_key) == ("副总经理协调催收", "vp", "vp_collection")
     assert set(tasks) == {"vp_collection", "write_off"}
     d = data(engine, inst.id)
     assert (d["escalation_level"], d["broken_promises"]) == (2, 2)

@@ -22,8 +22,8 @@ RECEIVABLES_STAND_IN = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:lane id="lane_head" name="cs_head"><bpmn:flowNodeRef>head_collection</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="chase_payment" name="Chase payment"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:userTask id="head_collection" name="Head takes over collection"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="chase_payment" name="催收付款"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="head_collection" name="客服部负责人接手催收"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="chase_payment"/>
     <bpmn:sequenceFlow id="f2" sourceRef="chase_payment" targetRef="head_collection"/>

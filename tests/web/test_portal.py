@@ -40,7 +40,7 @@ EXCEPTION_STAND_IN = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:exclusiveGateway id="severity_gw" default="f_general">
       <bpmn:incoming>f_start</bpmn:incoming><bpmn:outgoing>f_serious</bpmn:outgoing><bpmn:outgoing>f_general</bpmn:outgoing>
     </bpmn:exclusiveGateway>
-    <bpmn:userTask id="first_response" name="First response (30 min)" camunda:dueDate="PT30M">
+    <bpmn:userTask id="first_response" name="一级响应（30 分钟内）" camunda:dueDate="PT30M">
       <bpmn:incoming>f_serious</bpmn:incoming><bpmn:outgoing>f_review</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:boundaryEvent id="first_response_overdue" attachedToRef="first_response" cancelActivity="false">
@@ -48,7 +48,7 @@ EXCEPTION_STAND_IN = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:outgoing>f_overdue</bpmn:outgoing>
       <bpmn:timerEventDefinition id="first_response_overdue_timer"><bpmn:timeDuration>PT30M</bpmn:timeDuration></bpmn:timerEventDefinition>
     </bpmn:boundaryEvent>
-    <bpmn:userTask id="escalate_first_response" name="First response overdue">
+    <bpmn:userTask id="escalate_first_response" name="一级响应超时">
       <bpmn:incoming>f_overdue</bpmn:incoming><bpmn:outgoing>f_escalated</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:endEvent id="end_escalated"><bpmn:incoming>f_escalated</bpmn:incoming></bpmn:endEvent>
@@ -56,7 +56,7 @@ EXCEPTION_STAND_IN = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:incoming>f_review</bpmn:incoming><bpmn:outgoing>f_done</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:endEvent id="end_done"><bpmn:incoming>f_done</bpmn:incoming></bpmn:endEvent>
-    <bpmn:userTask id="coordinate" name="Coordinate with the responsible department">
+    <bpmn:userTask id="coordinate" name="与责任部门协调处理">
       <bpmn:incoming>f_general</bpmn:incoming><bpmn:outgoing>f_general_end</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:endEvent id="end_general"><bpmn:incoming>f_general_end</bpmn:incoming></bpmn:endEvent>
