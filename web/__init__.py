@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     environment (``EngineConfig.from_env()``), as under ``bpm serve``.
     """
     from engine import Engine, EngineConfig
-    from web import api, errors, i18n, layout, security
+    from web import api, errors, i18n, layout, security, texts
     from web.extensions import babel, csrf, login_manager
     from web.settings import defaults, persistent_secret_key
 
@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     i18n.init_app(app)
+    texts.init_app(app)
     layout.init_app(app)
     _register_areas(app)
     api.init_app(app)
