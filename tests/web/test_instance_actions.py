@@ -1,0 +1,108 @@
+"""Instance actions in the pages (#15 item 6): the buttons partial, each action's form, errors that keep what was typed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from flask import render_template_string
+from flask_login import login_user
+
+from engine.config import SHIPPED_FORMS
+from tests.conftest import BPMN_DIR
+from web.auth.accounts import load_user
+from web.db import db
+
+LABELS = {"write_off": {"zh-CN": "核销", "en": "Write off"}, "payment_received": {"zh-CN": "登记到账", "en": "Record payment"}}
+
+
+def install_action_forms(engine) -> None:
+    """Copy the shipped message forms into the engine's forms dir, each naming its action as the product does."""
+    for key, label in LABELS.items():
+        for part in ("schema", "ui"):
+            shutil.copy(SHIPPED_FORMS / f"{key}.{part}.json", engine.config.forms_dir / f"{key}.{part}.json")
+        ui_path = engine.config.forms_dir / f"{key}.ui.json"
+        ui = json.loads(ui_path.read_text("utf-8"))
+        ui["action"] = label
+        ui_path.write_text(json.dumps(ui, ensure_ascii=False), "utf-8")
+
+
+@pytest.fixture
+def invoice(web_engine):
+    install_action_forms(web_engine)
+    web_engine.deploy([BPMN_DIR / "instance_actions.bpmn"], actor="designer")
+    return web_engine.start("open_invoice", {"invoice_no": "INV-7"}, "fin", business_key="INV-7")
+
+
+def _partial(app, username: str, instance, language: str = "en") -> str:
+    headers = {"Accept-Language": language}
+    with app.test_request_context("/", headers=headers):
+        if username:
+            login_user(load_user(db(), username))
+        return render_template_string('{% include "instances/_actions.html" %}', instance=instance)
+
+
+def test_the_partial_shows_my_actions_in_my_language(app, invoice):
+    english = _partial(app, "fin", invoice)
+    assert ">Record payment</a>" in english and ">Write off</a>" in english
+    assert f'href="/instances/{invoice.id}/actions/receivable_written_off"' in english
+    chinese = _partial(app, "fin", invoice, "zh-CN")
+    assert ">登记到账</a>" in chinese and ">核销</a>" in chinese and "Write off" not in chinese
+    assert "customer_called" in _partial(app, "rep", invoice) and "Write off" not in _partial(app, "rep", invoice)
+    # Readers and people with nothing to do see no section at all.
+    assert _partial(app, "auditor", invoice).strip() == ""
+    assert _partial(app, "head", invoice).strip() == ""
+    assert _partial(app, "", invoice).strip() == ""
+    assert _partial(app, "fin", invoice.id) == english  # an id is enough
+
+
+def test_write_off_from_its_form(browser, web_engine, invoice):
+    fin = browser("fin")
+    page = fin.get(f"/instances/{invoice.id}/actions/receivable_written_off")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="reason"' in text and ">Write off</button>" in text and "INV-7" in text
+    done = fin.post(f"/instances/{invoice.id}/actions/receivable_written_off", {"reason": "Customer went bankrupt"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/instances/{invoice.id}")
+    assert web_engine.instance(invoice.id).status == "completed"
+    correlated = [h for h in web_engine.history(invoice.id) if h.type == "message_correlated"]
+    assert [(h.actor, h.data["payload"]) for h in correlated] == [("fin", {"reason": "Customer went bankrupt"})]
+    # The case has moved on: the form is gone (404), a late submit says so and records nothing.
+    assert fin.get(f"/instances/{invoice.id}/actions/receivable_written_off").status_code == 404
+    assert fin.post(f"/instances/{invoice.id}/actions/payment_received", {"amount": "1"}).status_code == 404
+
+
+def test_errors_show_the_form_again_with_what_was_typed(browser, web_engine, invoice):
+    fin = browser("fin")
+    fin.post("/language", {"language": "zh-CN"})
+    fin.get(f"/instances/{invoice.id}/actions/payment_received")
+    bad = fin.post(f"/instances/{invoice.id}/actions/payment_received", {"amount": " ", "currency": "USD"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert '<option value="USD" selected' in text
+    assert 'id="f-amount-error"' in text and "登记到账" in text
+    short = fin.post(f"/instances/{invoice.id}/actions/receivable_written_off", {"reason": "bad"})
+    assert short.status_code == 422 and ">bad</textarea>" in short.get_data(as_text=True)
+    assert web_engine.instance(invoice.id).status == "running"
+    assert not [h for h in web_engine.history(invoice.id) if h.type == "message_correlated"]
+    paid = fin.post(f"/instances/{invoice.id}/actions/payment_received", {"amount": "400.00", "currency": "CNY"})
+    assert paid.status_code == 302
+    assert web_engine.instance(invoice.id).status == "completed"
+
+
+def test_who_may_not_take_an_action_is_refused(browser, web_engine, invoice):
+    rep = browser("rep")
+    assert rep.get(f"/instances/{invoice.id}/actions/receivable_written_off").status_code == 403
+    assert rep.post(f"/instances/{invoice.id}/actions/receivable_written_off",
+                    {"reason": "Customer went bankrupt"}).status_code == 403
+    assert browser("auditor").get(f"/instances/{invoice.id}/actions/payment_received").status_code == 403
+    assert browser("fin").get(f"/instances/{invoice.id}/actions/no_such_message").status_code == 404
+    assert web_engine.instance(invoice.id).status == "running"
+
+
+def test_an_action_without_data_is_one_button(browser, web_engine, invoice):
+    rep = browser("rep")
+    page = rep.get(f"/instances/{invoice.id}/actions/customer_called").get_data(as_text=True)
+    assert "needs no further input" in page
+    assert rep.post(f"/instances/{invoice.id}/actions/customer_called").status_code == 302
+    assert {t.element_id for t in web_engine.tasks(instance_id=invoice.id)} == {"chase", "call_back"}
