@@ -11,6 +11,7 @@ from flask_login import login_user
 
 from engine.config import SHIPPED_FORMS
 from tests.conftest import BPMN_DIR
+from web.access import WORKERS
 from web.auth.accounts import load_user
 from web.db import db
 
@@ -106,3 +107,56 @@ def test_an_action_without_data_is_one_button(browser, web_engine, invoice):
     assert "needs no further input" in page
     assert rep.post(f"/instances/{invoice.id}/actions/customer_called").status_code == 302
     assert {t.element_id for t in web_engine.tasks(instance_id=invoice.id)} == {"chase", "call_back"}
+
+
+# -- REST: /api/v1/instances/{id}/actions --------------------------------------------------------------
+
+pytest_plugins = ["tests.web.test_api_fixtures"]
+
+
+def test_api_lists_my_actions_with_their_forms(api_as, invoice):
+    fin = api_as("fin")
+    listed = fin.get(f"/instances/{invoice.id}/actions")
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    body = listed.get_json()
+    assert body["instance_id"] == invoice.id
+    by_name = {a["name"]: a for a in body["actions"]}
+    assert list(by_name) == ["payment_received", "receivable_written_off"]
+    assert by_name["receivable_written_off"]["labels"] == {"zh-CN": "核销", "en": "Write off"}
+    assert by_name["receivable_written_off"]["form"]["key"] == "write_off"
+    assert by_name["receivable_written_off"]["form"]["schema"]["required"] == ["reason"]
+    assert by_name["payment_received"]["element_id"] == "paid"
+    rep = api_as("rep").get(f"/instances/{invoice.id}/actions").get_json()
+    assert [(a["name"], a["form"]) for a in rep["actions"]] == [("customer_called", None)]
+    assert api_as("auditor").get(f"/instances/{invoice.id}/actions").status_code == 403
+    assert fin.get("/instances/999999/actions").status_code == 404
+
+
+def test_api_takes_an_action(api_as, web_engine, invoice):
+    fin = api_as("fin")
+    url = f"/instances/{invoice.id}/actions/receivable_written_off"
+    undeclared = fin.post(url, {"data": {"reason": "Customer insolvent", "amount": "3"}})
+    assert undeclared.status_code == 422 and set(undeclared.get_json()["errors"]) == {"amount"}
+    short = fin.post(url, {"data": {"reason": "no"}})
+    assert short.status_code == 422 and set(short.get_json()["errors"]) == {"reason"}
+    assert api_as("rep").post(url, {"data": {"reason": "Customer insolvent"}}).status_code == 403
+    key = {"Idempotency-Key": "write-off-INV-7"}
+    done = fin.post(url, {"data": {"reason": "Customer insolvent"}}, headers=key)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert done.get_json()["status"] == "completed" and done.get_json()["business_key"] == "INV-7"
+    again = fin.post(url, {"data": {"reason": "Customer insolvent"}}, headers=key)
+    assert again.status_code == 200 and again.get_json() == done.get_json()
+    assert len([h for h in web_engine.history(invoice.id) if h.type == "message_correlated"]) == 1
+    assert fin.post(url, {"data": {"reason": "Customer insolvent"}}).status_code == 404
+    assert fin.get(f"/instances/{invoice.id}/actions").get_json()["actions"] == []
+
+
+def test_api_documents_the_actions(app, browser):
+    document = browser().get("/api/v1/openapi.json").get_json()
+    paths = document["paths"]
+    listing = paths["/api/v1/instances/{instance_id}/actions"]["get"]
+    taking = paths["/api/v1/instances/{instance_id}/actions/{name}"]["post"]
+    assert listing["x-required-groups"] == taking["x-required-groups"] == sorted(WORKERS)
+    assert {"200", "401", "403", "404"} <= set(listing["responses"])
+    assert {"200", "404", "409", "422"} <= set(taking["responses"])
+    assert "ActionList" in document["components"]["schemas"] and "ActionRequest" in document["components"]["schemas"]
