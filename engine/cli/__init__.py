@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from engine.cli import actions  # noqa: F401  (registers `bpm actions`)
 from engine.cli.commands import cli
 
 

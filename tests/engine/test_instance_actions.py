@@ -138,3 +138,43 @@ def test_a_form_names_its_action(tmp_path: Path, clock: ManualClock):
         assert action.label("zh-CN") == "核销" and action.label("fr") == "Write off"
     finally:
         engine.close()
+
+
+def test_bpm_actions_lists_and_takes_an_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from click.testing import CliRunner
+
+    from engine.cli.commands import cli
+    from tests.conftest import BPMN_DIR
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    runner = CliRunner()
+
+    def bpm(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    bpm("init")
+    bpm("users", "add", "fin", "--group", "finance")
+    bpm("users", "add", "rep", "--group", "cs_rep")
+    bpm("deploy", str(BPMN_DIR / "instance_actions.bpmn"))
+    instance = json.loads(bpm("start", "open_invoice", "--user", "fin", "--json"))["id"]
+    listed = bpm("actions", str(instance), "--user", "fin")
+    assert "receivable_written_off" in listed and "坏账核销" in listed and "(reason)" in listed
+    as_json = json.loads(bpm("actions", str(instance), "--user", "fin", "--json"))
+    assert [a["name"] for a in as_json] == ["payment_received", "receivable_written_off"]
+    assert as_json[1]["form"] == {"key": "write_off", "fields": ["reason"], "required": ["reason"]}
+    assert "no actions for rep" not in bpm("actions", str(instance), "--user", "rep")
+    refused = runner.invoke(cli, ["actions", str(instance), "receivable_written_off", "--user", "fin",
+                                  "--data", '{"reason": "x"}'])
+    assert refused.exit_code == 1 and "reason" in refused.output
+    denied = runner.invoke(cli, ["actions", str(instance), "receivable_written_off", "--user", "rep",
+                                 "--data", '{"reason": "Customer insolvent"}'])
+    assert denied.exit_code == 1 and "may not send" in denied.output
+    done = json.loads(bpm("actions", str(instance), "receivable_written_off", "--user", "fin",
+                          "--data", '{"reason": "Customer insolvent"}', "--json"))
+    assert done == {"action": "receivable_written_off", "instance_id": instance, "status": "completed"}
+    assert f"instance {instance}: no actions for fin" in bpm("actions", str(instance), "--user", "fin")
+    missing = runner.invoke(cli, ["actions", "999", "--user", "fin"])
+    assert missing.exit_code == 1 and "no instance 999" in missing.output
