@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.definitions.forms import validate_submission
+from engine.definitions.forms import FormDefinition, validate_submission
 from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
@@ -55,16 +55,33 @@ def start_form_key(session: Session, definition_id: int, process_key: str) -> st
     return cache[definition_id]
 
 
-def check_start_data(session: Session, definition_id: int, process_key: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate start data against the start form (if any): declared fields only, converted; FormErrors per field."""
+def start_form_of(session: Session, definition_id: int, process_key: str) -> FormDefinition | None:
+    """Return a version's start form as deployed with it (None: no start form); InvalidInput if it is missing."""
     form_key = start_form_key(session, definition_id, process_key)
     if form_key is None:
-        return data
+        return None
     form = form_of(session, definition_id, form_key)
     if form is None:
         raise InvalidInput(f"the start form {form_key!r} of {process_key} is not installed; ask an administrator")
+    return form
+
+
+def check_start_data(session: Session, definition_id: int, process_key: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate start data against the start form (if any): declared fields only, converted; FormErrors per field."""
+    form = start_form_of(session, definition_id, process_key)
+    if form is None:
+        return data
     # plain(): callers that already typed the data (Decimal, date) are checked as the JSON they stand for.
     return validate_submission(form, plain(data))
+
+
+def business_key_of(form: FormDefinition | None, data: dict[str, Any]) -> str | None:
+    """Return the value of the field the start form names as the business key (ui.json ``business_key_field``)."""
+    name = form.ui.get("business_key_field") if form is not None else None
+    value = data.get(name) if isinstance(name, str) else None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(plain(value)).strip()[:255] or None
 
 
 def start_instance(
@@ -84,6 +101,9 @@ def start_instance(
     info = definition_info(session, definition_id)
     if start_form:
         data = check_start_data(session, definition_id, info.process_key, dict(data or {}))
+        if business_key is None:
+            # The form says which field identifies the case (receivables: invoice_no), so the list shows it.
+            business_key = business_key_of(start_form_of(session, definition_id, info.process_key), data)
     ctx = context_of(session)
     at = now(session)
     run = ctx.runtime.new_run(spec_bundle(session, definition_id), dict(data or {}))
