@@ -73,8 +73,8 @@ EXCEPTION_STAND_IN = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """
-REPORT = {"customer": "ACME Logistics", "order_no": "SO-7781", "type": "damage", "severity": "complaint",
-          "description": "Two pallets arrived crushed"}
+REPORT = {"customer": "ACME Logistics", "contact_name": "Wang Lei", "contact_phone": "+86 138 0013 8000",
+          "order_no": "SO-7781", "type": "damage", "severity": "complaint", "description": "Two pallets arrived crushed"}
 CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}")
 
 

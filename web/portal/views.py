@@ -5,6 +5,7 @@ code shown once, and the status lookup. No sign-in; CSRF-protected forms; rate-l
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,11 @@ SEVERITIES = {
     "complaint": lazy_gettext("Complaint"),
     "accident": lazy_gettext("Accident (serious damage or loss)"),
 }
-MAX_LENGTH = {"customer": 200, "order_no": 64, "description": 4000}
+MAX_LENGTH = {"customer": 200, "contact_name": 100, "order_no": 64, "description": 4000}
+CONTACT_LENGTH = {"contact_phone": 20, "contact_email": 254}
+# The same rules as exception_start.schema.json, checked here first so the customer reads a plain sentence.
+PHONE = re.compile(r"^(?=.{7,20}$)\+?[0-9]+(?:[ -]?[0-9]+)*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @bp.record_once
@@ -60,6 +65,9 @@ class Report:
     """What a customer reports: the fields of exception_escalation's start contract but the channel."""
 
     customer: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
     order_no: str = ""
     type: str = ""
     severity: str = ""
@@ -79,22 +87,38 @@ class Report:
                 errors[name] = gettext("Required.")
             elif len(value) > most:
                 errors[name] = gettext("At most %(n)s characters.", n=most)
+        errors.update(self._contact_errors())
         if self.type not in TYPES:
             errors["type"] = gettext("Choose one of the options.")
         if self.severity not in SEVERITIES:
             errors["severity"] = gettext("Choose one of the options.")
         return errors
 
+    def _contact_errors(self) -> dict[str, str]:
+        """Return the messages of the phone and e-mail fields: at least one of them, each in a usable shape."""
+        if not self.contact_phone and not self.contact_email:
+            message = gettext("Give a phone number or an e-mail address, so we can call or write back.")
+            return {"contact_phone": message, "contact_email": message}
+        errors = {}
+        if self.contact_phone and not PHONE.match(self.contact_phone):
+            errors["contact_phone"] = gettext("Enter a phone number of 7 to 20 characters: digits, spaces, + and -.")
+        if self.contact_email and (len(self.contact_email) > CONTACT_LENGTH["contact_email"]
+                                   or not EMAIL.match(self.contact_email)):
+            errors["contact_email"] = gettext("Enter an e-mail address such as name@example.com.")
+        return errors
+
     def start_data(self) -> dict[str, Any]:
-        """Return the start data of exception_escalation."""
-        return {"channel": "portal", "customer": self.customer, "order_no": self.order_no, "type": self.type,
-                "severity": self.severity, "description": self.description}
+        """Return the start data of exception_escalation (the contact under the start form's fields)."""
+        data = {"channel": "portal", "customer": self.customer, "contact_name": self.contact_name,
+                "contact_phone": self.contact_phone, "contact_email": self.contact_email, "order_no": self.order_no,
+                "type": self.type, "severity": self.severity, "description": self.description}
+        return {k: v for k, v in data.items() if v}
 
 
 def _form(report: Report | None = None, errors: dict[str, str] | None = None, problem: str = "",
           status: int = 200) -> ResponseReturnValue:
     return render_template("portal/index.html", report=report or Report(), errors=errors or {}, problem=problem,
-                           types=TYPES, severities=SEVERITIES, max_length=MAX_LENGTH), status
+                           types=TYPES, severities=SEVERITIES, max_length={**MAX_LENGTH, **CONTACT_LENGTH}), status
 
 
 @bp.get("/")
