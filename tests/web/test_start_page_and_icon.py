@@ -1,0 +1,39 @@
+"""The start page says who can start a process (可发起), and the browser's icon is served (#15 item 7)."""
+
+from __future__ import annotations
+
+import struct
+
+from flask_babel import gettext
+
+
+def test_the_start_page_says_who_can_start(app, browser):
+    page = browser("rep").get("/start/").get_data(as_text=True)
+    assert "Can be started by: Customer service representative" in page
+    assert "started by" not in page.replace("Can be started by", "")
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        translated = gettext("Can be started by: %(group)s", group="客服代表")
+    chinese = browser("rep")
+    chinese.post("/language", {"language": "zh-CN"})
+    text = chinese.get("/start/").get_data(as_text=True)
+    assert translated in text
+
+
+def test_favicon_ico_is_a_real_icon(app):
+    response = app.test_client().get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/vnd.microsoft.icon"
+    body = response.get_data()
+    reserved, kind, count = struct.unpack("<HHH", body[:6])
+    assert (reserved, kind) == (0, 1) and count >= 2
+    sizes = []
+    for i in range(count):
+        width, _height, _colours, _zero, _planes, _bits, size, offset = struct.unpack("<BBBBHHII", body[6 + 16 * i:22 + 16 * i])
+        assert body[offset:offset + 8] == b"\x89PNG\r\n\x1a\n" and offset + size <= len(body)
+        sizes.append(width)
+    assert {16, 32} <= set(sizes)
+    assert "max-age" in response.headers.get("Cache-Control", "")
+
+
+def test_the_svg_mark_is_served(app):
+    response = app.test_client().get("/static/favicon.svg")
+    assert response.status_code == 200 and response.get_data(as_text=True).lstrip().startswith("<svg")
