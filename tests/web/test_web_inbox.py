@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import event
 
 from engine.services import inbox as inbox_queries
@@ -149,3 +152,34 @@ def test_inbox_due_today_uses_the_local_day(web_engine, clock):
         everything = inbox_queries.inbox(session, "rep")
     assert today.total == 0 and everything.total == 1
     assert everything.tasks[0].due_at - clock.now() == timedelta(hours=2)
+
+
+@pytest.fixture
+def chinese_complaint(web_engine, tmp_path):
+    """The complaint process written zh-CN first with its English catalogue, deployed as a new version and started."""
+    source = (Path(__file__).parent / "bpmn" / "complaint.bpmn").read_text("utf-8")
+    folder = tmp_path / "zh"
+    folder.mkdir()
+    (folder / "complaint.bpmn").write_text(
+        source.replace('name="Customer complaint"', 'name="客户投诉"').replace('name="Handle complaint"', 'name="处理投诉"'),
+        "utf-8")
+    catalogue = {"source_language": "zh-CN",
+                 "translations": {"en": {"complaint": "Customer complaint", "handle": "Handle complaint"}}}
+    (folder / "complaint.i18n.json").write_text(json.dumps(catalogue, ensure_ascii=False), "utf-8")
+    web_engine.deploy([folder], actor="designer")
+    return web_engine.start("complaint", {"customer": "ACME Logistics", "description": "pallet late"}, "rep",
+                            business_key="ORD-2001")
+
+
+@pytest.mark.parametrize(("language", "title", "process", "other"), [
+    ("zh-CN", "处理投诉", "客户投诉", "Customer complaint"), ("en", "Handle complaint", "Customer complaint", "客户投诉")])
+def test_titles_and_process_names_follow_the_users_language(browser, chinese_complaint, language, title, process,
+                                                             other):
+    b = browser("rep")
+    b.post("/language", {"language": language})
+    html = b.get("/").get_data(as_text=True)
+    assert _titles(html) == [title]
+    row = html[html.index('class="task-title"'):html.index("</tr>", html.index('class="task-title"'))]
+    assert process in row and other not in row  # one language, never "Customer complaint 客户投诉"
+    options = re.findall(r'<option value="complaint"[^>]*>([^<]+)</option>', html)
+    assert options == [process]

@@ -10,6 +10,7 @@ from engine.services import inbox as inbox_queries
 from engine.services.definitions import list_definitions
 from web.access import ANYONE, may_assign, may_claim, may_unclaim, requires
 from web.db import db
+from web.i18n import pick
 from web.layout import nav_counts
 from web.paging import Pager, page_size, requested_page
 
@@ -36,7 +37,8 @@ def index() -> ResponseReturnValue:
     known_total = counts.total if counts is not None and filters == inbox_queries.InboxFilter() else None
     result = inbox_queries.inbox(session, current_user.username, filters, limit=page_size(), offset=(page - 1) * page_size(),
                                  known_total=known_total)
-    names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
+    # One name per process in this language, from the latest version's catalogue: never a mix of languages.
+    names = {d.process_key: pick(d.names, d.name) for d in list_definitions(session, latest_only=True)}
     members: dict[str, list[str]] = {}
     for task in result.tasks:
         if task.group and may_assign(task) and task.group not in members:
