@@ -54,4 +54,7 @@ def init_app(app: Flask) -> None:
     for blueprint in (auth_bp, inbox_bp, tasks_bp, processes_bp, instances_bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", healthz)
+    from web.audit.events import tell_events
+
+    app.jinja_env.globals["tell_events"] = tell_events
     app.context_processor(_layout_context)

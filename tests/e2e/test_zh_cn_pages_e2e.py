@@ -45,6 +45,8 @@ ALLOWED_PATTERNS = [
     re.compile(r"[A-Z]{1,6}(?:[-_/·]?[A-Z0-9]+)*[-_/·]?\d[\w\-/·.]*"),  # business keys: SO-7781, INV-2026-101
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),  # e-mail addresses
     re.compile(r"https?://\S+"),
+    re.compile(r"v\d+"),  # version numbers: v1
+    re.compile(r"X{2,}(?:-X{2,})*"),  # the shape of a code to type: XXXX-XXXX
     re.compile(r"[\w.-]+\.(bpmn|dmn|json|csv|toml|xml|png)"),  # file names
     re.compile(r"[\d.,\s×x%]*(kg|km|cm|mm|m|m³|t)\b[\d.,\s×x%]*"),  # quantities with units
     re.compile(r"x|\d+(?:[.,]\d+)?(?:[x×]\d+(?:[.,]\d+)?)+"),  # sizes: 120x100x150 cm x 12
@@ -253,7 +255,7 @@ def test_every_page_of_every_role_reads_chinese(shipped_server: str, zh_screensh
 
 @pytest.mark.parametrize(("text", "ok"), [
     ("SO-7781", True), ("INV-2026-101", True), ("CNY", True), ("rep", True), ("English", True),
-    ("wangfang@example.com", True), ("exception_escalation.bpmn", True), ("4800 kg", True),
+    ("wangfang@example.com", True), ("v12", True), ("XXXX-XXXX-XXXX-XXXX", True), ("exception_escalation.bpmn", True), ("4800 kg", True),
     ("120x100x150 cm x 12", True), ("Inbox", False), ("wechat", False), ("high_impact", False),
     ("Write off the debt", False), ("lag_s", False), ("UTC", False), ("PT30M", False),
 ])
