@@ -72,7 +72,7 @@ def test_the_contact_fields_speak_chinese(app, browser, stand_in):
 
 def test_english_page_names_the_contact_fields(browser, stand_in):
     text = browser().get("/portal/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert 'autocomplete="tel"' in text and 'type="email"' in text and "Contact person" in text
+    assert 'autocomplete="tel"' in text and 'inputmode="email"' in text and "Contact person" in text
 
 
 def test_the_start_form_declares_and_checks_the_contact():
