@@ -92,3 +92,19 @@ def test_the_start_form_declares_and_checks_the_contact():
         assert set(refused.value.errors) == set(bad)
     ui = json.loads((SHIPPED_FORMS / "exception_start.ui.json").read_text("utf-8"))
     assert ui["order"].index("contact_name") == ui["order"].index("customer") + 1
+
+
+def test_the_rep_reads_the_contact_labelled(engine):
+    from engine.config import SHIPPED_PROCESSES
+
+    engine.deploy([SHIPPED_PROCESSES / "exception_escalation.bpmn", SHIPPED_PROCESSES / "responsibility_matrix.dmn"],
+                  actor="designer")
+    started = engine.start("exception_escalation", {
+        "channel": "portal", "customer": "ACME", "contact_name": "王磊", "contact_phone": "+86 138 0013 8000",
+        "order_no": "SO-1", "type": "damage", "severity": "general", "description": "late"}, "portal")
+    assert started.business_key == "SO-1"  # the start form names order_no as the business key
+    texts = engine.texts(started.definition_id)
+    assert texts.field_label("contact_name", "zh-CN") == "联系人"
+    assert texts.field_label("contact_phone", "en") == "Contact phone"
+    assert texts.field_label("contact_email", "zh-CN") == "联系邮箱"
+    assert engine.instance(started.id).data["contact_phone"] == "+86 138 0013 8000"
