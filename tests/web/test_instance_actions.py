@@ -129,6 +129,8 @@ def test_api_lists_my_actions_with_their_forms(api_as, invoice):
     rep = api_as("rep").get(f"/instances/{invoice.id}/actions").get_json()
     assert [(a["name"], a["form"]) for a in rep["actions"]] == [("customer_called", None)]
     assert api_as("auditor").get(f"/instances/{invoice.id}/actions").status_code == 403
+    assert api_as("head").get(f"/instances/{invoice.id}/actions").get_json()["actions"] == []  # sees it, may do nothing
+    assert api_as("ops").get(f"/instances/{invoice.id}/actions").status_code == 403  # may not even see it
     assert fin.get("/instances/999999/actions").status_code == 404
 
 

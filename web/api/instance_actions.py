@@ -17,6 +17,7 @@ from engine.services.views import InstanceView
 from web.access import WORKERS
 from web.api.auth import allow, token_scopes, username
 from web.api.idempotency import idempotent
+from web.api.instances import visible_instance
 from web.api.openapi import API_PREFIX, ApiBlueprint, problems
 from web.api.schemas import FormSchema, InstanceSchema, json_object
 from web.db import db
@@ -70,6 +71,8 @@ def _action(action: InstanceAction) -> dict[str, Any]:
 def list_instance_actions(instance_id: int) -> dict[str, Any]:
     """List the messages the instance waits for now that I may send, each with its form."""
     actions = list_actions(db(), instance_id, username(), token_scopes())
+    if not actions:
+        visible_instance(instance_id)  # nothing to do: say so only to who may see the instance (else 403)
     return {"instance_id": instance_id, "actions": [_action(a) for a in actions]}
 
 
