@@ -172,7 +172,15 @@ def test_completed_task_page_is_read_only(browser, web_engine, handle):
     assert "Completed by rep" in text and "/complete" not in text
 
 
-def test_missing_form_is_reported_not_crashed(browser, web_engine, handle):
+def test_the_form_deployed_with_the_version_is_used_not_the_file(browser, web_engine, handle):
+    (web_engine.config.forms_dir / "handle_complaint.schema.json").unlink()
+    page = browser("rep").get(f"/tasks/{handle.id}").get_data(as_text=True)
+    assert 'name="resolution"' in page and "is not installed" not in page
+
+
+def test_missing_form_is_reported_not_crashed(browser, web_engine, handle, monkeypatch):
+    # A version deployed before forms were bundled, whose form file is gone.
+    monkeypatch.setattr("web.tasks.page.form_of", lambda *args: None)
     (web_engine.config.forms_dir / "handle_complaint.schema.json").unlink()
     b = browser("rep")
     page = b.get(f"/tasks/{handle.id}")

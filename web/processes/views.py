@@ -11,10 +11,20 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.definitions.forms import FormDefinition, FormErrors, load_form, validate_submission
+from engine.errors import EngineError
 from engine.services.instances import start_instance
+from engine.services.texts import form_of
 from web.access import ANYONE, WORKERS, requires
-from web.db import db, get_engine
-from web.formview import field_views, raw_values, read_submission, readable_errors
+from web.db import db, get_engine, rollback
+from web.errors import status_of
+from web.formview import (
+    deployment_today,
+    field_views,
+    form_error_messages,
+    raw_values,
+    read_submission,
+    submission_error,
+)
 from web.i18n import pick
 from web.processes.startable import StartableProcess, find_process, may_start, startable_processes
 
@@ -31,7 +41,12 @@ def index() -> ResponseReturnValue:
 
 
 def _form(process: StartableProcess) -> FormDefinition | None:
-    return load_form(get_engine().config.forms_dir, process.form_key) if process.form_key else None
+    """Return the start form as deployed with the process's version (older versions: the form on disk)."""
+    if not process.form_key:
+        return None
+    # The request's own session: engine.form() opens a second transaction, which SQLite makes wait on this one's lock.
+    return form_of(db(), process.definition.id, process.form_key) or load_form(get_engine().config.forms_dir,
+                                                                                process.form_key)
 
 
 def _startable(process_key: str) -> StartableProcess:
@@ -44,7 +59,7 @@ def _startable(process_key: str) -> StartableProcess:
 
 
 def _render(process: StartableProcess, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-            business_key: str = "", json_text: str = "{}", status: int = 200) -> ResponseReturnValue:
+            business_key: str = "", json_text: str = "{}", top_error: str = "", status: int = 200) -> ResponseReturnValue:
     form = _form(process)
     missing_form = bool(process.form_key) and form is None
     errors = errors or {}
@@ -53,6 +68,7 @@ def _render(process: StartableProcess, *, values: dict[str, Any] | None = None, 
         form_title=pick(form.ui.get("title"), process.definition.name) if form else process.definition.name,
         fields=field_views(form, values or {}, errors) if form else [], errors=errors, business_key=business_key,
         json_text=json_text, json_allowed=form is None and not missing_form and current_user.is_admin,
+        top_error=top_error,
     ), status
 
 
@@ -74,14 +90,15 @@ def start(process_key: str) -> ResponseReturnValue:
     if process.form_key and form is None:
         return _render(process, status=422)
     data: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if form is not None:
         values = raw_values(form, request.form)
         typed, errors = read_submission(form, request.form)
         if not errors:
             try:
-                data = validate_submission(form, typed)
+                data = validate_submission(form, typed, today=deployment_today())
             except FormErrors as exc:
-                errors = readable_errors(exc.errors)
+                errors = form_error_messages(exc, form)
         if errors:
             return _render(process, values=values, errors=errors, business_key=business_key, status=422)
     elif current_user.is_admin and json_text.strip():
@@ -94,6 +111,16 @@ def start(process_key: str) -> ResponseReturnValue:
             return _render(process, errors={"data_json": gettext("The data must be a JSON object.")},
                            business_key=business_key, json_text=json_text, status=422)
         data = parsed
-    instance = start_instance(db(), process.key, data, current_user.username, business_key or None)
+    try:
+        instance = start_instance(db(), process.key, data, current_user.username, business_key or None)
+    except EngineError as exc:
+        # Whatever the engine refuses (the form, a script on the way to the first wait state, a limit), the same
+        # form comes back with what was typed: nothing of the failed start was kept.
+        rollback()
+        if isinstance(exc, FormErrors):
+            return _render(process, values=values, errors=form_error_messages(exc, form), business_key=business_key,
+                           json_text=json_text, status=422)
+        return _render(process, values=values, business_key=business_key, json_text=json_text,
+                       top_error=submission_error(exc, process.definition.id), status=status_of(exc))
     flash(gettext("Started %(process)s #%(id)s.", process=process.definition.name, id=instance.id), "success")
     return redirect(url_for("instances.show", instance_id=instance.id))

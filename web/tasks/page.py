@@ -14,19 +14,28 @@ from engine.services import inbox as inbox_queries
 from engine.services import task_notes
 from engine.services.audit import instance_history
 from engine.services.instances import get_instance
+from engine.services.texts import form_of
 from engine.services.views import TaskView
 from web.access import may_assign, may_claim, may_unclaim, may_work_on
-from web.db import get_engine
+from web.db import db, get_engine
 from web.formview import field_views
 from web.i18n import pick
 from web.instances.diagrams import instance_diagram
 
 
-def task_form(task: TaskView) -> tuple[FormDefinition | None, str | None]:
-    """Return the task's form, or a problem to show when its form is not installed."""
+def definition_of(session: Session, task: TaskView) -> int:
+    """Return the id of the process version the task's instance runs on."""
+    return get_instance(session, task.instance_id, with_data=False).definition_id
+
+
+def task_form(task: TaskView, definition_id: int | None = None) -> tuple[FormDefinition | None, str | None]:
+    """Return the task's form as deployed with its instance's version, or a problem to show when it is not installed."""
     if not task.form_key:
         return None, None
-    form = load_form(get_engine().config.forms_dir, task.form_key)
+    session = db()  # not engine.form(): a second transaction would wait on this request's SQLite lock
+    if definition_id is None:
+        definition_id = definition_of(session, task)
+    form = form_of(session, definition_id, task.form_key) or load_form(get_engine().config.forms_dir, task.form_key)
     if form is None:
         current_app.logger.error("task %s uses form %r, which is not installed", task.id, task.form_key)
         return None, gettext("This task's form (%(key)s) is not installed; ask an administrator.", key=task.form_key)
@@ -34,17 +43,19 @@ def task_form(task: TaskView) -> tuple[FormDefinition | None, str | None]:
 
 
 def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | None = None,
-                errors: dict[str, str] | None = None, notice: str | None = None, status: int = 200) -> ResponseReturnValue:
-    """Render the task page; ``values``/``errors`` re-show a submission, ``notice`` explains a conflict."""
-    form, problem = task_form(task)
+                errors: dict[str, str] | None = None, notice: str | None = None, top_error: str | None = None,
+                status: int = 200) -> ResponseReturnValue:
+    """Render the task page; ``values``/``errors`` re-show a submission, ``notice`` explains a conflict,
+    ``top_error`` why the engine refused it."""
     instance = get_instance(session, task.instance_id)
+    form, problem = task_form(task, instance.definition_id)
     history = instance_history(session, task.instance_id)
     workable = may_work_on(task)
     from_draft = values is None and workable
     if values is None:
         values = (task_notes.get_draft(session, task.id) or {}) if workable else {}
     errors = errors or {}
-    general_error = errors.get("_form")
+    general_error = top_error or errors.get("_form")
     members = inbox_queries.group_members(session, task.group) if task.group and may_assign(task) else []
     return render_template(
         "tasks/task.html",

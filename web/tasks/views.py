@@ -7,16 +7,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from engine.definitions.forms import FormErrors
-from engine.errors import Conflict
+from engine.definitions.forms import FormErrors, validate_submission
+from engine.errors import Conflict, EngineError
 from engine.services import task_notes
 from engine.services import tasks as task_service
 from engine.services.views import TaskView
 from web.access import ANYONE, ASSIGNERS, WORKERS, may_view_task, may_work_on, requires
 from web.auth.views import safe_next
 from web.db import db, rollback
-from web.formview import raw_values, read_submission, readable_errors
-from web.tasks.page import render_task, task_form
+from web.errors import status_of
+from web.formview import deployment_today, form_error_messages, raw_values, read_submission, submission_error
+from web.tasks.page import definition_of, render_task, task_form
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -93,7 +94,8 @@ def complete(task_id: str) -> ResponseReturnValue:
     """Validate the form on the server and complete the task, or show the form again with messages."""
     session = db()
     task = _visible_task(task_id)
-    form, problem = task_form(task)
+    definition_id = definition_of(session, task)
+    form, problem = task_form(task, definition_id)
     values = raw_values(form, request.form) if form else {}
     notice = _conflict_notice(task)
     if notice:
@@ -103,19 +105,29 @@ def complete(task_id: str) -> ResponseReturnValue:
     if problem:
         return render_task(session, task, values=values, status=422)
     data, errors = read_submission(form, request.form) if form else ({}, {})
+    if not errors and form is not None:
+        try:  # the rules against today need the deployment's date, which only the caller knows
+            validate_submission(form, data, today=deployment_today())
+        except FormErrors as exc:
+            errors = form_error_messages(exc, form)
     if errors:
         return render_task(session, task, values=values, errors=errors, status=422)
     try:
         task_service.complete_task(session, task_id, data, current_user.username)
     except FormErrors as exc:
         rollback()
-        return render_task(session, task, values=values, errors=readable_errors(exc.errors), status=422)
+        return render_task(session, task, values=values, errors=form_error_messages(exc, form), status=422)
     except Conflict as exc:
         rollback()
         fresh = task_service.get_task(session, task_id)
         notice = _conflict_notice(fresh) or gettext("Someone else changed this process in the meantime (%(detail)s). "
                                                     "Your input is shown below; submit it again.", detail=str(exc))
         return render_task(session, fresh, values=values, notice=notice, status=409)
+    except EngineError as exc:
+        # A script on the way to the next wait state, a limit, a refusal: nothing was kept, the same form comes back.
+        rollback()
+        return render_task(session, task, values=values, top_error=submission_error(exc, definition_id),
+                           status=status_of(exc))
     flash(gettext("Task “%(title)s” completed.", title=task.title), "success")
     return redirect(url_for("inbox.index"))
 
