@@ -4,6 +4,7 @@ file:line: element: message, a version's diagram, source and instances."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_validate_deploys_nothing_then_deploy_makes_a_new_version(browser, web_e
     deployed = designer.post("/definitions/deploy", {"token": token})
     assert deployed.status_code == 302
     assert versions(web_engine) == [1, 2]
-    assert "Deployed complaint version 2." in designer.get("/definitions/").get_data(as_text=True)
+    assert "Deployed Customer complaint, revised version 2." in designer.get("/definitions/").get_data(as_text=True)
     assert designer.post("/definitions/deploy", {"token": token}).status_code == 404  # used once
 
 
@@ -71,7 +72,7 @@ def _events(engine):
 def test_problems_are_listed_as_file_line_element_message(browser, web_engine):
     response = upload(browser("designer"), ("complaint.bpmn", BROKEN), ("notes.txt", "hello"))
     assert response.status_code == 422
-    assert "notes.txt: only .bpmn and .dmn files can be deployed." in response.get_data(as_text=True)
+    assert "notes.txt: only .bpmn, .dmn and .i18n.json files can be deployed." in response.get_data(as_text=True)
     response = upload(browser("designer"), ("complaint.bpmn", BROKEN))
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "Nothing was deployed." in text
@@ -144,3 +145,49 @@ def test_problems_speak_the_ui_language(browser, web_engine):
     assert designer.post("/language", {"language": "zh-CN", "next": "/definitions/"}).status_code == 302
     text = upload(designer, ("complaint.bpmn", BROKEN)).get_data(as_text=True)
     assert re.search(r"<code>complaint\.bpmn:\d+: escalate( \([^)]*\))?: 用户任务 escalate 位于泳道 &#39;night_shift&#39;", text)
+
+
+ZH_FIRST = COMPLAINT.replace('name="Customer complaint"', 'name="客户投诉"').replace('name="Handle complaint"',
+                                                                                  'name="处理投诉"')
+CATALOGUE = json.dumps({"source_language": "zh-CN", "translations": {"en": {
+    "complaint": "Customer complaint (zh first)", "handle": "Handle complaint"}}}, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("language", "heading", "warning"), [
+    ("en", "1 warning. The files can be deployed", "have no en text"),
+    ("zh-CN", "", "缺少 en 文本")])  # the heading's Chinese comes with the merged catalogue
+def test_missing_translations_are_warnings_in_the_ui_language(browser, web_engine, language, heading, warning):
+    designer = browser("designer")
+    designer.post("/language", {"language": language})
+    checked = upload(designer, ("complaint.bpmn", ZH_FIRST), ("complaint.i18n.json", CATALOGUE))
+    text = checked.get_data(as_text=True)
+    assert checked.status_code == 200 and 'name="token"' in text  # warnings do not stop a deploy
+    section = text[text.index('class="card verdict warning"'):text.index("</section>", text.index("verdict warning"))]
+    assert heading in section and warning in section
+    token = re.search(r'name="token" value="([^"]+)"', text).group(1)
+    designer.post("/definitions/deploy", {"token": token})
+    listing = designer.get("/definitions/").get_data(as_text=True)
+    assert re.search(r'<p class="flash warning" role="status">[^<]*' + re.escape(warning), listing)
+
+
+@pytest.mark.parametrize(("language", "name", "other"), [
+    ("en", "Customer complaint (zh first)", "客户投诉"), ("zh-CN", "客户投诉", "Customer complaint (zh first)")])
+def test_catalogues_are_uploaded_with_their_bpmn_and_names_follow_the_language(browser, web_engine, language, name,
+                                                                                other):
+    designer = browser("designer")
+    designer.post("/language", {"language": language})
+    text = upload(designer, ("complaint.bpmn", ZH_FIRST), ("complaint.i18n.json", CATALOGUE)).get_data(as_text=True)
+    assert f"<strong>{name}</strong>" in text
+    designer.post("/definitions/deploy", {"token": re.search(r'name="token" value="([^"]+)"', text).group(1)})
+    assert versions(web_engine) == [1, 2]
+    listing = designer.get("/definitions/").get_data(as_text=True)
+    assert f"<strong>{name}</strong>" in listing and other not in listing
+    page = designer.get(f"/definitions/{_latest_id(web_engine)}").get_data(as_text=True)
+    assert re.search(rf"<h1>{re.escape(name)} <span", page)
+
+
+def _latest_id(engine):
+    with engine.transaction() as session:
+        from engine.services.definitions import list_definitions
+
+        return max(d.id for d in list_definitions(session) if d.process_key == "complaint")

@@ -25,11 +25,12 @@ from web.access import AUDITORS, DESIGNERS, in_any, requires
 from web.db import db, rollback
 from web.definitions import staging
 from web.diagram import render_diagram
-from web.i18n import current_language, group_label
+from web.i18n import current_language, group_label, pick
 from web.paging import Pager, page_size, requested_page
 
 bp = Blueprint("definitions", __name__, url_prefix="/definitions")
-EXTENSIONS = (".bpmn", ".dmn")
+# A process's translation catalogue (<stem>.i18n.json) is deployed with it: its names in every language.
+EXTENSIONS = (".bpmn", ".dmn", ".i18n.json")
 MAX_FILES = 20
 READERS = DESIGNERS | AUDITORS  # auditors may see which version ran, and its source
 SAFE_NAME = re.compile(r"[^\\/:*?\"<>|\x00-\x1f]{1,200}")
@@ -71,7 +72,8 @@ def _read_uploads() -> tuple[list[tuple[str, bytes]], list[str]]:
     for upload in uploads[:MAX_FILES]:
         name = _file_name(upload)
         if not name.lower().endswith(EXTENSIONS):
-            errors.append(gettext("%(name)s: only .bpmn and .dmn files can be deployed.", name=name or upload.filename))
+            errors.append(gettext("%(name)s: only .bpmn, .dmn and .i18n.json files can be deployed.",
+                                  name=name or upload.filename))
             continue
         if any(name == seen for seen, _ in files):
             errors.append(gettext("%(name)s: the same file name was chosen twice.", name=name))
@@ -99,8 +101,9 @@ def validate() -> ResponseReturnValue:
         return _index(errors, 422)
     preview, problems = _dry_run(files)
     token = staging.stage(files, current_user.username) if preview is not None else ""
+    warnings = [w.render(current_language()) for w in preview.warnings] if preview is not None else []
     return render_template("definitions/validate.html", files=files, preview=preview, problems=problems,
-                           token=token), (422 if problems else 200)
+                           warnings=warnings, token=token), (422 if problems else 200)
 
 
 @bp.post("/deploy")
@@ -115,10 +118,12 @@ def deploy() -> ResponseReturnValue:
         rollback()
         problems = [p.render(current_language()) for p in exc.problems]
         return render_template("definitions/validate.html", files=files, preview=None, problems=problems,
-                               token=""), 422
+                               warnings=[], token=""), 422
     staging.discard(token)
     for d in result.deployed:
-        flash(gettext("Deployed %(key)s version %(version)s.", key=d.process_key, version=d.version), "success")
+        flash(gettext("Deployed %(name)s version %(version)s.", name=pick(d.names, d.name), version=d.version), "success")
+    for warning in result.warnings:
+        flash(warning.render(current_language()), "warning")
     if not result.deployed:
         flash(gettext("Nothing changed: every process in these files is already deployed as it is."), "info")
     return redirect(url_for("definitions.index"))
