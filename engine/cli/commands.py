@@ -286,17 +286,23 @@ def set_data(instance_id: int, data_json: str, actor: str) -> None:
 @engine_errors
 def history(instance_id: int, as_csv: bool, as_json: bool) -> None:
     """Show history."""
-    from engine.services.audit import history_csv, iter_history_dicts
+    from zoneinfo import ZoneInfo
+
+    from engine.services.audit import history_csv, history_lookup, iter_history_dicts
 
     engine = build_engine()
     entries = engine.history(require_instance(engine, instance_id))
     if as_json:
         emit_json(list(iter_history_dicts(entries)))
     elif as_csv:
-        click.echo(history_csv(entries), nl=False)
+        # Times in the deployment's zone with their offset; element names in the language of LANG.
+        with engine.transaction() as session:
+            lookup = history_lookup(session, entries, "zh-CN" if designer_language() == "zh" else "en")
+        click.echo(history_csv(entries, zone=ZoneInfo(engine.config.timezone), lookup=lookup), nl=False)
     else:
         for e in entries:
-            click.echo(f"{e.seq:>6}  {e.at.isoformat(timespec='seconds')}  {e.actor:<12} {e.type:<20} {e.task_id or ''}")
+            at = e.at.astimezone(ZoneInfo(engine.config.timezone)).isoformat(timespec='seconds')
+            click.echo(f"{e.seq:>6}  {at}  {e.actor:<12} {e.type:<20} {e.task_id or ''}")
 
 
 from engine.cli import admin, audit_keys, calendar, external, serve, tokens  # noqa: E402,F401  (registers the remaining commands)

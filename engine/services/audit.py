@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.persistence import AuditEvent, AuditHead
+from engine.persistence import AuditEvent, AuditHead, ExternalTask, HumanTask, ProcessInstance
 from engine.services.context import now, plain
 from engine.services.csv_export import csv_text
+from engine.services.texts import process_texts
 
 GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
@@ -184,13 +186,72 @@ def chain_break(session: Session, after_seq: int, after_hash: str | None, head_s
     return None
 
 
-def history_csv(entries: list[HistoryEntry]) -> str:
-    """Return audit entries as CSV text (formula-like cells escaped by the shared writer)."""
-    return csv_text(
-        ["seq", "at", "actor", "type", "process_key", "instance_id", "task_id", "data"],
-        ([e.seq, e.at.isoformat(), e.actor, e.type, e.process_key or "", e.instance_id or "", e.task_id or "",
-          json.dumps(e.data, ensure_ascii=False, sort_keys=True)] for e in entries),
-    )
+HISTORY_COLUMNS = ("seq", "at", "actor", "type", "process_key", "instance_id", "business_key", "task_id", "element_id",
+                   "element_name", "data")
+# Keys of an event's data that have their own column; the rest stays in the JSON column.
+_OWN_COLUMNS = ("element_id", "business_key")
+_INSTANT_TEXT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
+
+
+@dataclass(frozen=True)
+class HistoryLookup:
+    """What the audit rows do not say themselves: business keys, the element of each task, element names."""
+
+    business_keys: dict[int, str | None] = field(default_factory=dict)
+    task_elements: dict[str, str] = field(default_factory=dict)
+    element_names: dict[tuple[int, str], str] = field(default_factory=dict)
+
+
+def history_lookup(session: Session, entries: list[HistoryEntry], language: str = "zh-CN") -> HistoryLookup:
+    """Read the business keys, task elements and element names (in ``language``) the entries refer to."""
+    instance_ids = {e.instance_id for e in entries if e.instance_id is not None}
+    task_ids = {e.task_id for e in entries if e.task_id and not e.data.get("element_id")}
+    instances = {row.id: row for row in session.execute(
+        select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.definition_id)
+        .where(ProcessInstance.id.in_(instance_ids)))} if instance_ids else {}
+    elements: dict[str, str] = {}
+    for model in (HumanTask, ExternalTask) if task_ids else ():
+        rows = session.execute(select(model.id, model.element_id).where(model.id.in_(task_ids)))
+        elements.update({task_id: element_id for task_id, element_id in rows})
+    names: dict[tuple[int, str], str] = {}
+    for e in entries:
+        element_id = e.data.get("element_id") or elements.get(e.task_id or "")
+        row = instances.get(e.instance_id) if e.instance_id is not None else None
+        if row is not None and isinstance(element_id, str) and (row.id, element_id) not in names:
+            names[(row.id, element_id)] = process_texts(session, row.definition_id).element(element_id, language, "")
+    return HistoryLookup({i: r.business_key for i, r in instances.items()}, elements, names)
+
+
+def _local_instants(value: Any, zone: tzinfo) -> Any:
+    """Rewrite instants stored as ISO text (UTC) in the deployment's zone, with its offset."""
+    if isinstance(value, dict):
+        return {k: _local_instants(v, zone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_local_instants(v, zone) for v in value]
+    if isinstance(value, str) and _INSTANT_TEXT.match(value):
+        try:
+            return datetime.fromisoformat(value).astimezone(zone).isoformat()
+        except ValueError:
+            return value
+    return value
+
+
+def history_row(e: HistoryEntry, zone: tzinfo, lookup: HistoryLookup) -> list[object]:
+    """Return one audit entry as the cells of ``HISTORY_COLUMNS`` (times in ``zone`` with their offset)."""
+    element_id = e.data.get("element_id") or lookup.task_elements.get(e.task_id or "") or ""
+    business_key = e.data.get("business_key") or (lookup.business_keys.get(e.instance_id)
+                                                  if e.instance_id is not None else None)
+    name = lookup.element_names.get((e.instance_id, str(element_id)), "") if e.instance_id is not None else ""
+    rest = {k: v for k, v in e.data.items() if k not in _OWN_COLUMNS}
+    return [e.seq, e.at.astimezone(zone).isoformat(), e.actor, e.type, e.process_key or "", e.instance_id or "",
+            business_key or "", e.task_id or "", element_id, name,
+            json.dumps(_local_instants(rest, zone), ensure_ascii=False, sort_keys=True)]
+
+
+def history_csv(entries: list[HistoryEntry], *, zone: tzinfo = timezone.utc, lookup: HistoryLookup | None = None) -> str:
+    """Return audit entries as CSV text: a column per common field, the rest as JSON (formula-like cells escaped)."""
+    found = lookup or HistoryLookup()
+    return csv_text(HISTORY_COLUMNS, (history_row(e, zone, found) for e in entries))
 
 
 def iter_history_dicts(entries: list[HistoryEntry]) -> Iterator[dict[str, Any]]:

@@ -47,12 +47,15 @@ def test_instance_page_shows_diagram_tasks_timers_data_history(browser, web_engi
     assert 'class="bpmn-flow is-completed" data-element-id="f_gw_review"' in text
     assert "Review complaint" in text and "Escalating this one" in text
     assert "Process started" in text and "Task completed" in text
+    assert "rep completed Handle complaint" in text  # the history tells what happened in a sentence
     assert "No pending timers" in text  # the boundary timer went with the completed task
 
 
 def test_pending_timer_is_listed_with_its_due_time(browser, complaint):
     text = browser("rep").get(f"/instances/{complaint.id}").get_data(as_text=True)
-    assert "handle_late" in text and "2026-03-02 13:00" in text  # 4 h after 09:00 Shanghai
+    timers = text.split("Pending timers", 1)[1].split("</table>", 1)[0]
+    assert "4 hours" in timers and "2026-03-02 13:00" in timers  # 4 h after 09:00 Shanghai, named, not by id
+    assert "handle_late" not in timers
     assert 'class="bpmn-event is-waiting" data-element-id="handle_late"' in text
 
 

@@ -1,15 +1,23 @@
-"""The history timeline: audit events as sentences people read, newest last."""
+"""The history timeline: audit events as sentences in the user's language, oldest first.
+
+Each entry says who did what to which step in words ("张三 完成了 催收付款"), lists the data it carried by its
+labels, and keeps the event's raw record for auditors (shown collapsed).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from engine.services.audit import HistoryEntry
-from web.i18n import display_value, group_label
+from engine.services.texts import ProcessTexts
+from web.i18n import group_label
+from web.instances.presenting import Presenter, duration_text, instant_text
 
 EVENT_LABELS = {
     "instance_started": lazy_gettext("Process started"),
@@ -22,8 +30,11 @@ EVENT_LABELS = {
     "task_completed": lazy_gettext("Task completed"),
     "task_cancelled": lazy_gettext("Task cancelled"),
     "task_commented": lazy_gettext("Comment"),
+    "task_passed": lazy_gettext("Step passed"),
     "timer_fired": lazy_gettext("Timer fired"),
     "timer_retry_scheduled": lazy_gettext("Timer retry scheduled"),
+    "timer_rescheduled": lazy_gettext("Timer moved by a calendar change"),
+    "due_rescheduled": lazy_gettext("Due date moved by a calendar change"),
     "message_correlated": lazy_gettext("Message received"),
     "sla_breached": lazy_gettext("Deadline missed"),
     "incident_raised": lazy_gettext("Incident raised"),
@@ -34,60 +45,260 @@ EVENT_LABELS = {
     "external_task_failed": lazy_gettext("External task failed"),
     "external_task_completed": lazy_gettext("External task completed"),
 }
-DETAIL_LABELS = {
-    "reason": lazy_gettext("Reason"), "assignee": lazy_gettext("Assignee"), "group": lazy_gettext("Group"),
-    "business_key": lazy_gettext("Business key"), "body": lazy_gettext("Comment"), "due_at": lazy_gettext("Due"),
-    "error": lazy_gettext("Error"), "previous_assignee": lazy_gettext("Previous assignee"),
-}
+# Who acts when no person does.
+SYSTEM_ACTORS = {"scheduler": lazy_gettext("System (timer)"), "system": lazy_gettext("System"),
+                 "portal": lazy_gettext("Customer portal")}
+# A timer that fires less than this after its due time fired on time: its lag is not worth a word.
+ON_TIME = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One line of the history."""
+    """One line of the history: a sentence, the data it carried (label, value), and the raw record."""
 
     at: datetime
     actor: str
     type: str
     label: str
-    subject: str
-    details: list[tuple[str, str]]
+    sentence: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    raw: str = ""
 
 
-def _details(entry: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
-    data: dict[str, Any] = dict(entry.data or {})
-    subject = str(data.pop("title", "") or data.get("element_id", "") or "")
-    data.pop("element_id", None)
-    data.pop("version", None)
-    details: list[tuple[str, str]] = []
-    for key in ("data", "submitted"):
-        payload = data.pop(key, None)
-        if isinstance(payload, dict):
-            details.extend((str(k), display_value(v)) for k, v in payload.items())
-    for key, value in data.items():
-        if value in (None, "", {}, []):
-            continue
-        if key == "group":
-            value = group_label(str(value))
-        elif key == "due_at" and isinstance(value, str):
-            value = _instant(value)
-        details.append((str(DETAIL_LABELS.get(key, key)), display_value(value)))
-    return subject, details
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
-def _instant(text: str) -> Any:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return text
+def _when(value: Any) -> str:
+    moment = _instant(value)
+    return instant_text(moment) if moment is not None else str(value or "—")
 
 
-def timeline(history: list[HistoryEntry]) -> list[TimelineEntry]:
-    """Return the history as timeline entries, oldest first."""
-    titles = {e.task_id: str(e.data.get("title")) for e in history if e.type == "task_created" and e.task_id}
+class _Story:
+    """Turns one instance's audit events into sentences."""
+
+    def __init__(self, history: list[HistoryEntry], texts: ProcessTexts | None, people: Mapping[str, str],
+                 language: str):
+        self.texts, self.people, self.language = texts, people, language
+        self.presenter = Presenter(texts)
+        # Events after task_created name the task by its id only: remember which element each task is.
+        self.task_elements = {e.task_id: str(e.data.get("element_id")) for e in history
+                              if e.task_id and e.data.get("element_id")}
+        self.task_titles = {e.task_id: str(e.data.get("title")) for e in history
+                            if e.type == "task_created" and e.task_id and e.data.get("title")}
+
+    def person(self, username: Any) -> str:
+        name = str(username or "")
+        system = SYSTEM_ACTORS.get(name)
+        return str(system) if system is not None else self.people.get(name, name)
+
+    def element(self, element_id: Any, default: str | None = None) -> str:
+        if not element_id:
+            return default or ""
+        if self.texts is None:
+            return default or str(element_id)
+        return self.texts.element(str(element_id), self.language, default)
+
+    def step(self, entry: HistoryEntry) -> str:
+        """Return the name of the step an event is about (task, timer, external task)."""
+        element_id = entry.data.get("element_id") or self.task_elements.get(entry.task_id or "")
+        fallback = self.task_titles.get(entry.task_id or "") or entry.data.get("title")
+        if element_id:
+            return self.element(element_id, str(fallback) if fallback else None)
+        return str(fallback or gettext("a step"))
+
+    def message(self, name: Any) -> str:
+        # Messages are named by their contract; the catalogue knows them by the id of their <message> element.
+        if self.texts is not None:
+            for candidate in (f"msg_{name}", f"message_{name}", str(name)):
+                if candidate in self.texts.elements:
+                    return self.texts.element(candidate, self.language)
+        return str(name)
+
+    def fields(self, payload: Any) -> list[tuple[str, str]]:
+        if not isinstance(payload, dict):
+            return []
+        return [(self.presenter.label(k), self.presenter.value(k, v, payload)) for k, v in payload.items()
+                if not str(k).startswith("_")]
+
+    def tell(self, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+        teller = _TELLERS.get(e.type)
+        if teller is not None:
+            return teller(self, e)
+        return str(EVENT_LABELS.get(e.type, e.type)), []
+
+
+def _started(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    process = s.texts.process_name(s.language) if s.texts is not None else (e.process_key or "")
+    return gettext("%(actor)s started %(process)s", actor=s.person(e.actor), process=process), s.fields(e.data.get("data"))
+
+
+def _completed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("The process is complete"), []
+
+
+def _cancelled(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s cancelled the process: %(reason)s", actor=s.person(e.actor),
+                   reason=e.data.get("reason") or "—"), []
+
+
+def _created(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    group = group_label(e.data.get("group")) or gettext("no group")
+    sentence = gettext("New task %(task)s for %(group)s", task=s.step(e), group=group)
+    if e.data.get("assignee"):
+        sentence += gettext(", assigned to %(person)s", person=s.person(e.data["assignee"]))
+    if e.data.get("due_at"):
+        sentence += gettext(", due %(due)s", due=_when(e.data["due_at"]))
+    return sentence, []
+
+
+def _claimed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s claimed %(task)s", actor=s.person(e.actor), task=s.step(e)), []
+
+
+def _unclaimed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s released %(task)s", actor=s.person(e.actor), task=s.step(e)), []
+
+
+def _assigned(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s assigned %(task)s to %(person)s", actor=s.person(e.actor), task=s.step(e),
+                   person=s.person(e.data.get("assignee"))), []
+
+
+def _task_completed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return (gettext("%(actor)s completed %(task)s", actor=s.person(e.actor), task=s.step(e)),
+            s.fields(e.data.get("submitted")))
+
+
+def _task_cancelled(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("Task %(task)s was withdrawn", task=s.step(e)), []
+
+
+def _commented(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s commented on %(task)s: %(text)s", actor=s.person(e.actor), task=s.step(e),
+                   text=e.data.get("body") or ""), []
+
+
+def _passed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("Passed the step %(task)s", task=s.step(e)), []
+
+
+def _timer_fired(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    if e.data.get("kind") == "start":
+        timer = s.texts.process_name(s.language) if s.texts is not None else (e.process_key or "")
+        sentence = gettext("Scheduled start: %(process)s", process=timer)
+    else:
+        sentence = gettext("Timer fired: %(timer)s", timer=s.step(e))
+    lag = e.data.get("lag_s")
+    if isinstance(lag, (int, float)) and timedelta(seconds=lag) >= ON_TIME:
+        sentence += gettext(", %(late)s late", late=duration_text(timedelta(seconds=lag)))
+    return sentence, []
+
+
+def _retry(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return (gettext("Timer %(timer)s failed; attempt %(n)s runs again at %(at)s", timer=s.step(e),
+                    n=e.data.get("attempt") or 1, at=_when(e.data.get("run_at"))),
+            [(gettext("Error"), str(e.data.get("error") or ""))])
+
+
+def _rescheduled(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    what = (s.texts.process_name(s.language) if s.texts is not None else e.process_key or "") \
+        if e.data.get("kind") == "start" else s.step(e)
+    if e.type == "due_rescheduled":
+        sentence = gettext("The calendar changed: %(task)s is now due %(new)s (was %(old)s)", task=what,
+                           new=_when(e.data.get("new")), old=_when(e.data.get("old")))
+    else:
+        sentence = gettext("The calendar changed: %(timer)s now fires %(new)s (was %(old)s)", timer=what,
+                           new=_when(e.data.get("new")), old=_when(e.data.get("old")))
+    return sentence, []
+
+
+def _message(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return (gettext("Message received: %(message)s", message=s.message(e.data.get("message"))),
+            s.fields(e.data.get("payload")))
+
+
+def _breached(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    step = e.data.get("step")
+    name = s.element(step) if s.texts is not None and step in s.texts.elements else s.step(e)
+    deadline, actual = _instant(e.data.get("deadline")), _instant(e.data.get("actual"))
+    sentence = gettext("Deadline missed: %(step)s (%(group)s), due %(deadline)s", step=name,
+                       group=group_label(e.data.get("group")) or "—", deadline=_when(e.data.get("deadline")))
+    if deadline is not None and actual is not None and actual - deadline >= ON_TIME:
+        sentence += gettext(", %(late)s late", late=duration_text(actual - deadline))
+    return sentence, []
+
+
+def _incident(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    if e.type == "incident_raised":
+        return (gettext("Incident: %(step)s failed", step=s.step(e)),
+                [(gettext("Error"), str(e.data.get("error") or ""))])
+    if e.type == "incident_retried":
+        return gettext("%(actor)s retried the failed step", actor=s.person(e.actor)), []
+    return (gettext("%(actor)s resolved the incident", actor=s.person(e.actor)),
+            [(gettext("Note"), str(e.data.get("note")))] if e.data.get("note") else [])
+
+
+def _external(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    worker, task = e.data.get("worker_id") or s.person(e.actor), s.step(e)
+    if e.type == "external_task_locked":
+        return gettext("Worker %(worker)s took %(task)s", worker=worker, task=task), []
+    if e.type == "external_task_lock_extended":
+        return gettext("Worker %(worker)s keeps %(task)s until %(until)s", worker=worker, task=task,
+                       until=_when(e.data.get("locked_until"))), []
+    if e.type == "external_task_failed":
+        error = e.data.get("error_message") or e.data.get("error") or ""
+        return gettext("%(task)s failed at worker %(worker)s", task=task, worker=worker), \
+            [(gettext("Error"), str(error))] if error else []
+    return (gettext("Worker %(worker)s completed %(task)s", worker=worker, task=task),
+            s.fields(e.data.get("variables")))
+
+
+def _data_changed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    before = e.data.get("before") if isinstance(e.data.get("before"), dict) else {}
+    after = e.data.get("after") if isinstance(e.data.get("after"), dict) else {}
+    return (gettext("%(actor)s changed the data", actor=s.person(e.actor)),
+            [(s.presenter.label(k), f"{s.presenter.value(k, before.get(k))} → {s.presenter.value(k, v)}")
+             for k, v in after.items()])
+
+
+_Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
+_TELLERS: dict[str, _Teller] = {
+    "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
+    "task_created": _created, "task_claimed": _claimed, "task_unclaimed": _unclaimed, "task_assigned": _assigned,
+    "task_completed": _task_completed, "task_cancelled": _task_cancelled, "task_commented": _commented,
+    "task_passed": _passed, "timer_fired": _timer_fired, "timer_retry_scheduled": _retry,
+    "timer_rescheduled": _rescheduled, "due_rescheduled": _rescheduled, "message_correlated": _message,
+    "sla_breached": _breached, "incident_raised": _incident, "incident_retried": _incident,
+    "incident_resolved": _incident, "external_task_locked": _external, "external_task_lock_extended": _external,
+    "external_task_failed": _external, "external_task_completed": _external, "data_changed": _data_changed,
+}
+
+
+def told_types() -> set[str]:
+    """Return the event types the timeline tells as sentences."""
+    return set(_TELLERS)
+
+
+def _raw(entry: HistoryEntry) -> str:
+    record = {"seq": entry.seq, "type": entry.type, "actor": entry.actor, "task_id": entry.task_id, **entry.data}
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, indent=1, default=str)
+
+
+def timeline(history: list[HistoryEntry], texts: ProcessTexts | None = None,
+             people: Mapping[str, str] | None = None, language: str = "en") -> list[TimelineEntry]:
+    """Return the history as sentences, oldest first (``people``: user names → display names)."""
+    story = _Story(history, texts, people or {}, language)
     entries = []
     for e in history:
-        subject, details = _details(e)
-        if e.task_id and e.task_id in titles:
-            subject = titles[e.task_id]
-        entries.append(TimelineEntry(e.at, e.actor, e.type, str(EVENT_LABELS.get(e.type, e.type)), subject, details))
+        sentence, fields = story.tell(e)
+        entries.append(TimelineEntry(e.at, story.person(e.actor), e.type, str(EVENT_LABELS.get(e.type, e.type)),
+                                     sentence, fields, _raw(e)))
     return entries

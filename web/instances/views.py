@@ -1,22 +1,28 @@
-"""Instance list (filters in the URL, pages) and the instance page (diagram, tasks, timers, data, history)."""
+"""Instance list (filters in the URL, pages) and the instance page (diagram, tasks, timers, data, history, CSV)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from engine.services.audit import instance_history
+from engine.services.audit import history_csv, history_lookup, instance_history
 from engine.services.definitions import list_definitions
 from engine.services.external_tasks import list_external_tasks
 from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, may_see_instance
+from engine.services.overviews import InstanceOverview, display_names, instance_overviews
+from engine.services.texts import ProcessTexts, process_texts
+from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, in_any, requires
-from web.db import db
-from web.i18n import day_start
+from web.db import db, now
+from web.i18n import day_start, form_language, select_timezone, user_zone
 from web.instances.diagrams import instance_diagram
+from web.instances.presenting import present_data
 from web.instances.timeline import timeline
 from web.paging import Pager, page_size, requested_page
 
@@ -62,6 +68,16 @@ def _visible(instance_id: int) -> None:
         abort(403)
 
 
+def _texts(instance: InstanceView) -> ProcessTexts | None:
+    return process_texts(db(), instance.definition_id) if instance.definition_id is not None else None
+
+
+@bp.app_template_global()
+def instance_overviews_of(instances: Iterable[InstanceView]) -> dict[int, InstanceOverview]:
+    """Return the customer and open tasks of each listed instance (read from the projections, never the workflows)."""
+    return instance_overviews(db(), [i.id for i in instances])
+
+
 @bp.get("/<int:instance_id>")
 @requires(ANYONE)
 def show(instance_id: int) -> ResponseReturnValue:
@@ -73,12 +89,35 @@ def show(instance_id: int) -> ResponseReturnValue:
     history = instance_history(session, instance_id)
     names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
     external_tasks = list_external_tasks(session, instance_id=instance_id)
+    texts, language = _texts(instance), form_language()
+    people = display_names(session, {e.actor for e in history} | {t.assignee or "" for t in instance.tasks}
+                           | {str(e.data.get("assignee") or "") for e in history} | {instance.started_by})
+    process_name = texts.process_name(language) if texts is not None else names.get(instance.process_key,
+                                                                                     instance.process_key)
     return render_template(
-        "instances/show.html", instance=instance, process_name=names.get(instance.process_key, instance.process_key),
+        "instances/show.html", instance=instance, process_name=process_name, texts=texts, language=language,
         diagram=instance_diagram(session, instance, history, external={t.element_id for t in external_tasks}),
-        timeline=timeline(history), data=sorted((instance.data or {}).items()),
-        may_cancel=in_any(ADMINS) and instance.status == "running", external_tasks=external_tasks,
+        timeline=timeline(history, texts, people, language), data=present_data(texts, instance.data),
+        people=people, may_cancel=in_any(ADMINS) and instance.status == "running", external_tasks=external_tasks,
     )
+
+
+@bp.get("/<int:instance_id>/history.csv")
+@requires(ANYONE)
+def history_export(instance_id: int) -> ResponseReturnValue:
+    """Download an instance's history as CSV: local times with their offset, a column per common field."""
+    session = db()
+    get_instance(session, instance_id, with_data=False)
+    _visible(instance_id)
+    history = instance_history(session, instance_id)
+    text = history_csv(history, zone=ZoneInfo(select_timezone()),
+                       lookup=history_lookup(session, history, form_language()))
+    stamp = now().astimezone(user_zone()).strftime("%Y%m%d-%H%M")
+    # A byte-order mark lets spreadsheet programs read the Chinese text as UTF-8.
+    response = Response("\ufeff" + text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="instance-{instance_id}-history-{stamp}.csv"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/<int:instance_id>/cancel")

@@ -1,0 +1,49 @@
+"""What lists show beside each instance (its customer, its current steps) and people's display names.
+
+Read from the projections (``process_instance.summary``, ``human_task``, ``users``): a list never loads a workflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.persistence import HumanTask, ProcessInstance, User
+from engine.services.tasks import task_view
+from engine.services.views import TaskView
+
+
+@dataclass(frozen=True)
+class InstanceOverview:
+    """An instance's customer and the tasks open in it now (its current steps)."""
+
+    customer: str | None = None
+    open_tasks: list[TaskView] = field(default_factory=list)
+
+
+def instance_overviews(session: Session, instance_ids: Iterable[int]) -> dict[int, InstanceOverview]:
+    """Return the customer and open tasks of each instance, in two queries whatever the number of instances."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    customers = {i: (summary or {}).get("customer") for i, summary in session.execute(
+        select(ProcessInstance.id, ProcessInstance.summary).where(ProcessInstance.id.in_(ids)))}
+    tasks: dict[int, list[TaskView]] = {i: [] for i in ids}
+    rows = session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids), HumanTask.status == "open")
+                           .order_by(HumanTask.created_at, HumanTask.id))
+    for row in rows:
+        tasks[row.instance_id].append(task_view(row))
+    return {i: InstanceOverview(customers.get(i) if isinstance(customers.get(i), str) else None, tasks[i])
+            for i in ids}
+
+
+def display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """Return the display name of each known user among ``usernames`` (unknown names are left out)."""
+    names = sorted({u for u in usernames if u})
+    if not names:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(names)))
+    return {username: display or username for username, display in rows}

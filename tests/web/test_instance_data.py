@@ -1,0 +1,237 @@
+"""Data people can read (#15): the instance page, its history and its CSV on the shipped processes, zh-CN and English.
+
+The main content shows labels and value labels, money with its currency, local dates, tables and sentences; the raw
+keys (snake_case field names, element ids, lag_s, submitted.x) appear only in the collapsed technical sections.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import update
+
+from engine import Engine, InstanceView
+from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
+from engine.persistence import User
+
+INVOICE = {"customer": "华东物流有限公司", "invoice_no": "INV-2026-001", "amount": "12000.50", "currency": "CNY",
+           "invoice_date": "2026-02-20", "due_date": "2026-03-06"}
+COMPLAINT = {"channel": "wechat", "customer": "Beta Foods", "order_no": "SO-7781", "type": "damage",
+             "severity": "complaint", "description": "两箱外包装破损"}
+ZH = {"Accept-Language": "zh-CN"}
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def shipped(web_engine: Engine) -> Engine:
+    """The web engine with every shipped process and form deployed, and people with display names."""
+    for source in SHIPPED_FORMS.iterdir():
+        shutil.copy(source, web_engine.config.forms_dir / source.name)
+    web_engine.deploy([SHIPPED_PROCESSES], actor="designer")
+    with web_engine.transaction() as session:
+        session.execute(update(User).where(User.username == "rep").values(display_name="张三"))
+        session.execute(update(User).where(User.username == "fin").values(display_name="李会计"))
+    return web_engine
+
+
+@pytest.fixture
+def chased(shipped: Engine, clock) -> InstanceView:
+    """A receivable that went overdue (its timer fired 12 minutes late), was chased, then partly paid."""
+    invoice = shipped.start("receivables_collection", INVOICE, "fin", business_key=INVOICE["invoice_no"])
+    # Due Friday 2026-03-06: collection starts Monday 09:00 Shanghai (01:00 UTC); the worker runs at 09:12.
+    clock.set(datetime(2026, 3, 9, 1, 12, tzinfo=timezone.utc))
+    shipped.fire_due_timers()
+    [chase] = [t for t in shipped.tasks(instance_id=invoice.id) if t.element_id == "chase_payment"]
+    shipped.complete(chase.id, {"reason": "客户资金周转困难", "promised_date": "2026-03-20"}, "rep")
+    shipped.message("payment_received", {"invoice_no": INVOICE["invoice_no"]}, {"amount": "2000.00"}, actor="fin")
+    return invoice
+
+
+@pytest.fixture
+def exception(shipped: Engine) -> InstanceView:
+    """A complaint by WeChat about damage: the responsibility matrix (DMN) names the transport department."""
+    return shipped.start("exception_escalation", COMPLAINT, "rep", business_key=COMPLAINT["order_no"])
+
+
+def _main(html: str) -> str:
+    """Return the page's visible main content without the collapsed technical sections and the diagram's markup."""
+    main = html.split('<main', 1)[1].split("</main>", 1)[0] if "<main" in html else html
+    main = re.sub(r"<details class=\"(technical|raw)\">.*?</details>", "", main, flags=re.S)
+    main = re.sub(r"<svg.*?</svg>", "", main, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", main)
+
+
+def _section(html: str, title_id: str) -> str:
+    return html.split(f'id="{title_id}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_receivable_page_in_chinese_shows_labels_money_tables_and_local_times(browser, shipped, chased):
+    html = browser("head").get(f"/instances/{chased.id}", headers=ZH).get_data(as_text=True)
+    data = _section(html, "data-title")
+    text = _main(data)
+    for shown in ("客户", "华东物流有限公司", "发票金额", "¥12,000.50", "未收金额", "¥10,000.50", "开票日期",
+                  "2026年2月20日", "已逾期", "是", "升级级别", "客服代表催收"):
+        assert shown in text, shown
+    # The collection log is a table with labelled columns and labelled events, times in Shanghai.
+    log = data.split("催收记录", 1)[1].split("</table>", 1)[0]
+    assert "<th scope=\"col\">事件</th>" in log and "<th scope=\"col\">时间</th>" in log
+    assert "逾期" in log and "付款承诺" in log and "到账" in log and "客户资金周转困难" in log
+    assert "2026年3月9日 09:12" in log
+    # Payments are a table too.
+    payments = data.split("付款记录", 1)[1].split("</table>", 1)[0]
+    assert "¥2,000.00" in payments and "到账时间" in payments
+    # Technical data is collapsed; no raw key appears in the main content.
+    assert '<details class="technical">' in data and "技术数据" in data
+    for raw in ("collection_log", "invoice_amount", "open_amount", "escalation_level", "overdue_since",
+                "'event'", "2026-03-09T"):
+        assert raw not in text, raw
+
+
+def test_receivable_history_in_chinese_is_sentences(browser, shipped, chased):
+    html = browser("head").get(f"/instances/{chased.id}", headers=ZH).get_data(as_text=True)
+    history = _section(html, "history-title")
+    text = _main(history)
+    assert "李会计 发起了 应收账款催收" in text
+    assert "定时器触发：已过到期日（次一工作日 09:00），超时 12分钟" in text
+    assert "张三 完成了 催收付款" in text
+    assert "逾期原因" in text and "客户资金周转困难" in text and "承诺付款日期" in text and "2026年3月20日" in text
+    assert "收到消息：到账" in text
+    for raw in ("element_id", "lag_s", "submitted.", "chase_payment", "due_date_passed", "2026-03-09T", "+00:00"):
+        assert raw not in text, raw
+    # The raw record stays available, collapsed, for auditors.
+    assert '<details class="raw">' in history and "lag_s" in history and "chase_payment" in history
+
+
+def test_receivable_page_in_english(browser, shipped, chased):
+    html = browser("head").get(f"/instances/{chased.id}", headers=EN).get_data(as_text=True)
+    text = _main(_section(html, "data-title"))
+    for shown in ("Customer", "Invoice amount", "CN¥12,000.50", "Feb 20, 2026", "Overdue", "yes", "Collection log",
+                  "Promise", "Mar 9, 2026 09:12", "Payments"):
+        assert shown in text, shown
+    history = _main(_section(html, "history-title"))
+    assert "张三 completed Chase payment" in history and "Reason for late payment" in history
+    assert ", 12 minutes late" in history and "Message received: Payment received" in history
+    assert "Technical data" in html
+
+
+def test_exception_page_shows_dmn_output_and_timers_by_name(browser, shipped, exception):
+    zh = browser("rep").get(f"/instances/{exception.id}", headers=ZH).get_data(as_text=True)
+    text = _main(_section(zh, "data-title"))
+    for shown in ("渠道", "微信", "严重程度", "投诉", "责任部门", "运输部", "影响重大", "否", "受理时间",
+                  "2026年3月2日 09:00"):
+        assert shown in text, shown
+    for raw in ("high_impact", "responsible_department", "reported_severity", "wechat", "transport"):
+        assert raw not in text, raw
+    tasks = _main(_section(zh, "tasks-title"))
+    assert "一级响应（30 分钟内）" in tasks
+    assert "first_response" not in tasks  # timers and tasks by their names, never by id
+    en = browser("rep").get(f"/instances/{exception.id}", headers=EN).get_data(as_text=True)
+    text = _main(_section(en, "data-title"))
+    assert "Responsible department" in text and "Transport" in text and "WeChat" in text
+    assert "First response (30 min)" in _main(_section(en, "tasks-title"))
+
+
+def test_every_engine_event_type_is_told_as_a_sentence():
+    from pathlib import Path
+
+    from web.instances.timeline import told_types
+
+    engine_dir = Path(__file__).resolve().parents[2] / "engine"
+    recorded = set()
+    for source in engine_dir.rglob("*.py"):
+        recorded |= set(re.findall(r'audit\.record\(\s*session,\s*"(\w+)"', source.read_text(encoding="utf-8")))
+        recorded |= set(re.findall(r'"(user_activated)" if active else "(user_deactivated)"', source.read_text(
+            encoding="utf-8"))[0]) if "user_activated" in source.read_text(encoding="utf-8") else set()
+    instance_events = {t for t in recorded if not t.startswith(("user_", "group_", "membership_", "password_",
+                                                                "calendar_", "definition_", "token_", "sessions_"))}
+    assert instance_events and instance_events <= told_types(), instance_events - told_types()
+
+
+def test_instance_history_csv_has_local_times_and_a_column_per_common_field(browser, shipped, chased):
+    response = browser("head").get(f"/instances/{chased.id}/history.csv", headers=ZH)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body[1:])))
+    assert list(rows[0]) == ["seq", "at", "actor", "type", "process_key", "instance_id", "business_key", "task_id",
+                             "element_id", "element_name", "data"]
+    assert all(r["at"].endswith("+08:00") for r in rows)
+    assert all(r["business_key"] == "INV-2026-001" for r in rows)
+    fired = next(r for r in rows if r["type"] == "timer_fired")
+    assert fired["at"] == "2026-03-09T09:12:00+08:00" and fired["element_id"] == "due_date_passed"
+    assert fired["element_name"] == "已过到期日（次一工作日 09:00）"
+    rest = json.loads(fired["data"])
+    assert rest["due_at"] == "2026-03-09T09:00:00+08:00" and "element_id" not in rest
+    completed = [r for r in rows if r["type"] == "task_completed"]
+    assert completed and completed[0]["element_id"] == "chase_payment" and completed[0]["element_name"] == "催收付款"
+    assert browser("ops").get(f"/instances/{chased.id}/history.csv").status_code == 403
+
+
+def test_audit_csv_export_has_local_times_and_element_names(browser, shipped, chased):
+    body = browser("auditor").get(f"/audit/export.csv?instance={chased.id}", headers=EN).get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body[1:])))
+    assert rows and all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+08:00$", r["at"]) for r in rows)
+    completed = next(r for r in rows if r["type"] == "task_completed")
+    assert completed["element_name"] == "Chase payment" and completed["business_key"] == "INV-2026-001"
+    assert json.loads(completed["data"])["submitted"]["reason"] == "客户资金周转困难"
+
+
+def test_a_formula_in_the_data_stays_text_in_the_csv(browser, shipped):
+    started = shipped.start("exception_escalation", {**COMPLAINT, "description": "=HYPERLINK(\"http://x\")"}, "rep",
+                            business_key="=cmd")
+    body = browser("head").get(f"/instances/{started.id}/history.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body[1:])))
+    assert all(r["business_key"] == "'=cmd" for r in rows)
+
+
+def test_instance_lists_show_customer_and_current_step(browser, shipped, chased, exception):
+    zh = browser("head").get("/instances/", headers=ZH).get_data(as_text=True)
+    assert "<th>客户</th>" in zh and "<th>当前步骤</th>" in zh
+    row = zh.split(f'href="/instances/{exception.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Beta Foods" in row and "一级响应（30 分钟内）" in row
+    row = zh.split(f'href="/instances/{chased.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "华东物流有限公司" in row and "核销坏账" in row
+    en = browser("auditor").get("/instances/", headers=EN).get_data(as_text=True)
+    assert "<th>Customer</th>" in en and "<th>Current step</th>" in en and "First response (30 min)" in en
+
+
+def test_the_instance_list_reads_projections_not_workflows(browser, shipped, chased, exception, monkeypatch):
+    from engine.services import loading
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a list must not load a workflow")
+
+    monkeypatch.setattr(loading, "load_instance", refuse)
+    assert browser("head").get("/instances/").status_code == 200
+
+
+def test_cli_history_csv_has_local_times(shipped, chased, monkeypatch):
+    from click.testing import CliRunner
+
+    from engine.cli.commands import cli
+
+    monkeypatch.setenv("DATABASE_URL", shipped.config.database_url)
+    monkeypatch.setenv("BPM_FORMS_DIR", str(shipped.config.forms_dir))
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    result = CliRunner().invoke(cli, ["history", str(chased.id), "--csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert rows and all(r["at"].endswith("+08:00") for r in rows)
+    assert {r["element_name"] for r in rows if r["element_id"] == "chase_payment"} == {"催收付款"}
+    as_json = json.loads(CliRunner().invoke(cli, ["history", str(chased.id), "--json"]).output)
+    assert set(as_json[0]) == {"seq", "at", "actor", "type", "instance_id", "task_id", "data"}
+
+
+def test_lag_in_human_units(app):
+    from web.instances.presenting import duration_text
+
+    with app.test_request_context(headers=ZH):
+        assert duration_text(timedelta(seconds=2878271.096)) == "33天"
+    with app.test_request_context(headers=EN):
+        assert duration_text(timedelta(minutes=12)) == "12 minutes"
