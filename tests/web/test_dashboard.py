@@ -3,6 +3,7 @@ link to the instances behind them; only cs_head, vp and admin see it."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -156,3 +157,24 @@ def test_the_period_limits_what_is_counted(browser, scene):
 def test_an_empty_database_gives_a_calm_dashboard(browser):
     response = browser("vp").get("/dashboard/?from=nonsense")
     assert response.status_code == 200 and "No receivable is open." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("language", "step", "process", "other"), [
+    ("en", "Chase payment", "Receivables collection", "催收付款"), ("zh-CN", "催收付款", "应收账款催收", "Chase payment")])
+def test_step_and_process_names_follow_the_language(browser, web_engine, scene, tmp_path, language, step, process,
+                                                    other):
+    catalogue = {"source_language": "zh-CN", "translations": {"en": {
+        "receivables_collection": "Receivables collection", "chase_payment": "Chase payment",
+        "head_collection": "Head takes over collection"}}}
+    (tmp_path / "receivables_collection.i18n.json").write_text(json.dumps(catalogue), "utf-8")
+    deploy_stand_in(web_engine, tmp_path, RECEIVABLES_STAND_IN.replace("Receivables (stand-in)", "应收账款催收"),
+                    "receivables_collection.bpmn")
+    head = browser("head")
+    head.post("/language", {"language": language})
+    text = unescape(head.get("/dashboard/?from=2026-02-01&to=2026-03-31").get_data(as_text=True))
+    labels = re.findall(r'<span class="bar-label">([^<]+)</span>', text)
+    assert f"{step} · {process}" in labels, " | ".join(labels)
+    assert not any(other in label for label in labels), labels
+    drill = head.get("/dashboard/instances?figure=step_time&process=receivables_collection&step=chase_payment"
+                     "&from=2026-02-01&to=2026-03-31").get_data(as_text=True)
+    assert step in re.search(r"<h1>([^<]+)</h1>", drill).group(1)

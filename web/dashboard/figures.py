@@ -4,7 +4,7 @@ numbers, each with a link to the instances behind it; and, for such a link, whic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,8 +14,10 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from sqlalchemy.orm import Session
 
 from engine.services import reports
+from engine.services.definitions import list_definitions
+from engine.services.texts import ProcessTexts, process_texts
 from web.dashboard.charts import Bar
-from web.i18n import display_value, group_label
+from web.i18n import display_value, form_language, group_label
 
 SLA_STEPS = {
     "first_response": lazy_gettext("First response (30 min)"),
@@ -41,9 +43,37 @@ COMPLAINTS = {"all": lazy_gettext("complaints and accidents"), "closed": lazy_ge
 TOP_STEPS = 12
 
 
-def step_label(step: str) -> str:
-    """Return an SLA step's name in this language (the step id when unknown)."""
-    return str(SLA_STEPS.get(step, step))
+@dataclass(frozen=True)
+class Names:
+    """Process and step names in this language, as the latest version of each process was deployed with them."""
+
+    language: str = "en"
+    texts: dict[str, ProcessTexts] = field(default_factory=dict)
+
+    def process(self, process_key: str | None) -> str:
+        """Return a process's name (its key when it is not deployed)."""
+        found = self.texts.get(process_key or "")
+        return found.process_name(self.language) if found is not None else process_key or ""
+
+    def step(self, process_key: str | None, element_id: str | None, default: str | None = None) -> str:
+        """Return a step's name (``default``, then the id, when the process does not know it)."""
+        found = self.texts.get(process_key or "")
+        if found is None or not element_id:
+            return default or element_id or ""
+        return found.element(element_id, self.language, default)
+
+
+def latest_names(session: Session) -> Names:
+    """Return the names of every deployed process's latest version in this language."""
+    return Names(form_language(), {d.process_key: process_texts(session, d.id)
+                                   for d in list_definitions(session, latest_only=True)})
+
+
+def step_label(step: str, process_key: str | None = None, names: Names | None = None) -> str:
+    """Return an SLA step's name in this language: the SLA's own name, else the step's, else its id."""
+    if step in SLA_STEPS:
+        return str(SLA_STEPS[step])
+    return names.step(process_key, step, step) if names is not None else step
 
 
 def duration(value: timedelta | None) -> str:
@@ -86,9 +116,10 @@ class Context:
                        **{"from": self.start.isoformat(), "to": self.end.isoformat()})
 
 
-def sla_bars(session: Session, ctx: Context) -> list[Bar]:
+def sla_bars(session: Session, ctx: Context, names: Names | None = None) -> list[Bar]:
     """Return one bar per step and responsible group with breaches in the period."""
-    return [Bar(f"{step_label(c.step)} · {group_label(c.group) or gettext('no group')}", c.count, str(c.count),
+    return [Bar(f"{step_label(c.step, c.process_key, names)} · {group_label(c.group) or gettext('no group')}", c.count,
+                str(c.count),
                 ctx.link("sla", process=c.process_key, step=c.step, group=c.group or ""), "bad")
             for c in reports.sla_breaches(session, ctx.period)]
 
@@ -144,7 +175,7 @@ def queue_bars(queues: list[reports.GroupQueue], ctx: Context) -> list[Bar]:
             for q in queues]
 
 
-def cycle_bars(times: list[reports.CycleTime], names: dict[str, str], ctx: Context, *, steps: bool) -> list[Bar]:
+def cycle_bars(times: list[reports.CycleTime], names: Names, ctx: Context, *, steps: bool) -> list[Bar]:
     """Return the median cycle time per process (or per step, the slowest first)."""
     items = sorted(times, key=lambda t: t.durations.median or timedelta(0), reverse=True)
     if steps:
@@ -153,17 +184,20 @@ def cycle_bars(times: list[reports.CycleTime], names: dict[str, str], ctx: Conte
     for t in items:
         d = t.durations
         text = gettext("median %(median)s · mean %(mean)s · %(n)s done", median=duration(d.median), mean=duration(d.mean), n=d.count)
-        label = f"{t.title} · {names.get(t.process_key, t.process_key)}" if steps else names.get(t.process_key, t.process_key)
+        process = names.process(t.process_key)
+        label = f"{names.step(t.process_key, t.element_id, t.title)} · {process}" if steps else process
         link = ctx.link("step_time" if steps else "process_time", process=t.process_key, step=t.element_id)
         bars.append(Bar(label, (d.median or timedelta(0)).total_seconds(), text, link))
     return bars
 
 
-def instances_behind(session: Session, figure: str, args: dict[str, str], ctx: Context) -> tuple[str, list[int]] | None:
+def instances_behind(session: Session, figure: str, args: dict[str, str], ctx: Context,
+                     names: Names | None = None) -> tuple[str, list[int]] | None:
     """Return a figure's description and the ids of the instances behind it; None for an unknown figure."""
     get = args.get
+    names = names or Names()
     if figure == "sla":
-        title = gettext("Deadline missed: %(step)s · %(group)s", step=step_label(get("step", "")),
+        title = gettext("Deadline missed: %(step)s · %(group)s", step=step_label(get("step", ""), get("process"), names),
                         group=group_label(get("group")) or gettext("no group"))
         return title, reports.sla_breach_instance_ids(session, ctx.period, process_key=get("process"), step=get("step"),
                                                       group=get("group"))
@@ -191,8 +225,8 @@ def instances_behind(session: Session, figure: str, args: dict[str, str], ctx: C
                 reports.open_task_instance_ids(session, group=group))
     if figure in ("process_time", "step_time") and get("process"):
         step = get("step") if figure == "step_time" else None
-        title = gettext("Completed in the period: %(process)s", process=get("process"))
+        title = gettext("Completed in the period: %(process)s", process=names.process(get("process")))
         if step:
-            title = gettext("Step %(step)s completed in the period", step=step)
+            title = gettext("Step %(step)s completed in the period", step=names.step(get("process"), step, step))
         return title, reports.completed_instance_ids(session, ctx.period, get("process", ""), step)
     return None

@@ -16,7 +16,7 @@ from web.access import INSTANCE_OVERSEERS, MANAGERS, in_any, requires
 from web.dashboard import figures
 from web.dashboard.charts import bar_chart
 from web.db import db, now
-from web.i18n import day_start, user_zone
+from web.i18n import day_start, pick, user_zone
 from web.paging import Pager, page_size, requested_page
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -44,7 +44,8 @@ def _context() -> figures.Context:
 
 
 def _names() -> dict[str, str]:
-    return {d.process_key: d.name for d in list_definitions(db(), latest_only=True)}
+    # One name per process in this language, from its latest version: never a mix of languages.
+    return {d.process_key: pick(d.names, d.name) for d in list_definitions(db(), latest_only=True)}
 
 
 @bp.get("/")
@@ -53,7 +54,7 @@ def index() -> ResponseReturnValue:
     """Show the measures of DOMAIN.md for a period (default: the last 30 days)."""
     session = db()
     ctx = _context()
-    names = _names()
+    names = figures.latest_names(session)
     rate = reports.first_response_rate(session, ctx.period)
     complaints = reports.complaint_handling(session, ctx.period)
     receivables = reports.open_receivables(session, ctx.today)
@@ -67,7 +68,7 @@ def index() -> ResponseReturnValue:
         if r.bucket != "not_due":
             overdue_total[r.currency] += r.amount or Decimal(0)
     charts = {
-        "sla": bar_chart(figures.sla_bars(session, ctx), title=gettext("SLA breaches by step and group")),
+        "sla": bar_chart(figures.sla_bars(session, ctx, names), title=gettext("SLA breaches by step and group")),
         "response": bar_chart(figures.response_bars(rate, ctx), title=gettext("First response within 30 minutes")),
         "complaints": bar_chart(figures.complaint_bars(complaints, ctx), title=gettext("Complaint handling time")),
         "ageing": bar_chart(ageing_bars, title=gettext("Receivables ageing")),
@@ -95,7 +96,7 @@ def instances() -> ResponseReturnValue:
     session = db()
     ctx = _context()
     figure = request.args.get("figure", "")
-    found = figures.instances_behind(session, figure, request.args.to_dict(), ctx)
+    found = figures.instances_behind(session, figure, request.args.to_dict(), ctx, figures.latest_names(session))
     if found is None:
         abort(404)
     title, ids = found
