@@ -9,9 +9,11 @@ from flask_login import current_user
 
 from engine.scheduling.runner import fire_one
 from engine.services.definitions import list_definitions
+from engine.services.texts import process_texts
 from engine.services.timers import list_incidents, resolve_incident, retry_incident
 from web.access import ADMINS, requires
 from web.db import commit, db, get_engine
+from web.i18n import form_language, pick
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 STATUSES = ("open", "retried", "resolved")
@@ -24,9 +26,12 @@ def index() -> ResponseReturnValue:
     status = request.args.get("status", "open")
     session = db()
     incidents = list_incidents(session, status if status in STATUSES else None)
-    names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
+    latest = {d.process_key: d for d in list_definitions(session, latest_only=True)}
+    names = {key: pick(d.names, d.name) for key, d in latest.items()}  # one language, never a mix
+    steps = {i.id: process_texts(session, latest[i.process_key].id).element(i.element_id, form_language(), i.element_id)
+             for i in incidents if i.process_key in latest and i.element_id}
     return render_template("incidents/index.html", incidents=incidents, status=status if status in STATUSES else "",
-                           statuses=STATUSES, names=names)
+                           statuses=STATUSES, names=names, steps=steps)
 
 
 @bp.post("/<int:incident_id>/retry")
