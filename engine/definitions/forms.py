@@ -264,7 +264,7 @@ def _parse_rule(form: FormDefinition, index: int, rule: Any) -> tuple[FormRule |
     if unknown:
         problems.append(f"{where}: unknown operator or key {', '.join(map(repr, unknown))} "
                         f"(operators: {', '.join(RULE_OPERATORS)}; keys: field, message)")
-    if len(ops) != 1:
+    if len(ops) != 1 and (ops or not unknown):  # an unknown operator alone is one problem, not two
         problems.append(f"{where}: give exactly one operator, not {len(ops)}")
     if not isinstance(name, str) or name not in form.schema.get("properties", {}):
         problems.append(f"{where}: unknown field {name!r} (not declared in properties)")

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import Engine, EngineConfig, ManualClock
+from engine.errors import LimitExceeded
 from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.services.users import ensure_groups
 from tests.web.conftest import USERS
+from tests.web.test_api_fixtures import api_as, assert_problem  # noqa: F401 (api_as is a fixture)
 
 RECEIVABLES = SHIPPED_PROCESSES / "receivables_collection.bpmn"
 INVOICE = {"customer": "华东物流", "invoice_no": "INV-2026-001", "amount": "12,800.00", "currency": "CNY",
@@ -133,12 +135,12 @@ def test_a_script_error_at_start_reshows_the_form_with_a_readable_message(browse
     response = browser("fin").post("/start/receivables_collection", dict(INVOICE, amount="-5"), headers=EN)
     text = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert _top_error(text) == ("Could not submit: the process step “登记应收” reported: amount must be positive, "
-                                "got -5")
+    assert _top_error(text) == ("Could not submit: the process step “Open receivable” reported: amount must be "
+                                "positive, got -5")
     assert "422" not in text.split("<main")[1].split("</h1>")[0]  # not the error page
     assert _kept(text, "amount", "-5") and _kept(text, "customer", INVOICE["customer"])
     assert web_engine.instances() == []
-    # In English the step's name comes from the catalogue.
+    # The step is named in the user's language (the English name above comes from the catalogue).
     zh_text = browser("fin").post("/start/receivables_collection", dict(INVOICE, amount="-5"), headers=ZH)
     assert "“登记应收”" in _top_error(zh_text.get_data(as_text=True))
 
@@ -184,3 +186,53 @@ def test_a_script_error_after_a_task_reshows_its_form(browser, web_engine):
     assert web_engine.tasks(instance_id=instance.id)[0].status == "open"
     assert rep.post(f"/tasks/{task.id}/complete", {"quantity": "3"}).status_code == 302
 
+
+
+def test_a_limit_hit_after_a_task_reshows_its_form(browser, web_engine, monkeypatch):
+    instance = web_engine.start("checked_step", {}, "rep")
+    [task] = web_engine.tasks(instance_id=instance.id)
+
+    def over_the_limit(*args, **kwargs):
+        raise LimitExceeded("limit exceeded: the script ran longer than 2 s", task="cs_check (Check the quantity)")
+
+    monkeypatch.setattr("web.tasks.views.task_service.complete_task", over_the_limit)
+    rep = browser("rep")
+    rep.post(f"/tasks/{task.id}/claim")
+    response = rep.post(f"/tasks/{task.id}/complete", {"quantity": "3", "remark": "x"}, headers=EN)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert _top_error(text) == ("Could not submit: the process step “Check the quantity” went past a limit of the "
+                                "system: limit exceeded: the script ran longer than 2 s")
+    assert _kept(text, "quantity", "3")
+
+
+def test_the_api_gets_the_rules_as_field_errors(api_as, web_engine):
+    body = {"process_key": "receivables_collection", "business_key": "INV-9",
+            "data": {k: v.replace(",", "") for k, v in dict(INVOICE, amount="-5", due_date="2026-01-01").items()
+                     if k != "business_key"}}
+    response = api_as("fin").post("/instances", body)
+    problem = assert_problem(response, 422, "validation")
+    assert problem["errors"] == {"amount": "The invoice amount must be greater than 0.",
+                                 "due_date": "The due date cannot be before the invoice date."}
+    assert web_engine.instances() == []
+
+
+def test_rules_go_to_the_browser_as_data(browser):
+    text = browser("fin").get("/start/receivables_collection", headers=ZH).get_data(as_text=True)
+    rules = re.search(r'id="f-due_date"[^>]*data-rules="([^"]+)"', text)
+    assert rules is not None
+    assert json.loads(unescape(rules.group(1))) == [
+        {"op": "ge", "kind": "date", "message": "到期日不能早于开票日期。", "other": "f-invoice_date"}]
+    assert '<script src="/static/forms.js" defer></script>' in text and "<script>" not in text
+
+
+def test_relative_rules_use_the_deployments_date_from_the_clock(browser, web_engine, clock):
+    task = _chase_task(web_engine, clock)
+    rep = browser("rep")
+    rep.post(f"/tasks/{task.id}/claim")
+    text = rep.get(f"/tasks/{task.id}").get_data(as_text=True)
+    rules = json.loads(unescape(re.search(r'id="f-promised_date"[^>]*data-rules="([^"]+)"', text).group(1)))
+    assert rules[0]["value"] == "2026-02-07"  # 2026-02-07 09:00 in Shanghai
+    clock.set(datetime(2026, 2, 7, 16, 30, tzinfo=timezone.utc))  # 00:30 on the 8th in Shanghai
+    text = rep.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert json.loads(unescape(re.search(r'data-rules="([^"]+)"', text).group(1)))[0]["value"] == "2026-02-08"

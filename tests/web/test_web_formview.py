@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from engine.definitions.forms import FormDefinition
-from web.formview import field_views, raw_values, read_submission, readable_error, widget_of
+from engine.definitions.forms import FormDefinition, FormErrors, check_form, validate_submission
+from web.formview import field_views, form_error_messages, raw_values, read_submission, readable_error, widget_of
 
 FORM = FormDefinition("f", {
     "type": "object", "required": ["name", "ok"],
@@ -70,3 +73,75 @@ def test_raw_values_keep_what_was_typed():
 ])
 def test_engine_messages_are_readable(engine_message, shown):
     assert readable_error(engine_message) == shown
+
+
+RULED = FormDefinition("ruled", {
+    "type": "object",
+    "properties": {"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+                   "amount": {"type": "string", "format": "money"}, "count": {"type": "integer"},
+                   "at": {"type": "string", "format": "date-time"}, "note": {"type": "string"}},
+    "x-rules": [{"field": "end", "not_before": "start"}, {"field": "end", "not_after": "2026-12-31"},
+                {"field": "start", "not_before": "today", "message": {"zh-CN": "开始日期不能是过去的日期。"}},
+                {"field": "amount", "greater_than": "0"}, {"field": "count", "at_most": 5},
+                {"field": "at", "after": "today"}],
+}, {"fields": {"start": {"label": {"en": "Start date", "zh-CN": "开始日期"}}}})
+TODAY = date(2026, 3, 2)
+
+
+def _refused(data, today=TODAY):
+    with pytest.raises(FormErrors) as caught:
+        validate_submission(RULED, data, today=today)
+    return caught.value
+
+
+def test_rules_compare_fields_today_and_literals():
+    assert validate_submission(RULED, {"start": "2026-03-02", "end": "2026-03-02", "amount": "0.01", "count": 5,
+                                       "at": "2026-03-03T08:00:00+08:00"}, today=TODAY)["amount"] == Decimal("0.01")
+    refused = _refused({"start": "2026-03-01", "end": "2026-02-28", "amount": "-5", "count": 6,
+                        "at": "2026-03-02T23:00:00+08:00"})
+    assert {name: (d.code, d.params) for name, d in refused.details.items()} == {
+        "start": ("not_before", {"other": None, "than": "today", "value": "2026-03-02"}),
+        "end": ("not_before", {"other": "start", "than": "start", "value": "2026-03-01"}),
+        "amount": ("greater_than", {"other": None, "than": "0", "value": "0"}),
+        "count": ("at_most", {"other": None, "than": "5", "value": "5"}),
+        "at": ("after", {"other": None, "than": "today", "value": "2026-03-02"}),
+    }
+    assert refused.errors["end"] == "must not be before start (2026-03-01)"  # the API's English, as before
+    assert refused.errors["amount"] == "must be greater than 0"
+    assert set(_refused({"end": "2027-01-01"}).errors) == {"end"}
+
+
+def test_rules_skip_what_is_empty_or_already_wrong_and_today_when_not_given():
+    assert validate_submission(RULED, {"end": "2026-01-01"}, today=TODAY) == {"end": date(2026, 1, 1)}
+    assert validate_submission(RULED, {"start": "2020-01-01"}) == {"start": date(2020, 1, 1)}
+    assert _refused({"start": "soon", "end": "2020-01-01"}).details["start"].code == "format"
+
+
+def test_field_errors_are_worded_by_code_in_the_users_language(app):
+    refused = _refused({"start": "2026-03-01", "end": "2026-02-28", "amount": "-5", "note": 7})
+    assert form_error_messages(refused, RULED) == {
+        "start": "Must not be before today.", "end": "Must not be before Start date.",
+        "amount": "Must be more than 0.", "note": "Wrong kind of value."}
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        messages = form_error_messages(refused, RULED)
+    assert messages["start"] == "开始日期不能是过去的日期。"  # the rule's own message in this language
+    assert messages["amount"] == "必须大于 0。"
+
+
+@pytest.mark.parametrize(("rules", "problem"), [
+    ([{"field": "end", "later_than": "start"}], "unknown operator or key 'later_than'"),
+    ([{"field": "ending", "not_before": "start"}], "unknown field 'ending'"),
+    ([{"field": "end", "not_before": "begin"}], "'begin' is neither a declared field"),
+    ([{"field": "note", "not_before": "start"}], "field 'note' is neither a date nor a number"),
+    ([{"field": "end", "not_before": "amount"}], "are not of the same kind"),
+    ([{"field": "amount", "greater_than": "today"}], "only dates compare with \"today\""),
+    ([{"field": "end", "not_before": "start", "after": "start"}], "give exactly one operator, not 2"),
+    ([{"field": "end"}], "give exactly one operator, not 0"),
+    (["end >= start"], "a rule must be an object"),
+    ({"field": "end"}, "x-rules must be a list"),
+])
+def test_check_form_refuses_a_malformed_rule(rules, problem):
+    form = FormDefinition("bad", {**RULED.schema, "x-rules": rules})
+    problems = check_form(form)
+    assert len(problems) == 1 and problem in problems[0] and problems[0].startswith("bad.schema.json: x-rules"), problems
+    assert check_form(RULED) == []
