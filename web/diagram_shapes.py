@@ -32,15 +32,18 @@ class Box:
 
 
 def char_width(ch: str, size: float) -> float:
-    """Estimate a character's width: CJK and full-width characters are square, Latin about 0.55 em."""
+    """Estimate a character's width: CJK and full-width characters are square, Latin about 0.6 em.
+
+    On the wide side of common sans-serif fonts (DejaVu Sans, Segoe UI), so wrapped text never overflows its shape.
+    """
     code = ord(ch)
     if code >= 0x2E80 or 0xFF00 <= code <= 0xFFEF:
         return size
     if ch in "il.,:;|!'` ":
-        return size * 0.3
+        return size * 0.32
     if ch.isupper() or ch in "mwMW@%":
-        return size * 0.7
-    return size * 0.55
+        return size * 0.75
+    return size * 0.6
 
 
 def wrap(text: str, width: float, size: float) -> list[str]:
@@ -103,6 +106,16 @@ def text_block(text: str, box: Box, anchor: str = "middle", *, vertical: str = "
     x = {"middle": box.x + box.w / 2, "start": box.x, "end": box.right}[anchor]
     spans = "".join(f'<tspan x="{x:g}" y="{top + step * (i + 0.8):g}">{escape(line)}</tspan>' for i, line in enumerate(lines))
     return f'<text class="{css_class}" font-size="{size:g}" text-anchor="{anchor}" fill="#222">{spans}</text>'
+
+
+def fit_text_block(text: str, box: Box, anchor: str = "middle", *, vertical: str = "middle",
+                   css_class: str = "bpmn-text", sizes: tuple[float, ...] = (12, 11, 10, 9, 8)) -> str:
+    """Return ``text`` in the largest of ``sizes`` whose wrapped lines fit ``box``; the smallest, cut, if none does."""
+    for size in sizes:
+        lines = wrap(text, max(box.w, size * 2), size)
+        if len(lines) * size * LINE_HEIGHT <= box.h + 0.5:
+            return text_block(text, box, anchor, vertical=vertical, css_class=css_class, size=size, max_lines=len(lines))
+    return text_block(text, box, anchor, vertical=vertical, css_class=css_class, size=sizes[-1])
 
 
 def _definition_kinds(node: Any) -> list[str]:
