@@ -37,3 +37,10 @@ def test_favicon_ico_is_a_real_icon(app):
 def test_the_svg_mark_is_served(app):
     response = app.test_client().get("/static/favicon.svg")
     assert response.status_code == 200 and response.get_data(as_text=True).lstrip().startswith("<svg")
+
+
+def test_process_keys_are_for_designers(browser, web_engine):
+    rep_page = browser("rep").get("/start/").get_data(as_text=True)
+    admin_page = browser("admin").get("/start/").get_data(as_text=True)
+    assert "<code>complaint</code>" not in rep_page and "<code>complaint</code>" in admin_page
+    assert ">Customer complaint</a>" in rep_page

@@ -69,7 +69,6 @@ def _render(instance_id: int, action: InstanceAction, *, values: dict[str, Any] 
     return render_template(
         "instances/action.html", instance=instance, action=action, label=action.label(language),
         process_name=process_texts(session, instance.definition_id).process_name(language),
-        title=(form.title(language) if form is not None and form.ui.get("title") else action.label(language)),
         fields=field_views(form, values or {}, errors or {}) if form is not None else [],
         errors=errors or {}, problem=problem,
     ), status
