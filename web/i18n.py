@@ -154,12 +154,23 @@ def timer_kind_label(kind: str | None) -> str:
     return str(TIMER_KINDS.get(kind or "", kind or ""))
 
 
+# Who acts when no person does (the same words as the instance history uses).
+SYSTEM_ACTORS = {"scheduler": lazy_gettext("System (timer)"), "system": lazy_gettext("System"),
+                 "portal": lazy_gettext("Customer portal")}
+
+
+def actor_label(username: str | None) -> str:
+    """Return who did something: "System (timer)" for the scheduler and the like, else the user name."""
+    label = SYSTEM_ACTORS.get(username or "")
+    return str(label) if label is not None else (username or "")
+
+
 def init_app(app: Flask) -> None:
     """Register the template filters and globals of this module."""
     app.jinja_env.filters.update(
         local_datetime=local_datetime, relative=relative, group_label=group_label, pick=pick,
         display_value=display_value, status_label=status_label,
-        timer_kind=timer_kind_label,
+        timer_kind=timer_kind_label, actor_label=actor_label,
     )
     app.jinja_env.globals.update(
         is_overdue=is_overdue, current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,
