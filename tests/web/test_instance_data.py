@@ -101,7 +101,7 @@ def test_receivable_history_in_chinese_is_sentences(browser, shipped, chased):
     assert "定时器触发：已过到期日（次一工作日 09:00），超时 12分钟" in text
     assert "张三 完成了 催收付款" in text
     assert "逾期原因" in text and "客户资金周转困难" in text and "承诺付款日期" in text and "2026年3月20日" in text
-    assert "收到消息：到账" in text
+    assert "收到消息：到账" in text and "¥2,000.00" in text  # the payment in the invoice's currency
     for raw in ("element_id", "lag_s", "submitted.", "chase_payment", "due_date_passed", "2026-03-09T", "+00:00"):
         assert raw not in text, raw
     # The raw record stays available, collapsed, for auditors.
@@ -196,7 +196,7 @@ def test_instance_lists_show_customer_and_current_step(browser, shipped, chased,
     row = zh.split(f'href="/instances/{exception.id}"', 1)[1].split("</tr>", 1)[0]
     assert "Beta Foods" in row and "一级响应（30 分钟内）" in row
     row = zh.split(f'href="/instances/{chased.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "华东物流有限公司" in row and "核销坏账" in row
+    assert "华东物流有限公司" in row and "核销坏账" in row and "李会计" in row  # started by, by name
     en = browser("auditor").get("/instances/", headers=EN).get_data(as_text=True)
     assert "<th>Customer</th>" in en and "<th>Current step</th>" in en and "First response (30 min)" in en
 

@@ -87,7 +87,9 @@ class _Story:
     def __init__(self, history: list[HistoryEntry], texts: ProcessTexts | None, people: Mapping[str, str],
                  language: str):
         self.texts, self.people, self.language = texts, people, language
-        self.presenter = Presenter(texts)
+        # The start data gives amounts in later events their currency.
+        started = next((e.data.get("data") for e in history if e.type == "instance_started"), None)
+        self.presenter = Presenter(texts, started if isinstance(started, dict) else None)
         # Events after task_created name the task by its id only: remember which element each task is.
         self.task_elements = {e.task_id: str(e.data.get("element_id")) for e in history
                               if e.task_id and e.data.get("element_id")}
