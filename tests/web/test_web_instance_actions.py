@@ -162,3 +162,6 @@ def test_api_documents_the_actions(app, browser):
     assert {"200", "401", "403", "404"} <= set(listing["responses"])
     assert {"200", "404", "409", "422"} <= set(taking["responses"])
     assert "ActionList" in document["components"]["schemas"] and "ActionRequest" in document["components"]["schemas"]
+    reference = browser().get("/api/v1/docs")
+    assert reference.status_code == 200
+    assert "/api/v1/instances/{instance_id}/actions/{name}" in reference.get_data(as_text=True)
