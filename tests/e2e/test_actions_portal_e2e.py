@@ -10,8 +10,8 @@ import pytest
 from engine.cli.serve import DEMO_PASSWORD
 from engine.passwords import hash_password
 from tests.conftest import BPMN_DIR
-from tests.web.test_web_instance_actions import install_action_forms
 from tests.web.test_portal import EXCEPTION_STAND_IN
+from tests.web.test_web_instance_actions import install_action_forms
 
 pytestmark = pytest.mark.slow
 
