@@ -235,3 +235,65 @@ def test_lag_in_human_units(app):
         assert duration_text(timedelta(seconds=2878271.096)) == "33天"
     with app.test_request_context(headers=EN):
         assert duration_text(timedelta(minutes=12)) == "12 minutes"
+
+
+SAMPLE_EVENTS = {
+    "instance_started": {"version": 1, "business_key": "SO-1", "data": {"channel": "wechat", "severity": "complaint"}},
+    "instance_completed": {"data": {}},
+    "instance_cancelled": {"reason": "重复登记"},
+    "task_created": {"element_id": "first_response", "title": "一级响应", "group": "cs_rep", "assignee": "rep",
+                     "due_at": "2026-03-02T01:30:00+00:00"},
+    "task_claimed": {}, "task_unclaimed": {"previous_assignee": "rep"},
+    "task_assigned": {"assignee": "rep", "previous_assignee": None},
+    "task_completed": {"element_id": "first_response", "submitted": {"response": "已致电客户"}},
+    "task_cancelled": {}, "task_commented": {"body": "客户要求今天回电"},
+    "task_passed": {"element_id": "first_response", "title": "一级响应", "kind": "manualTask"},
+    "timer_fired": {"element_id": "first_response_overdue", "kind": "boundary_non_interrupting",
+                    "due_at": "2026-03-02T01:30:00+00:00", "fired_at": "2026-03-02T01:42:00+00:00", "lag_s": 720.0},
+    "timer_retry_scheduled": {"timer_id": 1, "element_id": "first_response_overdue", "attempt": 2,
+                              "run_at": "2026-03-02T01:45:00+00:00", "error": "database is locked"},
+    "timer_rescheduled": {"element_id": "first_response_overdue", "old": "2026-03-02T01:30:00+00:00",
+                          "new": "2026-03-03T01:30:00+00:00"},
+    "due_rescheduled": {"element_id": "first_response", "old": "2026-03-02T01:30:00+00:00",
+                        "new": "2026-03-03T01:30:00+00:00"},
+    "message_correlated": {"message": "payment_received", "correlation": {}, "payload": {"amount": "5.00"}},
+    "sla_breached": {"step": "first_response", "group": "cs_rep", "element_id": "first_response_overdue",
+                     "deadline": "2026-03-02T01:30:00+00:00", "actual": "2026-03-02T01:42:00+00:00"},
+    "incident_raised": {"incident_id": 1, "timer_id": 1, "element_id": "first_response_overdue", "error": "boom"},
+    "incident_retried": {"incident_id": 1, "timer_id": 1}, "incident_resolved": {"incident_id": 1, "note": "已修复"},
+    "external_task_locked": {"topic": "sms", "worker_id": "w1", "locked_until": "2026-03-02T01:35:00+00:00"},
+    "external_task_lock_extended": {"worker_id": "w1", "locked_until": "2026-03-02T01:40:00+00:00"},
+    "external_task_failed": {"worker_id": "w1", "error_message": "SMS gateway down"},
+    "external_task_completed": {"element_id": "first_response", "topic": "sms", "worker_id": "w1",
+                                "variables": {"response": "短信已发"}},
+    "data_changed": {"before": {"severity": "general"}, "after": {"severity": "complaint"}},
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_each_event_type_reads_as_a_sentence_without_raw_keys(app, shipped, exception, language):
+    from engine.services.audit import HistoryEntry
+    from web.instances.timeline import timeline, told_types
+
+    assert set(SAMPLE_EVENTS) == told_types()
+    at = datetime(2026, 3, 2, 1, 42, tzinfo=timezone.utc)
+    by_scheduler = {"timer_fired", "timer_retry_scheduled", "sla_breached", "incident_raised"}
+    entries = [HistoryEntry(n, at, "scheduler" if kind in by_scheduler else "rep", kind, exception.id, "t-1",
+                            "exception_escalation", data) for n, (kind, data) in enumerate(SAMPLE_EVENTS.items(), 1)]
+    texts = shipped.texts(shipped.instance(exception.id).definition_id)
+    with app.test_request_context(headers={"Accept-Language": language}):
+        told = timeline(entries, texts, {"rep": "张三"}, language)
+    for entry in told:
+        shown = entry.sentence + " ".join(f"{k} {v}" for k, v in entry.fields)
+        assert entry.sentence and entry.type not in shown, entry
+        for raw in ("element_id", "lag_s", "submitted", "first_response", "2026-03-02T", "scheduler", "'"):
+            assert raw not in shown, (raw, shown)
+    by_type = {e.type: e for e in told}
+    if language == "en":
+        # The deadline timer is named by the step its breach names, and by how late the worker fired it.
+        assert by_type["timer_fired"].sentence == "Timer fired: First response (30 min) is due (30 minutes), 12 minutes late"
+        assert by_type["message_correlated"].fields == []  # undeclared payload keys stay in the raw record
+        assert '"amount": "5.00"' in by_type["message_correlated"].raw
+        assert by_type["sla_breached"].sentence.startswith("Deadline missed: First response (30 min) (Customer")
+        assert by_type["task_completed"].sentence == "张三 completed First response (30 min)"
+        assert by_type["data_changed"].fields == [("Severity", "General → Complaint")]

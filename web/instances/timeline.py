@@ -37,6 +37,7 @@ EVENT_LABELS = {
     "due_rescheduled": lazy_gettext("Due date moved by a calendar change"),
     "message_correlated": lazy_gettext("Message received"),
     "sla_breached": lazy_gettext("Deadline missed"),
+    "data_changed": lazy_gettext("Data changed"),
     "incident_raised": lazy_gettext("Incident raised"),
     "incident_retried": lazy_gettext("Incident retried"),
     "incident_resolved": lazy_gettext("Incident resolved"),
@@ -95,6 +96,9 @@ class _Story:
                               if e.task_id and e.data.get("element_id")}
         self.task_titles = {e.task_id: str(e.data.get("title")) for e in history
                             if e.type == "task_created" and e.task_id and e.data.get("title")}
+        # A deadline timer is named by its duration ("30 分钟"); the breach it records names the step it guards.
+        self.guarded = {str(e.data.get("element_id")): e.data.get("step") for e in history
+                        if e.type == "sla_breached" and e.data.get("element_id") and e.data.get("step")}
 
     def person(self, username: Any) -> str:
         name = str(username or "")
@@ -127,8 +131,15 @@ class _Story:
     def fields(self, payload: Any) -> list[tuple[str, str]]:
         if not isinstance(payload, dict):
             return []
+        # Fields no form or catalogue declares stay in the raw record: they have no words, only keys.
         return [(self.presenter.label(k), self.presenter.value(k, v, payload)) for k, v in payload.items()
-                if not str(k).startswith("_")]
+                if self.presenter.spec(str(k)) is not None]
+
+    def guarded_step(self, element_id: Any) -> str | None:
+        step = self.guarded.get(str(element_id))
+        if step and self.texts is not None and step in self.texts.elements:
+            return self.element(step)
+        return None
 
     def tell(self, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
         teller = _TELLERS.get(e.type)
@@ -196,6 +207,9 @@ def _timer_fired(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]
     if e.data.get("kind") == "start":
         timer = s.texts.process_name(s.language) if s.texts is not None else (e.process_key or "")
         sentence = gettext("Scheduled start: %(process)s", process=timer)
+    elif s.guarded_step(e.data.get("element_id")):
+        sentence = gettext("Timer fired: %(task)s is due (%(timer)s)", task=s.guarded_step(e.data.get("element_id")),
+                           timer=s.step(e))
     else:
         sentence = gettext("Timer fired: %(timer)s", timer=s.step(e))
     lag = e.data.get("lag_s")
