@@ -165,3 +165,11 @@ def test_api_documents_the_actions(app, browser):
     reference = browser().get("/api/v1/docs")
     assert reference.status_code == 200
     assert "/api/v1/instances/{instance_id}/actions/{name}" in reference.get_data(as_text=True)
+
+
+def test_the_instance_page_offers_the_actions(browser, invoice):
+    page = browser("fin").get(f"/instances/{invoice.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'href="/instances/{invoice.id}/actions/receivable_written_off"' in text and ">Write off</a>" in text
+    assert 'data-action="receivable_written_off"' not in browser("auditor").get(f"/instances/{invoice.id}").get_data(as_text=True)
