@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import Engine, EngineConfig, ManualClock
-from engine.errors import LimitExceeded
 from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
+from engine.errors import LimitExceeded
 from engine.services.users import ensure_groups
 from tests.web.conftest import USERS
-from tests.web.test_api_fixtures import api_as, assert_problem  # noqa: F401 (api_as is a fixture)
+from tests.web.test_api_fixtures import assert_problem
+
+pytest_plugins = ["tests.web.test_api_fixtures"]
 
 RECEIVABLES = SHIPPED_PROCESSES / "receivables_collection.bpmn"
 INVOICE = {"customer": "华东物流", "invoice_no": "INV-2026-001", "amount": "12,800.00", "currency": "CNY",
