@@ -40,6 +40,7 @@ ZH_SCREENSHOTS = SCREENSHOTS / "zh-CN"
 # How many pages of one kind each role visits: kinds whose pages differ by process get a few.
 PER_KIND = {"/tasks/{}": 4, "/instances/{}": 5, "/definitions/{}": 3}
 MAX_PAGES_PER_ROLE = 60
+CUSTOMER = "customer (signed out)"
 # Links that are not pages (downloads, raw sources, the API) or that change state.
 NOT_PAGES = re.compile(r"^/(static|api|healthz|logout)|\.csv$|/source$|/favicon")
 ALLOWED_WORDS = {"English", "CNY", "USD", "EUR", "HKD", "kg", "km", "cm", "mm", "m", "t", "h", "min"} | set(ROLE_USERS)
@@ -215,8 +216,11 @@ def _walk_role(browser: Any, base: str, role: str, walk: Walk, folder: Path) -> 
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN",
                                   extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     page = context.new_page()
-    _sign_in(page, base, role)
-    queue = [f"{base}/", f"{base}/start/", f"{base}/instances/", f"{base}/portal/"]
+    if role == CUSTOMER:  # no account: the sign-in page and the portal
+        queue = [f"{base}/login", f"{base}/portal/", f"{base}/portal/track"]
+    else:
+        _sign_in(page, base, role)
+        queue = [f"{base}/", f"{base}/start/", f"{base}/instances/", f"{base}/portal/"]
     seen: set[str] = set()
     per_kind: dict[str, int] = defaultdict(int)
     while queue and len(seen) < MAX_PAGES_PER_ROLE:
@@ -251,7 +255,7 @@ def test_every_page_of_every_role_reads_chinese(shipped_server: str, zh_screensh
     walk = Walk()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        for role in ROLE_USERS:
+        for role in (*ROLE_USERS, CUSTOMER):
             _walk_role(browser, shipped_server, role, walk, zh_screenshots)
         browser.close()
     report = _report(walk)
@@ -266,6 +270,7 @@ def test_every_page_of_every_role_reads_chinese(shipped_server: str, zh_screensh
     for role, kinds in {"head": {"/dashboard/"}, "auditor": {"/audit/"}, "designer": {"/definitions/{}"},
                         "admin": {"/admin/users", "/admin/calendars", "/incidents/"}}.items():
         assert kinds <= set(walk.visited[role]), (role, walk.visited[role])
+    assert {"/login", "/portal/", "/portal/track"} <= set(walk.visited[CUSTOMER])
     assert {"inbox", "task", "instance", "dashboard"} <= walk.screenshots
     assert not walk.failures, f"{len(walk.failures)} Latin-only texts in the zh-CN pages:\n{report}"
 
