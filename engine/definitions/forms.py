@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -208,7 +209,7 @@ _WORDS = {"date": {"gt": "after", "ge": "not_before", "lt": "before", "le": "not
 _ENGLISH = {"after": "must be after", "not_before": "must not be before", "before": "must be before",
             "not_after": "must not be after", "greater_than": "must be greater than", "at_least": "must be at least",
             "less_than": "must be less than", "at_most": "must be at most"}
-_TESTS = {"gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}
+_TESTS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
 
 
 @dataclass(frozen=True)
