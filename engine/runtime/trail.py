@@ -27,6 +27,7 @@ class Trail:
     reached: frozenset[str]
     waiting_events: frozenset[str]
     steps: frozenset[tuple[str, str]]
+    finished_count: dict[str, int]
 
 
 def _element(task: Any) -> str | None:
@@ -71,6 +72,7 @@ def walk_trail(workflow: BpmnWorkflow) -> Trail:
     reached: set[str] = set()
     waiting: set[str] = set()
     steps: set[tuple[str, str]] = set()
+    counts: dict[str, int] = {}
     for tree in _trees(workflow):
         stack = [tree.task_tree]
         while stack:  # iterative: a long-running loop makes a deep tree
@@ -81,9 +83,10 @@ def walk_trail(workflow: BpmnWorkflow) -> Trail:
                 continue
             if task.has_state(TaskState.COMPLETED):
                 finished.add(element)
+                counts[element] = counts.get(element, 0) + 1
                 steps.update((element, target) for target in filter(None, map(_element, _next_elements(task))))
             elif task.has_state(REACHED):
                 reached.add(element)
                 if task.has_state(TaskState.WAITING) and isinstance(task.task_spec, CatchingEvent):
                     waiting.add(element)
-    return Trail(frozenset(finished), frozenset(reached), frozenset(waiting), frozenset(steps))
+    return Trail(frozenset(finished), frozenset(reached), frozenset(waiting), frozenset(steps), counts)

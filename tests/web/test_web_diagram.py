@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from lxml import etree
 
+from engine import Engine, ManualClock
+from engine.config import SHIPPED_PROCESSES
+from web import create_app
 from web.diagram import render_diagram
+from web.diagram_shapes import LINE_HEIGHT, char_width
+from web.instances.diagrams import instance_diagram
 
 HERE = Path(__file__).resolve().parent
 COMPLAINT = (HERE / "bpmn" / "complaint.bpmn").read_text("utf-8")
 MIWG = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "bpmn-miwg-reference"
+SVG = "{http://www.w3.org/2000/svg}"
+SHIPPED = sorted(SHIPPED_PROCESSES.glob("*.bpmn"))
+INVOICE = {"customer": "伽马零售", "invoice_no": "INV-7", "amount": "1000.00", "currency": "CNY",
+           "invoice_date": "2026-02-20", "due_date": "2026-03-06"}
 
 
 def _svg(xml: str, **kwargs) -> etree._Element:
@@ -30,6 +41,7 @@ def test_draws_every_kind_of_element_from_di():
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     width, height = float(svg.get("width")), float(svg.get("height"))
     assert svg.get("viewBox").split()[2:] == [svg.get("width"), svg.get("height")] and width > 800 and height > 360
+    assert svg.get("preserveAspectRatio") in (None, "xMidYMid meet")  # without script: the whole drawing, fitted
     assert _group(svg, "pool_complaint").get("class") == "bpmn-participant"
     assert _group(svg, "lane_rep").get("class") == "bpmn-lane"
     task = _group(svg, "handle")
@@ -74,6 +86,99 @@ def test_lane_labels_can_be_translated():
     assert "客服代表" in "".join(_group(svg, "lane_rep").itertext())
 
 
+def _lines(group) -> list[str]:
+    return [t.text or "" for t in group.iter(f"{SVG}tspan")]
+
+
+def test_every_name_comes_from_the_label_callable():
+    seen = []
+
+    def label(element_id: str, default: str) -> str:
+        seen.append((element_id, default))
+        return {"handle": "处理投诉", "lane_rep": "cs_head", "f_gw_review": "升级"}.get(element_id, default)
+
+    svg = _svg(COMPLAINT, label=label, lane_label=lambda group: {"cs_head": "客服部负责人"}.get(group, group))
+    assert ("handle", "Handle complaint") in seen
+    assert _lines(_group(svg, "handle")) == ["处理投诉"] and _group(svg, "handle").findtext(f"{SVG}title") == "处理投诉"
+    assert _lines(_group(svg, "lane_rep")) == ["客服部负责人"]  # the label may name a group: shown by its name
+    assert "升级" in "".join(_group(svg, "f_gw_review").itertext())
+
+
+def _fits(text_node, width: float, height: float) -> bool:
+    size = float(text_node.get("font-size"))
+    lines = [t.text or "" for t in text_node.iter(f"{SVG}tspan")]
+    widest = max(sum(char_width(c, size) for c in line) for line in lines)
+    return widest <= width + 0.01 and len(lines) * size * LINE_HEIGHT <= height + 0.5 and "…" not in "".join(lines)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_lane_and_pool_names_of_the_shipped_processes_fit_their_header(path):
+    xml = path.read_text("utf-8")
+    for lane_label in (lambda g: g, lambda g: {"cs_rep": "Customer service representative",
+                                               "cs_head": "Head of customer service"}.get(g, g)):
+        svg = _svg(xml, lane_label=lane_label)
+        for group in svg.xpath("//*[@class='bpmn-lane' or @class='bpmn-participant']"):
+            rect = group.find(f"{SVG}rect")
+            text = group.find(f".//{SVG}text")
+            if text is not None:  # the header band is 30 wide; the name runs along the lane's height
+                assert _fits(text, float(rect.get("height")) - 8, 28), (path.stem, group.get("data-element-id"))
+
+
+def test_a_long_chinese_lane_name_in_a_short_lane_wraps_smaller_instead_of_being_cut():
+    short = re.sub(r'(bpmnElement="lane_rep"[^>]*>\s*<dc:Bounds [^>]*height=")\d+', r"\g<1>90", COMPLAINT)
+    svg = _svg(short, lane_label=lambda g: "客服代表（华东区大客户组）")
+    text = _group(svg, "lane_rep").find(f".//{SVG}text")
+    assert len(_lines(_group(svg, "lane_rep"))) == 2 and float(text.get("font-size")) < 12
+    assert _fits(text, 90 - 8, 28)
+
+
+def test_the_view_box_holds_the_whole_drawing():
+    xml = (SHIPPED_PROCESSES / "receivables_collection.bpmn").read_text("utf-8")
+    svg = _svg(xml)
+    x, y, w, h = map(float, svg.get("viewBox").split())
+    drawn = svg.xpath("//*[not(ancestor::s:defs)]", namespaces={"s": SVG[1:-1]})
+    for rect in (e for e in drawn if e.tag == f"{SVG}rect"):
+        rx, ry = float(rect.get("x")), float(rect.get("y"))
+        assert x <= rx and rx + float(rect.get("width")) <= x + w and y <= ry and ry + float(rect.get("height")) <= y + h
+    for circle in (e for e in drawn if e.tag == f"{SVG}circle"):
+        cx, cy, r = (float(circle.get(a)) for a in ("cx", "cy", "r"))
+        assert x <= cx - r and cx + r <= x + w and y <= cy - r and cy + r <= y + h
+
+
+def test_an_instance_of_a_shipped_process_marks_its_whole_path_in_the_users_language(engine: Engine,
+                                                                                        clock: ManualClock):
+    engine.deploy([SHIPPED_PROCESSES / "receivables_collection.bpmn"], actor="designer")
+    started = engine.start("receivables_collection", INVOICE, actor="fin", business_key="INV-7")
+    clock.set(datetime(2026, 3, 9, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    engine.fire_due_timers()
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test", "TESTING": True})
+    svgs = {}
+    for language in ("zh-CN", "en"):
+        with app.test_request_context("/", headers={"Accept-Language": language}), engine.transaction() as session:
+            svgs[language] = etree.fromstring(instance_diagram(
+                session, engine.instance(started.id), engine.history(started.id)).encode("utf-8"))
+    svg = svgs["zh-CN"]
+
+    def state(element_id: str) -> str:
+        return _group(svg, element_id).get("class")
+
+    # a start event, script tasks, a parallel gateway, a timer event: the automated part of the path is marked
+    for passed in ("start", "init_receivable", "split_branches", "due_date_passed", "mark_overdue"):
+        assert state(passed).endswith("is-completed"), passed
+    assert state("chase_payment") == "bpmn-activity is-active" and state("write_off") == "bpmn-activity is-active"
+    assert state("payment_received") == "bpmn-event is-waiting"  # a message catch event waits
+    for element in ("apply_payment", "fully_paid", "merge_promise", "end_paid"):
+        assert "is-" not in state(element), element
+    for flow in ("f_start", "f_init_split", "f_split_due", "f_due_overdue", "f_overdue_chase", "f_split_write_off"):
+        assert state(flow) == "bpmn-flow is-completed", flow
+    assert state("f_payment_apply") == "bpmn-flow"
+    # names in the user's language, lanes by their group's name
+    assert _lines(_group(svg, "chase_payment")) == ["催收付款"] and "财务部" in "".join(_group(svg, "lane_finance").itertext())
+    english = svgs["en"]
+    assert " ".join(_lines(_group(english, "chase_payment"))) == "Chase payment"
+    assert "Finance" in "".join(_group(english, "lane_finance").itertext())
+
+
 def test_names_are_escaped():
     hostile = COMPLAINT.replace('name="Handle complaint"', 'name="&lt;script&gt;alert(1)&lt;/script&gt;"')
     text = render_diagram(hostile)
@@ -101,6 +206,9 @@ def test_long_cjk_names_wrap_inside_the_task():
     task = _group(_svg(long_name), "handle")
     lines = task.findall(".//{http://www.w3.org/2000/svg}tspan")
     assert len(lines) >= 2 and all(len(line.text) <= 10 for line in lines)
+    # the whole name is there, each line inside the 120 × 80 task (less its padding), below the type icon
+    assert "".join(line.text for line in lines) == "处理客户投诉并在两个工作日内提交异常反馈单"
+    assert _fits(task.find(f"{SVG}text"), 120 - 10, 80 - 8)
 
 
 @pytest.mark.skipif(not MIWG.is_dir(), reason="shared/testdata/bpmn-miwg-reference not present")

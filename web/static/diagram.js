@@ -8,6 +8,7 @@
   var STEP = 1.25;        // one click or key press zooms by this factor
   var KEY_PAN = 80;       // screen pixels an arrow key moves the view
   var PADDING = 60;       // diagram units kept around the current step(s)
+  var READABLE = 0.85;    // the opening scale: names still legible, some of the way there in sight
 
   function setUp(box) {
     var svg = box.querySelector("svg.bpmn-diagram");
@@ -21,9 +22,9 @@
     var pinch = null;
 
     function setHeight() {
-      // As tall as the drawing at full width, within 360 px and 72 % of the window.
+      // As tall as the drawing at full width, within 440 px and 72 % of the window.
       var natural = (box.clientWidth || 600) * full.h / full.w;
-      box.style.height = Math.round(Math.min(window.innerHeight * 0.72, Math.max(360, natural))) + "px";
+      box.style.height = Math.round(Math.min(window.innerHeight * 0.72, Math.max(440, natural))) + "px";
     }
 
     setHeight();
@@ -89,8 +90,8 @@
       if (!b) { fit(); return; }
       var s = size();
       var needed = Math.min(s.w / (b.x2 - b.x1 + 2 * PADDING), s.h / (b.y2 - b.y1 + 2 * PADDING));
-      // Natural size when the steps fit; smaller when they are far apart; never smaller than the whole drawing.
-      view.scale = Math.max(fitScale(), Math.min(1, needed));
+      // Readable when the steps fit; smaller when they are far apart; never smaller than the whole drawing.
+      view.scale = Math.max(fitScale(), Math.min(READABLE, needed));
       view.cx = (b.x1 + b.x2) / 2;
       view.cy = (b.y1 + b.y2) / 2;
       draw();
