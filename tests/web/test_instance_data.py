@@ -78,6 +78,9 @@ def test_receivable_page_in_chinese_shows_labels_money_tables_and_local_times(br
     for shown in ("客户", "华东物流有限公司", "发票金额", "¥12,000.50", "未收金额", "¥10,000.50", "开票日期",
                   "2026年2月20日", "已逾期", "是", "升级级别", "客服代表催收"):
         assert shown in text, shown
+    # A field is labelled by the form that wrote it: the start form's amount is the invoice amount, whereas the
+    # payment form (which also has an "amount") calls it 收款金额.
+    assert "<dt>发票金额</dt><dd>¥12,000.50</dd>" in data and "<dt>收款金额</dt><dd>¥12,000.50</dd>" not in data
     # The collection log is a table with labelled columns and labelled events, times in Shanghai.
     log = data.split("催收记录", 1)[1].split("</table>", 1)[0]
     assert "<th scope=\"col\">事件</th>" in log and "<th scope=\"col\">时间</th>" in log
@@ -102,6 +105,7 @@ def test_receivable_history_in_chinese_is_sentences(browser, shipped, chased):
     assert "张三 完成了 催收付款" in text
     assert "逾期原因" in text and "客户资金周转困难" in text and "承诺付款日期" in text and "2026年3月20日" in text
     assert "收到消息：到账" in text and "¥2,000.00" in text  # the payment in the invoice's currency
+    assert "发票金额 ¥12,000.50" in " ".join(text.split())  # the start form's own label for its amount
     for raw in ("element_id", "lag_s", "submitted.", "chase_payment", "due_date_passed", "2026-03-09T", "+00:00"):
         assert raw not in text, raw
     # The raw record stays available, collapsed, for auditors.
@@ -191,12 +195,17 @@ def test_a_formula_in_the_data_stays_text_in_the_csv(browser, shipped):
 
 
 def test_instance_lists_show_customer_and_current_step(browser, shipped, chased, exception):
+    overdue = shipped.start("receivables_collection", {**INVOICE, "customer": "西南冷链", "invoice_no": "INV-2026-002"},
+                            "fin", business_key="INV-2026-002")
+    shipped.fire_due_timers()  # due last Friday: the chase starts now
     zh = browser("head").get("/instances/", headers=ZH).get_data(as_text=True)
     assert "<th>客户</th>" in zh and "<th>当前步骤</th>" in zh
     row = zh.split(f'href="/instances/{exception.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "Beta Foods" in row and "一级响应（30 分钟内）" in row
+    assert "Beta Foods" in row and "一级响应（30 分钟内）" in row and "张三" in row  # started by, by name
+    row = zh.split(f'href="/instances/{overdue.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "西南冷链" in row and "催收付款" in row and "李会计" in row
     row = zh.split(f'href="/instances/{chased.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "华东物流有限公司" in row and "核销坏账" in row and "李会计" in row  # started by, by name
+    assert "华东物流有限公司" in row
     en = browser("auditor").get("/instances/", headers=EN).get_data(as_text=True)
     assert "<th>Customer</th>" in en and "<th>Current step</th>" in en and "First response (30 min)" in en
 

@@ -18,6 +18,8 @@ from babel.numbers import format_currency, format_decimal
 from babel.units import format_unit
 from flask_babel import get_locale, gettext
 
+from engine.definitions.forms import FormDefinition
+from engine.services.audit import HistoryEntry
 from engine.services.texts import FieldText, ProcessTexts
 from web.i18n import form_language, user_zone
 
@@ -130,9 +132,11 @@ def _as_moment(value: Any) -> date | datetime | None:
 class Presenter:
     """Shows the values of one process version's data in the request's language."""
 
-    def __init__(self, texts: ProcessTexts | None, data: Mapping[str, Any] | None = None):
+    def __init__(self, texts: ProcessTexts | None, data: Mapping[str, Any] | None = None,
+                 labels: Mapping[str, str] | None = None):
         self.texts = texts
         self.data = data or {}
+        self.labels = labels or {}
         self.language = form_language()
 
     def spec(self, name: str) -> FieldText | None:
@@ -140,7 +144,9 @@ class Presenter:
         return self.texts.field(name) if self.texts is not None else None
 
     def label(self, name: str) -> str:
-        """Return a field's label in this language (its name when nobody declares it)."""
+        """Return a field's label in this language: as the form that wrote it says, else as the version declares it."""
+        if self.labels.get(name):
+            return self.labels[name]
         label = self.texts.field_label(name, self.language) if self.texts is not None else None
         return label or name
 
@@ -232,9 +238,41 @@ class Presenter:
         return ShownField(name, self.label(name), self.value(name, value))
 
 
-def present_data(texts: ProcessTexts | None, data: Mapping[str, Any] | None) -> ShownData:
+def form_labels(form: FormDefinition | None, language: str) -> dict[str, str]:
+    """Return the labels a form gives its fields in ``language`` (a label written as one string serves all)."""
+    if form is None:
+        return {}
+    hints = form.ui.get("fields") if isinstance(form.ui.get("fields"), dict) else {}
+    out = {}
+    for name, hint in hints.items():
+        label = hint.get("label") if isinstance(hint, dict) else None
+        text = label if isinstance(label, str) else (label.get(language) or label.get("en")) \
+            if isinstance(label, dict) else None
+        if text:
+            out[str(name)] = str(text)
+    return out
+
+
+def writers_labels(history: list[HistoryEntry], labels_by_task: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """Return each field's label as the form that last wrote it says (the start form's under key "")."""
+    out: dict[str, str] = {}
+    for e in history:
+        if e.type == "instance_started" and isinstance(e.data.get("data"), dict):
+            written, labels = e.data["data"], labels_by_task.get("", {})
+        elif e.type == "task_completed" and isinstance(e.data.get("submitted"), dict):
+            written, labels = e.data["submitted"], labels_by_task.get(e.task_id or "", {})
+        else:
+            continue
+        for name in written:
+            if name in labels:
+                out[name] = labels[name]
+    return out
+
+
+def present_data(texts: ProcessTexts | None, data: Mapping[str, Any] | None,
+                 labels: Mapping[str, str] | None = None) -> ShownData:
     """Split an instance's data into labelled fields and technical data, in the data's own order."""
-    presenter = Presenter(texts, data)
+    presenter = Presenter(texts, data, labels)
     shown, technical = [], []
     for name, value in (data or {}).items():
         if presenter.spec(name) is not None:

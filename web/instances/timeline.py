@@ -86,8 +86,9 @@ class _Story:
     """Turns one instance's audit events into sentences."""
 
     def __init__(self, history: list[HistoryEntry], texts: ProcessTexts | None, people: Mapping[str, str],
-                 language: str):
+                 language: str, labels_by_task: Mapping[str, Mapping[str, str]] | None = None):
         self.texts, self.people, self.language = texts, people, language
+        self.labels_by_task = labels_by_task or {}
         # The start data gives amounts in later events their currency.
         started = next((e.data.get("data") for e in history if e.type == "instance_started"), None)
         self.presenter = Presenter(texts, started if isinstance(started, dict) else None)
@@ -128,12 +129,14 @@ class _Story:
                     return self.texts.element(candidate, self.language)
         return str(name)
 
-    def fields(self, payload: Any) -> list[tuple[str, str]]:
+    def fields(self, payload: Any, form: str | None = None) -> list[tuple[str, str]]:
+        """Return submitted data by the labels of the form that sent it (``form``: task id, "" for the start form)."""
         if not isinstance(payload, dict):
             return []
+        own = self.labels_by_task.get(form, {}) if form is not None else {}
         # Fields no form or catalogue declares stay in the raw record: they have no words, only keys.
-        return [(self.presenter.label(k), self.presenter.value(k, v, payload)) for k, v in payload.items()
-                if self.presenter.spec(str(k)) is not None]
+        return [(own.get(str(k)) or self.presenter.label(k), self.presenter.value(k, v, payload))
+                for k, v in payload.items() if self.presenter.spec(str(k)) is not None]
 
     def guarded_step(self, element_id: Any) -> str | None:
         step = self.guarded.get(str(element_id))
@@ -150,7 +153,8 @@ class _Story:
 
 def _started(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     process = s.texts.process_name(s.language) if s.texts is not None else (e.process_key or "")
-    return gettext("%(actor)s started %(process)s", actor=s.person(e.actor), process=process), s.fields(e.data.get("data"))
+    return (gettext("%(actor)s started %(process)s", actor=s.person(e.actor), process=process),
+            s.fields(e.data.get("data"), ""))
 
 
 def _completed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
@@ -187,7 +191,7 @@ def _assigned(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
 
 def _task_completed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return (gettext("%(actor)s completed %(task)s", actor=s.person(e.actor), task=s.step(e)),
-            s.fields(e.data.get("submitted")))
+            s.fields(e.data.get("submitted"), e.task_id or ""))
 
 
 def _task_cancelled(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
@@ -309,9 +313,14 @@ def _raw(entry: HistoryEntry) -> str:
 
 
 def timeline(history: list[HistoryEntry], texts: ProcessTexts | None = None,
-             people: Mapping[str, str] | None = None, language: str = "en") -> list[TimelineEntry]:
-    """Return the history as sentences, oldest first (``people``: user names → display names)."""
-    story = _Story(history, texts, people or {}, language)
+             people: Mapping[str, str] | None = None, language: str = "en",
+             labels_by_task: Mapping[str, Mapping[str, str]] | None = None) -> list[TimelineEntry]:
+    """Return the history as sentences, oldest first.
+
+    ``people``: user names → display names; ``labels_by_task``: task id ("" for the start form) → the labels of the
+    form that task submitted, so "reason" reads 逾期原因 in a chase and 核销原因 in a write-off.
+    """
+    story = _Story(history, texts, people or {}, language, labels_by_task)
     entries = []
     for e in history:
         sentence, fields = story.tell(e)

@@ -14,15 +14,23 @@ from flask_login import current_user
 from engine.services.audit import history_csv, history_lookup, instance_history
 from engine.services.definitions import list_definitions
 from engine.services.external_tasks import list_external_tasks
-from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, may_see_instance
+from engine.services.instances import (
+    InstanceFilter,
+    cancel_instance,
+    find_instances,
+    get_instance,
+    may_see_instance,
+    start_form_key,
+)
 from engine.services.overviews import InstanceOverview, display_names, instance_overviews
-from engine.services.texts import ProcessTexts, process_texts
+from engine.services.tasks import list_tasks
+from engine.services.texts import ProcessTexts, form_of, process_texts
 from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, in_any, requires
 from web.db import db, now
 from web.i18n import day_start, form_language, select_timezone, user_zone
 from web.instances.diagrams import instance_diagram
-from web.instances.presenting import present_data
+from web.instances.presenting import form_labels, present_data, writers_labels
 from web.instances.timeline import timeline
 from web.paging import Pager, page_size, requested_page
 
@@ -72,6 +80,17 @@ def _texts(instance: InstanceView) -> ProcessTexts | None:
     return process_texts(db(), instance.definition_id) if instance.definition_id is not None else None
 
 
+def _form_labels(instance: InstanceView, language: str) -> dict[str, dict[str, str]]:
+    """Return the labels of the forms that wrote the instance's data: by task id, the start form's under ""."""
+    if instance.definition_id is None:
+        return {}
+    session, definition_id = db(), instance.definition_id
+    keys = {"": start_form_key(session, definition_id, instance.process_key)}
+    keys.update({t.id: t.form_key for t in list_tasks(session, instance_id=instance.id, status=None)})
+    forms = {key: form_labels(form_of(session, definition_id, key), language) for key in set(keys.values()) if key}
+    return {task_id: forms[key] for task_id, key in keys.items() if key}
+
+
 @bp.app_template_global()
 def instance_overviews_of(instances: Iterable[InstanceView]) -> dict[int, InstanceOverview]:
     """Return the customer and open tasks of each listed instance (read from the projections, never the workflows)."""
@@ -94,10 +113,12 @@ def show(instance_id: int) -> ResponseReturnValue:
                            | {str(e.data.get("assignee") or "") for e in history} | {instance.started_by})
     process_name = texts.process_name(language) if texts is not None else names.get(instance.process_key,
                                                                                      instance.process_key)
+    labels = _form_labels(instance, language)
     return render_template(
         "instances/show.html", instance=instance, process_name=process_name, texts=texts, language=language,
         diagram=instance_diagram(session, instance, history, external={t.element_id for t in external_tasks}),
-        timeline=timeline(history, texts, people, language), data=present_data(texts, instance.data),
+        timeline=timeline(history, texts, people, language, labels),
+        data=present_data(texts, instance.data, writers_labels(history, labels)),
         people=people, may_cancel=in_any(ADMINS) and instance.status == "running", external_tasks=external_tasks,
     )
 
