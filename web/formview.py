@@ -67,8 +67,14 @@ def widget_of(form: FormDefinition, name: str) -> str:
 
 
 def field_views(form: FormDefinition, values: Values | None = None, errors: dict[str, str] | None = None) -> list[FieldView]:
-    """Return the fields of ``form`` in display order with values, messages and the rules the browser checks."""
-    values, errors = values or {}, errors or {}
+    """Return the fields of ``form`` in display order with values, messages and the rules the browser checks.
+
+    ``values`` None (a form not filled in yet) shows the schema's defaults.
+    """
+    if values is None:
+        values = {name: prop["default"] for name, prop in form.schema.get("properties", {}).items()
+                  if isinstance(prop, dict) and "default" in prop}
+    errors = errors or {}
     client_rules = browser_rules(form)
     props: dict[str, Any] = form.schema.get("properties", {})
     required = set(form.schema.get("required", []))

@@ -221,6 +221,7 @@ def test_the_api_gets_the_rules_as_field_errors(api_as, web_engine):
 
 def test_rules_go_to_the_browser_as_data(browser):
     text = browser("fin").get("/start/receivables_collection", headers=ZH).get_data(as_text=True)
+    assert '<option value="CNY" selected>' in text  # the schema's default on a fresh form
     rules = re.search(r'id="f-due_date"[^>]*data-rules="([^"]+)"', text)
     assert rules is not None
     assert json.loads(unescape(rules.group(1))) == [
