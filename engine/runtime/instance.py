@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict, EngineError, LimitExceeded, ScriptError, WorkflowError
+from engine.runtime.event_subprocesses import finish_with_event_subprocess, interrupt, message_starts, subscription_id
 from engine.runtime.external import ExternalServiceTask
 from engine.runtime.messages import from_outside
 from engine.runtime.sandbox import SandboxViolation
@@ -189,6 +190,21 @@ class InstanceRun:
                         raise translate_errors(exc) from exc
                     self.advance()
                     return True
+        for start, definition in message_starts(self.workflow):
+            if definition.name == name:
+                # workflow.catch starts the event subprocess that this message starts (SpiffWorkflow's trigger).
+                # The event subprocess is started from the process's root task: give it the instance's data as of now.
+                self.workflow.task_tree.data.update(self.data())
+                try:
+                    if getattr(start, "interrupting", True):
+                        interrupt(self.workflow)
+                    self.workflow.catch(BpmnEvent(definition, payload=from_outside(payload)))
+                except (SpiffWorkflowException, SandboxViolation) as exc:
+                    raise translate_errors(exc) from exc
+                self.advance()
+                if self.workflow.is_completed():
+                    finish_with_event_subprocess(self.workflow, start)
+                return True
         return False
 
     def fire_timers(self) -> None:
@@ -281,6 +297,8 @@ class InstanceRun:
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition):
                     result.append(WaitingMessage(str(task.id), task.task_spec.bpmn_id, definition.name))
+        for start, definition in message_starts(self.workflow):
+            result.append(WaitingMessage(subscription_id(self.workflow, start), start.bpmn_id, definition.name))
         return result
 
     def data(self) -> dict[str, Any]:
