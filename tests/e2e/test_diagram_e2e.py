@@ -113,7 +113,20 @@ def _open_instance(page: Any, base: str, instance_id: int) -> None:
     page.wait_for_selector(".diagram.is-interactive")
 
 
-@pytest.mark.parametrize("name", ["overdue", "order"])
+def test_a_finished_instance_opens_fitted_with_its_whole_path_marked(browser: Any, site: Any) -> None:
+    base, instances, _engine = site
+    page = _page(browser, base, "admin")
+    _open_instance(page, base, instances["general"])
+    assert _rects_inside(page, ".is-active, .is-current, .is-waiting") == []
+    assert all(r["inside"] for r in _rects_inside(page, "[data-element-id]"))
+    marked = page.evaluate("() => Array.from(document.querySelectorAll('.diagram .is-completed'))"
+                           ".map(e => e.dataset.elementId)")
+    assert {"start", "register_exception", "determine_responsibility", "severity_gw", "coordinate", "end_closed",
+            "f_start", "f_general"} <= set(marked)
+    page.screenshot(path=str(SCREENSHOTS / "diagram-general-zh-CN-finished.png"), clip=_clip(page))
+
+
+@pytest.mark.parametrize("name", ["overdue", "order", "answered"])
 def test_the_diagram_opens_on_the_current_step_at_a_readable_size(browser: Any, site: Any, name: str) -> None:
     base, instances, _engine = site
     page = _page(browser, base, "admin")
@@ -123,8 +136,8 @@ def test_the_diagram_opens_on_the_current_step_at_a_readable_size(browser: Any, 
     view = _view(page)
     full = page.evaluate("() => { const s = document.querySelector('.diagram svg'); return [s.width.baseVal.value, "
                          "s.height.baseVal.value]; }")
-    # Larger than the whole drawing squeezed into the box: names are legible (about their natural size).
-    assert view["scale"] >= 0.8 and view["viewBox"][2] < full[0], (view, full)
+    # Larger than the whole drawing squeezed into the box; legible (about natural size) when the steps are close.
+    assert view["viewBox"][2] < full[0] and view["scale"] >= (0.5 if name == "answered" else 0.8), (view, full)
     assert page.errors == []
     page.screenshot(path=str(SCREENSHOTS / f"diagram-{name}-zh-CN-open.png"), full_page=False,
                     clip=_clip(page))
@@ -245,3 +258,21 @@ def test_the_task_page_centres_on_this_task(browser: Any, site: Any) -> None:
     current = _rects_inside(page, ".is-current")
     assert [r["id"] for r in current] == ["confirm_dispatch"] and current[0]["inside"]
     page.screenshot(path=str(SCREENSHOTS / "diagram-order-task-en.png"), clip=_clip(page))
+
+
+def test_on_a_phone_the_diagram_opens_on_the_current_step_and_a_finger_moves_it(browser: Any, site: Any) -> None:
+    base, instances, _engine = site
+    page = _page(browser, base, "admin", width=390)
+    _open_instance(page, base, instances["answered"])
+    current = _rects_inside(page, ".is-active")
+    assert current and any(r["inside"] for r in current), current
+    before = _view(page)["viewBox"]
+    box = page.locator(".diagram").bounding_box()
+    page.evaluate("""([x, y]) => {
+      const box = document.querySelector('.diagram');
+      const send = (type, dx) => box.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch',
+        clientX: x + dx, clientY: y, bubbles: true, isPrimary: true, button: 0}));
+      send('pointerdown', 0); send('pointermove', -60); send('pointermove', -120); send('pointerup', -120);
+    }""", [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+    assert _view(page)["viewBox"][0] > before[0]
+    page.screenshot(path=str(SCREENSHOTS / "diagram-answered-phone-zh-CN.png"), clip=_clip(page))
