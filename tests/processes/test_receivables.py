@@ -2,7 +2,9 @@
 
 Time moves only with the ManualClock (fixture starts Monday 2026-03-02 09:00 Shanghai) and
 ``engine.fire_due_timers()``; payments arrive as the message ``payment_received`` correlated by
-``invoice_no``.
+``invoice_no``; finance writes a debt off with the message ``receivable_written_off`` (an action on the
+instance, never an inbox task). Every collection task is due 2 working days after it opens; a missed
+one escalates (cs_rep → cs_head, cs_head → vp, vp → gm_office) with the step, group, deadline and lateness.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ def events(engine: Engine, instance_id: int, type_: str | None = None) -> list:
     return [e for e in engine.history(instance_id) if type_ is None or e.type == type_]
 
 
+def write_off(engine: Engine, instance_id: int, reason: str, actor: str = "fin") -> list[int]:
+    return engine.message("receivable_written_off", {"instance_id": instance_id}, {"reason": reason}, actor=actor)
+
+
 def fired(engine: Engine, instance_id: int) -> list[str]:
     return [e.data["element_id"] for e in events(engine, instance_id, "timer_fired")]
 
@@ -90,19 +96,16 @@ def test_due_date_passing_gives_cs_rep_the_chase_task(engine: Engine, clock) -> 
     assert d["open_amount"] == Decimal("1000.00") and isinstance(d["open_amount"], Decimal)
     assert d["escalation_level"] == 0 and d["broken_promises"] == 0 and d["currency"] == "CNY"
     assert d["due_date"].isoformat() == "2026-03-06" and "outcome" not in d
-    tasks = open_tasks(engine, inst.id)
-    assert set(tasks) == {"write_off"}  # finance may write off at any stage
-    assert (tasks["write_off"].title, tasks["write_off"].group, tasks["write_off"].form_key) == (
-        "核销坏账", "finance", "write_off")
+    assert open_tasks(engine, inst.id) == {}  # writing off is an action on the instance, not a task
     # Friday's due date: the invoice is overdue at start of business on the next working day (Monday 09:00).
     assert timers(engine, inst.id) == [("due_date_passed", "intermediate", sh(2026, 3, 9, 9, 0))]
-    assert [e.type for e in events(engine, inst.id)] == ["instance_started", "task_created"]
+    assert [e.type for e in events(engine, inst.id)] == ["instance_started"]
 
     clock.set(sh(2026, 3, 7, 12, 0))  # Saturday: nothing yet
     assert engine.fire_due_timers() == []
     clock.set(sh(2026, 3, 9, 8, 59))
     assert engine.fire_due_timers() == []
-    assert set(open_tasks(engine, inst.id)) == {"write_off"}
+    assert open_tasks(engine, inst.id) == {}
 
     clock.set(sh(2026, 3, 9, 9, 0))
     assert [(r.instance_id, r.element_id, r.outcome) for r in engine.fire_due_timers()] == [
@@ -110,13 +113,14 @@ def test_due_date_passing_gives_cs_rep_the_chase_task(engine: Engine, clock) -> 
     tasks = open_tasks(engine, inst.id)
     chase = tasks["chase_payment"]
     assert (chase.title, chase.group, chase.form_key) == ("催收付款", "cs_rep", "chase_payment")
-    assert set(tasks) == {"chase_payment", "write_off"}
+    assert chase.due_at == sh(2026, 3, 11, 9, 0)  # 2 working days to chase
+    assert set(tasks) == {"chase_payment"}
     assert fired(engine, inst.id) == ["due_date_passed"]
     created = [e.data for e in events(engine, inst.id, "task_created")]
     assert created[-1]["element_id"] == "chase_payment" and created[-1]["group"] == "cs_rep"
     d = data(engine, inst.id)
     assert d["overdue"] is True and d["escalation_level"] == 0 and d["open_amount"] == Decimal("1000.00")
-    assert timers(engine, inst.id) == []
+    assert timers(engine, inst.id) == [("chase_payment_overdue", "boundary_non_interrupting", sh(2026, 3, 11, 9, 0))]
 
     # The rep records the reason and the promise; the result is reported to finance.
     with pytest.raises(NotAllowed):
@@ -130,7 +134,7 @@ def test_due_date_passing_gives_cs_rep_the_chase_task(engine: Engine, clock) -> 
     assert [entry["event"] for entry in d["collection_log"]] == ["opened", "overdue", "promise"]
     # Promise for Friday 13th: broken if still open at 09:00 on Monday 16th.
     assert timers(engine, inst.id) == [("promise_broken", "intermediate", sh(2026, 3, 16, 9, 0))]
-    assert set(open_tasks(engine, inst.id)) == {"write_off"}
+    assert open_tasks(engine, inst.id) == {}
 
 
 @pytest.mark.parametrize(("due_date", "chase_at"), [
@@ -166,7 +170,7 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     tasks = open_tasks(engine, inst.id)
     head = tasks["head_collection"]
     assert (head.title, head.group, head.form_key) == ("客服部负责人接手催收", "cs_head", "head_collection")
-    assert set(tasks) == {"head_collection", "write_off"}
+    assert set(tasks) == {"head_collection"} and head.due_at == sh(2026, 3, 18, 9, 0)
     d = data(engine, inst.id)
     assert (d["escalation_level"], d["broken_promises"], d["open_amount"]) == (1, 1, Decimal("1000.00"))
     assert fired(engine, inst.id) == ["due_date_passed", "promise_broken"]
@@ -182,7 +186,7 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     tasks = open_tasks(engine, inst.id)
     vp = tasks["vp_collection"]
     assert (vp.title, vp.group, vp.form_key) == ("副总经理协调催收", "vp", "vp_collection")
-    assert set(tasks) == {"vp_collection", "write_off"}
+    assert set(tasks) == {"vp_collection"} and vp.due_at == sh(2026, 3, 25, 9, 0)
     d = data(engine, inst.id)
     assert (d["escalation_level"], d["broken_promises"]) == (2, 2)
     engine.complete(vp.id, {"note": "Called their CFO", "promised_date": "2026-03-27"}, "vp")
@@ -194,7 +198,7 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     clock.set(sh(2026, 3, 30, 9, 0))
     engine.fire_due_timers()
     tasks = open_tasks(engine, inst.id)
-    assert set(tasks) == {"vp_collection", "write_off"} and tasks["vp_collection"].id != vp.id
+    assert set(tasks) == {"vp_collection"} and tasks["vp_collection"].id != vp.id
     d = data(engine, inst.id)
     assert (d["escalation_level"], d["broken_promises"]) == (2, 3)
     assert fired(engine, inst.id) == ["due_date_passed"] + ["promise_broken"] * 3
@@ -202,7 +206,7 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     assert [(b["broken_promises"], b["escalation_level"], b["promised_date"].isoformat()) for b in breaks] == [
         (1, 1, "2026-03-13"), (2, 2, "2026-03-20"), (3, 2, "2026-03-27")]
     created = [(e.data["element_id"], e.data["group"]) for e in events(engine, inst.id, "task_created")]
-    assert created == [("write_off", "finance"), ("chase_payment", "cs_rep"), ("head_collection", "cs_head"),
+    assert created == [("chase_payment", "cs_rep"), ("head_collection", "cs_head"),
                        ("vp_collection", "vp"), ("vp_collection", "vp")]
     assert engine.instance(inst.id).status == "running"
 
@@ -214,6 +218,91 @@ def test_a_promise_in_the_past_is_broken_the_next_working_morning(engine: Engine
     assert timers(engine, inst.id) == [("promise_broken", "intermediate", sh(2026, 3, 10, 9, 0))]
 
 
+# -- deadlines and escalation ----------------------------------------------------------------
+
+
+def escalation_data(engine: Engine, instance_id: int) -> dict:
+    d = data(engine, instance_id)
+    return {k: d[k] for k in ("missed_step", "missed_step_name", "missed_by", "missed_deadline", "overdue_by",
+                              "escalated_at")}
+
+
+def test_an_unchased_invoice_escalates_to_cs_head_by_timers_alone(engine: Engine, clock) -> None:
+    deploy(engine)
+    inst, chase = reach_chase(engine, clock)
+    assert chase.due_at == sh(2026, 3, 11, 9, 0)
+    clock.set(sh(2026, 3, 11, 8, 59))
+    assert engine.fire_due_timers() == []
+    # The scheduler was down for half an hour: the escalation says how late the step really is.
+    clock.set(sh(2026, 3, 11, 9, 30))
+    assert [(r.element_id, r.outcome) for r in engine.fire_due_timers()] == [("chase_payment_overdue", "fired")]
+    tasks = open_tasks(engine, inst.id)
+    assert set(tasks) == {"chase_payment", "escalate_chase"}  # the rep keeps the chase; the head is told
+    esc = tasks["escalate_chase"]
+    assert (esc.title, esc.group, esc.form_key) == ("催收超时：负责人跟进", "cs_head", "collection_overdue")
+    assert esc.due_at == sh(2026, 3, 12, 9, 30)
+    assert escalation_data(engine, inst.id) == {
+        "missed_step": "chase_payment", "missed_step_name": "催收付款", "missed_by": "cs_rep",
+        "missed_deadline": sh(2026, 3, 11, 9, 0), "overdue_by": 1800, "escalated_at": sh(2026, 3, 11, 9, 30)}
+    breach = events(engine, inst.id, "sla_breached")
+    assert len(breach) == 1 and breach[0].data["element_id"] == "chase_payment_overdue"
+    texts = engine.texts(engine.instance(inst.id).definition_id)
+    assert texts.element("escalate_chase", "en") == "Chase overdue: head follows up"
+    assert texts.value_label("missed_step", "chase_payment", "en") == "Chase payment"
+    assert texts.value_label("missed_by", "cs_rep", "zh-CN") == "客服代表"
+    assert texts.field("overdue_by").kind == "duration" and texts.field("missed_deadline").kind == "datetime"
+
+    engine.complete(esc.id, {"action_taken": "Called the rep; chasing today"}, "head")
+    engine.complete(chase.id, {"reason": "cash flow", "promised_date": "2026-03-20"}, "rep")
+    assert open_tasks(engine, inst.id) == {}
+    assert [t[0] for t in timers(engine, inst.id)] == ["promise_broken"]
+
+
+def test_a_chase_done_in_time_escalates_nothing(engine: Engine, clock) -> None:
+    deploy(engine)
+    inst, chase = reach_chase(engine, clock)
+    clock.set(sh(2026, 3, 10, 17, 0))
+    engine.complete(chase.id, {"reason": "cash flow", "promised_date": "2026-03-20"}, "rep")
+    clock.set(sh(2026, 3, 12, 9, 0))
+    assert engine.fire_due_timers() == []
+    assert events(engine, inst.id, "sla_breached") == [] and open_tasks(engine, inst.id) == {}
+
+
+def test_head_and_vp_collection_escalate_when_left_undone(engine: Engine, clock) -> None:
+    deploy(engine)
+    inst, chase = reach_chase(engine, clock)
+    engine.complete(chase.id, {"reason": "cash flow", "promised_date": "2026-03-13"}, "rep")
+    clock.set(sh(2026, 3, 16, 9, 0))
+    engine.fire_due_timers()
+    head = open_tasks(engine, inst.id)["head_collection"]
+    assert head.due_at == sh(2026, 3, 18, 9, 0)
+    clock.set(sh(2026, 3, 18, 9, 0))
+    assert [r.element_id for r in engine.fire_due_timers()] == ["head_collection_overdue"]
+    tasks = open_tasks(engine, inst.id)
+    assert (tasks["escalate_head_collection"].group, tasks["escalate_head_collection"].title) == (
+        "vp", "负责人催收超时：副总跟进")
+    assert escalation_data(engine, inst.id) | {"escalated_at": None} == {
+        "missed_step": "head_collection", "missed_step_name": "客服部负责人接手催收", "missed_by": "cs_head",
+        "missed_deadline": sh(2026, 3, 18, 9, 0), "overdue_by": 0, "escalated_at": None}
+    engine.complete(tasks["escalate_head_collection"].id, {"action_taken": "Asked the head for a plan"}, "vp")
+    engine.complete(head.id, {"reason": "Promised after their close", "promised_date": "2026-03-20"}, "head")
+
+    clock.set(sh(2026, 3, 23, 9, 0))
+    engine.fire_due_timers()
+    vp = open_tasks(engine, inst.id)["vp_collection"]
+    assert vp.due_at == sh(2026, 3, 25, 9, 0)
+    clock.set(sh(2026, 3, 26, 10, 0))
+    assert [r.element_id for r in engine.fire_due_timers()] == ["vp_collection_overdue"]
+    tasks = open_tasks(engine, inst.id)
+    assert set(tasks) == {"vp_collection", "escalate_vp_collection"}
+    assert tasks["escalate_vp_collection"].group == "gm_office"
+    d = escalation_data(engine, inst.id)
+    assert (d["missed_step"], d["missed_by"], d["missed_deadline"], d["overdue_by"]) == (
+        "vp_collection", "vp", sh(2026, 3, 25, 9, 0), 25 * 3600)
+    assert [e.data["element_id"] for e in events(engine, inst.id, "sla_breached")] == [
+        "head_collection_overdue", "vp_collection_overdue"]
+
+
 # -- write-off -------------------------------------------------------------------------------
 
 
@@ -222,13 +311,14 @@ def test_finance_writes_the_debt_off_at_any_stage(engine: Engine, clock) -> None
     inst, chase = reach_chase(engine, clock)
     engine.complete(chase.id, {"reason": "insolvency rumours", "promised_date": "2026-03-13"}, "rep")
     break_promise(engine, clock, "2026-03-13")
-    tasks = open_tasks(engine, inst.id)
-    assert set(tasks) == {"head_collection", "write_off"}
-    write_off = tasks["write_off"]
-    with pytest.raises(NotAllowed):
-        engine.complete(write_off.id, {"reason": "customer insolvent"}, "head")
+    assert set(open_tasks(engine, inst.id)) == {"head_collection"}
+    with pytest.raises(NotAllowed):  # only finance writes off
+        write_off(engine, inst.id, "customer insolvent", actor="head")
+    with pytest.raises(FormErrors):  # the reason is required, and more than a word
+        write_off(engine, inst.id, "")
+    assert engine.instance(inst.id).status == "running"
 
-    engine.complete(write_off.id, {"reason": "Customer declared insolvent"}, "fin")
+    assert write_off(engine, inst.id, "Customer declared insolvent") == [inst.id]
     view = engine.instance(inst.id)
     assert view.status == "completed"
     d = view.data
@@ -237,9 +327,16 @@ def test_finance_writes_the_debt_off_at_any_stage(engine: Engine, clock) -> None
     assert d["escalation_level"] == 1 and d["broken_promises"] == 1  # the collection branch's state is kept
     assert engine.tasks(instance_id=inst.id) == []
     assert {(t.element_id, t.status) for t in engine.tasks(instance_id=inst.id, status=None)} == {
-        ("write_off", "completed"), ("chase_payment", "completed"), ("head_collection", "cancelled")}
+        ("chase_payment", "completed"), ("head_collection", "cancelled")}
+    written = d["collection_log"][-1]
+    assert (written["event"], written["amount"], written["reason"]) == (
+        "written_off", Decimal("1000.00"), "Customer declared insolvent")
     assert timers(engine, inst.id) == []
-    assert [e.type for e in events(engine, inst.id)][-3:] == ["task_completed", "task_cancelled", "instance_completed"]
+    assert [e.type for e in events(engine, inst.id)][-3:] == ["message_correlated", "task_cancelled", "instance_completed"]
+    correlated = events(engine, inst.id, "message_correlated")[-1]
+    assert correlated.actor == "fin" and correlated.data["message"] == "receivable_written_off"
+    with pytest.raises(NotFound):
+        write_off(engine, inst.id, "twice is once too often")
     clock.advance(days=30)
     assert engine.fire_due_timers() == []
 
@@ -257,9 +354,9 @@ def test_partial_then_full_payment_completes_as_paid(engine: Engine, clock) -> N
     assert (view.data["open_amount"], view.data["paid_amount"]) == (Decimal("700.00"), Decimal("300.00"))
     assert view.data["amount"] == "1000.00"  # the invoice amount, not the payment's
     assert data(engine, other.id)["open_amount"] == Decimal("1000.00")  # correlated by invoice_no only
-    # a partial payment keeps the due-date timer and the write-off offer
+    # a partial payment keeps the due-date timer; nothing waits in anyone's inbox
     assert timers(engine, inst.id) == [("due_date_passed", "intermediate", sh(2026, 3, 9, 9, 0))]
-    assert set(open_tasks(engine, inst.id)) == {"write_off"}
+    assert open_tasks(engine, inst.id) == {}
     assert events(engine, inst.id, "message_correlated")[0].data["payload"] == {"amount": "300.00"}
 
     assert pay(engine, "700.00") == [inst.id]
@@ -271,7 +368,7 @@ def test_partial_then_full_payment_completes_as_paid(engine: Engine, clock) -> N
     assert [p["amount"] for p in d["payments"]] == [Decimal("300.00"), Decimal("700.00")]
     assert d["escalation_level"] == 0
     assert timers(engine, inst.id) == [] and engine.tasks(instance_id=inst.id) == []
-    assert [e.type for e in events(engine, inst.id)][-3:] == ["message_correlated", "task_cancelled", "instance_completed"]
+    assert [e.type for e in events(engine, inst.id)][-2:] == ["message_correlated", "instance_completed"]
     with pytest.raises(NotFound):
         pay(engine, "1.00")  # nothing waits any more
 
@@ -291,8 +388,8 @@ def test_payments_are_accepted_while_a_chase_task_is_open(engine: Engine, clock)
     pay(engine, "750.00")
     view = engine.instance(inst.id)
     assert view.status == "completed" and view.data["outcome"] == "paid" and view.data["escalation_level"] == 1
-    assert {(t.element_id, t.status) for t in engine.tasks(instance_id=inst.id, status=None)} >= {
-        ("head_collection", "cancelled"), ("write_off", "cancelled")}
+    assert {(t.element_id, t.status) for t in engine.tasks(instance_id=inst.id, status=None)} == {
+        ("chase_payment", "completed"), ("head_collection", "cancelled")}
 
 
 def test_payment_before_the_due_date_cancels_the_due_date_timer(engine: Engine, clock) -> None:
@@ -316,11 +413,25 @@ def test_an_overpayment_closes_the_invoice_and_records_the_excess(engine: Engine
     assert d["outcome"] == "paid" and d["overpaid_amount"] == Decimal("0.50") and d["open_amount"] == Decimal("0")
 
 
+def test_write_off_never_puts_a_task_in_finance_inbox(engine: Engine, clock) -> None:
+    deploy(engine)
+    instances = [start(engine, invoice_no=f"INV-2026-{n:03d}") for n in range(1, 4)]
+    clock.set(sh(2026, 3, 12, 9, 0))  # due, chase missed: every escalation fired
+    engine.fire_due_timers()
+    engine.fire_due_timers()
+    assert engine.tasks(group="finance") == [] and engine.tasks(user="fin") == []
+    write_off(engine, instances[1].id, "Customer declared insolvent")
+    assert engine.instance(instances[1].id).status == "completed"
+    assert [engine.instance(i.id).status for i in (instances[0], instances[2])] == ["running", "running"]
+    every = [t for i in instances for t in engine.tasks(instance_id=i.id, status=None)]
+    assert every and all(t.group != "finance" and t.element_id != "write_off" for t in every)
+
+
 def test_write_off_after_a_partial_payment_writes_off_the_rest(engine: Engine, clock) -> None:
     deploy(engine)
     inst = start(engine)
     pay(engine, "400.00")
-    engine.complete(open_tasks(engine, inst.id)["write_off"].id, {"reason": "settled the rest as a discount"}, "fin")
+    write_off(engine, inst.id, "settled the rest as a discount")
     d = data(engine, inst.id)
     assert d["outcome"] == "written_off" and d["written_off_amount"] == Decimal("600.00")
     assert d["paid_amount"] == Decimal("400.00")
@@ -363,7 +474,14 @@ def test_model_lanes_forms_and_diagram_are_complete() -> None:
     check_model(PROCESS, {"chase_payment": ("cs_rep", {"reason", "promised_date"}),
                           "head_collection": ("cs_head", {"reason", "promised_date"}),
                           "vp_collection": ("vp", {"note", "promised_date"}),
-                          "write_off": ("finance", {"reason"})})
+                          "escalate_chase": ("cs_head", {"action_taken"}),
+                          "escalate_head_collection": ("vp", {"action_taken"}),
+                          "escalate_vp_collection": ("gm_office", {"action_taken"})})
+    root = etree.parse(str(PROCESS)).getroot()
+    assert root.find(".//bpmn:userTask[@id='write_off']", NS) is None  # no standing write-off task
+    message = root.find("bpmn:message[@name='receivable_written_off']", NS)
+    props = {p.get("name"): p.get("value") for p in message.iterfind(".//camunda:property", NS)}
+    assert props == {"formKey": "write_off", "senderGroups": "finance"}
 
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
