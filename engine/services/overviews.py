@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.persistence import HumanTask, ProcessInstance, User
+from engine.persistence import HumanTask, ProcessInstance, Timer, User
 from engine.services.tasks import task_view
 from engine.services.views import TaskView
 
@@ -23,10 +23,12 @@ class InstanceOverview:
     customer: str | None = None
     open_tasks: list[TaskView] = field(default_factory=list)
     started_by_name: str | None = None
+    # With no task open, a running case waits on timers: their element ids, soonest first.
+    waiting_on: list[str] = field(default_factory=list)
 
 
 def instance_overviews(session: Session, instance_ids: Iterable[int]) -> dict[int, InstanceOverview]:
-    """Return the customer, open tasks and starter's name of each instance, in three queries whatever their number."""
+    """Return the customer, open tasks, timers and starter's name of each instance, in four queries whatever their number."""
     ids = sorted(set(instance_ids))
     if not ids:
         return {}
@@ -40,8 +42,13 @@ def instance_overviews(session: Session, instance_ids: Iterable[int]) -> dict[in
                            .order_by(HumanTask.created_at, HumanTask.id))
     for row in rows:
         tasks[row.instance_id].append(task_view(row))
+    timers: dict[int, list[str]] = {i: [] for i in ids}
+    for instance_id, element_id in session.execute(
+            select(Timer.instance_id, Timer.element_id).where(Timer.instance_id.in_(ids)).order_by(Timer.due_at)):
+        if instance_id is not None and element_id not in timers[instance_id]:
+            timers[instance_id].append(element_id)
     return {i: InstanceOverview(customers.get(i) if isinstance(customers.get(i), str) else None, tasks[i],
-                                names.get(starters.get(i) or "")) for i in ids}
+                                names.get(starters.get(i) or ""), timers[i]) for i in ids}
 
 
 def display_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:

@@ -33,6 +33,7 @@ from web.instances.diagrams import instance_diagram
 from web.instances.presenting import form_labels, present_data, writers_labels
 from web.instances.timeline import timeline
 from web.paging import Pager, page_size, requested_page
+from web.texts import element_name
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 STATUSES = ("running", "completed", "cancelled", "failed")
@@ -89,6 +90,12 @@ def _form_labels(instance: InstanceView, language: str) -> dict[str, dict[str, s
     keys.update({t.id: t.form_key for t in list_tasks(session, instance_id=instance.id, status=None)})
     forms = {key: form_labels(form_of(session, definition_id, key), language) for key in set(keys.values()) if key}
     return {task_id: forms[key] for task_id, key in keys.items() if key}
+
+
+@bp.app_template_filter()
+def element_label(element_id: str, definition_id: int | None) -> str:
+    """Return an element's name in this language as its version names it (for ``map`` in the list templates)."""
+    return element_name(definition_id, element_id)
 
 
 @bp.app_template_global()
