@@ -9,6 +9,8 @@ from typing import Any
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 LINE_HEIGHT = 1.25
+NO_LINE_START = set("）」』】》〉，。、；：！？)]}…%·")
+NO_LINE_END = set("（「『【《〈([{")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,16 @@ def wrap(text: str, width: float, size: float) -> list[str]:
         for token in tokens:
             token_w = sum(char_width(c, size) for c in token)
             if line and line_w + token_w > width:
+                # Chinese line breaking: no closing mark starts a line, no opening bracket ends one (carry a char over).
+                carry = ""
+                if len(line) >= 2 and line[-1] in NO_LINE_END:
+                    line, carry = line[:-1], line[-1]
+                elif len(line) >= 2 and token[0] in NO_LINE_START and line[-1] != " ":
+                    keep = len(line) - 1 if ord(line[-1]) >= 0x2E80 else line.rfind(" ") + 1
+                    if keep > 0:
+                        line, carry = line[:keep], line[keep:]
                 lines.append(line.rstrip())
-                line, line_w = "", 0.0
+                line, line_w = carry, sum(char_width(c, size) for c in carry)
                 if token == " ":  # noqa: S105 (a space, not a password)
                     continue
             while token_w > width and len(token) > 1:  # a word longer than the line: split it

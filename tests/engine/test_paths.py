@@ -39,7 +39,7 @@ def test_an_overdue_receivable_marks_its_automated_steps_gateway_events_and_flow
     instance = engine.start("receivables_collection", INVOICE, actor="fin", business_key="INV-1")
     path = path_of(engine, instance.id)
     assert {"start", "init_receivable", "split_branches"} <= path.passed
-    assert "due_date_passed" not in path.passed and "payment_received" in path.waiting  # a message catch waits
+    assert "due_date_passed" not in path.passed and {"payment_received", "write_off_requested"} <= path.waiting
     assert {"f_start", "f_init_split", "f_split_write_off", "f_split_due", "f_split_payment"} <= path.flows
 
     clock.set(datetime(2026, 3, 9, 9, 0, tzinfo=SH))
@@ -51,6 +51,13 @@ def test_an_overdue_receivable_marks_its_automated_steps_gateway_events_and_flow
     # nothing downstream of the open task, and no branch of the payment side, is marked
     assert not {"merge_promise", "apply_payment", "fully_paid", "end_paid"} & path.passed
     assert not {"f_payment_apply", "f_apply_paid_gw", "f_paid_yes"} & path.flows
+
+    # two working days later the non-interrupting deadline fires: its branch is marked, the task stays open
+    clock.set(datetime(2026, 3, 12, 9, 0, tzinfo=SH))
+    engine.fire_due_timers()
+    path = path_of(engine, instance.id)
+    assert {"chase_payment_overdue", "record_chase_overdue"} <= path.passed and "chase_payment" not in path.passed
+    assert {"f_chase_overdue", "f_chase_overdue_escalate"} <= path.flows and "f_chase_merge" not in path.flows
 
 
 def test_a_paid_receivable_marks_the_payment_branch_and_its_end(engine: Engine) -> None:
