@@ -211,10 +211,13 @@ def test_broken_promises_escalate_to_cs_head_then_vp_and_stay_there(engine: Engi
     assert engine.instance(inst.id).status == "running"
 
 
-def test_a_promise_in_the_past_is_broken_the_next_working_morning(engine: Engine, clock) -> None:
+def test_a_promise_in_the_past_is_refused_and_one_for_today_breaks_the_next_working_morning(engine: Engine, clock) -> None:
     deploy(engine)
     inst, chase = reach_chase(engine, clock)
-    engine.complete(chase.id, {"reason": "typo", "promised_date": "2026-03-01"}, "rep")
+    with pytest.raises(FormErrors):  # the chase form's rule: the promised date is not in the past
+        engine.complete(chase.id, {"reason": "typo", "promised_date": "2026-03-01"}, "rep")
+    assert open_tasks(engine, inst.id)["chase_payment"].id == chase.id
+    engine.complete(chase.id, {"reason": "pays tonight", "promised_date": "2026-03-09"}, "rep")
     assert timers(engine, inst.id) == [("promise_broken", "intermediate", sh(2026, 3, 10, 9, 0))]
 
 
