@@ -72,9 +72,10 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def _page(browser: Any, base: str, user: str, locale: str = "zh-CN", width: int = 1366) -> Any:
+def _page(browser: Any, base: str, user: str, locale: str = "zh-CN", width: int = 1366, script: bool = True) -> Any:
     context = browser.new_context(viewport={"width": width, "height": 900}, locale=locale,
-                                  extra_http_headers={"Accept-Language": LOCALES[locale]}, has_touch=True)
+                                  extra_http_headers={"Accept-Language": LOCALES[locale]}, has_touch=True,
+                                  java_script_enabled=script)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -276,3 +277,13 @@ def test_on_a_phone_the_diagram_opens_on_the_current_step_and_a_finger_moves_it(
     }""", [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
     assert _view(page)["viewBox"][0] > before[0]
     page.screenshot(path=str(SCREENSHOTS / "diagram-answered-phone-zh-CN.png"), clip=_clip(page))
+
+
+def test_without_script_the_whole_drawing_is_shown(browser: Any, site: Any) -> None:
+    base, instances, _engine = site
+    page = _page(browser, base, "admin", script=False)
+    page.goto(f"{base}/instances/{instances['overdue']}")
+    elements = _rects_inside(page, "[data-element-id]")
+    assert len(elements) > 30 and all(r["inside"] for r in elements)
+    assert page.locator(".diagram-tools").is_hidden()  # the buttons need the script
+    page.screenshot(path=str(SCREENSHOTS / "diagram-overdue-no-script.png"), clip=_clip(page))

@@ -123,8 +123,12 @@
     box.addEventListener("wheel", function (event) {
       event.preventDefault();
       var p = local(event);
-      var delta = event.deltaMode === 1 ? event.deltaY * 16 : event.deltaY;
-      zoomAt(Math.exp(-delta * 0.0015), p.x, p.y);
+      var lines = event.deltaMode === 1 ? 16 : 1;
+      if (!event.ctrlKey && Math.abs(event.deltaX) > Math.abs(event.deltaY)) {
+        panBy(-event.deltaX * lines, 0);  // a touchpad's sideways swipe moves the view
+        return;
+      }
+      zoomAt(Math.exp(-event.deltaY * lines * 0.0015), p.x, p.y);
     }, { passive: false });
 
     box.addEventListener("pointerdown", function (event) {
