@@ -150,8 +150,7 @@ def test_every_engine_event_type_is_told_as_a_sentence():
     recorded = set()
     for source in engine_dir.rglob("*.py"):
         recorded |= set(re.findall(r'audit\.record\(\s*session,\s*"(\w+)"', source.read_text(encoding="utf-8")))
-        recorded |= set(re.findall(r'"(user_activated)" if active else "(user_deactivated)"', source.read_text(
-            encoding="utf-8"))[0]) if "user_activated" in source.read_text(encoding="utf-8") else set()
+    # Events of people, groups, calendars and definitions belong to no instance (the audit page tells those).
     instance_events = {t for t in recorded if not t.startswith(("user_", "group_", "membership_", "password_",
                                                                 "calendar_", "definition_", "token_", "sessions_"))}
     assert instance_events and instance_events <= told_types(), instance_events - told_types()
