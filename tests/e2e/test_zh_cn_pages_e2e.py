@@ -38,7 +38,7 @@ from tests.e2e.shipped_world import MONDAY_9AM, ROLE_USERS, build_world, check_w
 pytestmark = pytest.mark.slow
 ZH_SCREENSHOTS = SCREENSHOTS / "zh-CN"
 # How many pages of one kind each role visits: kinds whose pages differ by process get a few.
-PER_KIND = {"/tasks/{}": 4, "/instances/{}": 5, "/definitions/{}": 3}
+PER_KIND = {"/tasks/{}": 4, "/instances/{}": 5, "/definitions/{}": 3, "/admin/users/{}": 3}
 MAX_PAGES_PER_ROLE = 60
 CUSTOMER = "customer (signed out)"
 # Links that are not pages (downloads, raw sources, the API) or that change state.
@@ -121,6 +121,7 @@ def page_kind(url: str) -> str:
     parts = urlsplit(url)
     path = re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27}\b", "/{}", parts.path)
     path = re.sub(r"/\d+(?=/|$)", "/{}", path)
+    path = re.sub(r"^/admin/users/[^/]+", "/admin/users/{}", path)
     names = sorted({name for name, _value in parse_qsl(parts.query, keep_blank_values=True)})
     return path + (f"?{'&'.join(names)}" if names else "")
 
@@ -188,7 +189,7 @@ def _screenshot_name(kind: str) -> str:
     names = {"/": "inbox", "/tasks/{}": "task", "/instances/{}": "instance", "/dashboard/": "dashboard"}
     if kind in names:
         return names[kind]
-    return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-") or "page"
+    return re.sub(r"[^a-z0-9]+", "-", kind.lower().replace("{}", "id")).strip("-") or "page"
 
 
 def _check_page(page: Any, walk: Walk, role: str, url: str, folder: Path) -> list[str]:
