@@ -1,6 +1,6 @@
 """In a real browser, in zh-CN: the instance page of a chased receivable and of a complaint, and the instance list.
 
-Screenshots: instance_receivable_zh.png, instance_exception_zh.png, instances_list_zh.png.
+Screenshots: instance_receivable_zh.png, instance_exception_zh.png, instances_list_zh.png, instance_receivable_en.png.
 """
 
 from __future__ import annotations
@@ -81,4 +81,17 @@ def test_instance_pages_read_in_chinese(live_server, chromium, screenshots, case
     table = page.locator("table.instances").inner_text()
     assert "华东物流有限公司" in table and "一级响应（30 分钟内）" in table
     page.screenshot(path=str(screenshots / "instances_list_zh.png"), full_page=True)
+    context.close()
+
+
+def test_instance_page_reads_in_english(live_server, chromium, screenshots, cases):
+    invoice, _complaint = cases
+    context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _sign_in(page, live_server.url, "head")
+    page.goto(f"{live_server.url}/instances/{invoice.id}")
+    text = page.locator("section.instance-data").inner_text()
+    assert "Invoice amount" in text and "CN¥12,000.50" in text and "Collection log" in text
+    assert "张三 completed Chase payment" in page.locator("ol.timeline").inner_text()
+    page.screenshot(path=str(screenshots / "instance_receivable_en.png"), full_page=True)
     context.close()
