@@ -186,6 +186,8 @@
 
     if (tools) {
       tools.hidden = false;
+      var toCurrent = tools.querySelector('[data-diagram="current"]');
+      if (toCurrent && !currentBox()) toCurrent.hidden = true;  // a finished instance, or a definition's drawing
       tools.addEventListener("click", function (event) {
         var button = event.target.closest("[data-diagram]");
         if (!button) return;
