@@ -74,7 +74,10 @@ def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
                                                max_bytes=config.max_definition_bytes)
         except DefinitionError as exc:
             problems.extend(exc.problems)
-    from engine.services.bundles import split_catalogues, translation_warnings
+    from engine.services.bundles import form_problems, split_catalogues, translation_warnings
+
+    if documents and not problems:
+        problems = form_problems(documents, config.forms_dir)
 
     warnings = translation_warnings(documents, split_catalogues(files)[1]) if documents else []
     drawings = bool(documents) and not problems and all(documentation_only(d) for d in documents if d.kind == "bpmn") \

@@ -29,6 +29,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "根元素 {root} 既不是 BPMN 也不是 DMN 定义；请将流程图导出为 BPMN 2.0 XML"),
     "no_such_file": ("no such file or directory", "文件或目录不存在"),
     "documentation_only": ("no executable process (documentation only)", "没有可执行的流程（仅为文档）"),
+    "form_invalid": ("a form the process uses is not valid: {detail}", "流程使用的表单无效：{detail}"),
     # translation catalogues (<stem>.i18n.json); the last three are warnings, not errors
     "catalogue_not_json": ("the translation catalogue is not valid UTF-8 JSON: {detail}",
                            "翻译目录不是有效的 UTF-8 JSON：{detail}"),

@@ -15,7 +15,7 @@ from engine.definitions.catalogue import (
     is_catalogue,
     read_catalogue,
 )
-from engine.definitions.forms import load_form
+from engine.definitions.forms import check_form, load_form
 from engine.definitions.messages import plain_problem
 from engine.definitions.support import CAMUNDA, documentation_only
 from engine.errors import DefinitionError, Problem
@@ -99,3 +99,13 @@ def bundle_digest(texts: dict[str, Any], forms: dict[str, Any]) -> str:
     """Return the bundle's part of a version's content hash: a changed text or form makes a new version."""
     return json.dumps({"texts": texts, "forms": forms}, sort_keys=True, ensure_ascii=False)
 
+
+
+def form_problems(docs: list[SourceDocument], forms_dir: Path) -> list[Problem]:
+    """Return what is wrong with the forms the files use (invalid schema, malformed rules), one problem each."""
+    problems = []
+    for key in sorted(set().union(*(form_keys_used(d) for d in docs))):
+        form = load_form(forms_dir, key)
+        for text in check_form(form) if form is not None else []:
+            problems.append(plain_problem(f"{key}.schema.json", None, "form_invalid", detail=text))
+    return problems

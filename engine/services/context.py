@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,12 @@ def context_of(session: Session) -> EngineContext:
 def now(session: Session) -> datetime:
     """Return the engine clock's current time."""
     return context_of(session).clock.now()
+
+
+def local_today(session: Session) -> date:
+    """Return today's date where the deployment is (the engine clock in the engine's time zone): forms' "today"."""
+    ctx = context_of(session)
+    return ctx.clock.now().astimezone(ZoneInfo(ctx.config.timezone)).date()
 
 
 def plain(value: Any) -> Any:

@@ -26,6 +26,7 @@ from engine.services.bundles import (
     bundle_digest,
     bundle_forms,
     bundle_texts,
+    form_problems,
     orphan_catalogues,
     split_catalogues,
     translation_warnings,
@@ -235,7 +236,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
     given, parsed, documents = check_files(
         files, known_groups=groups, form_keys=available_form_keys(ctx.config.forms_dir),
         max_bytes=ctx.config.max_definition_bytes, others=_stored_documents(session, names), refuse_documentation=True)
-    clashes = _clashes(session, given)
+    clashes = _clashes(session, given) + form_problems(given, ctx.config.forms_dir)
     if clashes:
         raise DefinitionError(clashes)
     _definitions, catalogues, _problems = split_catalogues(files)

@@ -14,7 +14,7 @@ from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
 from engine.services import audit
-from engine.services.context import context_of, now, plain
+from engine.services.context import context_of, local_today, now, plain
 from engine.services.definitions import definition_source
 from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
 from engine.services.tasks import list_tasks
@@ -72,7 +72,7 @@ def check_start_data(session: Session, definition_id: int, process_key: str, dat
     if form is None:
         return data
     # plain(): callers that already typed the data (Decimal, date) are checked as the JSON they stand for.
-    return validate_submission(form, plain(data))
+    return validate_submission(form, plain(data), today=local_today(session))
 
 
 def business_key_of(form: FormDefinition | None, data: dict[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ from engine.definitions.people import resolve_group
 from engine.errors import InvalidInput, NotAllowed
 from engine.persistence import HumanTask, MessageSubscription, ProcessDefinition
 from engine.services.candidates import candidate_groups
-from engine.services.context import context_of
+from engine.services.context import context_of, local_today
 from engine.services.definitions import group_names
 from engine.services.instances import may_see_instance
 from engine.services.texts import form_of
@@ -106,4 +106,4 @@ def clean_message_data(session: Session, sender: Sender, contract: MessageContra
     undeclared = {k: f"not a field of message {contract.name}" for k in data if k not in declared}
     if undeclared:
         raise FormErrors(contract.form_key, undeclared)
-    return validate_submission(form, data)
+    return validate_submission(form, data, today=local_today(session))

@@ -12,7 +12,7 @@ from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask
 from engine.services import audit
 from engine.services.candidates import candidate_groups, candidate_users, drop_candidate_rows, is_candidate, who
-from engine.services.context import now
+from engine.services.context import local_today, now
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.texts import form_of
 from engine.services.users import active_groups, groups_of
@@ -153,7 +153,7 @@ def clean_submission(session: Session, row: HumanTask, data: dict[str, Any], def
     form = form_of(session, definition_id, row.form_key)
     if form is None:
         raise InvalidInput(f"task {row.id} uses form {row.form_key!r}, which is not installed in forms/")
-    return validate_submission(form, data)
+    return validate_submission(form, data, today=local_today(session))
 
 
 def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:

@@ -208,3 +208,21 @@ def test_the_shipped_processes_are_written_in_chinese_with_complete_english(engi
     assert texts.field_label("open_amount", "zh-CN") == "未收金额" and texts.field("open_amount").kind == "money"
     assert texts.field_label("invoice_no", "en") == "Invoice no.", "fields of the start form are labelled by the form"
     assert texts.value_label("currency", "CNY", "zh-CN") == "人民币"
+
+
+def test_a_form_with_a_malformed_rule_is_refused_at_deploy(tmp_path: Path, clock: object) -> None:
+    forms = tmp_path / "forms"
+    shutil.copytree(SHIPPED_FORMS, forms)
+    schema_path = forms / "first_response.schema.json"
+    schema = json.loads(schema_path.read_text("utf-8"))
+    schema["x-rules"] = [{"field": "response", "sooner_than": "today"}]
+    schema_path.write_text(json.dumps(schema), "utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'bpm.sqlite3'}", clock, forms_dir=forms)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(DefinitionError) as caught:
+            engine.deploy([write(tmp_path / "p")], actor="designer")
+        assert str(caught.value).startswith("first_response.schema.json: a form the process uses is not valid: ")
+        assert "sooner_than" in str(caught.value)
+        assert _definitions(engine) == []
+    finally:
+        engine.close()

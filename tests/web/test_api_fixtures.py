@@ -15,11 +15,11 @@ from werkzeug.test import TestResponse
 
 from engine import Engine, InstanceView
 from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
+from engine.definitions.documents import read_document
+from engine.services.bundles import form_keys_used
 from engine.services.tokens import create_token
 
 RECEIVABLES = SHIPPED_PROCESSES / "receivables_collection.bpmn"
-RECEIVABLES_FORMS = ("receivables_start", "write_off", "chase_payment", "head_collection", "vp_collection",
-                     "payment_received")
 INVOICE = {"customer": "ACME Logistics", "invoice_no": "INV-2026-001", "amount": "1000.00", "currency": "CNY",
            "invoice_date": "2026-02-20", "due_date": "2026-03-06"}
 
@@ -31,8 +31,8 @@ def issue_token(engine: Engine, username: str, **options: Any) -> str:
 
 
 def deploy_receivables(engine: Engine) -> None:
-    """Deploy the shipped receivables_collection with the forms it names."""
-    for key in RECEIVABLES_FORMS:
+    """Deploy the shipped receivables_collection (and its catalogue) with the forms it names."""
+    for key in form_keys_used(read_document(RECEIVABLES.name, RECEIVABLES.read_bytes())):
         for suffix in (".schema.json", ".ui.json"):
             source = SHIPPED_FORMS / f"{key}{suffix}"
             if source.is_file():

@@ -19,7 +19,9 @@ def test_finance_starts_a_receivable_and_sees_its_data_tasks_and_timers(api_as, 
     assert instance["process_key"] == "receivables_collection" and instance["status"] == "running"
     assert instance["business_key"] == "INV-2026-001" and instance["started_by"] == "fin"
     assert instance["data"]["open_amount"] == "1000.00" and instance["data"]["due_date"] == "2026-03-06"
-    assert [t["element_id"] for t in instance["tasks"]] == ["write_off"]
+    assert instance["tasks"] == [], "no standing write-off task: writing off is an action of finance"
+    actions = api_as("fin").get(f"/instances/{instance['id']}/actions").get_json()
+    assert sorted(a["name"] for a in actions["actions"]) == ["payment_received", "receivable_written_off"]
     assert [(t["element_id"], t["due_at"]) for t in instance["timers"]] == [("due_date_passed", "2026-03-09T01:00:00+00:00")]
     assert api_as("fin").get(f"/instances/{instance['id']}").get_json() == instance
 
@@ -112,11 +114,12 @@ def test_admins_cancel_with_a_reason(api_as, invoice, receivables):
 def test_history_and_diagram(api_as, invoice):
     fin = api_as("fin")
     history = fin.get(f"/instances/{invoice.id}/history").get_json()
-    assert [e["type"] for e in history["items"]] == ["instance_started", "task_created"] and history["total"] == 2
+    assert [e["type"] for e in history["items"]] == ["instance_started"] and history["total"] == 1
     assert history["items"][0]["actor"] == "fin" and history["items"][0]["data"]["business_key"] == "INV-2026-001"
-    assert fin.get(f"/instances/{invoice.id}/history?per_page=1&page=2").get_json()["items"][0]["type"] == "task_created"
+    fin.post(f"/instances/{invoice.id}/actions/payment_received", json={"data": {"amount": "10.00", "currency": "CNY"}})
+    assert fin.get(f"/instances/{invoice.id}/history?per_page=1&page=2").get_json()["items"][0]["type"] == "message_correlated"
     diagram = fin.get(f"/instances/{invoice.id}/diagram")
     assert diagram.status_code == 200 and diagram.mimetype == "image/svg+xml"
-    assert diagram.get_data(as_text=True).lstrip().startswith("<svg") and "write_off" in diagram.get_data(as_text=True)
+    assert diagram.get_data(as_text=True).lstrip().startswith("<svg") and "chase_payment" in diagram.get_data(as_text=True)
     assert_problem(api_as("ops").get(f"/instances/{invoice.id}/diagram"), 403, "forbidden")
     assert_problem(api_as("ops").get(f"/instances/{invoice.id}/history"), 403, "forbidden")

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.definitions.forms import FormErrors
 from engine.errors import DefinitionError
+from engine.services.context import plain
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "/api/v1/problems/"
@@ -107,7 +108,10 @@ def _from_webargs(exc: HTTPException) -> dict[str, str]:
 
 def _extras(source: Exception | None) -> dict[str, Any]:
     if isinstance(source, FormErrors):
-        return {"errors": dict(source.errors)}
+        # errors: each field's English message (kept as it was); error_codes: the code and values behind it, for
+        # clients that word the message themselves.
+        return {"errors": dict(source.errors),
+                "error_codes": {k: {"code": d.code, "params": plain(d.params)} for k, d in source.details.items()}}
     if isinstance(source, DefinitionError):
         from web.i18n import current_language
 

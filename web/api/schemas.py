@@ -62,6 +62,9 @@ class ProblemSchema(Schema):
     error = fields.String(metadata={"description": "The engine's snake_case error code"})
     errors = fields.Dict(keys=fields.String(), values=fields.String(),
                          metadata={"description": "Per-field messages (validation problems)"})
+    error_codes = fields.Dict(keys=fields.String(), values=fields.Dict(),
+                              metadata={"description": 'Per field, the code and values behind its message '
+                                                       '({"code": "not_before", "params": {"other": "invoice_date"}})'})
     problems = fields.List(fields.Nested(DefinitionProblemSchema),
                            metadata={"description": "Every problem found in the files (invalid-definition)"})
 

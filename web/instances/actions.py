@@ -23,7 +23,7 @@ from engine.services.instances import get_instance
 from engine.services.texts import process_texts
 from web.access import READ_ONLY, WORKERS, requires
 from web.db import db, rollback
-from web.formview import field_views, raw_values, read_submission, readable_errors
+from web.formview import field_views, form_error_messages, raw_values, read_submission, submission_error
 from web.i18n import form_language
 from web.instances.views import bp
 
@@ -99,7 +99,7 @@ def perform(instance_id: int, name: str) -> ResponseReturnValue:
         perform_action(session, instance_id, name, data, current_user.username)
     except FormErrors as exc:
         rollback()
-        return _render(instance_id, action, values=values, errors=readable_errors(exc.errors), status=422)
+        return _render(instance_id, action, values=values, errors=form_error_messages(exc, form), status=422)
     except (NotFound, NotAllowed, Conflict) as exc:
         rollback()
         log.info("action %s on instance %s refused: %s", name, instance_id, exc)
@@ -110,7 +110,7 @@ def perform(instance_id: int, name: str) -> ResponseReturnValue:
         rollback()
         log.warning("action %s on instance %s failed: %s", name, instance_id, exc)
         return _render(instance_id, action, values=values, status=422,
-                       problem=gettext("The action could not be recorded: %(reason)s", reason=str(exc)))
+                       problem=submission_error(exc, _definition_id(session, instance_id)))
     flash(gettext("%(action)s recorded.", action=action.label(form_language())), "success")
     return redirect(url_for("instances.show", instance_id=instance_id))
 
@@ -121,3 +121,10 @@ def _render_or_leave(instance_id: int, action: InstanceAction, values: dict[str,
     except NotFound:
         flash(problem, "error")
         return redirect(url_for("instances.index"))
+
+
+def _definition_id(session: Any, instance_id: int) -> int | None:
+    from engine.persistence import ProcessInstance
+
+    instance = session.get(ProcessInstance, instance_id)
+    return instance.definition_id if instance is not None else None
