@@ -17,7 +17,7 @@ from engine.definitions.catalogue import (
 )
 from engine.definitions.forms import check_form, load_form
 from engine.definitions.messages import plain_problem
-from engine.definitions.support import CAMUNDA, documentation_only
+from engine.definitions.support import BPMN, CAMUNDA, documentation_only
 from engine.errors import DefinitionError, Problem
 from engine.runtime import SourceDocument
 
@@ -73,7 +73,9 @@ def bundle_texts(docs: list[SourceDocument], catalogues: dict[str, Catalogue]) -
         if catalogue is not None:
             fields.update(catalogue.fields)
             source = catalogue.source_language
-    return {"source_language": source, "elements": elements, "fields": fields}
+    messages = {str(m.get("name")): str(m.get("id")) for doc in docs for m in doc.tree.iter(f"{{{BPMN}}}message")
+                if m.get("name") and m.get("id")}
+    return {"source_language": source, "elements": elements, "fields": fields, "messages": messages}
 
 
 def form_keys_used(doc: SourceDocument) -> set[str]:

@@ -53,6 +53,7 @@ class ProcessTexts:
     source_language: str | None
     elements: dict[str, dict[str, str]] = field(default_factory=dict)
     fields: dict[str, FieldText] = field(default_factory=dict)
+    message_ids: dict[str, str] = field(default_factory=dict)  # message name → id of its bpmn:message
 
     def element(self, element_id: str, language: str, default: str | None = None) -> str:
         """Return an element's name in ``language`` (falling back to its name as written, then ``default``/the id)."""
@@ -69,6 +70,10 @@ class ProcessTexts:
     def process_name_texts(self) -> dict[str, str]:
         """Return the process's name in each UI language."""
         return self.element_names(self.process_key, self.process_key)
+
+    def message(self, message_name: str, language: str) -> str:
+        """Return a message's text in ``language`` by its name (the BPMN message element that has that name)."""
+        return self.element(self.message_ids.get(message_name, message_name), language, message_name)
 
     def field(self, name: str) -> FieldText | None:
         """Return how a data field is shown, or None when no form or catalogue declares it (technical data)."""
@@ -165,7 +170,8 @@ def _version(session: Session, definition_id: int) -> dict[str, Any]:
             field_texts[name] = _merge(field_texts.get(name), spec)
         cache[definition_id] = {
             "forms": forms, "forms_dir": forms_dir,
-            "texts": ProcessTexts(row.process_key, texts.get("source_language"), elements, field_texts)}
+            "texts": ProcessTexts(row.process_key, texts.get("source_language"), elements, field_texts,
+                                  dict(texts.get("messages") or {}))}
     return cache[definition_id]  # type: ignore[no-any-return]
 
 

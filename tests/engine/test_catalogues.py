@@ -205,6 +205,7 @@ def test_the_shipped_processes_are_written_in_chinese_with_complete_english(engi
     receivables = next(d for d in result.deployed if d.process_key == "receivables_collection")
     texts = engine.texts(receivables.id)
     assert texts.element("msg_payment_received", "zh-CN") == "到账", "a message's name stays its contract; its text is 到账"
+    assert texts.message("payment_received", "en") == "Payment received" and texts.message("nope", "en") == "nope"
     assert texts.field_label("open_amount", "zh-CN") == "未收金额" and texts.field("open_amount").kind == "money"
     assert texts.field_label("invoice_no", "en") == "Invoice no.", "fields of the start form are labelled by the form"
     assert texts.value_label("currency", "CNY", "zh-CN") == "人民币"

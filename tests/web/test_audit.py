@@ -78,11 +78,13 @@ def test_csv_export_streams_every_event_of_the_filter(app, browser, web_engine, 
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = _csv(response)
-    assert rows[0] == ["seq", "at", "actor", "type", "process_key", "instance_id", "task_id", "data"]
+    assert rows[0] == ["seq", "at", "actor", "type", "process_key", "instance_id", "business_key", "task_id", "element_id",
+                       "element_name", "data"]
+    assert all(r[1].endswith("+08:00") for r in rows[1:]), "local times of the deployment, with the offset"
     history = web_engine.history(complaint.id)
     assert [int(r[0]) for r in rows[1:]] == [e.seq for e in history] and len(history) >= 2
     assert {r[5] for r in rows[1:]} == {str(complaint.id)}
-    assert json.loads(rows[1][7])["data"]["customer"] == "ACME Logistics"
+    assert json.loads(rows[1][-1])["data"]["customer"] == "ACME Logistics"
     everything = _csv(browser("admin").get("/audit/export.csv"))
     assert len(everything) - 1 > len(history)
 

@@ -33,6 +33,7 @@ from web.api.schemas import (
 from web.db import db, get_engine
 from web.diagram import render_diagram
 from web.i18n import current_language, group_label
+from web.instances.diagrams import element_labels
 
 blp = ApiBlueprint("definitions", __name__, description="Deployed process definitions: read, validate, deploy.")
 
@@ -86,7 +87,7 @@ def get_diagram(definition_id: int) -> ResponseReturnValue:
     """Draw a definition's diagram as SVG (404 if its file has no diagram data)."""
     definition = _definition(definition_id)
     svg = render_diagram(definition_source(db(), definition.id), title=definition.process_key, lane_label=group_label,
-                         id_prefix=f"d{definition.id}")
+                         id_prefix=f"d{definition.id}", label=element_labels(db(), definition.id))
     if not svg:
         abort(404, f"definition {definition_id} has no diagram interchange (DI) data")
     return Response(svg, mimetype="image/svg+xml")
