@@ -13,6 +13,8 @@ def open_tasks(engine: Engine, instance_id: int) -> dict[str, Any]:
     tasks = engine.tasks(instance_id=instance_id)
     by_element = {t.element_id: t for t in tasks}
     assert len(by_element) == len(tasks), tasks
+    undated = [t.element_id for t in tasks if t.due_at is None]
+    assert not undated, f"no due date: {undated}"  # every human step has a deadline
     return by_element
 
 
@@ -20,6 +22,7 @@ def only_task(engine: Engine, instance_id: int, element_id: str, group: str) -> 
     """Assert the instance has exactly this one open task and return it."""
     tasks = engine.tasks(instance_id=instance_id)
     assert [(t.element_id, t.group) for t in tasks] == [(element_id, group)], tasks
+    assert tasks[0].due_at is not None, f"{element_id} has no due date"  # every human step has a deadline
     return tasks[0]
 
 

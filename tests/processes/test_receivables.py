@@ -49,6 +49,8 @@ def open_tasks(engine: Engine, instance_id: int) -> dict[str, TaskView]:
     tasks = engine.tasks(instance_id=instance_id)
     by_element = {t.element_id: t for t in tasks}
     assert len(by_element) == len(tasks), tasks
+    undated = [t.element_id for t in tasks if t.due_at is None]
+    assert not undated, f"no due date: {undated}"  # every human step has a deadline
     return by_element
 
 
