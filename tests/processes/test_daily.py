@@ -288,6 +288,9 @@ def test_tracking_reports_late_at_1030_escalate_to_cs_head(engine: Engine, clock
     assert set(tasks) == {"send_customer_reports", "escalate_late_reports"}
     escalation = tasks["escalate_late_reports"]
     assert (escalation.title, escalation.group) == ("在途报告超时处理", "cs_head")
+    d = engine.instance(instance_id).data
+    assert (d["missed_step"], d["missed_step_name"], d["missed_by"], d["missed_deadline"], d["overdue_by"]) == (
+        "in_transit_reports", "10:30前发送在途报告", "cs_assistant", sh(2026, 3, 2, 10, 30), 0)
     breaches = [e.data for e in engine.history(instance_id) if e.type == "sla_breached"]
     assert [(b["step"], b["group"], datetime.fromisoformat(b["deadline"]), datetime.fromisoformat(b["actual"]))
             for b in breaches] == [("in_transit_report", "cs_assistant", sh(2026, 3, 2, 10, 30), sh(2026, 3, 2, 10, 30))]

@@ -131,6 +131,13 @@ def test_first_response_missing_30_minutes_escalates_to_cs_head_and_records_a_br
         "一级响应超时", "cs_head", "exception_overdue")
     assert tasks["first_response"].id == first.id  # non-interrupting: the rep still answers
     assert breaches(engine, inst.id) == [("first_response", "cs_rep", sh(2026, 3, 2, 9, 30))]
+    # The escalation names who missed what by how much (the timer fired a minute late).
+    d = engine.instance(inst.id).data
+    assert {k: d[k] for k in ("missed_step", "missed_step_name", "missed_by", "missed_deadline", "overdue_by",
+                              "escalated_at")} == {
+        "missed_step": "first_response", "missed_step_name": "一级响应（30 分钟内）", "missed_by": "cs_rep",
+        "missed_deadline": sh(2026, 3, 2, 9, 30), "overdue_by": 60, "escalated_at": sh(2026, 3, 2, 9, 31)}
+    assert escalation.due_at == sh(2026, 3, 2, 11, 31)
     assert events(engine, inst.id, "timer_fired")[0].data["element_id"] == "first_response_overdue"
     assert timers(engine, inst.id) == []
 
@@ -196,6 +203,9 @@ def test_complaint_answered_late_and_report_deadline_counts_two_working_days(eng
     engine.fire_due_timers()
     assert open_tasks(engine, inst.id)["escalate_report"].group == "cs_head"
     assert [b[0] for b in breaches(engine, inst.id)] == ["answer_24h", "customer_report"]
+    d = engine.instance(inst.id).data
+    assert (d["missed_step"], d["missed_by"], d["missed_deadline"], d["overdue_by"]) == (
+        "customer_report", "cs_rep", sh(2026, 3, 9, 15, 0), 0)
 
     # cs_head returns the late report once: the rework does not count the same deadline twice.
     complete(engine, inst.id, "write_report", {"report": "Draft"}, "rep")
