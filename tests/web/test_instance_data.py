@@ -72,6 +72,7 @@ def _section(html: str, title_id: str) -> str:
 
 
 def test_receivable_page_in_chinese_shows_labels_money_tables_and_local_times(browser, shipped, chased):
+    shipped.set_data(chased.id, {"erp_sync_ref": "X-77"}, "admin")  # a field no form or catalogue declares
     html = browser("head").get(f"/instances/{chased.id}", headers=ZH).get_data(as_text=True)
     data = _section(html, "data-title")
     text = _main(data)
@@ -91,6 +92,7 @@ def test_receivable_page_in_chinese_shows_labels_money_tables_and_local_times(br
     assert "¥2,000.00" in payments and "到账时间" in payments
     # Technical data is collapsed; no raw key appears in the main content.
     assert '<details class="technical">' in data and "技术数据" in data
+    assert "erp_sync_ref" in data.split('<details class="technical">', 1)[1] and "erp_sync_ref" not in text
     for raw in ("collection_log", "invoice_amount", "open_amount", "escalation_level", "overdue_since",
                 "'event'", "2026-03-09T"):
         assert raw not in text, raw
@@ -113,6 +115,7 @@ def test_receivable_history_in_chinese_is_sentences(browser, shipped, chased):
 
 
 def test_receivable_page_in_english(browser, shipped, chased):
+    shipped.set_data(chased.id, {"erp_sync_ref": "X-77"}, "admin")  # a field no form or catalogue declares
     html = browser("head").get(f"/instances/{chased.id}", headers=EN).get_data(as_text=True)
     text = _main(_section(html, "data-title"))
     for shown in ("Customer", "Invoice amount", "CN¥12,000.50", "Feb 20, 2026", "Overdue", "yes", "Collection log",
