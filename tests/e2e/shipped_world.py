@@ -2,8 +2,9 @@
 
 One Monday (2026-03-02, Asia/Shanghai) on the engine's manual clock: complaints answered and escalated (a DMN decision
 picks the responsible department at every start), an order plan dispatched, an onboarding under way, receivables
-chased and paid, and both daily timers fired. Steps whose task a model change removed are skipped (the world is for
-pages, the process tests pin the models); ``check_world`` says whether everything the pages need is there.
+chased and paid, both daily timers fired, and one timer failing on data an administrator mistyped (an incident).
+Steps whose task a model change removed are skipped (the world is for pages, the process tests pin the models);
+``check_world`` says whether everything the pages need is there.
 """
 
 from __future__ import annotations
@@ -114,6 +115,11 @@ def build_world(engine: Engine, clock: ManualClock, processes: Any) -> World:
     _do(engine, world, "escalated", "escalate_first_response", None, "head")
     _do(engine, world, "overdue", "chase_payment", None, "rep")
     _fire(engine, clock, datetime(2026, 3, 2, 10, 0, tzinfo=SH))  # the daily tracking check starts
+    tracking = next(i for i in engine.instances(process_key="daily_tracking_check"))
+    world.instances["tracking"] = tracking.id
+    # An administrator's bad edit: the 10:30 escalation cannot compute the lateness, so its timer becomes an incident
+    # (at once when the engine is configured without retries).
+    engine.set_data(tracking.id, {"reports_due_at": "明天上午"}, "admin")
     _fire(engine, clock, datetime(2026, 3, 2, 17, 30, tzinfo=SH))  # the daily plan summary starts
     _fire(engine, clock, datetime(2026, 3, 2, 17, 40, tzinfo=SH))
     return world

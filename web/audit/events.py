@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup
 
 from engine.services.admin import list_users
 from engine.services.audit import HistoryEntry
@@ -192,9 +193,13 @@ def tell_events(entries: list[HistoryEntry]) -> dict[int, ToldEvent]:
     texts: dict[int, ProcessTexts] = {i.id: process_texts(session, i.definition_id) for i in instances
                                       if i.definition_id is not None}
     told: dict[int, ToldEvent] = {}
+    error = gettext("Error")
     for instance_id, events in by_instance.items():
         for e, entry in zip(events, timeline(events, texts.get(instance_id), people, language), strict=True):
-            told[e.seq] = ToldEvent(entry.actor, entry.sentence, list(entry.fields), _raw(e))
+            # An error is the engine's own words (a Python exception): shown as code, not as a sentence.
+            fields = [(label, Markup("<code>{}</code>").format(value) if label == error else value)
+                      for label, value in entry.fields]
+            told[e.seq] = ToldEvent(entry.actor, entry.sentence, fields, _raw(e))
     teller = _Teller(people, language)
     for e in entries:
         if e.seq not in told:
