@@ -90,7 +90,7 @@ def test_the_quickstart_runs_verbatim(served, tmp_path):
     out = run.stdout
     assert '"username": "fin"' in out.replace('":"', '": "')
     assert "started instance 1" in out
-    assert '"title": "核销坏账"' in out
+    assert '"name": "receivable_written_off"' in out and '"label": "Write off' in out
     assert '"instances":[1]' in out.replace(" ", "")
     assert '"status": "completed"' in out and '"outcome": "written_off"' in out
     assert '"paid": "400.00"' in out and '"written_off": "600.00"' in out
