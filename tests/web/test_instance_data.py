@@ -309,3 +309,18 @@ def test_each_event_type_reads_as_a_sentence_without_raw_keys(app, shipped, exce
         assert by_type["sla_breached"].sentence.startswith("Deadline missed: First response (30 min) (Customer")
         assert by_type["task_completed"].sentence == "张三 completed First response (30 min)"
         assert by_type["data_changed"].fields == [("Severity", "General → Complaint")]
+
+
+def test_the_task_page_shows_the_same_readable_data_and_names(browser, shipped, exception):
+    [task] = [t for t in shipped.tasks(instance_id=exception.id) if t.element_id == "first_response"]
+    zh = browser("rep").get(f"/tasks/{task.id}", headers=ZH).get_data(as_text=True)
+    panel = _main(_section(zh, "data-title"))
+    for shown in ("渠道", "微信", "责任部门", "运输部", "受理时间", "2026年3月2日 09:00"):
+        assert shown in panel, shown
+    for raw in ("high_impact", "responsible_department", "wechat", "transport", "T01:00:00"):
+        assert raw not in panel, raw
+    head = zh.split("<header class=\"page-head\">", 1)[1].split("</header>", 1)[0]
+    assert "异常处理 #" in head and "exception_escalation" not in head, "the breadcrumb names the process"
+    assert "<h1>一级响应（30 分钟内）</h1>" in head
+    en = browser("rep").get(f"/tasks/{task.id}", headers=EN).get_data(as_text=True)
+    assert "<h1>First response (30 min)</h1>" in en and "Responsible department" in en

@@ -14,13 +14,15 @@ from engine.services import inbox as inbox_queries
 from engine.services import task_notes
 from engine.services.audit import instance_history
 from engine.services.instances import get_instance
-from engine.services.texts import form_of
+from engine.services.texts import form_of, process_texts
 from engine.services.views import TaskView
 from web.access import may_assign, may_claim, may_unclaim, may_work_on
 from web.db import db, get_engine
 from web.formview import field_views
 from web.i18n import pick
 from web.instances.diagrams import instance_diagram
+from web.instances.presenting import present_data
+from web.texts import task_title
 
 
 def definition_of(session: Session, task: TaskView) -> int:
@@ -59,11 +61,12 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
     members = inbox_queries.group_members(session, task.group) if task.group and may_assign(task) else []
     return render_template(
         "tasks/task.html",
-        task=task, instance=instance, form=form, form_title=pick(form.ui.get("title"), task.title) if form else task.title,
+        task=task, instance=instance, form=form, form_title=pick(form.ui.get("title"), task_title(task)) if form else task_title(task),
         fields=field_views(form, values, errors) if form else [], general_error=general_error,
         problem=problem, notice=notice, may_work=workable and problem is None, may_claim=may_claim(task),
         may_unclaim=may_unclaim(task), may_assign=may_assign(task) and bool(members), members=members,
         has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),
-        data=sorted((instance.data or {}).items()),
+        data=present_data(process_texts(session, instance.definition_id) if instance.definition_id else None,
+                          instance.data),
     ), status
