@@ -50,15 +50,15 @@ def test_forms_come_from_bpm_forms_dir_not_from_the_package(bpm, tmp_path: Path)
     site_forms = tmp_path / "site-forms"
     site_forms.mkdir()
     for path in SHIPPED_FORMS.iterdir():
-        if not path.name.startswith("write_off."):
+        if not path.name.startswith("chase_payment."):
             shutil.copy(path, site_forms / path.name)
 
     assert bpm("validate", RECEIVABLES).exit_code == 0
     result = bpm("validate", RECEIVABLES, "--json", env={"BPM_FORMS_DIR": str(site_forms)})
     assert result.exit_code == 1
     problems = json.loads(result.output)["problems"]
-    assert [p["element_id"] for p in problems] == ["write_off"], problems
-    assert "write_off" in problems[0]["message"]
+    assert [p["element_id"] for p in problems] == ["chase_payment"], problems
+    assert "chase_payment" in problems[0]["message"]
 
 
 def test_local_calendar_days_come_from_bpm_calendars_dir(bpm, tmp_path: Path) -> None:
