@@ -46,6 +46,11 @@ def test_message_errors(api_as, invoice):
     assert "name" in assert_problem(fin.post("/messages", {"data": {}}), 422, "validation")["errors"]
     nested = assert_problem(fin.post("/messages", {"name": "x", "correlation": {"a": {"b": 1}}}), 422, "validation")
     assert any(k.startswith("correlation") for k in nested["errors"])
-    script = assert_problem(fin.post("/messages", _pay("lots")), 422, "script-error")
-    assert "decimal" in script["detail"]
+    malformed = assert_problem(fin.post("/messages", _pay("lots")), 422, "validation")
+    assert malformed["error_codes"]["amount"]["code"] == "format" and "amount" in malformed["errors"]
+    negative = assert_problem(fin.post("/messages", _pay("-3.00")), 422, "validation")
+    assert negative["error_codes"]["amount"]["code"] == "greater_than"
+    script = assert_problem(fin.post("/messages", {**_pay("5.00"), "data": {"amount": "5.00", "currency": "USD"}}),
+                            422, "script-error")
+    assert "differs from the invoice currency" in script["detail"]
     assert_problem(api_as("designer").post("/messages", _pay("1.00")), 403, "forbidden")

@@ -26,6 +26,7 @@ from web.db import db, rollback
 from web.definitions import staging
 from web.diagram import render_diagram
 from web.i18n import current_language, group_label, pick
+from web.instances.diagrams import element_labels
 from web.paging import Pager, page_size, requested_page
 
 bp = Blueprint("definitions", __name__, url_prefix="/definitions")
@@ -143,7 +144,8 @@ def show(definition_id: int) -> ResponseReturnValue:
     session = db()
     definition = _definition(definition_id)
     diagram = render_diagram(definition_source(session, definition_id), title=definition.process_key,
-                             lane_label=group_label, id_prefix=f"d{definition_id}")
+                             lane_label=group_label, id_prefix=f"d{definition_id}",
+                             label=element_labels(session, definition_id))
     page = requested_page()
     instances, total = instances_on_definition(session, definition_id, limit=page_size(), offset=(page - 1) * page_size())
     versions = _versions().get(definition.process_key, [])

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup
 
 from engine.services.audit import HistoryEntry
 from engine.services.texts import ProcessTexts
@@ -225,7 +226,7 @@ def _timer_fired(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]
 def _retry(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return (gettext("Timer %(timer)s failed; attempt %(n)s runs again at %(at)s", timer=s.step(e),
                     n=e.data.get("attempt") or 1, at=_when(e.data.get("run_at"))),
-            [(gettext("Error"), str(e.data.get("error") or ""))])
+            [(gettext("Error"), as_code(e.data.get("error")))])
 
 
 def _rescheduled(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
@@ -259,7 +260,7 @@ def _breached(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
 def _incident(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     if e.type == "incident_raised":
         return (gettext("Incident: %(step)s failed", step=s.step(e)),
-                [(gettext("Error"), str(e.data.get("error") or ""))])
+                [(gettext("Error"), as_code(e.data.get("error")))])
     if e.type == "incident_retried":
         return gettext("%(actor)s retried the failed step", actor=s.person(e.actor)), []
     return (gettext("%(actor)s resolved the incident", actor=s.person(e.actor)),
@@ -276,7 +277,7 @@ def _external(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     if e.type == "external_task_failed":
         error = e.data.get("error_message") or e.data.get("error") or ""
         return gettext("%(task)s failed at worker %(worker)s", task=task, worker=worker), \
-            [(gettext("Error"), str(error))] if error else []
+            [(gettext("Error"), as_code(error))] if error else []
     return (gettext("Worker %(worker)s completed %(task)s", worker=worker, task=task),
             s.fields(e.data.get("variables")))
 
@@ -327,3 +328,8 @@ def timeline(history: list[HistoryEntry], texts: ProcessTexts | None = None,
         entries.append(TimelineEntry(e.at, story.person(e.actor), e.type, str(EVENT_LABELS.get(e.type, e.type)),
                                      sentence, fields, _raw(e)))
     return entries
+
+
+def as_code(text: object) -> Markup:
+    """Show an engine error as code: it is the script's or the system's own text, not the page's language."""
+    return Markup("<code>%s</code>") % str(text or "")
