@@ -21,6 +21,7 @@ from engine.definitions.catalogue import LANGUAGES
 from engine.definitions.forms import FormDefinition
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.persistence import MessageSubscription, ProcessInstance
+from engine.services.instances import may_see_instance
 from engine.services.message_senders import declarations, identify_sender, may_send, owning_groups
 from engine.services.messages import correlate_message
 from engine.services.texts import form_of, process_texts
@@ -116,3 +117,8 @@ def perform_action(session: Session, instance_id: int, message_name: str, data: 
     # (as deployed with the instance's version), and records message_correlated in the audit trail.
     correlate_message(session, message_name, {"instance_id": instance_id}, dict(data or {}), actor, scopes=scopes)
     return action
+
+
+def may_see_or_act(session: Session, instance_id: int, username: str) -> bool:
+    """Return True if the user may see the instance, or holds an action on it (finance on any open receivable)."""
+    return may_see_instance(session, instance_id, username) or bool(list_actions(session, instance_id, username))

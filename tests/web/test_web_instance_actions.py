@@ -173,3 +173,14 @@ def test_the_instance_page_offers_the_actions(browser, invoice):
     assert page.status_code == 200
     assert f'href="/instances/{invoice.id}/actions/receivable_written_off"' in text and ">Write off</a>" in text
     assert 'data-action="receivable_written_off"' not in browser("auditor").get(f"/instances/{invoice.id}").get_data(as_text=True)
+
+
+def test_finance_opens_a_receivable_someone_else_started_because_it_may_act_on_it(web_engine, browser, api_as):
+    install_action_forms(web_engine)
+    web_engine.deploy([BPMN_DIR / "instance_actions.bpmn"], actor="designer")
+    started_by_rep = web_engine.start("open_invoice", {"invoice_no": "INV-8"}, "rep", business_key="INV-8")
+    page = browser("fin").get(f"/instances/{started_by_rep.id}")
+    assert page.status_code == 200 and f"/instances/{started_by_rep.id}/actions/receivable_written_off" in \
+        page.get_data(as_text=True)
+    assert api_as("fin").get(f"/instances/{started_by_rep.id}").status_code == 200
+    assert browser("ops").get(f"/instances/{started_by_rep.id}").status_code == 403, "no task, no action: not visible"

@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from engine.definitions.forms import load_form
 from engine.services.audit import instance_history
-from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, may_see_instance, start_instance
+from engine.services.instance_actions import may_see_or_act
+from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, start_instance
 from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, WORKERS, in_any
 from web.api.auth import allow, groups, username
@@ -37,7 +38,7 @@ INSTANCE = "/<int(min=1, max=2147483647):instance_id>"
 def visible_instance(instance_id: int) -> InstanceView:
     """Return the instance (404) if the caller may see it (403), by the instance page's rule."""
     instance = get_instance(db(), instance_id, with_data=False)
-    if not in_any(INSTANCE_OVERSEERS) and not may_see_instance(db(), instance_id, username()):
+    if not in_any(INSTANCE_OVERSEERS) and not may_see_or_act(db(), instance_id, username()):
         abort(403, f"instance {instance_id} is not one you started or take part in")
     return instance
 

@@ -14,12 +14,12 @@ from flask_login import current_user
 from engine.services.audit import history_csv, history_lookup, instance_history
 from engine.services.definitions import list_definitions
 from engine.services.external_tasks import list_external_tasks
+from engine.services.instance_actions import may_see_or_act
 from engine.services.instances import (
     InstanceFilter,
     cancel_instance,
     find_instances,
     get_instance,
-    may_see_instance,
     start_form_key,
 )
 from engine.services.overviews import InstanceOverview, display_names, instance_overviews
@@ -73,7 +73,7 @@ def index() -> ResponseReturnValue:
 def _visible(instance_id: int) -> None:
     if in_any(INSTANCE_OVERSEERS):
         return
-    if not may_see_instance(db(), instance_id, current_user.username):
+    if not may_see_or_act(db(), instance_id, current_user.username):
         abort(403)
 
 
