@@ -213,17 +213,14 @@ def test_installed_bpm_runs_a_receivable_from_start_to_completion(installed: Ins
     assert instance == {"id": 1, "process_key": "receivables_collection", "version": 1, "status": "running",
                         "business_key": INVOICE["invoice_no"]}
 
-    tasks = installed.bpm_json(workdir, "tasks", "--user", "alice")
-    assert isinstance(tasks, list)
-    assert [(t["element_id"], t["group"], t["assignee"], t["status"], t["form_key"]) for t in tasks] == \
-        [("write_off", "finance", None, "open", "write_off")]
-    task_id = tasks[0]["id"]
-
-    claimed = installed.bpm_json(workdir, "claim", task_id, "--user", "alice")
-    assert isinstance(claimed, dict) and (claimed["assignee"], claimed["status"]) == ("alice", "open")
-    done = installed.bpm_json(workdir, "complete", task_id, "--user", "alice",
+    # No standing task: finance writes the receivable off with an action of the instance.
+    assert installed.bpm_json(workdir, "tasks", "--user", "alice") == []
+    actions = installed.bpm_json(workdir, "actions", "1", "--user", "alice")
+    assert isinstance(actions, list)
+    assert sorted(a["name"] for a in actions) == ["payment_received", "receivable_written_off"]
+    done = installed.bpm_json(workdir, "actions", "1", "receivable_written_off", "--user", "alice",
                               "--data", json.dumps({"reason": "Customer insolvent; written off"}))
-    assert isinstance(done, dict) and (done["status"], done["assignee"]) == ("completed", "alice")
+    assert done == {"action": "receivable_written_off", "instance_id": 1, "status": "completed"}
 
     shown = installed.bpm_json(workdir, "show", "1")
     assert isinstance(shown, dict)
@@ -284,10 +281,12 @@ def test_installed_web_app_serves_translated_pages_and_a_task_form(installed: In
                                        "next": "/"}).encode()
         with opener.open(urllib.request.Request(base + "/login", data=form), timeout=10) as response:  # noqa: S310
             inbox = response.read().decode()
-        assert "核销坏账" in inbox and "INV-WHEEL-1" in inbox, inbox
-        task_link = re.search(r'href="(/tasks/[^"]+)"', inbox)
-        assert task_link, inbox
-        status, _, page = get(task_link.group(1))
+        assert "/logout" in inbox and "/tasks/" not in inbox, inbox  # signed in; no standing write-off task
+        status, _, case = get("/instances/1", "zh-CN")
+        assert status == 200 and "应收账款催收" in case and "INV-WHEEL-1" in case, case  # names from the catalogue
+        action = re.search(r'href="(/instances/1/actions/receivable_written_off)"', case)
+        assert action, case
+        status, _, page = get(action.group(1), "zh-CN")
         assert status == 200 and 'name="reason"' in page, page  # the shipped write_off form renders
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
