@@ -153,9 +153,9 @@ def attribute_problems(doc: SourceDocument, process: Any) -> list[Problem]:
 
 
 def form_key_problems(doc: SourceDocument, process: Any, form_keys: set[str]) -> list[Problem]:
-    """A user task's form key must name a form in forms/; other vendors' form keys are named as such."""
+    """A user task's or start event's form key must name a form in forms/; other vendors' form keys are named as such."""
     problems = []
-    for task in process.iter(f"{{{BPMN}}}userTask"):
+    for task in [*process.iter(f"{{{BPMN}}}userTask"), *process.iter(f"{{{BPMN}}}startEvent")]:
         task_id, key = task.get("id"), camunda(task, "formKey")
         if key is None:
             foreign = [name for name in task.attrib if name.endswith("}formKey")]
@@ -195,3 +195,14 @@ def _foreign(text: str) -> bool:
     """JUEL/FEEL values are reported once, by the expression check."""
     stripped = text.strip()
     return "${" in stripped or "#{" in stripped or stripped.startswith("=")
+
+
+def message_form_problems(doc: SourceDocument, form_keys: set[str]) -> list[Problem]:
+    """A message's declared form (camunda:property formKey) must name a form in forms/, like a task's."""
+    problems = []
+    for message in doc.tree.iter(f"{{{BPMN}}}message"):
+        for prop in message.iter(f"{{{CAMUNDA}}}property"):
+            key = (prop.get("value") or "").strip()
+            if prop.get("name") == "formKey" and key and key not in form_keys:
+                problems.append(problem(doc.filename, prop, message, "form_key_missing", key=key))
+    return problems

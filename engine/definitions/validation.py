@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from engine.definitions.messages import problem, readable_error
-from engine.definitions.people import attribute_problems, form_key_problems, people_problems
+from engine.definitions.people import attribute_problems, form_key_problems, message_form_problems, people_problems
 from engine.definitions.service_tasks import service_task_problems
 from engine.definitions.support import (
     documentation_only,
@@ -94,6 +94,8 @@ def _bpmn_problems(
             problems += people_problems(doc, process, groups)
         if form_keys is not None:
             problems += form_key_problems(doc, process, form_keys)
+    if form_keys is not None and executable_processes(doc):
+        problems += message_form_problems(doc, form_keys)
     return problems
 
 

@@ -227,3 +227,18 @@ def test_a_form_with_a_malformed_rule_is_refused_at_deploy(tmp_path: Path, clock
         assert _definitions(engine) == []
     finally:
         engine.close()
+
+
+def test_a_message_or_start_event_naming_a_missing_form_is_refused(engine: Engine, tmp_path: Path) -> None:
+    bpmn = write(tmp_path / "p").read_text("utf-8")
+    bpmn = bpmn.replace('<bpmn:startEvent id="start" name="收到来电"/>',
+                        '<bpmn:startEvent id="start" name="收到来电" camunda:formKey="no_such_start_form"/>')
+    bpmn = bpmn.replace('<bpmn:process ', '<bpmn:message id="m" name="called_back"><bpmn:extensionElements>'
+                        '<camunda:properties><camunda:property name="formKey" value="no_such_message_form"/>'
+                        '</camunda:properties></bpmn:extensionElements></bpmn:message>\n  <bpmn:process ')
+    (tmp_path / "p" / "callback.bpmn").write_text(bpmn, "utf-8")
+    with pytest.raises(DefinitionError) as caught:
+        engine.deploy([tmp_path / "p"], actor="designer")
+    text = str(caught.value)
+    assert "start (收到来电): form key 'no_such_start_form' names no form" in text
+    assert "m (called_back): form key 'no_such_message_form' names no form" in text
