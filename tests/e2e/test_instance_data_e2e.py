@@ -51,6 +51,7 @@ def cases(live_server):
     engine.complete(chase.id, {"reason": "客户资金周转困难，月底前付款",
                                "promised_date": (today + timedelta(days=10)).isoformat()}, "rep")
     engine.message("payment_received", {"invoice_no": "INV-2026-088"}, {"amount": "2000.00"}, actor="fin")
+    engine.set_data(invoice.id, {"erp_sync_ref": "X-77"}, "admin")  # a field no form or catalogue declares: technical
     complaint = engine.start("exception_escalation", {
         "channel": "wechat", "customer": "Beta Foods 贝塔食品", "order_no": "SO-7781", "type": "damage",
         "severity": "complaint", "description": "两箱外包装破损，客户要求赔偿"}, "rep", business_key="SO-7781")
