@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from engine import Engine
 from engine.errors import NotFound
+from engine.persistence import MessageSubscription
 from tests.conftest import deploy_fixture
 
 
@@ -15,8 +17,6 @@ def test_an_event_subprocess_message_is_a_subscription_and_interrupts_the_instan
     assert [t.element_id for t in engine.tasks(instance_id=instance.id)] == ["t"]
     engine.set_data(instance.id, {"amount": "80.00"}, actor="admin")
     with engine.transaction() as session:
-        from engine.persistence import MessageSubscription
-        from sqlalchemy import select
         subs = session.execute(select(MessageSubscription.message_name, MessageSubscription.element_id)
                                .where(MessageSubscription.instance_id == instance.id)).all()
     assert [tuple(s) for s in subs] == [("receivable_written_off", "wo")]
