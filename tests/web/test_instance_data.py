@@ -324,3 +324,18 @@ def test_the_task_page_shows_the_same_readable_data_and_names(browser, shipped, 
     assert "<h1>一级响应（30 分钟内）</h1>" in head
     en = browser("rep").get(f"/tasks/{task.id}", headers=EN).get_data(as_text=True)
     assert "<h1>First response (30 min)</h1>" in en and "Responsible department" in en
+
+
+def test_an_escalation_task_says_who_missed_which_deadline_by_how_much(browser, shipped, clock):
+    invoice = shipped.start("receivables_collection", INVOICE, "fin", business_key=INVOICE["invoice_no"])
+    clock.set(datetime(2026, 3, 9, 1, 12, tzinfo=timezone.utc))  # collection starts Monday 09:12 Shanghai
+    shipped.fire_due_timers()
+    clock.set(datetime(2026, 3, 11, 1, 42, tzinfo=timezone.utc))  # nobody chased: 2 working days + 30 minutes
+    shipped.fire_due_timers()
+    [escalation] = [t for t in shipped.tasks(instance_id=invoice.id) if t.group == "cs_head"]
+    page = browser("head").get(f"/tasks/{escalation.id}", headers=ZH).get_data(as_text=True)
+    facts = page.split('<dl class="data display-facts">', 1)[1].split("</dl>", 1)[0]
+    text = re.sub(r"<[^>]+>", " ", facts)
+    for shown in ("催收付款", "客服代表", "2026年3月11日 09:12", "30分钟", "华东物流有限公司", "¥12,000.50"):
+        assert shown in text, (shown, text)
+    assert "cs_rep" not in text and "chase_payment" not in text

@@ -21,7 +21,7 @@ from web.db import db, get_engine
 from web.formview import field_views
 from web.i18n import pick
 from web.instances.diagrams import instance_diagram
-from web.instances.presenting import present_data
+from web.instances.presenting import ShownData, ShownField, present_data
 from web.texts import task_title
 
 
@@ -59,6 +59,7 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
     errors = errors or {}
     general_error = top_error or errors.get("_form")
     members = inbox_queries.group_members(session, task.group) if task.group and may_assign(task) else []
+    data = present_data(process_texts(session, instance.definition_id) if instance.definition_id else None, instance.data)
     return render_template(
         "tasks/task.html",
         task=task, instance=instance, form=form, form_title=pick(form.ui.get("title"), task_title(task)) if form else task_title(task),
@@ -67,6 +68,12 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
         may_unclaim=may_unclaim(task), may_assign=may_assign(task) and bool(members), members=members,
         has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),
-        data=present_data(process_texts(session, instance.definition_id) if instance.definition_id else None,
-                          instance.data),
+        data=data, display=_display_facts(form, data),
     ), status
+
+
+def _display_facts(form: FormDefinition | None, data: ShownData) -> list[ShownField]:
+    """Return the instance fields a form shows above its inputs (ui.json ``display``), e.g. who missed which deadline."""
+    wanted = [str(name) for name in (form.ui.get("display") or [])] if form is not None else []
+    by_name = {f.name: f for f in data.fields if f.table is None}
+    return [by_name[name] for name in wanted if name in by_name]
