@@ -11,22 +11,22 @@ from engine.services import admin as admin_service
 from engine.services import tokens as token_service
 from engine.services import users as users_service
 from web.access import ADMINS, ANYONE, in_any
-from web.api.auth import allow, groups, username
-from web.api.openapi import ApiBlueprint, problems
-from web.api.paging import page_of
-from web.api.schemas import (
+from web.api.account_schemas import (
     GroupSchema,
     IssuedTokenSchema,
     MeSchema,
     NewTokenSchema,
     NewUserSchema,
-    PageArgsSchema,
     TokenListArgsSchema,
     TokenPageSchema,
     TokenSchema,
     UserPageSchema,
     UserSchema,
 )
+from web.api.auth import allow, groups, username
+from web.api.openapi import ApiBlueprint, problems
+from web.api.paging import page_of
+from web.api.schemas import PageArgsSchema
 from web.db import db, now
 
 me_blp = ApiBlueprint("me", __name__, description="The user the token belongs to.")
