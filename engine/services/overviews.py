@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.persistence import HumanTask, ProcessInstance, Timer, User
+from engine.persistence import HumanTask, MessageSubscription, ProcessInstance, Timer, User
 from engine.services.tasks import task_view
 from engine.services.views import TaskView
 
@@ -23,12 +23,13 @@ class InstanceOverview:
     customer: str | None = None
     open_tasks: list[TaskView] = field(default_factory=list)
     started_by_name: str | None = None
-    # With no task open, a running case waits on timers: their element ids, soonest first.
+    # With no task open, a running case waits on timers (their element ids, soonest first), else on messages.
     waiting_on: list[str] = field(default_factory=list)
 
 
 def instance_overviews(session: Session, instance_ids: Iterable[int]) -> dict[int, InstanceOverview]:
-    """Return the customer, open tasks, timers and starter's name of each instance, in four queries whatever their number."""
+    """Return the customer, open tasks, timers (or awaited messages) and starter's name of each instance, in a fixed
+    number of queries whatever their number."""
     ids = sorted(set(instance_ids))
     if not ids:
         return {}
@@ -47,6 +48,14 @@ def instance_overviews(session: Session, instance_ids: Iterable[int]) -> dict[in
             select(Timer.instance_id, Timer.element_id).where(Timer.instance_id.in_(ids)).order_by(Timer.due_at)):
         if instance_id is not None and element_id not in timers[instance_id]:
             timers[instance_id].append(element_id)
+    # A case with no timer waits on messages only (a payment, a write-off): name those events instead.
+    quiet = [i for i in ids if not timers[i]]
+    if quiet:
+        for instance_id, element_id in session.execute(
+                select(MessageSubscription.instance_id, MessageSubscription.element_id)
+                .where(MessageSubscription.instance_id.in_(quiet)).order_by(MessageSubscription.id)):
+            if element_id not in timers[instance_id]:
+                timers[instance_id].append(element_id)
     return {i: InstanceOverview(customers.get(i) if isinstance(customers.get(i), str) else None, tasks[i],
                                 names.get(starters.get(i) or ""), timers[i]) for i in ids}
 
