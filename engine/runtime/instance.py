@@ -178,12 +178,12 @@ class InstanceRun:
             raise translate_errors(exc) from exc
         self.advance()
 
-    def catch_message(self, name: str, payload: dict[str, Any]) -> bool:
-        """Deliver a message to this workflow; return False if nothing waits for it."""
+    def catch_message(self, name: str, payload: dict[str, Any], sender: str | None = None) -> bool:
+        """Deliver a message (from ``sender``) to this workflow; return False if nothing waits for it."""
         for task in list(self.workflow.event_manager.tasks.values()):
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition) and definition.name == name:
-                    event = BpmnEvent(definition, payload=from_outside(payload))
+                    event = BpmnEvent(definition, payload=from_outside(payload, sender))
                     try:
                         self.workflow.catch(event)
                     except (SpiffWorkflowException, SandboxViolation) as exc:
@@ -198,7 +198,7 @@ class InstanceRun:
                 try:
                     if getattr(start, "interrupting", True):
                         interrupt(self.workflow)
-                    self.workflow.catch(BpmnEvent(definition, payload=from_outside(payload)))
+                    self.workflow.catch(BpmnEvent(definition, payload=from_outside(payload, sender)))
                 except (SpiffWorkflowException, SandboxViolation) as exc:
                     raise translate_errors(exc) from exc
                 self.advance()

@@ -7,11 +7,21 @@ from typing import Any
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 
 OUTSIDE = "bpm:outside"
+SENDER = "bpm:sender"
+# The variable a delivered message sets to the user who sent it (scripts record who wrote off, who confirmed).
+SENDER_VARIABLE = "message_sender"
 
 
-def from_outside(data: dict[str, Any]) -> dict[str, Any]:
-    """Wrap data sent from outside so no shape of it can pass for an engine-thrown message."""
-    return {OUTSIDE: dict(data)}
+def from_outside(data: dict[str, Any], sender: str | None = None) -> dict[str, Any]:
+    """Wrap data sent from outside so no shape of it can pass for an engine-thrown message; note who sent it."""
+    wrapped: dict[str, Any] = {OUTSIDE: dict(data)}
+    if sender:
+        wrapped[SENDER] = sender
+    return wrapped
+
+
+def _is_outside(payload: Any) -> bool:
+    return isinstance(payload, dict) and OUTSIDE in payload and set(payload) <= {OUTSIDE, SENDER}
 
 
 def _is_camunda_payload(payload: Any) -> bool:
@@ -30,8 +40,10 @@ class EngineMessage(CamundaMessageEventDefinition):  # type: ignore[misc]
 
     def update_task_data(self, my_task: Any) -> None:
         payload = my_task.internal_data.get(self.name)
-        if isinstance(payload, dict) and set(payload) == {OUTSIDE}:
+        if _is_outside(payload):
             my_task.set_data(**payload[OUTSIDE])
+            if payload.get(SENDER):  # set after the data, so no field sent along can pass for the sender
+                my_task.set_data(**{SENDER_VARIABLE: payload[SENDER]})
         elif _is_camunda_payload(payload):
             super().update_task_data(my_task)
         elif payload:

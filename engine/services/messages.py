@@ -85,7 +85,7 @@ def correlate_message(
         payload = clean_message_data(session, sender, contract, dict(data or {}), definition_id)
         instance, info, run = load_instance(session, instance_id)
         require_running(instance)
-        if not run.catch_message(name, payload):
+        if not run.catch_message(name, payload, actor):
             continue
         audit.record(session, "message_correlated", actor, instance_id=instance_id, process_key=instance.process_key,
                      data={"message": name, "correlation": correlation, "payload": data or {}})

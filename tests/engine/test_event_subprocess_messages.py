@@ -40,3 +40,12 @@ def test_the_subscription_survives_save_and_restore_and_ends_with_the_instance(e
     assert engine.instance(instance.id).status == "completed"
     with pytest.raises(NotFound):
         engine.message("receivable_written_off", {"instance_id": instance.id}, actor="system")
+
+
+def test_a_script_after_a_message_sees_who_sent_it_and_data_cannot_pretend_otherwise(engine: Engine) -> None:
+    deploy_fixture(engine, "event_subprocess_message.bpmn")
+    instance = engine.start("evsub", {"amount": "1"}, actor="rep")
+    engine.message("receivable_written_off", {"instance_id": instance.id}, {"message_sender": "someone-else"},
+                   actor="system")
+    data = engine.instance(instance.id).data
+    assert data is not None and data["message_sender"] == "system"

@@ -334,8 +334,9 @@ def test_finance_writes_the_debt_off_at_any_stage(engine: Engine, clock) -> None
     assert {(t.element_id, t.status) for t in engine.tasks(instance_id=inst.id, status=None)} == {
         ("chase_payment", "completed"), ("head_collection", "cancelled")}
     written = d["collection_log"][-1]
-    assert (written["event"], written["amount"], written["reason"]) == (
-        "written_off", Decimal("1000.00"), "Customer declared insolvent")
+    assert (written["event"], written["amount"], written["reason"], written["by"]) == (
+        "written_off", Decimal("1000.00"), "Customer declared insolvent", "fin")
+    assert d["written_off_by"] == "fin", "the ledger says who wrote it off (the message's sender)"
     assert timers(engine, inst.id) == []
     assert [e.type for e in events(engine, inst.id)][-3:] == ["message_correlated", "task_cancelled", "instance_completed"]
     correlated = events(engine, inst.id, "message_correlated")[-1]
