@@ -24,9 +24,21 @@ from engine.runtime import Runtime
 from engine.runtime.calendar import BusinessCalendar
 from engine.runtime.calendar_files import DayRow, parse_days
 from engine.runtime.calendar_sources import build_calendar
-from engine.services import audit, calendar, deadlines, definitions, instances, messages, tasks, timers, users
+from engine.services import (
+    audit,
+    calendar,
+    deadlines,
+    definitions,
+    instances,
+    messages,
+    task_operations,
+    tasks,
+    timers,
+    users,
+)
 from engine.services.calendar import refresh_calendar
 from engine.services.context import CONTEXT_KEY, EngineContext
+from engine.services.task_operations import DoneTask
 from engine.services.texts import ProcessTexts, form_of, process_texts
 from engine.services.timers import FireResult
 from engine.services.views import DeployResult, InstanceView, TaskView
@@ -177,6 +189,15 @@ class Engine:
     def unclaim(self, task_id: str, actor: str) -> TaskView:
         """Give a claimed task back to its group."""
         return self._tx(tasks.unclaim_task, task_id, actor)
+
+    def transfer(self, task_id: str, actor: str, *, to_user: str | None = None, to_group: str | None = None,
+                 reason: str = "") -> TaskView:
+        """Hand a task on (转办) to a user or a group, with a reason."""
+        return self._tx(task_operations.transfer_task, task_id, actor, to_user=to_user, to_group=to_group, reason=reason)
+
+    def done(self, user: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[DoneTask]:
+        """Return the tasks ``user`` completed (已办), latest first."""
+        return self._tx(task_operations.done_tasks, user, query=query, limit=limit, offset=offset)[0]
 
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:
         """Complete a task with data."""

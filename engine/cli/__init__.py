@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from engine.cli import actions  # noqa: F401  (registers `bpm actions`)
+from engine.cli import (
+    actions,  # noqa: F401  (registers `bpm actions`)
+    task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm done`)
+)
 from engine.cli.commands import cli
 
 

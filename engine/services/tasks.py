@@ -65,17 +65,19 @@ def list_tasks(
 
 def get_task(session: Session, task_id: str) -> TaskView:
     """Return one task or raise NotFound."""
-    return task_view(_row(session, task_id))
+    return task_view(task_row(session, task_id))
 
 
-def _row(session: Session, task_id: str) -> HumanTask:
+def task_row(session: Session, task_id: str) -> HumanTask:
+    """Return a task's row, or raise NotFound."""
     row = session.get(HumanTask, task_id)
     if row is None:
         raise NotFound(f"task {task_id} not found")
     return row
 
 
-def _require_known_user(session: Session, actor: str) -> set[str]:
+def require_known_user(session: Session, actor: str) -> set[str]:
+    """Return an active user's groups (none for the engine's own actors); raise NotAllowed for anyone else."""
     if actor in SYSTEM_ACTORS:
         return set()
     groups = active_groups(session, actor)
@@ -84,7 +86,8 @@ def _require_known_user(session: Session, actor: str) -> set[str]:
     return groups
 
 
-def _require_open(row: HumanTask) -> None:
+def require_open(row: HumanTask) -> None:
+    """Raise Conflict unless the task is still open."""
     if row.status != "open":
         by = f" by {row.completed_by}" if row.completed_by else ""
         raise Conflict(f"task {row.id} is already {row.status}{by}")
@@ -99,9 +102,9 @@ def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
 
 def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
     """Assign an unassigned task to ``actor``, who must be in its candidate group."""
-    row = _row(session, task_id)
-    groups = _require_known_user(session, actor)
-    _require_open(row)
+    row = task_row(session, task_id)
+    groups = require_known_user(session, actor)
+    require_open(row)
     if row.assignee == actor:
         return task_view(row)
     if row.assignee is not None:
@@ -116,9 +119,9 @@ def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
 
 def unclaim_task(session: Session, task_id: str, actor: str) -> TaskView:
     """Give a claimed task back to its group (the assignee, or a cs_head/admin)."""
-    row = _row(session, task_id)
-    groups = _require_known_user(session, actor)
-    _require_open(row)
+    row = task_row(session, task_id)
+    groups = require_known_user(session, actor)
+    require_open(row)
     if row.assignee is None:
         return task_view(row)
     if row.assignee != actor and not groups & {"cs_head", "admin"}:
@@ -132,9 +135,9 @@ def unclaim_task(session: Session, task_id: str, actor: str) -> TaskView:
 
 def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> TaskView:
     """Assign a task to a member of its group (cs_head/admin only)."""
-    row = _row(session, task_id)
-    groups = _require_known_user(session, actor)
-    _require_open(row)
+    row = task_row(session, task_id)
+    groups = require_known_user(session, actor)
+    require_open(row)
     if not groups & {"cs_head", "admin"}:
         raise NotAllowed(f"{actor} may not assign tasks (cs_head or admin only)")
     if not is_candidate(row, assignee, set(groups_of(session, assignee))):
@@ -160,9 +163,9 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     """Complete a task with data and run the instance to its next wait state, in one transaction."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("task data must be a JSON object")
-    row = _row(session, task_id)
-    groups = _require_known_user(session, actor)
-    _require_open(row)
+    row = task_row(session, task_id)
+    groups = require_known_user(session, actor)
+    require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
         whom = f"assigned to {row.assignee}" if row.assignee else f"for {who(row)}"
         raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})")

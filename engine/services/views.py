@@ -44,6 +44,8 @@ class TaskView:
             "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
             "follow_up_at": self.follow_up_at.isoformat() if self.follow_up_at else None,
             "titles": dict(self.titles),
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+            "completed_by": self.completed_by,
         }
 
 

@@ -104,3 +104,25 @@ def test_miwg_reference_files_parse_or_fail_per_element(path: Path) -> None:
     else:
         lines = proc.stderr.strip().splitlines()
         assert lines and all(line.startswith(f"{path.name}:") for line in lines), proc.stderr
+
+
+def test_transfer_and_done_from_the_command_line(bpm) -> None:
+    bpm("deploy", str(BPMN_DIR / "gateways.bpmn"))
+    bpm("users", "add", "alice", "--group", "cs_rep")
+    bpm("users", "add", "bob", "--group", "cs_rep")
+    bpm("start", "gateways", "--data", '{"amount": 50}', "--business-key", "ORD-5", "--user", "alice")
+    [task] = json.loads(bpm("tasks", "--user", "alice", "--json").output)
+    bpm("claim", task["id"], "--user", "alice")
+    both = bpm("transfer", task["id"], "--user", "alice", "--to-user", "bob", "--to-group", "cs_head", "--reason", "x", ok=False)
+    assert both.exit_code == 2 and "exactly one of --to-user and --to-group" in both.output
+    no_reason = bpm("transfer", task["id"], "--user", "alice", "--to-user", "bob", "--reason", " ", ok=False)
+    assert no_reason.exit_code == 1 and "give a reason" in no_reason.output and "Traceback" not in no_reason.output
+    moved = json.loads(bpm("transfer", task["id"], "--user", "alice", "--to-user", "bob", "--reason", "休假",
+                           "--json").output)
+    assert (moved["id"], moved["assignee"]) == (task["id"], "bob")
+    assert json.loads(bpm("tasks", "--user", "alice", "--json").output) == []
+    bpm("complete", task["id"], "--user", "bob", "--data", '{"checked": true}')
+    done = json.loads(bpm("done", "--user", "bob", "--json").output)
+    assert [(d["id"], d["completed_by"], d["instance_status"]) for d in done] == [(task["id"], "bob", "running")]
+    assert json.loads(bpm("done", "--user", "bob", "--q", "ORD-6", "--json").output) == []
+    assert "no completed tasks" in bpm("done", "--user", "alice").output

@@ -1,0 +1,49 @@
+"""``bpm transfer`` (转办) and ``bpm done`` (已办): hand a task on, list what I completed."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cli.commands import cli
+from engine.cli.common import build_engine, designer_language, emit_json, engine_errors
+
+
+@cli.command(help="Hand task TASK on (转办) to a user (--to-user, who then holds it) or a group (--to-group, unclaimed "
+                  "in its queue), with a reason. Its holder, a candidate of an unclaimed task, or a cs_head/admin may.")
+@click.argument("task_id")
+@click.option("--user", "actor", required=True, help="act as this user")
+@click.option("--to-user", help="the user who takes the task over")
+@click.option("--to-group", help="the group whose queue the task goes to")
+@click.option("--reason", required=True, help="why the task is handed on (shown to the new holder)")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def transfer(task_id: str, actor: str, to_user: str | None, to_group: str | None, reason: str, as_json: bool) -> None:
+    """Transfer a task."""
+    if (to_user is None) == (to_group is None):
+        raise click.UsageError("give exactly one of --to-user and --to-group")
+    task = build_engine().transfer(task_id, actor, to_user=to_user, to_group=to_group, reason=reason)
+    if as_json:
+        emit_json(task.to_json())
+    else:
+        click.echo(f"task {task.id} transferred to {to_user or 'group ' + str(to_group)}")
+
+
+@cli.command(help="List the tasks USER completed (已办), latest first, with where each instance stands now.")
+@click.option("--user", "user", required=True)
+@click.option("--q", "query", help="only tasks whose customer, business key or title contains this")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def done(user: str, query: str | None, limit: int, as_json: bool) -> None:
+    """List completed tasks."""
+    found = build_engine().done(user, query=query, limit=limit)
+    if as_json:
+        emit_json([d.to_json() for d in found])
+        return
+    if not found:
+        click.echo("no completed tasks")
+    language = "zh-CN" if designer_language() == "zh" else "en"
+    for d in found:
+        at = d.task.completed_at.isoformat(timespec="minutes") if d.task.completed_at else "-"
+        click.echo(f"{d.task.id}  #{d.task.instance_id} {d.task.process_key}  {d.task.titles.get(language) or d.task.title}"
+                   f"  {at}  instance {d.instance_status}")

@@ -1,0 +1,88 @@
+"""What staff do with tasks beyond claim and complete: transfer one on (转办), and look back at what they did (已办).
+
+Who may transfer a task: its assignee; for an unclaimed task, any of its candidates; a cs_head or admin always.
+The task keeps its instance, form and deadline; only who holds it changes, with a reason in the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput, NotAllowed
+from engine.persistence import Group, HumanTask, ProcessInstance
+from engine.services import audit
+from engine.services.candidates import candidate_groups, drop_candidate_rows, is_candidate
+from engine.services.tasks import require_known_user, require_open, task_row, task_view
+from engine.services.users import active_groups
+from engine.services.views import TaskView
+from engine.services.worklist import like_pattern
+
+SUPERVISORS = {"cs_head", "admin"}
+MAX_REASON = 1000
+
+
+def transfer_task(session: Session, task_id: str, actor: str, *, to_user: str | None = None,
+                  to_group: str | None = None, reason: str = "") -> TaskView:
+    """Hand a task on to a user (who then holds it) or to a group (unclaimed in its queue), with a reason."""
+    if (to_user is None) == (to_group is None):
+        raise InvalidInput("transfer to exactly one user or one group")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("give a reason for the transfer")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
+    row = task_row(session, task_id)
+    groups = require_known_user(session, actor)
+    require_open(row)
+    holder = row.assignee == actor or (row.assignee is None and is_candidate(row, actor, groups))
+    if not holder and not groups & SUPERVISORS:
+        raise NotAllowed(f"{actor} may not transfer task {task_id}: only its holder or a cs_head/admin may")
+    before = {"assignee": row.assignee, "groups": list(candidate_groups(row))}
+    if to_user is not None:
+        if active_groups(session, to_user) is None:
+            raise InvalidInput(f"no active user {to_user!r}")
+        if to_user == row.assignee:
+            raise InvalidInput(f"task {task_id} is already {to_user}'s")
+        row.assignee = to_user
+    else:
+        if session.get(Group, to_group) is None:
+            raise InvalidInput(f"no group {to_group!r}")
+        drop_candidate_rows(session, [row.id])
+        row.assignee, row.candidate_group = None, to_group
+        row.candidates = {"groups": [to_group], "users": []}
+    audit.record(session, "task_transferred", actor, instance_id=row.instance_id, task_id=row.id,
+                 process_key=row.process_key,
+                 data={"element_id": row.element_id, "from": before, "to_user": to_user, "to_group": to_group,
+                       "reason": reason})
+    session.flush()
+    return task_view(row)
+
+
+@dataclass(frozen=True)
+class DoneTask:
+    """A task someone completed, with where its instance stands now."""
+
+    task: TaskView
+    instance_status: str
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``bpm done --json`` shape: the task's fields plus ``instance_status``."""
+        return {**self.task.to_json(), "instance_status": self.instance_status}
+
+
+def done_tasks(session: Session, user: str, *, query: str | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[list[DoneTask], int]:
+    """Return the tasks ``user`` completed, latest first, optionally matching a customer, business key or title."""
+    stmt = (select(HumanTask, ProcessInstance.status).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.completed_by == user, HumanTask.status == "completed"))
+    if query and query.strip():
+        pattern = like_pattern(query.strip())
+        stmt = stmt.where(or_(HumanTask.customer.ilike(pattern, escape="\\"),
+                              HumanTask.business_key.ilike(pattern, escape="\\"),
+                              HumanTask.title.ilike(pattern, escape="\\")))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(HumanTask.completed_at.desc(), HumanTask.id).limit(limit).offset(offset))
+    return [DoneTask(task_view(task), status) for task, status in rows], int(total)
