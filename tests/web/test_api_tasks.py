@@ -142,3 +142,24 @@ def test_a_retried_completion_with_its_key_returns_the_first_result(api_as, web_
     assert again.headers["Idempotent-Replayed"] == "true"
     assert len([e for e in web_engine.history(complaint.id) if e.type == "task_completed"]) == 1
     assert_problem(rep.post(f"/tasks/{task_id}/complete", {"data": GOOD}), 409, "conflict")  # without the key
+
+
+
+def test_transfer_and_the_done_list(api_as, web_engine, complaint):
+    task_id = _task_id(web_engine, complaint)
+    rep = api_as("rep")
+    rep.post(f"/tasks/{task_id}/claim")
+    both = assert_problem(rep.post(f"/tasks/{task_id}/transfer", {"to_user": "head", "to_group": "cs_head",
+                                                                    "reason": "x"}), 422, "validation")
+    assert "to_user" in both["errors"]
+    assert_problem(api_as("ops").post(f"/tasks/{task_id}/transfer", {"to_group": "cs_head", "reason": "x"}), 403,
+                   "forbidden")
+    moved = rep.post(f"/tasks/{task_id}/transfer", {"to_group": "cs_head", "reason": "需要负责人决定"})
+    assert moved.status_code == 200 and (moved.get_json()["assignee"], moved.get_json()["group"]) == (None, "cs_head")
+    head = api_as("head")
+    head.post(f"/tasks/{task_id}/claim")
+    assert head.post(f"/tasks/{task_id}/complete", {"data": {**GOOD}}).status_code == 200
+    done = head.get("/tasks/done").get_json()
+    assert [(t["id"], t["completed_by"], t["instance_status"]) for t in done["items"]] == [(task_id, "head", "running")]
+    assert head.get("/tasks/done?q=nothing-like-this").get_json()["total"] == 0
+    assert rep.get("/tasks/done").get_json() == {"items": [], "total": 0, "page": 1, "per_page": 25}

@@ -9,8 +9,9 @@ from engine.services.timers import list_incidents, list_timers, resolve_incident
 from web.access import ADMINS
 from web.api.auth import allow, username
 from web.api.openapi import ApiBlueprint, problems
+from web.api.operation_schemas import IncidentListArgsSchema, IncidentPageSchema, IncidentSchema, ResolveSchema, TimerListArgsSchema
 from web.api.paging import page_of
-from web.api.schemas import IncidentListArgsSchema, IncidentPageSchema, IncidentSchema, ResolveSchema, TimerListArgsSchema, TimerPageSchema
+from web.api.schemas import TimerPageSchema
 from web.db import db
 
 timers_blp = ApiBlueprint("timers", __name__, description="Pending timers (admins).")

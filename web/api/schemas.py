@@ -35,7 +35,8 @@ def json_object(**kwargs: Any) -> fields.Dict:
     return fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), **kwargs)
 
 
-def _ids(**kwargs: Any) -> fields.Integer:
+def id_field(**kwargs: Any) -> fields.Integer:
+    """Return an integer field that takes only ids the database can hold."""
     return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
@@ -214,7 +215,7 @@ class TaskListArgsSchema(PageArgsSchema):
     scope = fields.String(load_default="inbox", validate=validate.OneOf(SCOPES),
                           metadata={"description": "inbox: assigned to me or unclaimed in my groups; mine: assigned "
                                                    "to me; group: unclaimed in my groups. Ignored with instance_id."})
-    instance_id = _ids(metadata={"description": "List this instance's tasks instead of an inbox"})
+    instance_id = id_field(metadata={"description": "List this instance's tasks instead of an inbox"})
     status = fields.String(load_default="open", validate=validate.OneOf((*TASK_STATUSES, "all")),
                            metadata={"description": "With instance_id only; inboxes hold open tasks"})
     process_key = fields.String(validate=NAME)
@@ -233,6 +234,34 @@ class CompleteSchema(Schema):
     """The data of a completed task, validated against its form."""
 
     data = json_object(load_default=dict)
+
+
+class TransferSchema(Schema):
+    """Hand a task on (转办): to one user, who then holds it, or to one group's queue, with a reason."""
+
+    to_user = fields.String(validate=validate.Length(min=1, max=120))
+    to_group = fields.String(validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+    @validates_schema
+    def _one_target(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("to_user" in data) == ("to_group" in data):
+            raise ValidationError("give exactly one of to_user and to_group", "to_user")
+
+
+class DoneTaskSchema(TaskSchema):
+    """A task I completed, with where its instance stands now."""
+
+    instance_status = fields.String(required=True, metadata={"description": "running, completed, cancelled or failed"})
+
+
+DoneTaskPageSchema = page_schema(DoneTaskSchema, "DoneTaskPageSchema")
+
+
+class DoneListArgsSchema(PageArgsSchema):
+    """Search my done list (已办)."""
+
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "customer, business key or title"})
 
 
 # -- instances ---------------------------------------------------------------------------------------
@@ -359,45 +388,3 @@ class MessageResultSchema(Schema):
 
     message = fields.String(required=True)
     instances = fields.List(fields.Integer(), required=True)
-
-
-# -- operations --------------------------------------------------------------------------------------
-
-
-class TimerListArgsSchema(PageArgsSchema):
-    """Filters of the timer list."""
-
-    instance_id = _ids()
-    status = fields.String(validate=validate.OneOf(("waiting", "incident")))
-    due_before = fields.AwareDateTime(default_timezone=timezone.utc)
-
-
-class IncidentSchema(Schema):
-    """A timer that kept failing, or an external task whose worker reported no retries left."""
-
-    id = fields.Integer(required=True)
-    timer_id = fields.Integer(allow_none=True, required=True)
-    external_task_id = fields.String(allow_none=True, required=True)
-    instance_id = fields.Integer(allow_none=True, required=True)
-    process_key = fields.String(required=True)
-    element_id = fields.String(required=True)
-    error = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "open, retried or resolved"})
-    created_at = fields.DateTime(required=True)
-    resolved_at = fields.DateTime(allow_none=True, required=True)
-    resolved_by = fields.String(allow_none=True, required=True)
-
-
-IncidentPageSchema = page_schema(IncidentSchema, "IncidentPageSchema")
-
-
-class IncidentListArgsSchema(PageArgsSchema):
-    """Filters of the incident list."""
-
-    status = fields.String(load_default="open", validate=validate.OneOf(("open", "retried", "resolved", "all")))
-
-
-class ResolveSchema(Schema):
-    """Why an incident is closed without a retry."""
-
-    note = fields.String(load_default="", validate=validate.Length(max=1000))

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import abort
 
-from engine.definitions.forms import load_form
 from engine.services import inbox as inbox_queries
 from engine.services import tasks as task_service
+from engine.services.task_operations import done_tasks, transfer_task
+from engine.services.texts import form_of
 from engine.services.views import TaskView
 from web.access import ANYONE, ASSIGNERS, WORKERS, may_assign, may_claim, may_unclaim, may_view_task, may_work_on
 from web.api.auth import allow, username
@@ -17,10 +18,22 @@ from web.api.idempotency import idempotent
 from web.api.instances import visible_instance
 from web.api.openapi import ApiBlueprint, problems
 from web.api.paging import page, page_of, window
-from web.api.schemas import AssignSchema, CompleteSchema, TaskDetailSchema, TaskListArgsSchema, TaskPageSchema, TaskSchema
-from web.db import db, get_engine
+from web.api.schemas import (
+    AssignSchema,
+    CompleteSchema,
+    DoneListArgsSchema,
+    DoneTaskPageSchema,
+    TaskDetailSchema,
+    TaskListArgsSchema,
+    TaskPageSchema,
+    TaskSchema,
+    TransferSchema,
+)
+from web.db import db
+from web.tasks.page import definition_of
 
-blp = ApiBlueprint("tasks", __name__, description="Human tasks: inboxes, forms, claim, assign, complete.")
+blp = ApiBlueprint("tasks", __name__, description="Human tasks: inboxes, forms, claim, assign, transfer, complete, "
+                                                 "and what I completed.")
 TASK = "/<string(minlength=1, maxlength=36):task_id>"
 
 
@@ -58,7 +71,7 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
 def get_task(task_id: str) -> dict[str, Any]:
     """Return a task with its form (JSON Schema and UI hints) and what I may do with it."""
     task = visible_task(task_id)
-    form = load_form(get_engine().config.forms_dir, task.form_key) if task.form_key else None
+    form = form_of(db(), definition_of(db(), task), task.form_key) if task.form_key else None
     return {
         **asdict(task),
         "form": {"key": form.key, "title": form.title(), "json_schema": form.schema, "ui": form.ui} if form else None,
@@ -108,3 +121,26 @@ def complete(body: dict[str, Any], task_id: str) -> TaskView:
     """Complete a task with data validated against its form (422 names each invalid field)."""
     visible_task(task_id)
     return task_service.complete_task(db(), task_id, body["data"], username())
+
+
+@blp.route("/done")
+@allow(ANYONE)
+@blp.arguments(DoneListArgsSchema, location="query")
+@blp.response(200, DoneTaskPageSchema)
+def done(args: dict[str, Any]) -> dict[str, Any]:
+    """List the tasks I completed (已办), latest first, with where each instance stands now."""
+    limit, offset = window(args)
+    found, total = done_tasks(db(), username(), query=args.get("q"), limit=limit, offset=offset)
+    return page([{**asdict(d.task), "instance_status": d.instance_status} for d in found], total, args)
+
+
+@blp.route(f"{TASK}/transfer", methods=["POST"])
+@allow(WORKERS)
+@blp.arguments(TransferSchema, example={"to_user": "rep2", "reason": "休假，交给同事处理"})
+@blp.response(200, TaskSchema)
+@problems(400, 404, 409)
+def transfer(body: dict[str, Any], task_id: str) -> TaskView:
+    """Hand a task on (转办) to a user or a group's queue, with a reason (its holder, or a cs_head/admin)."""
+    visible_task(task_id)
+    return transfer_task(db(), task_id, username(), to_user=body.get("to_user"), to_group=body.get("to_group"),
+                         reason=body["reason"])
