@@ -108,6 +108,14 @@ def may_unclaim(task: TaskView) -> bool:
             and (task.assignee == current_user.username or in_any(ASSIGNERS)))
 
 
+def may_transfer(task: TaskView) -> bool:
+    """Its holder (the assignee, or a candidate of an unclaimed task), or a cs_head/admin, may hand an open task on."""
+    if task.status != "open" or not in_any(WORKERS):
+        return False
+    holder = task.assignee == current_user.username or (task.assignee is None and _is_candidate(task))
+    return holder or in_any(ASSIGNERS)
+
+
 def may_assign(task: TaskView) -> bool:
     """A cs_head or admin may assign an open task to a member of its group."""
     return task.status == "open" and in_any(ASSIGNERS)

@@ -257,6 +257,8 @@ SAMPLE_EVENTS = {
                      "due_at": "2026-03-02T01:30:00+00:00"},
     "task_claimed": {}, "task_unclaimed": {"previous_assignee": "rep"},
     "task_assigned": {"assignee": "rep", "previous_assignee": None},
+    "task_transferred": {"element_id": "chase_payment", "from": {"assignee": "rep", "groups": ["cs_rep"]},
+                         "to_user": "head", "to_group": None, "reason": "休假"},
     "task_completed": {"element_id": "first_response", "submitted": {"response": "已致电客户"}},
     "task_cancelled": {}, "task_commented": {"body": "客户要求今天回电"},
     "task_passed": {"element_id": "first_response", "title": "一级响应", "kind": "manualTask"},

@@ -197,3 +197,28 @@ def test_task_buttons_read_right_in_chinese(browser, handle):
     text = b.get(f"/tasks/{handle.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert ">释放任务</button>" in text and ">完成</button>" in text and ">保存草稿</button>" in text
     assert "退回" not in text
+
+
+def test_transfer_from_the_task_page_and_the_done_list(browser, web_engine, complaint):
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    rep = browser("rep")
+    rep.post(f"/tasks/{task.id}/claim", data={})
+    page = rep.get(f"/tasks/{task.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'action="/tasks/' + task.id + '/transfer"' in page and 'value="user:rep2"' in page
+    assert 'value="group:cs_head"' in page and 'value="user:rep"' not in page, "not to myself"
+    refused = rep.post(f"/tasks/{task.id}/transfer", data={"to": "user:rep2", "reason": ""}, follow_redirects=True)
+    assert "Say why you transfer the task." in refused.get_data(as_text=True)
+    assert web_engine.tasks(instance_id=complaint.id)[0].assignee == "rep"
+    moved = rep.post(f"/tasks/{task.id}/transfer", data={"to": "user:rep2", "reason": "休假，交给同事"})
+    assert moved.status_code == 302 and moved.headers["Location"].endswith("/")
+    assert web_engine.tasks(instance_id=complaint.id)[0].assignee == "rep2"
+    theirs = browser("rep2").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Transferred by rep: 休假，交给同事" in theirs
+    assert browser("ops").post(f"/tasks/{task.id}/transfer", data={"to": "user:ops", "reason": "x"}).status_code == 403
+    history = browser("rep2").get(f"/instances/{complaint.id}").get_data(as_text=True)
+    assert "transferred" in history and "休假，交给同事" in history
+    web_engine.complete(task.id, {"resolution": "Re-delivered", "contacts": 1, "escalate": False}, "rep2")
+    done = browser("rep2").get("/done?q=" + (task.business_key or task.customer or "")).get_data(as_text=True)
+    status = web_engine.instance(complaint.id).status
+    assert f'href="/tasks/{task.id}"' in done and f'class="status status-{status}"' in done
+    assert "No completed tasks yet." in browser("rep").get("/done").get_data(as_text=True)

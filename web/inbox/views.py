@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from engine.services import inbox as inbox_queries
 from engine.services.definitions import list_definitions
+from engine.services.task_operations import done_tasks
 from web.access import ANYONE, may_assign, may_claim, may_unclaim, requires
 from web.db import db
 from web.i18n import pick
@@ -51,3 +52,13 @@ def index() -> ResponseReturnValue:
         processes=[(key, names.get(key, key)) for key in (counts.processes if counts else ())],
         groups=sorted(current_user.groups), members=members,
     )
+
+
+@bp.get("/done")
+@requires(ANYONE)
+def done() -> ResponseReturnValue:
+    """Show the tasks I completed (已办), latest first, searchable, with where each case stands now."""
+    query, page = (request.args.get("q") or "").strip()[:100], requested_page()
+    rows, total = done_tasks(db(), current_user.username, query=query or None, limit=page_size(),
+                             offset=(page - 1) * page_size())
+    return render_template("inbox/done.html", rows=rows, query=query, pager=Pager(page, page_size(), total))

@@ -28,6 +28,7 @@ EVENT_LABELS = {
     "task_claimed": lazy_gettext("Task claimed"),
     "task_unclaimed": lazy_gettext("Task given back"),
     "task_assigned": lazy_gettext("Task assigned"),
+    "task_transferred": lazy_gettext("Task transferred"),
     "task_completed": lazy_gettext("Task completed"),
     "task_cancelled": lazy_gettext("Task cancelled"),
     "task_commented": lazy_gettext("Comment"),
@@ -190,6 +191,12 @@ def _assigned(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
                    person=s.person(e.data.get("assignee"))), []
 
 
+def _transferred(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    target = s.person(e.data.get("to_user")) if e.data.get("to_user") else group_label(e.data.get("to_group"))
+    return (gettext("%(actor)s transferred %(task)s to %(target)s", actor=s.person(e.actor), task=s.step(e),
+                    target=target), [(gettext("Reason"), str(e.data.get("reason") or ""))])
+
+
 def _task_completed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return (gettext("%(actor)s completed %(task)s", actor=s.person(e.actor), task=s.step(e)),
             s.fields(e.data.get("submitted"), e.task_id or ""))
@@ -294,6 +301,7 @@ _Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
 _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
     "task_created": _created, "task_claimed": _claimed, "task_unclaimed": _unclaimed, "task_assigned": _assigned,
+    "task_transferred": _transferred,
     "task_completed": _task_completed, "task_cancelled": _task_cancelled, "task_commented": _commented,
     "task_passed": _passed, "timer_fired": _timer_fired, "timer_retry_scheduled": _retry,
     "timer_rescheduled": _rescheduled, "due_rescheduled": _rescheduled, "message_correlated": _message,

@@ -1,5 +1,6 @@
-"""The task page: form, draft, comments, diagram; claim, unclaim, assign, complete."""
+"""The task page: form, draft, comments, diagram; claim, unclaim, assign, transfer, complete."""
 
+from web.tasks import operations  # noqa: F401  (registers the transfer route)
 from web.tasks.views import bp
 
 __all__ = ["bp"]

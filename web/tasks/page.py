@@ -7,19 +7,21 @@ from typing import Any
 from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from engine.definitions.forms import FormDefinition, load_form
 from engine.services import inbox as inbox_queries
 from engine.services import task_notes
+from engine.services.admin import list_groups, list_users
 from engine.services.audit import instance_history
 from engine.services.instances import get_instance
 from engine.services.texts import form_of, process_texts
 from engine.services.views import TaskView
-from web.access import may_assign, may_claim, may_unclaim, may_work_on
+from web.access import may_assign, may_claim, may_transfer, may_unclaim, may_work_on
 from web.db import db, get_engine
 from web.formview import field_views
-from web.i18n import pick
+from web.i18n import group_label, pick
 from web.instances.diagrams import instance_diagram
 from web.instances.presenting import ShownData, ShownField, present_data
 from web.texts import task_title
@@ -66,6 +68,9 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
         fields=field_views(form, values, errors) if form else [], general_error=general_error,
         problem=problem, notice=notice, may_work=workable and problem is None, may_claim=may_claim(task),
         may_unclaim=may_unclaim(task), may_assign=may_assign(task) and bool(members), members=members,
+        may_transfer=may_transfer(task) and task.status == "open",
+        transfer_targets=transfer_targets(session) if may_transfer(task) else ([], []),
+        last_transfer=next((e for e in reversed(history) if e.type == "task_transferred" and e.task_id == task.id), None),
         has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),
         data=data, display=_display_facts(form, data),
@@ -77,3 +82,11 @@ def _display_facts(form: FormDefinition | None, data: ShownData) -> list[ShownFi
     wanted = [str(name) for name in (form.ui.get("display") or [])] if form is not None else []
     by_name = {f.name: f for f in data.fields if f.table is None}
     return [by_name[name] for name in wanted if name in by_name]
+
+
+def transfer_targets(session: Session) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return whom a task may be handed on to: active people (username, name) and groups (id, name in this language)."""
+    people = [(u.username, u.display_name or u.username) for u in list_users(session)
+              if u.active and u.username != current_user.username]
+    groups = [(g.id, group_label(g.id)) for g in list_groups(session)]
+    return people, groups

@@ -22,7 +22,8 @@ from web.tasks.page import definition_of, render_task, task_form
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 
-def _visible_task(task_id: str) -> TaskView:
+def visible_task(task_id: str) -> TaskView:
+    """Return the task if the signed-in user may open it (403 otherwise, 404 when there is none)."""
     task = task_service.get_task(db(), task_id)
     if not may_view_task(task):
         abort(403)
@@ -37,14 +38,14 @@ def _back(task_id: str) -> str:
 @requires(ANYONE)
 def show(task_id: str) -> ResponseReturnValue:
     """Show a task: its form (or what was submitted), data, comments and the diagram."""
-    return render_task(db(), _visible_task(task_id))
+    return render_task(db(), visible_task(task_id))
 
 
 @bp.post("/<task_id>/claim")
 @requires(WORKERS)
 def claim(task_id: str) -> ResponseReturnValue:
     """Take an unclaimed task of my group."""
-    _visible_task(task_id)
+    visible_task(task_id)
     task_service.claim_task(db(), task_id, current_user.username)
     flash(gettext("The task is now yours."), "success")
     return redirect(_back(task_id))
@@ -54,7 +55,7 @@ def claim(task_id: str) -> ResponseReturnValue:
 @requires(WORKERS)
 def unclaim(task_id: str) -> ResponseReturnValue:
     """Give a task back to its group."""
-    _visible_task(task_id)
+    visible_task(task_id)
     task_service.unclaim_task(db(), task_id, current_user.username)
     flash(gettext("The task is back in its group's queue."), "success")
     return redirect(_back(task_id))
@@ -64,7 +65,7 @@ def unclaim(task_id: str) -> ResponseReturnValue:
 @requires(ASSIGNERS)
 def assign(task_id: str) -> ResponseReturnValue:
     """Assign a task to a member of its group (cs_head, admin)."""
-    _visible_task(task_id)
+    visible_task(task_id)
     assignee = request.form.get("assignee", "").strip()
     if not assignee:
         flash(gettext("Choose whom to assign the task to."), "error")
@@ -93,7 +94,7 @@ def _conflict_notice(task: TaskView) -> str | None:
 def complete(task_id: str) -> ResponseReturnValue:
     """Validate the form on the server and complete the task, or show the form again with messages."""
     session = db()
-    task = _visible_task(task_id)
+    task = visible_task(task_id)
     definition_id = definition_of(session, task)
     form, problem = task_form(task, definition_id)
     values = raw_values(form, request.form) if form else {}
@@ -137,7 +138,7 @@ def complete(task_id: str) -> ResponseReturnValue:
 def save_draft(task_id: str) -> ResponseReturnValue:
     """Keep what was typed so far without validating it."""
     session = db()
-    task = _visible_task(task_id)
+    task = visible_task(task_id)
     form, _problem = task_form(task)
     notice = _conflict_notice(task)
     values = raw_values(form, request.form) if form else {}
@@ -152,7 +153,7 @@ def save_draft(task_id: str) -> ResponseReturnValue:
 @requires(WORKERS)
 def comment(task_id: str) -> ResponseReturnValue:
     """Add a comment to a task."""
-    _visible_task(task_id)
+    visible_task(task_id)
     body = request.form.get("body", "")
     if not body.strip():
         flash(gettext("Write a comment first."), "error")
