@@ -195,6 +195,10 @@ class Engine:
         """Hand a task on (转办) to a user or a group, with a reason."""
         return self._tx(task_operations.transfer_task, task_id, actor, to_user=to_user, to_group=to_group, reason=reason)
 
+    def delegate(self, task_id: str, actor: str, to_user: str) -> TaskView:
+        """Let a colleague fill a task I hold (委派); it comes back to me to confirm."""
+        return self._tx(task_operations.delegate_task, task_id, actor, to_user)
+
     def done(self, user: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[DoneTask]:
         """Return the tasks ``user`` completed (已办), latest first."""
         return self._tx(task_operations.done_tasks, user, query=query, limit=limit, offset=offset)[0]

@@ -6,7 +6,7 @@ import sys
 
 from engine.cli import (
     actions,  # noqa: F401  (registers `bpm actions`)
-    task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm done`)
+    task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm delegate`, `bpm done`)
 )
 from engine.cli.commands import cli
 

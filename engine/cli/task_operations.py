@@ -1,4 +1,4 @@
-"""``bpm transfer`` (转办) and ``bpm done`` (已办): hand a task on, list what I completed."""
+"""``bpm transfer`` (转办), ``bpm delegate`` (委派) and ``bpm done`` (已办)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,22 @@ def transfer(task_id: str, actor: str, to_user: str | None, to_group: str | None
         emit_json(task.to_json())
     else:
         click.echo(f"task {task.id} transferred to {to_user or 'group ' + str(to_group)}")
+
+
+@cli.command(help="Let a colleague fill task TASK (委派): it goes to --to-user, and when they complete it, it comes back "
+                  "to you (its assignee) to confirm or change before it completes.")
+@click.argument("task_id")
+@click.option("--user", "actor", required=True, help="act as this user (the task's assignee)")
+@click.option("--to-user", required=True, help="the colleague who fills the form")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def delegate(task_id: str, actor: str, to_user: str, as_json: bool) -> None:
+    """Delegate a task."""
+    task = build_engine().delegate(task_id, actor, to_user)
+    if as_json:
+        emit_json(task.to_json())
+    else:
+        click.echo(f"task {task.id} delegated to {to_user}; it comes back to {actor} when they complete it")
 
 
 @cli.command(help="List the tasks USER completed (已办), latest first, with where each instance stands now.")

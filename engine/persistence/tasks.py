@@ -42,6 +42,10 @@ class HumanTask(Base):
     # written before candidates existed, where candidate_group alone says it.
     candidates: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Delegation (委派): who delegated the task (it comes back to them), and "pending" while the delegate works on
+    # it, "resolved" once it is back with the owner to confirm.
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    delegation: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class HumanTaskCandidate(Base):

@@ -1,7 +1,9 @@
-"""What staff do with tasks beyond claim and complete: transfer one on (转办), and look back at what they did (已办).
+"""What staff do with tasks beyond claim and complete: transfer (转办), delegate (委派), look back at what they did (已办).
 
 Who may transfer a task: its assignee; for an unclaimed task, any of its candidates; a cs_head or admin always.
 The task keeps its instance, form and deadline; only who holds it changes, with a reason in the audit trail.
+Who may delegate: its assignee. The delegate's "complete" returns the filled form to the owner (see
+engine.services.tasks.return_delegated_task), who completes it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, NotAllowed
+from engine.errors import Conflict, InvalidInput, NotAllowed
 from engine.persistence import Group, HumanTask, ProcessInstance
 from engine.services import audit
 from engine.services.candidates import candidate_groups, drop_candidate_rows, is_candidate
@@ -53,10 +55,29 @@ def transfer_task(session: Session, task_id: str, actor: str, *, to_user: str | 
         drop_candidate_rows(session, [row.id])
         row.assignee, row.candidate_group = None, to_group
         row.candidates = {"groups": [to_group], "users": []}
+    row.owner, row.delegation = None, None  # a transfer ends any delegation: the new holder owns the task
     audit.record(session, "task_transferred", actor, instance_id=row.instance_id, task_id=row.id,
                  process_key=row.process_key,
                  data={"element_id": row.element_id, "from": before, "to_user": to_user, "to_group": to_group,
                        "reason": reason})
+    session.flush()
+    return task_view(row)
+
+
+def delegate_task(session: Session, task_id: str, actor: str, to_user: str) -> TaskView:
+    """Let a colleague fill a task I hold (委派): they complete the form, and it comes back to me to confirm."""
+    row = task_row(session, task_id)
+    require_known_user(session, actor)
+    require_open(row)
+    if row.assignee != actor:
+        raise NotAllowed(f"{actor} may not delegate task {task_id}: claim it first (only its assignee may delegate)")
+    if row.delegation == "pending":
+        raise Conflict(f"task {task_id} is already delegated to {row.assignee}")
+    if to_user == actor or active_groups(session, to_user) is None:
+        raise InvalidInput(f"no active user {to_user!r} other than you")
+    row.owner, row.assignee, row.delegation = actor, to_user, "pending"
+    audit.record(session, "task_delegated", actor, instance_id=row.instance_id, task_id=row.id,
+                 process_key=row.process_key, data={"element_id": row.element_id, "delegate": to_user})
     session.flush()
     return task_view(row)
 

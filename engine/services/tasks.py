@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from engine.definitions.forms import validate_submission
 from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from engine.persistence import HumanTask
+from engine.persistence import HumanTask, ProcessInstance
 from engine.services import audit
 from engine.services.candidates import candidate_groups, candidate_users, drop_candidate_rows, is_candidate, who
-from engine.services.context import local_today, now
+from engine.services.context import local_today, now, plain
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.texts import form_of
 from engine.services.users import active_groups, groups_of
@@ -26,7 +26,8 @@ def task_view(row: HumanTask) -> TaskView:
     """Turn a human_task row into a TaskView."""
     return TaskView(
         id=row.id, instance_id=row.instance_id, process_key=row.process_key, element_id=row.element_id,
-        title=row.title, titles=dict(row.titles or {}), group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
+        title=row.title, titles=dict(row.titles or {}), owner=row.owner, delegation=row.delegation,
+        group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
         form_key=row.form_key, priority=row.priority, business_key=row.business_key, customer=row.customer,
         created_at=row.created_at, completed_at=row.completed_at, completed_by=row.completed_by,
         due_at_provisional=bool(row.due_at_provisional), candidate_groups=candidate_groups(row),
@@ -127,6 +128,8 @@ def unclaim_task(session: Session, task_id: str, actor: str) -> TaskView:
     if row.assignee != actor and not groups & {"cs_head", "admin"}:
         raise NotAllowed(f"task {task_id} is claimed by {row.assignee}; only they or a cs_head/admin may unclaim it")
     previous, row.assignee = row.assignee, None
+    if row.delegation == "pending":  # a delegate who gives it up hands it back to its owner, unfilled
+        row.assignee, row.delegation = row.owner, None
     audit.record(session, "task_unclaimed", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key,
                  data={"previous_assignee": previous})
     session.flush()
@@ -169,6 +172,8 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
         whom = f"assigned to {row.assignee}" if row.assignee else f"for {who(row)}"
         raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})")
+    if row.delegation == "pending" and actor == row.assignee:
+        return return_delegated_task(session, row, dict(data or {}), actor)
     instance, info, run = load_instance(session, row.instance_id)
     require_running(instance)
     if not run.task_is_open(task_id):
@@ -183,4 +188,17 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     audit.record(session, "task_completed", actor, instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
                  data={"element_id": row.element_id, "submitted": submitted})
     save_instance(session, instance, info, run, actor, finished_task_id=task_id)
+    return task_view(row)
+
+
+def return_delegated_task(session: Session, row: HumanTask, data: dict[str, Any], actor: str) -> TaskView:
+    """A delegate's "complete": the filled form goes back to the task's owner to confirm or change (委派 → 交回)."""
+    instance = session.get(ProcessInstance, row.instance_id)
+    submitted = clean_submission(session, row, data, instance.definition_id if instance is not None else None)
+    row.draft = plain(submitted)
+    row.assignee, row.delegation = row.owner, "resolved"
+    audit.record(session, "task_delegation_returned", actor, instance_id=row.instance_id, task_id=row.id,
+                 process_key=row.process_key, data={"element_id": row.element_id, "owner": row.owner,
+                                                    "submitted": submitted})
+    session.flush()
     return task_view(row)

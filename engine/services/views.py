@@ -32,6 +32,8 @@ class TaskView:
     candidate_users: tuple[str, ...] = ()
     follow_up_at: datetime | None = None
     titles: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+    delegation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable ``bpm tasks --json`` shape (plus extra keys)."""
@@ -46,6 +48,7 @@ class TaskView:
             "titles": dict(self.titles),
             "completed_at": self.completed_at.isoformat() if self.completed_at else None,
             "completed_by": self.completed_by,
+            "owner": self.owner, "delegation": self.delegation,
         }
 
 

@@ -126,3 +126,18 @@ def test_transfer_and_done_from_the_command_line(bpm) -> None:
     assert [(d["id"], d["completed_by"], d["instance_status"]) for d in done] == [(task["id"], "bob", "running")]
     assert json.loads(bpm("done", "--user", "bob", "--q", "ORD-6", "--json").output) == []
     assert "no completed tasks" in bpm("done", "--user", "alice").output
+
+
+def test_delegate_from_the_command_line(bpm) -> None:
+    bpm("deploy", str(BPMN_DIR / "gateways.bpmn"))
+    bpm("users", "add", "alice", "--group", "cs_rep")
+    bpm("users", "add", "olga", "--group", "operations")
+    bpm("start", "gateways", "--data", '{"amount": 50}', "--user", "alice")
+    [task] = json.loads(bpm("tasks", "--user", "alice", "--json").output)
+    unclaimed = bpm("delegate", task["id"], "--user", "alice", "--to-user", "olga", ok=False)
+    assert unclaimed.exit_code == 1 and "claim it first" in unclaimed.output
+    bpm("claim", task["id"], "--user", "alice")
+    delegated = json.loads(bpm("delegate", task["id"], "--user", "alice", "--to-user", "olga", "--json").output)
+    assert (delegated["assignee"], delegated["owner"], delegated["delegation"]) == ("olga", "alice", "pending")
+    back = json.loads(bpm("complete", task["id"], "--user", "olga", "--data", '{"checked": true}', "--json").output)
+    assert (back["status"], back["assignee"], back["delegation"]) == ("open", "alice", "resolved")
