@@ -116,6 +116,12 @@ def may_transfer(task: TaskView) -> bool:
     return holder or in_any(ASSIGNERS)
 
 
+def may_delegate(task: TaskView) -> bool:
+    """The assignee of an open task that is not out on delegation may let a colleague fill it."""
+    return (task.status == "open" and task.assignee == current_user.username and task.delegation != "pending"
+            and in_any(WORKERS))
+
+
 def may_assign(task: TaskView) -> bool:
     """A cs_head or admin may assign an open task to a member of its group."""
     return task.status == "open" and in_any(ASSIGNERS)

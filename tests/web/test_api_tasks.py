@@ -163,3 +163,15 @@ def test_transfer_and_the_done_list(api_as, web_engine, complaint):
     assert [(t["id"], t["completed_by"], t["instance_status"]) for t in done["items"]] == [(task_id, "head", "running")]
     assert head.get("/tasks/done?q=nothing-like-this").get_json()["total"] == 0
     assert rep.get("/tasks/done").get_json() == {"items": [], "total": 0, "page": 1, "per_page": 25}
+
+
+def test_delegate_and_confirm(api_as, web_engine, complaint):
+    task_id = _task_id(web_engine, complaint)
+    rep = api_as("rep")
+    assert_problem(rep.post(f"/tasks/{task_id}/delegate", {"to_user": "ops"}), 403, "forbidden")  # claim first
+    rep.post(f"/tasks/{task_id}/claim")
+    delegated = rep.post(f"/tasks/{task_id}/delegate", {"to_user": "ops"}).get_json()
+    assert (delegated["assignee"], delegated["owner"], delegated["delegation"]) == ("ops", "rep", "pending")
+    back = api_as("ops").post(f"/tasks/{task_id}/complete", {"data": {**GOOD}}).get_json()
+    assert (back["status"], back["assignee"], back["delegation"]) == ("open", "rep", "resolved")
+    assert rep.post(f"/tasks/{task_id}/complete", {"data": {**GOOD}}).get_json()["status"] == "completed"

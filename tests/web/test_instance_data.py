@@ -259,6 +259,8 @@ SAMPLE_EVENTS = {
     "task_assigned": {"assignee": "rep", "previous_assignee": None},
     "task_transferred": {"element_id": "chase_payment", "from": {"assignee": "rep", "groups": ["cs_rep"]},
                          "to_user": "head", "to_group": None, "reason": "休假"},
+    "task_delegated": {"element_id": "chase_payment", "delegate": "head"},
+    "task_delegation_returned": {"element_id": "chase_payment", "owner": "rep", "submitted": {"reason": "资金紧张"}},
     "task_completed": {"element_id": "first_response", "submitted": {"response": "已致电客户"}},
     "task_cancelled": {}, "task_commented": {"body": "客户要求今天回电"},
     "task_passed": {"element_id": "first_response", "title": "一级响应", "kind": "manualTask"},

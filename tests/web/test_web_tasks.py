@@ -222,3 +222,21 @@ def test_transfer_from_the_task_page_and_the_done_list(browser, web_engine, comp
     status = web_engine.instance(complaint.id).status
     assert f'href="/tasks/{task.id}"' in done and f'class="status status-{status}"' in done
     assert "No completed tasks yet." in browser("rep").get("/done").get_data(as_text=True)
+
+
+def test_delegate_from_the_task_page_and_confirm(browser, web_engine, complaint):
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    rep = browser("rep")
+    assert 'action="/tasks/' + task.id + '/delegate"' not in rep.get(f"/tasks/{task.id}").get_data(as_text=True)
+    rep.post(f"/tasks/{task.id}/claim", data={})
+    assert 'action="/tasks/' + task.id + '/delegate"' in rep.get(f"/tasks/{task.id}").get_data(as_text=True)
+    rep.post(f"/tasks/{task.id}/delegate", data={"to_user": "ops"})
+    ops_page = browser("ops").get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "rep delegated this task to you" in ops_page and "Hand back to rep" in ops_page
+    handed = browser("ops").post(f"/tasks/{task.id}/complete", data={"resolution": "Re-delivered", "contacts": "1"},
+                                 follow_redirects=True).get_data(as_text=True)
+    assert "Handed back to rep to confirm." in handed
+    mine = rep.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "Handed back after delegation" in mine and "Re-delivered" in mine, "the delegate's input is prefilled"
+    history = rep.get(f"/instances/{complaint.id}").get_data(as_text=True)
+    assert "delegated" in history and "handed" in history.lower()

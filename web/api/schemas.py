@@ -179,6 +179,9 @@ class TaskSchema(Schema):
     created_at = fields.DateTime(allow_none=True, required=True)
     completed_at = fields.DateTime(allow_none=True, required=True)
     completed_by = fields.String(allow_none=True, required=True)
+    owner = fields.String(allow_none=True, metadata={"description": "Who delegated the task (it comes back to them)"})
+    delegation = fields.String(allow_none=True, metadata={"description": "pending (with the delegate) or resolved "
+                                                                         "(back with its owner to confirm)"})
 
 
 TaskPageSchema = page_schema(TaskSchema, "TaskPageSchema")
@@ -247,6 +250,12 @@ class TransferSchema(Schema):
     def _one_target(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if ("to_user" in data) == ("to_group" in data):
             raise ValidationError("give exactly one of to_user and to_group", "to_user")
+
+
+class DelegateSchema(Schema):
+    """Let a colleague fill a task I hold (委派); it comes back to me to confirm."""
+
+    to_user = fields.String(required=True, validate=validate.Length(min=1, max=120))
 
 
 class DoneTaskSchema(TaskSchema):

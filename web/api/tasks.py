@@ -9,7 +9,7 @@ from flask import abort
 
 from engine.services import inbox as inbox_queries
 from engine.services import tasks as task_service
-from engine.services.task_operations import done_tasks, transfer_task
+from engine.services.task_operations import delegate_task, done_tasks, transfer_task
 from engine.services.texts import form_of
 from engine.services.views import TaskView
 from web.access import ANYONE, ASSIGNERS, WORKERS, may_assign, may_claim, may_unclaim, may_view_task, may_work_on
@@ -21,6 +21,7 @@ from web.api.paging import page, page_of, window
 from web.api.schemas import (
     AssignSchema,
     CompleteSchema,
+    DelegateSchema,
     DoneListArgsSchema,
     DoneTaskPageSchema,
     TaskDetailSchema,
@@ -144,3 +145,14 @@ def transfer(body: dict[str, Any], task_id: str) -> TaskView:
     visible_task(task_id)
     return transfer_task(db(), task_id, username(), to_user=body.get("to_user"), to_group=body.get("to_group"),
                          reason=body["reason"])
+
+
+@blp.route(f"{TASK}/delegate", methods=["POST"])
+@allow(WORKERS)
+@blp.arguments(DelegateSchema, example={"to_user": "ops"})
+@blp.response(200, TaskSchema)
+@problems(400, 404, 409)
+def delegate(body: dict[str, Any], task_id: str) -> TaskView:
+    """Let a colleague fill a task I hold (委派); their complete returns it to me to confirm or change."""
+    visible_task(task_id)
+    return delegate_task(db(), task_id, username(), body["to_user"])

@@ -29,6 +29,8 @@ EVENT_LABELS = {
     "task_unclaimed": lazy_gettext("Task given back"),
     "task_assigned": lazy_gettext("Task assigned"),
     "task_transferred": lazy_gettext("Task transferred"),
+    "task_delegated": lazy_gettext("Task delegated"),
+    "task_delegation_returned": lazy_gettext("Delegated task handed back"),
     "task_completed": lazy_gettext("Task completed"),
     "task_cancelled": lazy_gettext("Task cancelled"),
     "task_commented": lazy_gettext("Comment"),
@@ -197,6 +199,17 @@ def _transferred(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]
                     target=target), [(gettext("Reason"), str(e.data.get("reason") or ""))])
 
 
+def _delegated(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s delegated %(task)s to %(person)s", actor=s.person(e.actor), task=s.step(e),
+                   person=s.person(e.data.get("delegate"))), []
+
+
+def _delegation_returned(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return (gettext("%(actor)s filled %(task)s and handed it back to %(owner)s", actor=s.person(e.actor),
+                    task=s.step(e), owner=s.person(e.data.get("owner"))),
+            s.fields(e.data.get("submitted"), e.task_id or ""))
+
+
 def _task_completed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return (gettext("%(actor)s completed %(task)s", actor=s.person(e.actor), task=s.step(e)),
             s.fields(e.data.get("submitted"), e.task_id or ""))
@@ -301,7 +314,8 @@ _Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
 _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
     "task_created": _created, "task_claimed": _claimed, "task_unclaimed": _unclaimed, "task_assigned": _assigned,
-    "task_transferred": _transferred,
+    "task_transferred": _transferred, "task_delegated": _delegated,
+    "task_delegation_returned": _delegation_returned,
     "task_completed": _task_completed, "task_cancelled": _task_cancelled, "task_commented": _commented,
     "task_passed": _passed, "timer_fired": _timer_fired, "timer_retry_scheduled": _retry,
     "timer_rescheduled": _rescheduled, "due_rescheduled": _rescheduled, "message_correlated": _message,

@@ -18,7 +18,7 @@ from engine.services.audit import instance_history
 from engine.services.instances import get_instance
 from engine.services.texts import form_of, process_texts
 from engine.services.views import TaskView
-from web.access import may_assign, may_claim, may_transfer, may_unclaim, may_work_on
+from web.access import may_assign, may_claim, may_delegate, may_transfer, may_unclaim, may_work_on
 from web.db import db, get_engine
 from web.formview import field_views
 from web.i18n import group_label, pick
@@ -68,8 +68,8 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
         fields=field_views(form, values, errors) if form else [], general_error=general_error,
         problem=problem, notice=notice, may_work=workable and problem is None, may_claim=may_claim(task),
         may_unclaim=may_unclaim(task), may_assign=may_assign(task) and bool(members), members=members,
-        may_transfer=may_transfer(task) and task.status == "open",
-        transfer_targets=transfer_targets(session) if may_transfer(task) else ([], []),
+        may_transfer=may_transfer(task) and task.status == "open", may_delegate=may_delegate(task),
+        transfer_targets=transfer_targets(session) if may_transfer(task) or may_delegate(task) else ([], []),
         last_transfer=next((e for e in reversed(history) if e.type == "task_transferred" and e.task_id == task.id), None),
         has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),

@@ -18,6 +18,7 @@ from web.db import db, rollback
 from web.errors import status_of
 from web.formview import deployment_today, form_error_messages, raw_values, read_submission, submission_error
 from web.tasks.page import definition_of, render_task, task_form
+from web.texts import task_title
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -114,7 +115,7 @@ def complete(task_id: str) -> ResponseReturnValue:
     if errors:
         return render_task(session, task, values=values, errors=errors, status=422)
     try:
-        task_service.complete_task(session, task_id, data, current_user.username)
+        after = task_service.complete_task(session, task_id, data, current_user.username)
     except FormErrors as exc:
         rollback()
         return render_task(session, task, values=values, errors=form_error_messages(exc, form), status=422)
@@ -129,7 +130,10 @@ def complete(task_id: str) -> ResponseReturnValue:
         rollback()
         return render_task(session, task, values=values, top_error=submission_error(exc, definition_id),
                            status=status_of(exc))
-    flash(gettext("Task “%(title)s” completed.", title=task.title), "success")
+    if after.status == "open" and after.delegation == "resolved":
+        flash(gettext("Handed back to %(owner)s to confirm.", owner=after.owner), "success")
+        return redirect(url_for("inbox.index"))
+    flash(gettext("Task “%(title)s” completed.", title=task_title(task)), "success")
     return redirect(url_for("inbox.index"))
 
 
