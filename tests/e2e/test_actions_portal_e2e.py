@@ -10,6 +10,7 @@ import pytest
 from engine.cli.serve import DEMO_PASSWORD
 from engine.passwords import hash_password
 from tests.conftest import BPMN_DIR
+from tests.e2e.browser import sign_in
 from tests.web.test_portal import EXCEPTION_STAND_IN
 from tests.web.test_web_instance_actions import install_action_forms
 
@@ -25,19 +26,12 @@ def invoice(live_server):
     return engine.start("open_invoice", {"invoice_no": "INV-2026-088"}, "fin", business_key="INV-2026-088")
 
 
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(username)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-    page.wait_for_url(f"{base}/")
-
 
 def test_finance_writes_off_from_the_action_form(live_server, chromium, invoice, screenshots):
     base = live_server.url
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = context.new_page()
-    _sign_in(page, base, "fin")
+    sign_in(page, base, "fin")
     page.goto(f"{base}/instances/{invoice.id}/actions/receivable_written_off")
     page.get_by_label(re.compile("Reason for the write-off")).fill("bad")
     page.get_by_role("button", name="Write off").click()

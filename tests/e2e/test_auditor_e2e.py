@@ -12,19 +12,13 @@ import pytest
 
 from engine.cli.serve import DEMO_PASSWORD
 from engine.passwords import hash_password
+from tests.e2e.browser import sign_in
 from tests.web.test_dashboard import RECEIVABLES_STAND_IN
 from tests.web.test_portal import EXCEPTION_STAND_IN
 
 pytestmark = pytest.mark.slow
 EXCEPTION = {"channel": "phone", "type": "damage", "description": "Cartons crushed at the hub"}
 
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(username)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-    page.wait_for_url(f"{base}/")
 
 
 def _task(engine, instance, element_id):
@@ -91,7 +85,7 @@ def test_auditor_filters_the_audit_trail_and_exports_it(live_server, chromium, h
     base = live_server.url
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-US", accept_downloads=True)
     page = context.new_page()
-    _sign_in(page, base, "auditor")
+    sign_in(page, base, "auditor")
     page.get_by_role("link", name="Audit", exact=True).click()
     page.wait_for_url(f"{base}/audit/")
     page.locator("#f-type").select_option(label="Task completed")
@@ -127,7 +121,7 @@ def test_auditor_on_a_phone(live_server, chromium, history, screenshots):
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
                                    extra_http_headers={"Accept-Language": "zh-CN"})
     page = context.new_page()
-    _sign_in(page, base, "auditor")
+    sign_in(page, base, "auditor")
     page.goto(f"{base}/audit/?process=exception_escalation&type=sla_breached")
     assert page.locator("table.audit tbody tr").count() == 2
     assert page.get_by_role("heading", level=1).inner_text() == "审计记录"
@@ -139,7 +133,7 @@ def test_head_reads_the_dashboard(live_server, chromium, history, screenshots):
     base = live_server.url
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = context.new_page()
-    _sign_in(page, base, "head")
+    sign_in(page, base, "head")
     page.get_by_role("link", name="Dashboard", exact=True).click()
     page.wait_for_url(f"{base}/dashboard/")
     assert page.locator("ul.chart").count() >= 7 and page.locator("svg.bar").count() >= 20
@@ -157,7 +151,7 @@ def test_dashboard_on_a_phone_in_chinese(live_server, chromium, history, screens
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
                                    extra_http_headers={"Accept-Language": "zh-CN"})
     page = context.new_page()
-    _sign_in(page, base, "vp")
+    sign_in(page, base, "vp")
     page.goto(f"{base}/dashboard/")
     assert page.get_by_role("heading", level=1).inner_text() == "管理看板"
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -9,19 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.cli.serve import DEMO_PASSWORD
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.slow
 SH = ZoneInfo("Asia/Shanghai")
 DUE_BPMN = Path(__file__).parents[1] / "bpmn" / "working_day_due.bpmn"
 
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(username)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
@@ -33,7 +26,7 @@ def test_admin_edits_a_provisional_year_in_the_table(live_server, chromium, scre
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
     page = context.new_page()
     try:
-        _sign_in(page, live_server.url, "admin")
+        sign_in(page, live_server.url, "admin")
         page.goto(f"{live_server.url}/admin/calendars?year=2027")
         assert page.locator(".badge.provisional").first.is_visible()
         form = page.locator("form[action$='/2027/local']")

@@ -7,17 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine.cli.serve import DEMO_PASSWORD
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.slow
 
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(username)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-    page.wait_for_url(f"{base}/")
 
 
 def _sign_out(page) -> None:
@@ -42,7 +35,7 @@ def test_rep_fixes_an_invalid_value_completes_and_head_sees_the_review(live_serv
     base = live_server.url
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = context.new_page()
-    _sign_in(page, base, "rep")
+    sign_in(page, base, "rep")
 
     rows = page.locator("table.inbox tbody tr")
     assert rows.count() == 2
@@ -73,7 +66,7 @@ def test_rep_fixes_an_invalid_value_completes_and_head_sees_the_review(live_serv
     assert page.locator("table.inbox tbody tr").count() == 1
     _sign_out(page)
 
-    _sign_in(page, base, "head")
+    sign_in(page, base, "head")
     review = page.locator("tr", has_text="ORD-1001")
     assert "Review complaint" in review.inner_text()
     review.get_by_role("link", name="Review complaint").click()
@@ -90,7 +83,7 @@ def test_chinese_labels_after_switching(live_server, chromium, work, screenshots
     base = live_server.url
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
     page = context.new_page()
-    _sign_in(page, base, "rep2")
+    sign_in(page, base, "rep2")
     page.get_by_role("button", name="简体中文").click()
     page.wait_for_load_state()
     nav = page.locator("nav.main-nav").inner_text()
@@ -110,7 +103,7 @@ def test_phone_width_without_javascript(live_server, chromium, work, screenshots
     context = chromium.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False,
                                    locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN"})
     page = context.new_page()
-    _sign_in(page, base, "rep2")
+    sign_in(page, base, "rep2")
     assert page.get_by_role("heading", level=1).inner_text() == "待办"
     page.screenshot(path=str(screenshots / "inbox-phone.png"), full_page=True)
     page.locator("tr", has_text="ORD-0990").get_by_role("link").first.click()
@@ -130,7 +123,7 @@ def test_start_a_process_from_its_start_form(live_server, chromium, work, screen
     page.goto(f"{base}/login")
     assert page.locator(".demo code", has_text="assistant").count() == 1  # demo mode lists the demo users
     page.screenshot(path=str(screenshots / "login.png"), full_page=True)
-    _sign_in(page, base, "rep")
+    sign_in(page, base, "rep")
     page.get_by_role("link", name="Start", exact=True).click()
     page.get_by_role("link", name="Customer complaint").click()
     page.locator("#business_key").fill("ORD-2002")

@@ -17,6 +17,7 @@ from engine.cli.serve import DEMO_PASSWORD
 from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
+from tests.e2e.browser import sign_in
 from tests.e2e.conftest import LiveServer, _require_browser, _wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -55,13 +56,6 @@ def shipped_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     engine.close()
 
 
-def _sign_in(page, base: str, username: str = "fin") -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("form[action='/login'] button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
-
 
 def _fill(page, **values: str) -> None:
     for name, value in values.items():
@@ -73,7 +67,7 @@ def test_rules_speak_in_the_browser_and_the_server_keeps_what_was_typed(shipped_
     context = chromium.new_context(viewport={"width": 1280, "height": 1100}, locale="zh-CN")
     page = context.new_page()
     try:
-        _sign_in(page, base)
+        sign_in(page, base, "fin")
         page.goto(base + START)
         _fill(page, customer="华东物流", invoice_no="INV-2026-007", amount="-5", invoice_date="2026-01-05",
               due_date="2026-01-04")
@@ -96,7 +90,7 @@ def test_rules_speak_in_the_browser_and_the_server_keeps_what_was_typed(shipped_
     context = chromium.new_context(viewport={"width": 1280, "height": 1100}, locale="zh-CN", java_script_enabled=False)
     page = context.new_page()
     try:
-        _sign_in(page, base)
+        sign_in(page, base, "fin")
         page.goto(base + START)
         _fill(page, customer="华东物流", invoice_no="INV-2026-007", amount="-5", invoice_date="2026-01-05",
               due_date="2026-01-04")
@@ -128,7 +122,7 @@ def test_a_script_error_comes_back_at_the_top_and_the_task_buttons_read_right(sh
     context = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
     page = context.new_page()
     try:
-        _sign_in(page, base)
+        sign_in(page, base, "fin")
         page.goto(base + START)
         assert page.locator("[data-rules]").count() == 0
         _fill(page, customer="华东物流", invoice_no="INV-2026-008", amount="-5", invoice_date="2026-01-05",
@@ -152,7 +146,7 @@ def test_a_script_error_comes_back_at_the_top_and_the_task_buttons_read_right(sh
     context = chromium.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
     page = context.new_page()
     try:
-        _sign_in(page, base, "rep")
+        sign_in(page, base, "rep")
         page.goto(f"{base}/tasks/{chase.id}")
         page.fill("#f-reason", "客户资金周转困难")
         page.fill("#f-promised_date", "2026-01-07")

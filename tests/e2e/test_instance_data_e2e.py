@@ -5,7 +5,6 @@ Screenshots: instance_receivable_zh.png, instance_exception_zh.png, instances_li
 
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -17,17 +16,11 @@ from engine.cli.serve import DEMO_PASSWORD
 from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.passwords import hash_password
 from engine.persistence import User
+from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.slow
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(username)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +55,7 @@ def test_instance_pages_read_in_chinese(live_server, chromium, screenshots, case
     invoice, complaint = cases
     context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _sign_in(page, live_server.url, "head")
+    sign_in(page, live_server.url, "head")
 
     page.goto(f"{live_server.url}/instances/{invoice.id}")
     data = page.locator("section.instance-data")
@@ -89,7 +82,7 @@ def test_instance_page_reads_in_english(live_server, chromium, screenshots, case
     invoice, _complaint = cases
     context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _sign_in(page, live_server.url, "head")
+    sign_in(page, live_server.url, "head")
     page.goto(f"{live_server.url}/instances/{invoice.id}")
     text = page.locator("section.instance-data").inner_text()
     assert "Invoice amount" in text and "CN¥12,000.50" in text and "Collection log" in text

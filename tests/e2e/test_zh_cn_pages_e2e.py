@@ -32,6 +32,7 @@ from engine.cli.serve import DEMO_PASSWORD
 from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
+from tests.e2e.browser import sign_in
 from tests.e2e.conftest import SCREENSHOTS, _require_browser, _wait_for_port
 from tests.e2e.shipped_world import MONDAY_9AM, ROLE_USERS, build_world, check_world
 
@@ -178,13 +179,6 @@ def zh_screenshots() -> Path:
     return ZH_SCREENSHOTS
 
 
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label(re.compile("User name|用户名")).fill(username)
-    page.get_by_label(re.compile("^(Password|密码)$")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("^(Sign in|登录)$")).click()
-    page.wait_for_url(f"{base}/")
-
 
 def _screenshot_name(kind: str) -> str:
     names = {"/": "inbox", "/tasks/{}": "task", "/instances/{}": "instance", "/dashboard/": "dashboard"}
@@ -221,7 +215,7 @@ def _walk_role(browser: Any, base: str, role: str, walk: Walk, folder: Path) -> 
     if role == CUSTOMER:  # no account: the sign-in page and the portal
         queue = [f"{base}/login", f"{base}/portal/", f"{base}/portal/track"]
     else:
-        _sign_in(page, base, role)
+        sign_in(page, base, role)
         queue = [f"{base}/", f"{base}/start/", f"{base}/instances/", f"{base}/portal/"]
     seen: set[str] = set()
     per_kind: dict[str, int] = defaultdict(int)
