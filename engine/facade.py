@@ -27,6 +27,7 @@ from engine.runtime.calendar_sources import build_calendar
 from engine.services import (
     audit,
     calendar,
+    copies,
     deadlines,
     definitions,
     instances,
@@ -198,6 +199,14 @@ class Engine:
     def delegate(self, task_id: str, actor: str, to_user: str) -> TaskView:
         """Let a colleague fill a task I hold (委派); it comes back to me to confirm."""
         return self._tx(task_operations.delegate_task, task_id, actor, to_user)
+
+    def copy(self, instance_id: int, actor: str, to: list[str], note: str = "") -> list[str]:
+        """Copy an instance to users and groups (抄送); return who received it."""
+        return self._tx(copies.copy_instance, instance_id, actor, to, note)
+
+    def copied_to(self, user: str, unread_only: bool = False) -> list[copies.CopyView]:
+        """Return the instances copied to ``user``, latest first."""
+        return self._tx(copies.copied_to, user, unread_only=unread_only)[0]
 
     def done(self, user: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[DoneTask]:
         """Return the tasks ``user`` completed (已办), latest first."""

@@ -3,6 +3,7 @@
 from engine.persistence.audit import AuditEvent, AuditHead, AuditSignature
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
+from engine.persistence.copies import InstanceCopy
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
 from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.instances import MessageSubscription, ProcessInstance
@@ -14,6 +15,7 @@ from engine.persistence.users import ApiToken, Group, SignInThrottle, User, memb
 __all__ = [
     "ApiToken", "AuditEvent", "AuditHead", "AuditSignature", "Base",
     "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
-    "IdempotencyKey", "Incident", "MessageSubscription", "PortalTicket", "ProcessDefinition", "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
+    "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "PortalTicket", "ProcessDefinition",
+    "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

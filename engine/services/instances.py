@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine.definitions.forms import FormDefinition, validate_submission
 from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
-from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
+from engine.persistence import ExternalTask, HumanTask, InstanceCopy, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
 from engine.services import audit
 from engine.services.context import context_of, local_today, now, plain
 from engine.services.definitions import definition_source
@@ -253,11 +253,13 @@ def find_instances(
 
 
 def may_see_instance(session: Session, instance_id: int, username: str) -> bool:
-    """Return True if ``username`` started the instance or has (had) a task in it, as ``find_instances`` says."""
+    """Return True if ``username`` started the instance, has (had) a task in it, as ``find_instances`` says, or it was
+    copied to them (抄送: they may read it, nothing more)."""
     groups = groups_of(session, username)
     started = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, ProcessInstance.started_by == username)
     involved = select(HumanTask.id).where(
         HumanTask.instance_id == instance_id,
         or_(HumanTask.assignee == username, HumanTask.completed_by == username, HumanTask.candidate_group.in_(groups)),
     )
-    return session.scalar(select(exists(started) | exists(involved))) is True
+    copied = select(InstanceCopy.id).where(InstanceCopy.instance_id == instance_id, InstanceCopy.recipient == username)
+    return session.scalar(select(exists(started) | exists(involved) | exists(copied))) is True

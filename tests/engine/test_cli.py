@@ -141,3 +141,17 @@ def test_delegate_from_the_command_line(bpm) -> None:
     assert (delegated["assignee"], delegated["owner"], delegated["delegation"]) == ("olga", "alice", "pending")
     back = json.loads(bpm("complete", task["id"], "--user", "olga", "--data", '{"checked": true}', "--json").output)
     assert (back["status"], back["assignee"], back["delegation"]) == ("open", "alice", "resolved")
+
+
+def test_copy_from_the_command_line(bpm) -> None:
+    bpm("deploy", str(BPMN_DIR / "gateways.bpmn"))
+    bpm("users", "add", "alice", "--group", "cs_rep")
+    bpm("users", "add", "olga", "--group", "operations")
+    started = json.loads(bpm("start", "gateways", "--data", '{"amount": 50}', "--user", "alice", "--json").output)
+    copied = json.loads(bpm("copy", str(started["id"]), "--user", "alice", "--to", "olga", "--note", "看一下",
+                            "--json").output)
+    assert copied == {"instance_id": started["id"], "recipients": ["olga"]}
+    [mine] = json.loads(bpm("copied", "--user", "olga", "--json").output)
+    assert (mine["instance_id"], mine["note"], mine["read"]) == (started["id"], "看一下", False)
+    refused = bpm("copy", str(started["id"]), "--user", "alice", "--to", "nobody", ok=False)
+    assert refused.exit_code == 1 and "no active user or group 'nobody'" in refused.output
