@@ -13,7 +13,18 @@ from flask import Flask
 
 def resource_blueprints() -> list[Any]:
     """Return the API's resource blueprints, in the order the reference lists them."""
-    from web.api import calendar, definitions, external_tasks, instance_actions, instances, messages, operations, tasks, users
+    from web.api import (
+        calendar,
+        copies,  # noqa: F401  (adds the copy routes to the instances resource)
+        definitions,
+        external_tasks,
+        instance_actions,
+        instances,
+        messages,
+        operations,
+        tasks,
+        users,
+    )
 
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, messages.blp, external_tasks.blp, definitions.blp, operations.timers_blp,
             operations.incidents_blp, calendar.blp, users.users_blp, users.groups_blp, users.tokens_blp]

@@ -11,7 +11,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
+from engine.services.admin import list_groups, list_users
 from engine.services.audit import history_csv, history_lookup, instance_history
+from engine.services.copies import mark_copies_read, unread_copies
 from engine.services.definitions import list_definitions
 from engine.services.external_tasks import list_external_tasks
 from engine.services.instance_actions import may_see_or_act
@@ -26,8 +28,8 @@ from engine.services.overviews import InstanceOverview, display_names, instance_
 from engine.services.tasks import list_tasks
 from engine.services.texts import ProcessTexts, form_of, process_texts
 from engine.services.views import InstanceView
-from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, in_any, requires
-from web.db import db, now
+from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, WORKERS, in_any, requires
+from web.db import commit, db, now
 from web.i18n import day_start, form_language, select_timezone, user_zone
 from web.instances.diagrams import instance_diagram
 from web.instances.presenting import form_labels, present_data, writers_labels
@@ -70,7 +72,8 @@ def index() -> ResponseReturnValue:
                            pager=Pager(page, page_size(), result.total), everyone=participant is None)
 
 
-def _visible(instance_id: int) -> None:
+def require_visible(instance_id: int) -> None:
+    """Abort with 403 unless the signed-in user may see the instance (or holds an action on it)."""
     if in_any(INSTANCE_OVERSEERS):
         return
     if not may_see_or_act(db(), instance_id, current_user.username):
@@ -110,7 +113,10 @@ def show(instance_id: int) -> ResponseReturnValue:
     """Show an instance: diagram, open tasks, pending timers, current data and the full history."""
     session = db()
     instance = get_instance(session, instance_id, with_data=False)  # 404 before the permission check
-    _visible(instance_id)
+    require_visible(instance_id)
+    if unread_copies(session, current_user.username):  # opening a case copied to me marks it read
+        mark_copies_read(session, instance_id, current_user.username)
+        commit()
     instance = get_instance(session, instance_id)
     history = instance_history(session, instance_id)
     names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
@@ -127,6 +133,9 @@ def show(instance_id: int) -> ResponseReturnValue:
         timeline=timeline(history, texts, people, language, labels),
         data=present_data(texts, instance.data, writers_labels(history, labels)),
         people=people, may_cancel=in_any(ADMINS) and instance.status == "running", external_tasks=external_tasks,
+        copy_people=[(u.username, u.display_name or u.username) for u in list_users(session)
+                     if u.active and u.username != current_user.username] if in_any(WORKERS) else [],
+        copy_groups=[g.id for g in list_groups(session)] if in_any(WORKERS) else [],
     )
 
 
@@ -136,7 +145,7 @@ def history_export(instance_id: int) -> ResponseReturnValue:
     """Download an instance's history as CSV: local times with their offset, a column per common field."""
     session = db()
     get_instance(session, instance_id, with_data=False)
-    _visible(instance_id)
+    require_visible(instance_id)
     history = instance_history(session, instance_id)
     text = history_csv(history, zone=ZoneInfo(select_timezone()),
                        lookup=history_lookup(session, history, form_language()))
