@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -62,8 +63,6 @@ def _wait_for_port(host: str, port: int, timeout_s: float = 10.0) -> None:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Serve the app with werkzeug in a thread; the engine clock starts three hours ago (to have overdue work)."""
     _require_browser()
-    from werkzeug.serving import make_server
-
     from web import create_app
 
     tmp = tmp_path_factory.mktemp("e2e")
@@ -79,15 +78,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     for name, groups in USERS.items():
         engine.add_user(name, groups, password_hash=hashed)
     engine.deploy([WEB_TESTS / "bpmn"], actor="designer")
-    app = create_app({"ENGINE": engine, "SECRET_KEY": "e2e-secret", "DEMO": True})
+    with serve(create_app({"ENGINE": engine, "SECRET_KEY": "e2e-secret", "DEMO": True})) as base:
+        yield LiveServer(base, engine, clock)
+    engine.close()
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a Flask app with werkzeug in a thread on a free port; yield its base URL, stop it afterwards."""
+    from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     _wait_for_port("127.0.0.1", server.server_port)
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", engine, clock)
-    server.shutdown()
-    thread.join(timeout=10)
-    engine.close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

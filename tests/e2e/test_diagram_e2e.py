@@ -10,7 +10,6 @@ Run alone: .venv/bin/python -m pytest tests/e2e/test_diagram_e2e.py -q
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +20,7 @@ from engine.cli.serve import DEMO_PASSWORD
 from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
-from tests.e2e.conftest import SCREENSHOTS, _require_browser, _wait_for_port
+from tests.e2e.conftest import SCREENSHOTS, _require_browser, serve
 from tests.e2e.shipped_world import MONDAY_9AM, ROLE_USERS, build_world
 
 pytestmark = pytest.mark.slow
@@ -34,7 +33,6 @@ LOCALES = {"zh-CN": "zh-CN,zh;q=0.9", "en-US": "en-US,en;q=0.9"}
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int], Engine]]:
     """Serve the app after one working day of the department; yield its URL, the instances by name, the engine."""
     _require_browser()
-    from werkzeug.serving import make_server
 
     from web import create_app
 
@@ -50,26 +48,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
         engine.add_user(name, groups, password_hash=hashed)
     world = build_world(engine, clock, SHIPPED_PROCESSES)
     app = create_app({"ENGINE": engine, "SECRET_KEY": "diagram-e2e-secret", "DEMO": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="diagram-e2e-server", daemon=True)
-    thread.start()
-    _wait_for_port("127.0.0.1", server.server_port)
-    yield f"http://127.0.0.1:{server.server_port}", world.instances, engine
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app) as base:
+        yield base, world.instances, engine
     engine.close()
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    sync_playwright = _require_browser()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(chromium: Any) -> Any:
+    """Debian's Chromium (the e2e conftest's)."""
+    return chromium
 
 
 def _page(browser: Any, base: str, user: str, locale: str = "zh-CN", width: int = 1366, script: bool = True) -> Any:

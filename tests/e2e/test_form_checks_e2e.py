@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,7 +17,7 @@ from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
 from tests.e2e.browser import sign_in
-from tests.e2e.conftest import LiveServer, _require_browser, _wait_for_port
+from tests.e2e.conftest import LiveServer, _require_browser, serve
 
 pytestmark = pytest.mark.slow
 RECEIVABLES = SHIPPED_PROCESSES / "receivables_collection.bpmn"
@@ -29,7 +28,6 @@ START = "/start/receivables_collection"
 def shipped_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app with the shipped receivables process and forms; the clock stands at Monday 2026-01-05 09:00 Shanghai."""
     _require_browser()
-    from werkzeug.serving import make_server
 
     from web import create_app
 
@@ -46,13 +44,8 @@ def shipped_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     engine.add_user("fin", ["finance"], password_hash=hashed)
     engine.add_user("rep", ["cs_rep"], password_hash=hashed)
     engine.deploy([RECEIVABLES, RECEIVABLES.with_suffix("").with_suffix(".i18n.json")], actor="designer")
-    server = make_server("127.0.0.1", 0, create_app({"ENGINE": engine, "SECRET_KEY": "e2e-forms"}), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-forms-server", daemon=True)
-    thread.start()
-    _wait_for_port("127.0.0.1", server.server_port)
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", engine, clock)
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(create_app({"ENGINE": engine, "SECRET_KEY": "e2e-forms"})) as base:
+        yield LiveServer(base, engine, clock)
     engine.close()
 
 

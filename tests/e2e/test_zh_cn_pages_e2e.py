@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from engine.config import SHIPPED_CALENDARS, SHIPPED_FORMS, SHIPPED_PROCESSES
 from engine.passwords import hash_password
 from engine.services.users import ensure_groups
 from tests.e2e.browser import sign_in
-from tests.e2e.conftest import SCREENSHOTS, _require_browser, _wait_for_port
+from tests.e2e.conftest import SCREENSHOTS, _require_browser, serve
 from tests.e2e.shipped_world import MONDAY_9AM, ROLE_USERS, build_world, check_world
 
 pytestmark = pytest.mark.slow
@@ -140,7 +139,6 @@ class Walk:
 def shipped_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the app over the shipped processes and forms after one working day of the department."""
     _require_browser()
-    from werkzeug.serving import make_server
 
     from web import create_app
 
@@ -161,13 +159,8 @@ def shipped_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("BPM_E2E_TRANSLATIONS"):  # a compiled catalogue to try before it is merged into web/translations
         settings["BABEL_TRANSLATION_DIRECTORIES"] = os.environ["BPM_E2E_TRANSLATIONS"]
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="zh-e2e-server", daemon=True)
-    thread.start()
-    _wait_for_port("127.0.0.1", server.server_port)
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serve(app) as base:
+        yield base
     engine.close()
 
 
@@ -244,16 +237,10 @@ def _report(walk: Walk) -> str:
     return "\n".join(lines)
 
 
-def test_every_page_of_every_role_reads_chinese(shipped_server: str, zh_screenshots: Path) -> None:
-    sync_playwright = _require_browser()
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-
+def test_every_page_of_every_role_reads_chinese(shipped_server: str, zh_screenshots: Path, chromium: Any) -> None:
     walk = Walk()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        for role in (*ROLE_USERS, CUSTOMER):
-            _walk_role(browser, shipped_server, role, walk, zh_screenshots)
-        browser.close()
+    for role in (*ROLE_USERS, CUSTOMER):
+        _walk_role(chromium, shipped_server, role, walk, zh_screenshots)
     report = _report(walk)
     (zh_screenshots / "latin-texts.txt").write_text(report + "\n", "utf-8")
     (zh_screenshots / "visited.txt").write_text(
