@@ -122,16 +122,16 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_the_daily_summary_schedule_over_new_year_is_provisional_then_follows_the_official_year(engine: Engine, clock) -> None:
-    clock.set(sh(2026, 12, 31, 18, 0))  # after Thursday's 17:30: the next working day is in 2027
+    clock.set(sh(2026, 12, 31, 18, 0))  # after Thursday's 16:30: the next working day is in 2027
     engine.deploy([SHIPPED_PROCESSES / "daily_plan_summary.bpmn"], actor="designer")
     [schedule] = [t for t in engine.timers() if t.instance_id is None]
-    assert (schedule.due_at, schedule.due_at_provisional) == (sh(2027, 1, 4, 17, 30), True)
+    assert (schedule.due_at, schedule.due_at_provisional) == (sh(2027, 1, 4, 16, 30), True)
     change = engine.save_calendar_days(2027, _rows(OFFICIAL_2027), "official", "admin")
     assert [(m.kind, m.process_key, m.new) for m in change.rescheduled] == [
-        ("start_timer", "daily_plan_summary", sh(2027, 1, 5, 17, 30))]
+        ("start_timer", "daily_plan_summary", sh(2027, 1, 5, 16, 30))]
     [schedule] = [t for t in engine.timers() if t.instance_id is None]
-    assert (schedule.due_at, schedule.due_at_provisional) == (sh(2027, 1, 5, 17, 30), False)
-    clock.set(sh(2027, 1, 5, 17, 30))
+    assert (schedule.due_at, schedule.due_at_provisional) == (sh(2027, 1, 5, 16, 30), False)
+    clock.set(sh(2027, 1, 5, 16, 30))
     assert [r.element_id for r in engine.fire_due_timers() if r.outcome == "fired"] == ["start"]
 
 

@@ -130,7 +130,7 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
         assert fields.keys() >= set(ESCALATION_FIELDS)
         assert [fields[n]["kind"] for n in ("missed_deadline", "escalated_at", "overdue_by")] == [
             "datetime", "datetime", "duration"]
-    assert escalations == {"daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3}.get(
+    assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3}.get(
         path.stem, 0)
 
 

@@ -188,43 +188,85 @@ def test_file_validates_with_full_diagram_and_forms(name: str) -> None:
 
 
 # -- daily_plan_summary ------------------------------------------------------------------------------------------
-def test_plan_summary_starts_once_at_1730_and_sends_three_days_of_plans(engine: Engine, clock: ManualClock) -> None:
+def start_plan_summary(engine: Engine, clock: ManualClock) -> int:
+    """Deploy; the summary opens at 16:30, an hour before its 17:30 deadline (当天17:30前)."""
     deploy(engine, "daily_plan_summary")
-    assert start_timer(engine, "daily_plan_summary").due_at == sh(2026, 3, 2, 17, 30)
-    assert fire_at(engine, clock, sh(2026, 3, 2, 17, 29)) == []
-    started = fire_at(engine, clock, sh(2026, 3, 2, 17, 30))
+    assert start_timer(engine, "daily_plan_summary").due_at == sh(2026, 3, 2, 16, 30)
+    assert fire_at(engine, clock, sh(2026, 3, 2, 16, 29)) == []
+    started = fire_at(engine, clock, sh(2026, 3, 2, 16, 30))
     assert len(started) == 1
-    assert fire_at(engine, clock, sh(2026, 3, 2, 17, 30)) == []  # the same instant again starts nothing
+    assert fire_at(engine, clock, sh(2026, 3, 2, 16, 30)) == []  # the same instant again starts nothing
     assert [i.id for i in engine.instances(process_key="daily_plan_summary")] == started
-    assert start_timer(engine, "daily_plan_summary").due_at == sh(2026, 3, 3, 17, 30)
+    assert start_timer(engine, "daily_plan_summary").due_at == sh(2026, 3, 3, 16, 30)
+    return started[0]
 
-    instance_id = started[0]
+
+def test_plan_summary_opens_at_1630_due_1730_and_sends_three_days_of_plans(engine: Engine, clock: ManualClock) -> None:
+    instance_id = start_plan_summary(engine, clock)
     task = only_task(engine, instance_id)
-    assert (task.element_id, task.title, task.group, task.form_key) == (
-        "send_plan_summary", "发送订单计划汇总", "cs_assistant", "daily_plan_summary")
+    assert (task.element_id, task.title, task.group, task.form_key, task.due_at) == (
+        "send_plan_summary", "发送订单计划汇总", "cs_assistant", "daily_plan_summary", sh(2026, 3, 2, 17, 30))
+    assert [(t.element_id, t.kind, t.due_at) for t in engine.timers(instance_id=instance_id)] == [
+        ("summary_late", "boundary_non_interrupting", sh(2026, 3, 2, 17, 30))]
     view = engine.instance(instance_id)
     assert view.started_by == "scheduler"
     assert view.data["summary_date"] == date(2026, 3, 2)
     assert view.data["plan_dates"] == [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
+    assert view.data["summary_due_at"] == sh(2026, 3, 2, 17, 30)
     assert engine.tasks(user="rep") == [] and [t.id for t in engine.tasks(user="assistant")] == [task.id]
+    clock.set(sh(2026, 3, 2, 17, 20))
     engine.complete(task.id, {"orders_yesterday": 41, "orders_today": 38, "orders_tomorrow": 45,
                               "sent_to_operations": True, "sent_to_cs_rep": True}, "assistant")
     done = engine.instance(instance_id)
     assert done.status == "completed" and done.data["orders_tomorrow"] == 45
+    assert engine.timers(instance_id=instance_id) == []
+    clock.set(sh(2026, 3, 2, 17, 31))
+    assert [r for r in engine.fire_due_timers() if r.instance_id == instance_id] == []
     history = engine.history(instance_id)
     assert [e.type for e in history] == ["instance_started", "task_created", "timer_fired", "task_completed",
                                          "instance_completed"]
-    assert history[0].actor == "scheduler" and history[0].data["data"] == {"scheduled_at": "2026-03-02T09:30:00+00:00"}
+    assert history[0].actor == "scheduler" and history[0].data["data"] == {"scheduled_at": "2026-03-02T08:30:00+00:00"}
     assert (history[2].data["element_id"], history[2].data["kind"]) == ("start", "start")
+
+
+def test_plan_summary_not_sent_by_1730_is_an_sla_breach_for_cs_head(engine: Engine, clock: ManualClock) -> None:
+    instance_id = start_plan_summary(engine, clock)
+    task = only_task(engine, instance_id)
+    clock.set(sh(2026, 3, 2, 17, 29))
+    assert [r for r in engine.fire_due_timers() if r.instance_id == instance_id] == []
+    clock.set(sh(2026, 3, 2, 17, 30))
+    assert [(r.instance_id, r.element_id, r.outcome) for r in engine.fire_due_timers() if r.instance_id] == [
+        (instance_id, "summary_late", "fired")]
+    tasks = {t.element_id: t for t in engine.tasks(instance_id=instance_id)}
+    assert set(tasks) == {"send_plan_summary", "escalate_late_summary"}
+    assert tasks["send_plan_summary"].id == task.id  # the summary is still due, by the same person
+    escalation = tasks["escalate_late_summary"]
+    assert (escalation.title, escalation.group, escalation.form_key) == (
+        "订单计划汇总超时处理", "cs_head", "daily_late_summary_escalation")
+    d = engine.instance(instance_id).data
+    assert (d["missed_step"], d["missed_step_name"], d["missed_by"], d["missed_deadline"], d["overdue_by"]) == (
+        "send_plan_summary", "发送订单计划汇总", "cs_assistant", sh(2026, 3, 2, 17, 30), 0)
+    assert d["escalated_at"] == sh(2026, 3, 2, 17, 30)
+    breaches = [e.data for e in engine.history(instance_id) if e.type == "sla_breached"]
+    assert [(b["step"], b["group"], datetime.fromisoformat(b["deadline"])) for b in breaches] == [
+        ("plan_summary", "cs_assistant", sh(2026, 3, 2, 17, 30))]
+    assert engine.timers(instance_id=instance_id) == []  # the deadline fires once
+    clock.set(sh(2026, 3, 2, 17, 50))
+    engine.complete(task.id, {"orders_yesterday": 1, "orders_today": 2, "orders_tomorrow": 3,
+                              "sent_to_operations": True, "sent_to_cs_rep": True}, "assistant")
+    assert engine.instance(instance_id).status == "running"  # the escalation is still open
+    engine.complete(escalation.id, {"late_cause": "Plans arrived late from the TMS", "action_taken": "Sent at 17:50"},
+                    "head")
+    assert engine.instance(instance_id).status == "completed"
 
 
 def test_plan_summary_skips_the_weekend(engine: Engine, clock: ManualClock) -> None:
     clock.set(sh(2026, 3, 6, 12, 0))  # Friday
     deploy(engine, "daily_plan_summary")
-    walk_schedule(engine, clock, "daily_plan_summary", [sh(2026, 3, 6, 17, 30), sh(2026, 3, 9, 17, 30)])
-    assert fire_at(engine, clock, sh(2026, 3, 7, 17, 30)) == []
-    assert fire_at(engine, clock, sh(2026, 3, 8, 17, 30)) == []
-    assert len(fire_at(engine, clock, sh(2026, 3, 9, 17, 30))) == 1
+    walk_schedule(engine, clock, "daily_plan_summary", [sh(2026, 3, 6, 16, 30), sh(2026, 3, 9, 16, 30)])
+    assert fire_at(engine, clock, sh(2026, 3, 7, 16, 30)) == []
+    assert fire_at(engine, clock, sh(2026, 3, 8, 16, 30)) == []
+    assert len(fire_at(engine, clock, sh(2026, 3, 9, 16, 30))) == 1
     assert len(engine.instances(process_key="daily_plan_summary")) == 2
 
 
@@ -232,8 +274,8 @@ def test_plan_summary_skips_labour_day_and_works_the_make_up_saturday(engine: En
     clock.set(sh(2026, 4, 30, 12, 0))  # Thursday before the 2026 Labour Day holiday (May 1-5, make-up Saturday May 9)
     deploy(engine, "daily_plan_summary")
     walk_schedule(engine, clock, "daily_plan_summary", [
-        sh(2026, 4, 30, 17, 30), sh(2026, 5, 6, 17, 30), sh(2026, 5, 7, 17, 30), sh(2026, 5, 8, 17, 30),
-        sh(2026, 5, 9, 17, 30), sh(2026, 5, 11, 17, 30)])
+        sh(2026, 4, 30, 16, 30), sh(2026, 5, 6, 16, 30), sh(2026, 5, 7, 16, 30), sh(2026, 5, 8, 16, 30),
+        sh(2026, 5, 9, 16, 30), sh(2026, 5, 11, 16, 30)])
     started = engine.instances(process_key="daily_plan_summary")
     assert len(started) == 5
     saturday = started[0]  # newest first
@@ -318,4 +360,4 @@ def test_missed_working_day_starts_after_downtime_collapse_into_one(engine: Engi
     engine.fire_due_timers()
     engine.fire_due_timers()
     assert len(engine.instances(process_key="daily_plan_summary")) == 1
-    assert start_timer(engine, "daily_plan_summary").due_at == sh(2026, 3, 16, 17, 30)
+    assert start_timer(engine, "daily_plan_summary").due_at == sh(2026, 3, 16, 16, 30)
