@@ -42,6 +42,14 @@ class EngineConfig:
     audit_signing_key: str | None = field(default=None, repr=False)
     audit_verify_key: str | None = None  # PEM public key(s); old keys stay here after a rotation
     audit_sign_interval_s: float = 300.0
+    # Attachments (docs/attachments.md): where their bytes go ("db" or "s3") and how large one may be.
+    attachments_storage: str = "db"
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    s3_endpoint_url: str | None = None  # an S3-compatible server (MinIO …); None: AWS itself
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> EngineConfig:
@@ -76,4 +84,11 @@ class EngineConfig:
             kwargs["audit_verify_key"] = env["BPM_AUDIT_VERIFY_KEY"]
         if env.get("BPM_AUDIT_SIGN_INTERVAL"):
             kwargs["audit_sign_interval_s"] = float(env["BPM_AUDIT_SIGN_INTERVAL"])
+        if env.get("BPM_ATTACHMENTS_STORAGE"):
+            kwargs["attachments_storage"] = env["BPM_ATTACHMENTS_STORAGE"].strip().lower()
+        if env.get("BPM_ATTACHMENT_MAX_MB"):
+            kwargs["attachment_max_bytes"] = int(float(env["BPM_ATTACHMENT_MAX_MB"]) * 1024 * 1024)
+        for name in ("s3_endpoint_url", "s3_bucket", "s3_region", "s3_access_key_id", "s3_secret_access_key"):
+            if env.get(f"BPM_{name.upper()}"):
+                kwargs[name] = env[f"BPM_{name.upper()}"]
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from engine.runtime.calendar import BusinessCalendar
 from engine.runtime.calendar_files import DayRow, parse_days
 from engine.runtime.calendar_sources import build_calendar
 from engine.services import (
+    attachments,
     audit,
     calendar,
     copies,
@@ -37,6 +38,7 @@ from engine.services import (
     timers,
     users,
 )
+from engine.services.attachments import AttachmentView
 from engine.services.calendar import refresh_calendar
 from engine.services.context import CONTEXT_KEY, EngineContext
 from engine.services.task_operations import DoneTask
@@ -207,6 +209,19 @@ class Engine:
     def copied_to(self, user: str, unread_only: bool = False) -> list[copies.CopyView]:
         """Return the instances copied to ``user``, latest first."""
         return self._tx(copies.copied_to, user, unread_only=unread_only)[0]
+
+    def attach(self, instance_id: int, filename: str, content: bytes, actor: str,
+               task_id: str | None = None) -> AttachmentView:
+        """Attach a file to an instance or one of its open tasks (type from its bytes, size limited, audited)."""
+        return self._tx(attachments.attach, instance_id, filename, content, actor, task_id)
+
+    def attachments(self, instance_id: int, actor: str) -> list[AttachmentView]:
+        """Return the files attached to an instance ``actor`` may see."""
+        return self._tx(attachments.list_attachments, instance_id, actor)
+
+    def attachment_content(self, attachment_id: int, actor: str) -> tuple[AttachmentView, bytes]:
+        """Return an attachment and its bytes if ``actor`` may see its instance."""
+        return self._tx(attachments.read_content, attachment_id, actor)
 
     def done(self, user: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[DoneTask]:
         """Return the tasks ``user`` completed (已办), latest first."""

@@ -1,5 +1,6 @@
 """SQLAlchemy models (one module per aggregate) and the database connection."""
 
+from engine.persistence.attachments import Attachment, AttachmentBlob
 from engine.persistence.audit import AuditEvent, AuditHead, AuditSignature
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
@@ -13,7 +14,7 @@ from engine.persistence.timers import Incident, SlaBreach, Timer
 from engine.persistence.users import ApiToken, Group, SignInThrottle, User, membership
 
 __all__ = [
-    "ApiToken", "AuditEvent", "AuditHead", "AuditSignature", "Base",
+    "ApiToken", "Attachment", "AttachmentBlob", "AuditEvent", "AuditHead", "AuditSignature", "Base",
     "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "PortalTicket", "ProcessDefinition",
     "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
