@@ -46,6 +46,8 @@ class HumanTask(Base):
     # it, "resolved" once it is back with the owner to confirm.
     owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
     delegation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Why a completed task is open again: sent back (退回) or withdrawn (撤回) — {"kind", "by", "reason", "at", …}.
+    returned: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class HumanTaskCandidate(Base):

@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict, EngineError, LimitExceeded, ScriptError, WorkflowError
+from engine.runtime import rewind
 from engine.runtime.event_subprocesses import finish_with_event_subprocess, interrupt, message_starts, subscription_id
 from engine.runtime.external import ExternalServiceTask
 from engine.runtime.messages import from_outside
@@ -221,6 +222,23 @@ class InstanceRun:
             task.set_data(**changes)
         if self.workflow.last_task is not None:
             self.workflow.last_task.set_data(**changes)
+
+    def reopen(self, task_id: str, data: dict[str, Any] | None = None) -> None:
+        """Make a completed user task ready again, dropping what ran after it (None data: its data before it ran)."""
+        rewind.reset_to(self.workflow, task_id, data)
+        self.advance()
+
+    def earlier_steps(self, task_id: str) -> list[rewind.EarlierStep]:
+        """Return the completed user tasks on the path to open task ``task_id``, nearest first."""
+        return rewind.earlier_steps(self.workflow, task_id)
+
+    def earlier_step(self, task_id: str, element_id: str) -> rewind.EarlierStep:
+        """Return the latest run of ``element_id`` on the path to ``task_id`` (Conflict if it never led there)."""
+        return rewind.earlier_step(self.workflow, task_id, element_id)
+
+    def successors(self, task_id: str) -> list[rewind.Successor]:
+        """Return what ran or waits after completed task ``task_id``."""
+        return rewind.successors(self.workflow, task_id)
 
     def cancel(self) -> None:
         """Cancel the whole workflow."""

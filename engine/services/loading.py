@@ -96,7 +96,7 @@ def require_running(instance: ProcessInstance) -> None:
 
 def save_instance(
     session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun, actor: str,
-    *, finished_task_id: str | None = None,
+    *, finished_task_id: str | None = None, reopened: dict[str, str | None] | None = None,
 ) -> None:
     """Write the workflow document and projections; a concurrent change raises Conflict."""
     at = now(session)
@@ -105,7 +105,7 @@ def save_instance(
         record_fired_timers(session, instance, info, run)
         instance.state = checked_document(session, instance, run)
         instance.updated_at = at
-        sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id)
+        sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id, reopened=reopened)
         if run.completed and instance.status == "running":
             instance.status = "completed"
             instance.ended_at = at

@@ -6,11 +6,13 @@ difference in memory and writes only what changed — no extra SELECTs.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from engine.errors import WorkflowError
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessInstance, Timer
 from engine.runtime import InstanceRun, WaitingTimer
 from engine.runtime.dialect import finished_elements
@@ -35,9 +37,12 @@ def timer_calendar_columns(timer: WaitingTimer) -> dict[str, Any]:
 
 def sync_projections(
     session: Session, instance: ProcessInstance, definition: Any, run: InstanceRun, actor: str,
-    *, finished_task_id: str | None = None,
+    *, finished_task_id: str | None = None, reopened: dict[str, str | None] | None = None,
 ) -> None:
-    """Insert, update or delete human-task, timer and subscription rows to match ``run``."""
+    """Insert, update or delete human-task, timer and subscription rows to match ``run``.
+
+    ``reopened`` maps completed tasks made ready again (send back, withdraw) to whom they go: their rows are reused.
+    """
     ctx = context_of(session)
     at = now(session)
     summary = dict(instance.summary or {})
@@ -67,6 +72,9 @@ def sync_projections(
         if element.get("follow_up"):
             follow_up_at, _ = evaluate_date(ctx.runtime, element["follow_up"], task.data, task.element_id, "follow-up date")
         people = candidates_for(element, task.lane)
+        if reopened and tid in reopened:
+            _reopen_row(session, tid, reopened[tid], people, at, due_at, trace, follow_up_at)
+            continue
         session.add(HumanTask(
             id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
             title=task.title, titles=texts.element_names(task.element_id, task.title),
@@ -127,6 +135,21 @@ def sync_projections(
     if customer:
         summary["customer"] = customer
     instance.summary = summary
+
+
+def _reopen_row(session: Session, task_id: str, assignee: str | None, people: Any, at: datetime, due_at: datetime | None,
+                trace: Any, follow_up_at: datetime | None) -> None:
+    """Open a completed task's row again for ``assignee``, with fresh candidates and deadlines."""
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise WorkflowError(f"task {task_id} has no row to reopen")
+    row.status, row.completed_at, row.completed_by = "open", None, None
+    row.assignee, row.owner, row.delegation = assignee, None, None
+    row.candidate_group, row.candidates = people.group, people.as_json()
+    row.created_at, row.due_at, row.follow_up_at = at, due_at, follow_up_at
+    row.due_at_provisional = bool(trace and trace.provisional)
+    row.due_calendar_from, row.due_calendar_to = (trace.first, trace.last) if trace else (None, None)
+    add_candidate_rows(session, task_id, people)
 
 
 def _sync_external_tasks(session: Session, instance: ProcessInstance, run: InstanceRun, summary: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ class TaskView:
     titles: dict[str, str] = field(default_factory=dict)
     owner: str | None = None
     delegation: str | None = None
+    returned: dict[str, Any] | None = None  # sent back (退回) or withdrawn (撤回): kind, by, reason, at
 
     def to_json(self) -> dict[str, Any]:
         """Return the stable ``bpm tasks --json`` shape (plus extra keys)."""
@@ -48,7 +49,7 @@ class TaskView:
             "titles": dict(self.titles),
             "completed_at": self.completed_at.isoformat() if self.completed_at else None,
             "completed_by": self.completed_by,
-            "owner": self.owner, "delegation": self.delegation,
+            "owner": self.owner, "delegation": self.delegation, "returned": self.returned,
         }
 
 

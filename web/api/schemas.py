@@ -182,6 +182,9 @@ class TaskSchema(Schema):
     owner = fields.String(allow_none=True, metadata={"description": "Who delegated the task (it comes back to them)"})
     delegation = fields.String(allow_none=True, metadata={"description": "pending (with the delegate) or resolved "
                                                                          "(back with its owner to confirm)"})
+    returned = fields.Dict(allow_none=True, metadata={
+        "description": "Why this open task is open again: {kind: sent_back|withdrawn, by, at, reason (sent back), "
+                       "from_element, from_titles}"})
 
 
 TaskPageSchema = page_schema(TaskSchema, "TaskPageSchema")
