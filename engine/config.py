@@ -42,6 +42,13 @@ class EngineConfig:
     audit_signing_key: str | None = field(default=None, repr=False)
     audit_verify_key: str | None = None  # PEM public key(s); old keys stay here after a rotation
     audit_sign_interval_s: float = 300.0
+    # Notifications (docs/notifications.md): where e-mail goes out, links point, and how deliveries retry.
+    smtp_url: str | None = field(default=None, repr=False)  # smtp://user:pass@host:port[?starttls=1] or smtps://
+    smtp_from: str = "bpm@localhost"
+    base_url: str = "http://127.0.0.1:5000"
+    notify_backoff_s: tuple[float, ...] = (30.0, 120.0, 600.0, 3600.0)
+    notify_lease_s: float = 120.0
+    notify_pause_after_send_s: float = 0.0  # tests only: hold a delivery between sending and marking it sent
     # Attachments (docs/attachments.md): where their bytes go ("db" or "s3") and how large one may be.
     attachments_storage: str = "db"
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -91,4 +98,16 @@ class EngineConfig:
         for name in ("s3_endpoint_url", "s3_bucket", "s3_region", "s3_access_key_id", "s3_secret_access_key"):
             if env.get(f"BPM_{name.upper()}"):
                 kwargs[name] = env[f"BPM_{name.upper()}"]
+        if env.get("BPM_SMTP_URL"):
+            kwargs["smtp_url"] = env["BPM_SMTP_URL"]
+        if env.get("BPM_SMTP_FROM"):
+            kwargs["smtp_from"] = env["BPM_SMTP_FROM"]
+        if env.get("BPM_BASE_URL"):
+            kwargs["base_url"] = env["BPM_BASE_URL"].rstrip("/")
+        if env.get("BPM_NOTIFY_BACKOFF"):
+            kwargs["notify_backoff_s"] = tuple(float(x) for x in env["BPM_NOTIFY_BACKOFF"].split(","))
+        if env.get("BPM_NOTIFY_LEASE"):
+            kwargs["notify_lease_s"] = float(env["BPM_NOTIFY_LEASE"])
+        if env.get("BPM_NOTIFY_PAUSE_AFTER_SEND"):
+            kwargs["notify_pause_after_send_s"] = float(env["BPM_NOTIFY_PAUSE_AFTER_SEND"])
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -33,6 +33,7 @@ from engine.services import (
     definitions,
     instances,
     messages,
+    notifications,  # its before-commit hook writes the notification outbox
     task_operations,
     tasks,
     timers,
@@ -209,6 +210,22 @@ class Engine:
     def copied_to(self, user: str, unread_only: bool = False) -> list[copies.CopyView]:
         """Return the instances copied to ``user``, latest first."""
         return self._tx(copies.copied_to, user, unread_only=unread_only)[0]
+
+    def urge(self, task_id: str, actor: str, note: str = "") -> Any:
+        """Urge (催办) whoever holds an open task, at most once an hour per person; return an UrgeResult."""
+        from engine.services.urging import urge_task
+
+        return self._tx(urge_task, task_id, actor, note)
+
+    def notifications(self, user: str, unread_only: bool = False, limit: int = 50) -> list[Any]:
+        """Return ``user``'s notifications, newest first, with each channel's delivery status."""
+        return self._tx(notifications.list_notifications, user, unread_only=unread_only, limit=limit)
+
+    def deliver_notifications(self, owner: str = "deliver-once") -> list[Any]:
+        """Send the notifications due now (as the worker does), each in its own transactions."""
+        from engine.scheduling.delivery import deliver_due
+
+        return deliver_due(self.session, self.config, owner)
 
     def attach(self, instance_id: int, filename: str, content: bytes, actor: str,
                task_id: str | None = None) -> AttachmentView:

@@ -8,6 +8,7 @@ from engine.persistence.copies import InstanceCopy
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
 from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.instances import MessageSubscription, ProcessInstance
+from engine.persistence.notifications import GroupWebhook, Notification, NotificationDelivery, NotificationPreference
 from engine.persistence.requests import IdempotencyKey, PortalTicket
 from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
 from engine.persistence.timers import Incident, SlaBreach, Timer
@@ -15,8 +16,9 @@ from engine.persistence.users import ApiToken, Group, SignInThrottle, User, memb
 
 __all__ = [
     "ApiToken", "Attachment", "AttachmentBlob", "AuditEvent", "AuditHead", "AuditSignature", "Base",
-    "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "HumanTask", "HumanTaskCandidate",
-    "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "PortalTicket", "ProcessDefinition",
+    "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook", "HumanTask", "HumanTaskCandidate",
+    "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
+    "NotificationPreference", "PortalTicket", "ProcessDefinition",
     "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

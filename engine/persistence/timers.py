@@ -49,6 +49,8 @@ class Incident(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), nullable=True, index=True)
     external_task_id: Mapped[str | None] = mapped_column(ForeignKey("external_task.id", ondelete="SET NULL"),
                                                          nullable=True, index=True)
+    # A notification that could not be delivered (e-mail, group robot): retrying puts it back in the outbox.
+    notification_delivery_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     process_key: Mapped[str] = mapped_column(String(255))
     element_id: Mapped[str] = mapped_column(String(255))
     error: Mapped[str] = mapped_column(Text)

@@ -11,6 +11,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from engine.scheduling.delivery import DeliveryResult, deliver_due
 from engine.scheduling.runner import run_due_timers
 from engine.services.audit_signing import SignedHead, load_signing_key, sign_head
 from engine.services.timers import release_leases
@@ -40,6 +41,10 @@ class Worker:
         self.fired += handled
         return handled
 
+    def deliver_notifications(self) -> list[DeliveryResult]:
+        """Send the notifications due now (e-mail, group robots); see docs/notifications.md."""
+        return deliver_due(self.engine.session, self.engine.config, self.owner, should_stop=self.stopping.is_set)
+
     def sign_audit_head(self) -> SignedHead | None:
         """Sign the audit chain's head if a key is configured and the head moved since the last signature."""
         key = load_signing_key(self.engine.config)  # read each time: a rotated key file takes effect without a restart
@@ -53,6 +58,8 @@ class Worker:
         scheduler = BackgroundScheduler()
         scheduler.add_job(self._safe_pass, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="due-timers")
+        scheduler.add_job(self._safe_deliver, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
+                          id="notifications")
         sign_every = self.engine.config.audit_sign_interval_s
         if load_signing_key(self.engine.config) is not None and sign_every > 0:
             scheduler.add_job(self._safe_sign, "interval", seconds=sign_every, max_instances=1, coalesce=True,
@@ -87,6 +94,12 @@ class Worker:
             return
         if signed is not None:
             log.info("signed audit position %s with key %s", signed.seq, signed.key_id)
+
+    def _safe_deliver(self) -> None:
+        try:
+            self.deliver_notifications()
+        except Exception:  # noqa: BLE001 - a database or network hiccup must not kill the worker
+            log.exception("notification delivery pass failed")
 
     def _safe_pass(self) -> None:
         try:

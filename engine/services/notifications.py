@@ -1,0 +1,276 @@
+"""The notification outbox: rows derived from the command's audit events, written in its transaction.
+
+Every cause (a task created, transferred, delegated, urged, an SLA breach, a copy…) is already an audit
+event buffered in ``session.info``; one ``before_commit`` hook maps the buffer to in-app notifications and
+their deliveries (e-mail, group robots), so a rolled-back command notifies nobody and a committed one
+always leaves its messages in the outbox for the worker (engine/scheduling/delivery.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, event, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.persistence import (
+    GroupWebhook,
+    HumanTask,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+    User,
+    membership,
+)
+from engine.services.audit import BUFFER_KEY
+from engine.services.context import CONTEXT_KEY, context_of, now
+from engine.services.hours import in_working_hours, next_working_morning
+
+_NOTIFICATIONS = cast(Table, Notification.__table__)
+_DELIVERIES = cast(Table, NotificationDelivery.__table__)
+PLATFORMS = ("wecom", "dingtalk", "feishu")
+# What a notification keeps of its event's data (enough to say it; the rest is in the audit trail).
+_KEPT = ("element_id", "title", "reason", "note", "group", "to_user", "to_group", "step", "deadline", "delegate",
+         "owner", "business_key")
+_SYSTEM_ACTORS = {"system", "scheduler"}
+
+
+@dataclass
+class _Target:
+    """Who one event notifies: people, groups (their active members) and the groups whose robots hear it."""
+
+    kind: str
+    users: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    robots: set[str] = field(default_factory=set)
+
+
+def _target(e: dict[str, Any], escalated: set[int]) -> _Target | None:
+    """Map one audit event to the notification it causes (None: nobody is told)."""
+    data, kind = e["data"], e["type"]
+    if kind == "task_created":
+        people = data.get("candidates") or {}
+        name = "escalated" if e["instance_id"] in escalated else ("task_assigned" if data.get("assignee")
+                                                                  else "task_available")
+        if data.get("assignee"):
+            return _Target(name, {data["assignee"]}, robots=set(people.get("groups") or ()) if name == "escalated" else set())
+        groups = set(people.get("groups") or ([data["group"]] if data.get("group") else []))
+        return _Target(name, set(people.get("users") or ()), groups, set(groups))
+    if kind == "task_assigned":
+        return _Target("task_assigned", {data["assignee"]}) if data.get("assignee") else None
+    if kind in ("task_transferred", "task_sent_back", "task_withdrawn"):
+        to_group = {data["to_group"]} if data.get("to_group") else set()
+        to_user = {data["to_user"]} if data.get("to_user") else set()
+        return _Target(kind, to_user, to_group, set(to_group)) if to_user or to_group else None
+    if kind == "task_delegated":
+        return _Target(kind, {data["delegate"]}) if data.get("delegate") else None
+    if kind == "task_delegation_returned":
+        return _Target(kind, {data["owner"]}) if data.get("owner") else None
+    if kind == "task_urged":
+        return _Target(kind, set(data.get("recipients") or ()), robots=set(data.get("groups") or ()))
+    if kind == "instance_copied":
+        return _Target(kind, set(data.get("recipients") or ()))
+    if kind == "sla_breached":
+        group = {data["group"]} if data.get("group") else set()
+        return _Target(kind, groups=group, robots=set(group))
+    return None
+
+
+CAUSES = frozenset({"task_created", "task_assigned", "task_transferred", "task_sent_back", "task_withdrawn",
+                    "task_delegated", "task_delegation_returned", "task_urged", "instance_copied", "sla_breached"})
+
+
+def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {g: set() for g in groups}
+    if groups:
+        rows = session.execute(select(membership.c.group_id, User.username).join(User, User.id == membership.c.user_id)
+                               .where(membership.c.group_id.in_(groups), User.active.is_(True)))
+        for group, username in rows:
+            found[group].add(username)
+    return found
+
+
+def _late_holders(session: Session, e: dict[str, Any]) -> set[str]:
+    """The assignees of the instance's open task at the late step (an SLA breach tells them, not only the group)."""
+    step = e["data"].get("step")
+    if e["instance_id"] is None or not step:
+        return set()
+    rows = session.scalars(select(HumanTask.assignee).where(
+        HumanTask.instance_id == e["instance_id"], HumanTask.status == "open", HumanTask.element_id == step))
+    return {r for r in rows if r}
+
+
+def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
+    """Write the notifications and deliveries the events cause (one INSERT each); return how many notifications."""
+    escalated = {e["instance_id"] for e in events if e["type"] == "sla_breached"}
+    targets = [(e, t) for e in events if e["type"] in CAUSES for t in [_target(e, escalated)] if t is not None]
+    if not targets:
+        return 0
+    members = _members(session, {g for _, t in targets for g in t.groups})
+    at = now(session)
+    rows: list[dict[str, Any]] = []
+    robots: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+    for e, t in targets:
+        people = set(t.users)
+        for g in t.groups:
+            people |= members.get(g, set())
+        if e["type"] == "sla_breached":
+            people |= _late_holders(session, e)
+        if e["actor"] not in _SYSTEM_ACTORS:
+            people.discard(e["actor"])
+        source = uuid.uuid4().hex
+        data = {k: v for k, v in e["data"].items() if k in _KEPT and v is not None}
+        base = {"kind": t.kind, "task_id": e["task_id"], "instance_id": e["instance_id"],
+                "process_key": e["process_key"], "actor": e["actor"], "source": source, "data": data}
+        rows.extend({**base, "id": uuid.uuid4().hex, "recipient": p, "created_at": at, "read_at": None}
+                    for p in sorted(people))
+        robots.extend((base, g, data) for g in sorted(t.robots))
+    deliveries = _email_deliveries(session, rows, at) + _robot_deliveries(session, robots, at)
+    if rows:
+        session.execute(insert(_NOTIFICATIONS), rows)
+    if deliveries:
+        session.execute(insert(_DELIVERIES), deliveries)
+    return len(rows)
+
+
+def _timing(session: Session, kind: str, at: datetime, digest: bool) -> tuple[str, datetime]:
+    """Say when a message goes out: at once in working hours (an SLA breach always), else the next working morning."""
+    calendar = context_of(session).runtime.calendar
+    if kind == "sla_breached" or in_working_hours(calendar, at):
+        return "now", at
+    return ("digest" if digest else "morning"), next_working_morning(calendar, at)
+
+
+def _delivery(base: dict[str, Any], channel: str, recipient: str, key: str, batch: str, due: datetime,
+              at: datetime, notification_id: str | None = None) -> dict[str, Any]:
+    payload = {k: base[k] for k in ("kind", "task_id", "instance_id", "process_key", "actor", "data")}
+    return {"id": uuid.uuid4().hex, "notification_id": notification_id, "source": base["source"], "channel": channel,
+            "recipient": recipient, "batch": batch, "payload": payload, "status": "pending", "attempts": 0,
+            "next_attempt_at": due, "lock_owner": None, "lock_expires_at": None, "last_error": None,
+            "delivery_key": key, "created_at": at, "sent_at": None}
+
+
+def _email_deliveries(session: Session, rows: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    people = {r["recipient"] for r in rows}
+    if not people:
+        return []
+    prefs = {p.username: p for p in session.scalars(select(NotificationPreference).where(
+        NotificationPreference.username.in_(people), NotificationPreference.email.is_not(None),
+        NotificationPreference.email_enabled.is_(True)))}
+    out = []
+    for r in rows:
+        pref = prefs.get(r["recipient"])
+        if pref is not None:
+            batch, due = _timing(session, r["kind"], at, pref.digest)
+            out.append(_delivery(r, "email", r["recipient"], f"email:{r['id']}", batch, due, at, r["id"]))
+    return out
+
+
+def _robot_deliveries(session: Session, robots: list[tuple[dict[str, Any], str, dict[str, Any]]],
+                      at: datetime) -> list[dict[str, Any]]:
+    if not robots:
+        return []
+    hooks = {h.group_id: h for h in session.scalars(select(GroupWebhook).where(
+        GroupWebhook.group_id.in_({g for _, g, _ in robots}), GroupWebhook.enabled.is_(True)))}
+    out = []
+    for base, group, _data in robots:
+        hook = hooks.get(group)
+        if hook is not None:
+            batch, due = _timing(session, base["kind"], at, False)
+            out.append(_delivery(base, hook.platform, group, f"{hook.platform}:{group}:{base['source']}", batch, due, at))
+    return out
+
+
+@event.listens_for(Session, "before_commit", insert=True)
+def _before_commit(session: Session) -> None:
+    """Run before the audit hook (which takes the buffer): the outbox commits with its cause, or not at all."""
+    events = session.info.get(BUFFER_KEY)
+    if events and CONTEXT_KEY in session.info and any(e["type"] in CAUSES for e in events):
+        write_outbox(session, events)
+
+
+# ---- reading and marking -------------------------------------------------------------------------------------------
+
+_STATUS = {"pending": "pending", "sending": "pending", "sent": "sent", "unconfirmed": "sent", "failed": "failed"}
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One notification as the bell, the list and ``bpm notifications --json`` show it."""
+
+    id: str
+    kind: str
+    task_id: str | None
+    instance_id: int | None
+    process_key: str | None
+    actor: str
+    created_at: datetime
+    read: bool
+    channels: dict[str, str]
+    data: dict[str, Any]
+    titles: dict[str, str]
+
+    def to_json(self) -> dict[str, object]:
+        """Return the contract shape of ``bpm notifications --json`` (docs/notifications.md)."""
+        return {"id": self.id, "kind": self.kind, "task_id": self.task_id, "instance_id": self.instance_id,
+                "created_at": self.created_at.isoformat(), "read": self.read, "channels": dict(self.channels)}
+
+
+def list_notifications(session: Session, user: str, *, unread_only: bool = False, limit: int = 50,
+                       offset: int = 0) -> list[NotificationView]:
+    """Return ``user``'s notifications, newest first, with each channel's delivery status."""
+    stmt = select(Notification).where(Notification.recipient == user)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    found = list(session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+                                 .limit(limit).offset(offset)))
+    if not found:
+        return []
+    ids, sources = {n.id for n in found}, {n.source for n in found}
+    deliveries = session.execute(select(NotificationDelivery.notification_id, NotificationDelivery.source,
+                                        NotificationDelivery.channel, NotificationDelivery.status)
+                                 .where(NotificationDelivery.source.in_(sources)))
+    mine: dict[str, dict[str, str]] = {}
+    robots: dict[str, dict[str, str]] = {}
+    for nid, source, channel, status in deliveries:
+        if status not in _STATUS:
+            continue
+        if nid is None:
+            robots.setdefault(source, {})[channel] = _STATUS[status]
+        elif nid in ids:
+            mine.setdefault(nid, {})[channel] = _STATUS[status]
+    task_ids = {n.task_id for n in found if n.task_id}
+    titles = {tid: t or {} for tid, t in session.execute(
+        select(HumanTask.id, HumanTask.titles).where(HumanTask.id.in_(task_ids)))} if task_ids else {}
+    return [NotificationView(n.id, n.kind, n.task_id, n.instance_id, n.process_key, n.actor, n.created_at,
+                             n.read_at is not None, {**robots.get(n.source, {}), **mine.get(n.id, {})}, dict(n.data or {}),
+                             dict(titles.get(n.task_id or "", {}))) for n in found]
+
+
+def unread_count(session: Session, user: str) -> int:
+    """Return how many notifications ``user`` has not read."""
+    return int(session.scalar(select(func.count(Notification.id)).where(
+        Notification.recipient == user, Notification.read_at.is_(None))) or 0)
+
+
+def mark_read(session: Session, user: str, notification_id: str | None = None) -> int:
+    """Mark one of ``user``'s notifications (or all of them) read; return how many changed."""
+    stmt = update(Notification).where(Notification.recipient == user, Notification.read_at.is_(None))
+    if notification_id is not None:
+        from engine.errors import NotFound
+
+        row = session.get(Notification, notification_id)
+        if row is None or row.recipient != user:
+            raise NotFound(f"notification {notification_id} not found")
+        stmt = stmt.where(Notification.id == notification_id)
+    result = session.execute(stmt.values(read_at=now(session)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mark_task_read(session: Session, user: str, task_id: str) -> None:
+    """Mark ``user``'s notifications about a task read (they opened it)."""
+    session.execute(update(Notification).where(Notification.recipient == user, Notification.task_id == task_id,
+                                               Notification.read_at.is_(None)).values(read_at=now(session)))
