@@ -22,6 +22,7 @@ from engine.persistence import Base
 from engine.persistence.db import create_db_engine, make_session_factory
 from engine.runtime import Runtime
 from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.rewind import EarlierStep
 from engine.runtime.calendar_files import DayRow, parse_days
 from engine.runtime.calendar_sources import build_calendar
 from engine.services import (
@@ -35,6 +36,7 @@ from engine.services import (
     messages,
     notifications,  # its before-commit hook writes the notification outbox
     task_operations,
+    task_returns,
     tasks,
     timers,
     users,
@@ -202,6 +204,18 @@ class Engine:
     def delegate(self, task_id: str, actor: str, to_user: str) -> TaskView:
         """Let a colleague fill a task I hold (委派); it comes back to me to confirm."""
         return self._tx(task_operations.delegate_task, task_id, actor, to_user)
+
+    def send_back(self, task_id: str, actor: str, to_element: str, reason: str) -> TaskView:
+        """Send an open task back (退回) to an earlier step that led to it; return the reopened task."""
+        return self._tx(task_returns.send_back_task, task_id, actor, to_element, reason)
+
+    def send_back_targets(self, task_id: str) -> list[tuple[EarlierStep, str | None]]:
+        """Return the earlier steps an open task may be sent back to, nearest first, with who did each."""
+        return self._tx(task_returns.send_back_targets, task_id)
+
+    def withdraw(self, task_id: str, actor: str) -> TaskView:
+        """Take back (撤回) a task ``actor`` completed while the next steps are untouched."""
+        return self._tx(task_returns.withdraw_task, task_id, actor)
 
     def copy(self, instance_id: int, actor: str, to: list[str], note: str = "") -> list[str]:
         """Copy an instance to users and groups (抄送); return who received it."""
