@@ -261,6 +261,7 @@ SAMPLE_EVENTS = {
                          "to_user": "head", "to_group": None, "reason": "休假"},
     "task_delegated": {"element_id": "chase_payment", "delegate": "head"},
     "instance_copied": {"to": ["cs_head"], "recipients": ["head"], "note": "请关注"},
+    "task_urged": {"element_id": "chase_payment", "recipients": ["head"], "groups": [], "note": "客户在等"},
     "task_delegation_returned": {"element_id": "chase_payment", "owner": "rep", "submitted": {"reason": "资金紧张"}},
     "task_completed": {"element_id": "first_response", "submitted": {"response": "已致电客户"}},
     "task_cancelled": {}, "task_commented": {"body": "客户要求今天回电"},

@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "task_assigned": lazy_gettext("Task assigned"),
     "task_transferred": lazy_gettext("Task transferred"),
     "instance_copied": lazy_gettext("Copied"),
+    "task_urged": lazy_gettext("Urged"),
     "task_delegated": lazy_gettext("Task delegated"),
     "task_delegation_returned": lazy_gettext("Delegated task handed back"),
     "task_completed": lazy_gettext("Task completed"),
@@ -207,6 +208,13 @@ def _copied(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
             [(gettext("Note"), str(e.data.get("note")))] if e.data.get("note") else [])
 
 
+def _urged(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    people = "、" if s.language == "zh-CN" else ", "
+    return (gettext("%(actor)s urged %(people)s to handle %(task)s", actor=s.person(e.actor),
+                    people=people.join(s.person(p) for p in e.data.get("recipients") or []), task=s.step(e)),
+            [(gettext("Note"), str(e.data.get("note")))] if e.data.get("note") else [])
+
+
 def _delegated(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return gettext("%(actor)s delegated %(task)s to %(person)s", actor=s.person(e.actor), task=s.step(e),
                    person=s.person(e.data.get("delegate"))), []
@@ -323,6 +331,7 @@ _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
     "task_created": _created, "task_claimed": _claimed, "task_unclaimed": _unclaimed, "task_assigned": _assigned,
     "task_transferred": _transferred, "task_delegated": _delegated, "instance_copied": _copied,
+    "task_urged": _urged,
     "task_delegation_returned": _delegation_returned,
     "task_completed": _task_completed, "task_cancelled": _task_cancelled, "task_commented": _commented,
     "task_passed": _passed, "timer_fired": _timer_fired, "timer_retry_scheduled": _retry,
