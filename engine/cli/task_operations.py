@@ -1,4 +1,5 @@
-"""``bpm transfer`` (转办), ``bpm delegate`` (委派), ``bpm done`` (已办), ``bpm copy`` (抄送) and ``bpm copied``."""
+"""``bpm transfer`` (转办), ``bpm delegate`` (委派), ``bpm send-back`` (退回), ``bpm withdraw`` (撤回), ``bpm done`` (已办),
+``bpm copy`` (抄送) and ``bpm copied``."""
 
 from __future__ import annotations
 
@@ -42,6 +43,41 @@ def delegate(task_id: str, actor: str, to_user: str, as_json: bool) -> None:
         emit_json(task.to_json())
     else:
         click.echo(f"task {task.id} delegated to {to_user}; it comes back to {actor} when they complete it")
+
+
+@cli.command("send-back", help="Send open task TASK back (退回) to an earlier user task of its instance that already ran "
+                               "(--to ELEMENT_ID), with a reason: the process continues from there, everything after "
+                               "it is cancelled, the data is kept, and the step's earlier performer gets it again. Its "
+                               "holder or a cs_head/admin may.")
+@click.argument("task_id")
+@click.option("--user", "actor", required=True, help="act as this user")
+@click.option("--to", "to_element", required=True, help="the element id of the earlier user task")
+@click.option("--reason", required=True, help="why (shown to whoever gets the task again)")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def send_back(task_id: str, actor: str, to_element: str, reason: str, as_json: bool) -> None:
+    """Send a task back."""
+    task = build_engine().send_back(task_id, actor, to_element, reason)
+    if as_json:
+        emit_json(task.to_json())
+    else:
+        click.echo(f"task sent back to {task.element_id}: task {task.id} is open again for "
+                   f"{task.assignee or 'group ' + str(task.group)}")
+
+
+@cli.command(help="Take back (撤回) task TASK that you completed, while the next steps are still unclaimed and "
+                  "untouched: it is yours again with what you submitted as a draft, and the next steps disappear.")
+@click.argument("task_id")
+@click.option("--user", "actor", required=True, help="act as this user (who completed the task)")
+@click.option("--json", "as_json", is_flag=True)
+@engine_errors
+def withdraw(task_id: str, actor: str, as_json: bool) -> None:
+    """Withdraw a completed task."""
+    task = build_engine().withdraw(task_id, actor)
+    if as_json:
+        emit_json(task.to_json())
+    else:
+        click.echo(f"task {task.id} withdrawn: it is open again for {actor}")
 
 
 @cli.command(help="List the tasks USER completed (已办), latest first, with where each instance stands now.")

@@ -27,7 +27,8 @@ def task_view(row: HumanTask) -> TaskView:
     return TaskView(
         id=row.id, instance_id=row.instance_id, process_key=row.process_key, element_id=row.element_id,
         title=row.title, titles=dict(row.titles or {}), owner=row.owner, delegation=row.delegation,
-        returned=row.returned if row.status == "open" else None, group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
+        returned=row.returned if row.status == "open" else None,
+        group=row.candidate_group, assignee=row.assignee, status=row.status, due_at=row.due_at,
         form_key=row.form_key, priority=row.priority, business_key=row.business_key, customer=row.customer,
         created_at=row.created_at, completed_at=row.completed_at, completed_by=row.completed_by,
         due_at_provisional=bool(row.due_at_provisional), candidate_groups=candidate_groups(row),
