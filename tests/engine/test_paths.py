@@ -52,7 +52,7 @@ def test_an_overdue_receivable_marks_its_automated_steps_gateway_events_and_flow
     assert not {"merge_promise", "apply_payment", "fully_paid", "end_paid"} & path.passed
     assert not {"f_payment_apply", "f_apply_paid_gw", "f_paid_yes"} & path.flows
 
-    # two working days later the non-interrupting deadline fires: its branch is marked, the task stays open
+    # two working days later the deadline fires: its branch is marked; cs_head takes the chase over (#17)
     clock.set(datetime(2026, 3, 12, 9, 0, tzinfo=SH))
     engine.fire_due_timers()
     path = path_of(engine, instance.id)
