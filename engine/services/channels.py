@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import ssl
 import urllib.request
@@ -92,10 +93,11 @@ class SmtpSettings:
     starttls: bool
     username: str | None
     password: str | None
+    cafile: str | None = None  # a CA bundle to trust (a private mail server's own certificate)
 
     @classmethod
     def from_url(cls, url: str) -> SmtpSettings:
-        """Parse ``BPM_SMTP_URL``."""
+        """Parse ``BPM_SMTP_URL`` (``?starttls=1`` upgrades the connection; ``&cafile=PATH`` trusts a private CA)."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("BPM_SMTP_URL must look like smtp://host:port or smtps://user:pass@host:465")
@@ -103,7 +105,7 @@ class SmtpSettings:
         starttls = (query.get("starttls") or ["0"])[0].lower() in ("1", "true", "yes")
         return cls(parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25), parts.scheme == "smtps",
                    starttls, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)
+                   unquote(parts.password) if parts.password else None, (query.get("cafile") or [None])[0])
 
 
 def send_email(settings: SmtpSettings, sender: str, to: str, message: Message, message_id: str,
@@ -112,15 +114,16 @@ def send_email(settings: SmtpSettings, sender: str, to: str, message: Message, m
     mail = EmailMessage()
     mail["Subject"], mail["From"], mail["To"] = message.subject, sender, to
     mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = f"<{message_id}@bpm>"
+    mail["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9.-]', '.', message_id)}@bpm>"  # the delivery key, made header-safe
     mail.set_content(message.body)
-    client: smtplib.SMTP = (smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
-                                             context=ssl.create_default_context()) if settings.tls
+    context = ssl.create_default_context(cafile=settings.cafile)
+    client: smtplib.SMTP = (smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+                            if settings.tls
                             else smtplib.SMTP(settings.host, settings.port, timeout=timeout))
     try:
         client.ehlo()
         if settings.starttls:
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=context)
             client.ehlo()
         if settings.username:
             client.login(settings.username, settings.password or "")

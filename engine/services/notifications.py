@@ -61,7 +61,9 @@ def _target(e: dict[str, Any], escalated: set[int]) -> _Target | None:
         return _Target(name, set(people.get("users") or ()), groups, set(groups))
     if kind == "task_assigned":
         return _Target("task_assigned", {data["assignee"]}) if data.get("assignee") else None
-    if kind in ("task_transferred", "task_sent_back", "task_withdrawn"):
+    if kind == "task_withdrawn":  # the people whose next-step tasks it cancelled
+        return _Target(kind, {p for p in data.get("cancelled") or () if isinstance(p, str)})
+    if kind in ("task_transferred", "task_sent_back"):
         to_group = {data["to_group"]} if data.get("to_group") else set()
         to_user = {data["to_user"]} if data.get("to_user") else set()
         return _Target(kind, to_user, to_group, set(to_group)) if to_user or to_group else None
