@@ -63,16 +63,23 @@ def _read_password(confirm: bool) -> str:
 @click.argument("name")
 @click.option("--group", "groups", multiple=True, required=True)
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input (never from argv)")
+@click.option("--email", help="the address notifications are e-mailed to")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
-def users_add(name: str, groups: tuple[str, ...], password_stdin: bool, as_json: bool) -> None:
+def users_add(name: str, groups: tuple[str, ...], password_stdin: bool, email: str | None, as_json: bool) -> None:
     """Add a user."""
     from engine.passwords import hash_password
 
     password_hash = hash_password(_read_password(False)) if password_stdin else None
-    build_engine().add_user(name, list(groups), password_hash=password_hash)
+    engine = build_engine()
+    engine.add_user(name, list(groups), password_hash=password_hash)
+    if email:
+        from engine.services.notify_settings import set_preferences
+
+        with engine.transaction() as session:
+            set_preferences(session, name, email=email)
     if as_json:
-        emit_json({"user": name, "groups": list(groups)})
+        emit_json({"user": name, "groups": list(groups), **({"email": email} if email else {})})
     else:
         click.echo(f"user {name} in group(s) {', '.join(groups)}")
 

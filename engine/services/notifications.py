@@ -8,6 +8,7 @@ always leaves its messages in the outbox for the worker (engine/scheduling/deliv
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,6 +86,11 @@ CAUSES = frozenset({"task_created", "task_assigned", "task_transferred", "task_s
                     "task_delegated", "task_delegation_returned", "task_urged", "instance_copied", "sla_breached"})
 
 
+def new_id() -> str:
+    """Return a 32-character id that sorts by creation (wall time first): the list's tie-break at one clock instant."""
+    return f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}"
+
+
 def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {g: set() for g in groups}
     if groups:
@@ -127,7 +133,7 @@ def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
         data = {k: v for k, v in e["data"].items() if k in _KEPT and v is not None}
         base = {"kind": t.kind, "task_id": e["task_id"], "instance_id": e["instance_id"],
                 "process_key": e["process_key"], "actor": e["actor"], "source": source, "data": data}
-        rows.extend({**base, "id": uuid.uuid4().hex, "recipient": p, "created_at": at, "read_at": None}
+        rows.extend({**base, "id": new_id(), "recipient": p, "created_at": at, "read_at": None}
                     for p in sorted(people))
         robots.extend((base, g, data) for g in sorted(t.robots))
     deliveries = _email_deliveries(session, rows, at) + _robot_deliveries(session, robots, at)
@@ -149,7 +155,7 @@ def _timing(session: Session, kind: str, at: datetime, digest: bool) -> tuple[st
 def _delivery(base: dict[str, Any], channel: str, recipient: str, key: str, batch: str, due: datetime,
               at: datetime, notification_id: str | None = None) -> dict[str, Any]:
     payload = {k: base[k] for k in ("kind", "task_id", "instance_id", "process_key", "actor", "data")}
-    return {"id": uuid.uuid4().hex, "notification_id": notification_id, "source": base["source"], "channel": channel,
+    return {"id": new_id(), "notification_id": notification_id, "source": base["source"], "channel": channel,
             "recipient": recipient, "batch": batch, "payload": payload, "status": "pending", "attempts": 0,
             "next_attempt_at": due, "lock_owner": None, "lock_expires_at": None, "last_error": None,
             "delivery_key": key, "created_at": at, "sent_at": None}

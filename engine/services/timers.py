@@ -221,6 +221,10 @@ def retry_incident(session: Session, incident_id: int, actor: str) -> Incident:
         from engine.services.external_tasks import retry_external_incident
 
         return retry_external_incident(session, incident, actor)
+    if incident.notification_delivery_id is not None:  # an undeliverable notification: back in the outbox
+        from engine.services.delivery import retry_delivery
+
+        return retry_delivery(session, incident, actor)
     timer = session.get(Timer, incident.timer_id) if incident.timer_id else None
     if timer is None:
         raise Conflict(f"incident {incident_id} has no timer left to retry; resolve it instead")
