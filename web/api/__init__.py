@@ -22,6 +22,7 @@ def resource_blueprints() -> list[Any]:
         instances,
         messages,
         operations,
+        task_returns,  # noqa: F401  (adds send back and withdraw to the tasks resource)
         tasks,
         users,
     )

@@ -32,6 +32,8 @@ EVENT_LABELS = {
     "instance_copied": lazy_gettext("Copied"),
     "task_urged": lazy_gettext("Urged"),
     "task_delegated": lazy_gettext("Task delegated"),
+    "task_sent_back": lazy_gettext("Sent back"),
+    "task_withdrawn": lazy_gettext("Withdrawn"),
     "task_delegation_returned": lazy_gettext("Delegated task handed back"),
     "task_completed": lazy_gettext("Task completed"),
     "task_cancelled": lazy_gettext("Task cancelled"),
@@ -201,6 +203,17 @@ def _transferred(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]
                     target=target), [(gettext("Reason"), str(e.data.get("reason") or ""))])
 
 
+def _sent_back(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    target = s.element(str(e.data.get("to_element")), None)
+    whom = s.person(e.data.get("to_user")) if e.data.get("to_user") else gettext("its group")
+    return (gettext("%(actor)s sent %(task)s back to %(target)s, for %(whom)s", actor=s.person(e.actor),
+                    task=s.step(e), target=target, whom=whom), [(gettext("Reason"), str(e.data.get("reason") or ""))])
+
+
+def _withdrawn(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    return gettext("%(actor)s withdrew %(task)s to change it", actor=s.person(e.actor), task=s.step(e)), []
+
+
 def _copied(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     people = "、" if s.language == "zh-CN" else ", "
     return (gettext("%(actor)s copied the case to %(people)s", actor=s.person(e.actor),
@@ -331,7 +344,7 @@ _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
     "task_created": _created, "task_claimed": _claimed, "task_unclaimed": _unclaimed, "task_assigned": _assigned,
     "task_transferred": _transferred, "task_delegated": _delegated, "instance_copied": _copied,
-    "task_urged": _urged,
+    "task_urged": _urged, "task_sent_back": _sent_back, "task_withdrawn": _withdrawn,
     "task_delegation_returned": _delegation_returned,
     "task_completed": _task_completed, "task_cancelled": _task_cancelled, "task_commented": _commented,
     "task_passed": _passed, "timer_fired": _timer_fired, "timer_retry_scheduled": _retry,

@@ -16,6 +16,7 @@ from engine.services import task_notes
 from engine.services.admin import list_groups, list_users
 from engine.services.audit import instance_history
 from engine.services.instances import get_instance
+from engine.services.task_returns import send_back_targets
 from engine.services.texts import form_of, process_texts
 from engine.services.views import TaskView
 from web.access import may_assign, may_claim, may_delegate, may_transfer, may_unclaim, may_work_on
@@ -71,10 +72,24 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
         may_transfer=may_transfer(task) and task.status == "open", may_delegate=may_delegate(task),
         transfer_targets=transfer_targets(session) if may_transfer(task) or may_delegate(task) else ([], []),
         last_transfer=next((e for e in reversed(history) if e.type == "task_transferred" and e.task_id == task.id), None),
+        send_back_targets=_send_back_targets(session, task, instance.definition_id) if may_transfer(task) else [],
+        returned_from=pick((task.returned or {}).get("from_titles"), str((task.returned or {}).get("from_element", ""))),
         has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),
         data=data, display=_display_facts(form, data),
     ), status
+
+
+def _send_back_targets(session: Session, task: TaskView, definition_id: int | None) -> list[tuple[str, str]]:
+    """Return the earlier steps this open task may be sent back to: (element id, "step name — who did it")."""
+    if task.status != "open":
+        return []
+    texts = process_texts(session, definition_id) if definition_id else None
+    targets = []
+    for step, performer in send_back_targets(session, task.id):
+        name = pick(texts.element_names(step.element_id, step.title), step.title) if texts else step.title
+        targets.append((step.element_id, f"{name} — {performer}" if performer else name))
+    return targets
 
 
 def _display_facts(form: FormDefinition | None, data: ShownData) -> list[ShownField]:
