@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     from engine import Engine, EngineConfig
     from web import api, errors, i18n, layout, security, texts
+    from web.instances import attachments
     from web.extensions import babel, csrf, login_manager
     from web.settings import defaults, persistent_secret_key
 
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_areas(app)
     api.init_app(app)
     security.init_app(app)  # last: its input check goes first of all
+    attachments.init_app(app)  # after it: uploads get their larger body limit before that check reads the form
     return app
 
 

@@ -264,6 +264,8 @@ SAMPLE_EVENTS = {
                        "to_user": "rep", "reason": "请补充催收记录"},
     "task_withdrawn": {"element_id": "chase_payment", "cancelled": ["t-2"]},
     "instance_copied": {"to": ["cs_head"], "recipients": ["head"], "note": "请关注"},
+    "attachment_added": {"attachment_id": 1, "filename": "破损照片.jpg", "media_type": "image/jpeg", "size": 204800,
+                         "sha256": "ab" * 32, "task_id": None},
     "task_urged": {"element_id": "chase_payment", "recipients": ["head"], "groups": [], "note": "客户在等"},
     "task_delegation_returned": {"element_id": "chase_payment", "owner": "rep", "submitted": {"reason": "资金紧张"}},
     "task_completed": {"element_id": "first_response", "submitted": {"response": "已致电客户"}},

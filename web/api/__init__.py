@@ -14,6 +14,7 @@ from flask import Flask
 def resource_blueprints() -> list[Any]:
     """Return the API's resource blueprints, in the order the reference lists them."""
     from web.api import (
+        attachments,
         calendar,
         copies,  # noqa: F401  (adds the copy routes to the instances resource)
         definitions,
@@ -27,7 +28,7 @@ def resource_blueprints() -> list[Any]:
         users,
     )
 
-    return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, messages.blp, external_tasks.blp, definitions.blp, operations.timers_blp,
+    return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp, external_tasks.blp, definitions.blp, operations.timers_blp,
             operations.incidents_blp, calendar.blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
 

@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "task_assigned": lazy_gettext("Task assigned"),
     "task_transferred": lazy_gettext("Task transferred"),
     "instance_copied": lazy_gettext("Copied"),
+    "attachment_added": lazy_gettext("File attached"),
     "task_urged": lazy_gettext("Urged"),
     "task_delegated": lazy_gettext("Task delegated"),
     "task_sent_back": lazy_gettext("Sent back"),
@@ -221,6 +222,16 @@ def _copied(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
             [(gettext("Note"), str(e.data.get("note")))] if e.data.get("note") else [])
 
 
+def _attached(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    name, size = str(e.data.get("filename") or ""), int(e.data.get("size") or 0)
+    if e.task_id:
+        sentence = gettext("%(actor)s attached %(file)s to %(task)s", actor=s.person(e.actor), file=name, task=s.step(e))
+    else:
+        sentence = gettext("%(actor)s attached %(file)s", actor=s.person(e.actor), file=name)
+    shown = f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"
+    return sentence, [(gettext("Size"), shown), (gettext("SHA-256 digest"), str(e.data.get("sha256") or ""))]
+
+
 def _urged(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     people = "、" if s.language == "zh-CN" else ", "
     return (gettext("%(actor)s urged %(people)s to handle %(task)s", actor=s.person(e.actor),
@@ -344,6 +355,7 @@ _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
     "task_created": _created, "task_claimed": _claimed, "task_unclaimed": _unclaimed, "task_assigned": _assigned,
     "task_transferred": _transferred, "task_delegated": _delegated, "instance_copied": _copied,
+    "attachment_added": _attached,
     "task_urged": _urged, "task_sent_back": _sent_back, "task_withdrawn": _withdrawn,
     "task_delegation_returned": _delegation_returned,
     "task_completed": _task_completed, "task_cancelled": _task_cancelled, "task_commented": _commented,
