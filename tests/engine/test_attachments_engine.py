@@ -196,3 +196,23 @@ def test_bpm_attach_is_a_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         result = bpm("attach", *args, "--user", user, ok=False)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].lower().startswith("error") and "Traceback" not in result.output, lines
+
+
+def test_an_unreachable_object_store_fails_with_one_clear_message(tmp_path: Path, clock: ManualClock) -> None:
+    from engine.storage import current_store
+    from engine.storage.s3 import StorageUnavailable
+    from tests.attachment_stores import _free_port
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'bpm.sqlite3'}", clock, attachments_storage="s3",
+                      s3_endpoint_url=f"http://127.0.0.1:{_free_port()}", s3_bucket="nowhere",
+                      s3_access_key_id="k", s3_secret_access_key="s")  # noqa: S106 (a test server)
+    deploy_fixture(eng, "gateways.bpmn")
+    case = eng.start("gateways", {"amount": 50}, actor="rep").id
+    with pytest.raises(StorageUnavailable, match="attachment store .S3 bucket nowhere. refused the file"):
+        eng.attach(case, "pod.pdf", PDF, "rep")
+    assert [e.type for e in eng.history(case)].count("attachment_added") == 0
+    with pytest.raises(InvalidInput, match="no bucket is configured"):
+        current_store(EngineConfig(attachments_storage="s3"))
+    with pytest.raises(InvalidInput, match="unknown attachment storage 'disk'"):
+        current_store(EngineConfig(attachments_storage="disk"))
+    eng.close()
