@@ -15,8 +15,14 @@ from PIL import Image, ImageDraw
 from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.slow
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
-       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+def _pdf() -> bytes:
+    page = Image.new("RGB", (595, 300), "white")
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((40, 40, 555, 260), outline=(11, 92, 173), width=6)
+    draw.line((80, 200, 300, 230, 520, 190), fill=(20, 20, 20), width=4)  # a signature on the delivery note
+    out = io.BytesIO()
+    page.save(out, "PDF")
+    return out.getvalue()
 
 
 def _photo() -> bytes:
@@ -49,7 +55,7 @@ def test_attach_a_photo_and_drop_a_pdf_on_the_task_page(live_server, chromium, s
     assert thumb.evaluate("img => img.complete && img.naturalWidth > 0 && img.naturalWidth <= 240")
     assert page.input_value("#f-resolution") == "已安排补发两箱", "the task form stays as typed"
 
-    encoded = base64.b64encode(PDF).decode()
+    encoded = base64.b64encode(_pdf()).decode()
     page.evaluate("""(encoded) => {
         const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
         const files = new DataTransfer();
@@ -67,7 +73,7 @@ def test_attach_a_photo_and_drop_a_pdf_on_the_task_page(live_server, chromium, s
     served = page.request.get(f"{live_server.url}{source}")
     assert served.headers["content-type"] == "application/pdf" and served.headers["x-frame-options"] == "SAMEORIGIN"
     assert served.headers["content-disposition"].startswith("inline;")
-    page.locator("section.attachments .pdf-view summary").click()  # headless Chromium has no PDF viewer to show
+    frame.element_handle().content_frame().wait_for_load_state()
     assert page.input_value("#f-resolution") == "已安排补发两箱"
 
     page.evaluate("""() => {
@@ -80,6 +86,7 @@ def test_attach_a_photo_and_drop_a_pdf_on_the_task_page(live_server, chromium, s
     status.wait_for()
     assert "发票.pdf" in status.inner_text()
     page.locator("section.attachments").scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # Chromium's PDF viewer paints in its own process: nothing to wait on but time
     page.screenshot(path=str(screenshots / "task_attachments_zh.png"), full_page=True)
     assert [a.filename for a in engine.attachments(complaint.id, "rep")] == ["破损照片.jpg", "签收单.pdf"]
     history = [e for e in engine.history(complaint.id) if e.type == "attachment_added"]
