@@ -17,6 +17,8 @@ DEMO_PASSWORD = "demo1234"  # noqa: S105 - demo mode only, printed on the sign-i
 DEMO_USERS = {
     "rep": ["cs_rep"], "assistant": ["cs_assistant"], "head": ["cs_head"], "vp": ["vp"], "ops": ["operations"],
     "gm": ["gm_office"], "finance": ["finance"], "designer": ["designer"], "auditor": ["auditor"], "admin": ["admin"],
+    # The departments of the responsibility matrix: each rectifies the exceptions it is responsible for.
+    "transport": ["transport"], "warehouse": ["warehouse"], "it": ["it"],
 }
 
 

@@ -10,12 +10,14 @@ Nobody is a candidate of a task that names nobody (only the system may complete 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from engine.definitions.people import resolve_group
 from engine.errors import EngineError, ScriptError
 from engine.persistence import HumanTask, HumanTaskCandidate
 from engine.runtime import Runtime, evaluate_due_traced
@@ -48,6 +50,27 @@ def candidates_for(element: dict[str, Any], lane: str | None) -> Candidates:
     if assignee and assignee not in users:
         users = (*users, assignee)  # given back (unclaimed), the task stays theirs to claim
     return Candidates(tuple(element.get("groups") or ()), users, assignee)
+
+
+GROUP_FROM = "candidateGroupFrom"
+
+
+def group_from_data(candidates: Candidates, element: dict[str, Any], data: dict[str, Any],
+                    known_groups: Callable[[], dict[str, tuple[str, str]]]) -> Candidates:
+    """Return the candidates with the group a process variable names, when the task's ``candidateGroupFrom`` says which.
+
+    The variable (e.g. ``responsible_department``, set by a DMN) holds a group id or its English or Chinese
+    name; a value that names no known group leaves the task to its lane or ``candidateGroups``, so nobody
+    is ever left out because a designer added a department without a group.
+    """
+    variable = str((element.get("properties") or {}).get(GROUP_FROM) or "").strip()
+    value = data.get(variable) if variable else None
+    if not isinstance(value, str) or not value.strip():
+        return candidates
+    group = resolve_group(value, known_groups())
+    if group is None:
+        return candidates
+    return Candidates((group,), candidates.users, candidates.assignee)
 
 
 def add_candidate_rows(session: Session, task_id: str, candidates: Candidates) -> None:

@@ -17,9 +17,16 @@ from engine.persistence import ExternalTask, HumanTask, MessageSubscription, Pro
 from engine.runtime import InstanceRun, WaitingTimer
 from engine.runtime.dialect import finished_elements
 from engine.services import audit
-from engine.services.candidates import add_candidate_rows, candidates_for, drop_candidate_rows, evaluate_date
+from engine.services.candidates import (
+    add_candidate_rows,
+    candidates_for,
+    drop_candidate_rows,
+    evaluate_date,
+    group_from_data,
+)
 from engine.services.context import context_of, now, plain
 from engine.services.texts import process_texts
+from engine.services.users import group_names
 
 SCALAR_TYPES = (str, int, bool)
 
@@ -71,7 +78,7 @@ def sync_projections(
             due_at, trace = evaluate_date(ctx.runtime, element["due"], task.data, task.element_id, "due date")
         if element.get("follow_up"):
             follow_up_at, _ = evaluate_date(ctx.runtime, element["follow_up"], task.data, task.element_id, "follow-up date")
-        people = candidates_for(element, task.lane)
+        people = group_from_data(candidates_for(element, task.lane), element, task.data, lambda: group_names(session))
         if reopened and tid in reopened:
             _reopen_row(session, tid, reopened[tid], people, at, due_at, trace, follow_up_at)
             continue

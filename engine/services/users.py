@@ -23,6 +23,10 @@ DOMAIN_GROUPS: dict[str, tuple[str, str]] = {
     "operations": ("Operations", "运作部"),
     "gm_office": ("General manager's office", "总经办"),
     "finance": ("Finance", "财务部"),
+    # The departments the responsibility matrix (responsibility_matrix.dmn) names: they rectify exceptions.
+    "transport": ("Transport department", "运输部"),
+    "warehouse": ("Warehouse department", "仓储部"),
+    "it": ("IT department", "信息部"),
     "designer": ("Process designer", "流程设计"),
     "auditor": ("Auditor", "审计"),
     "admin": ("Administrator", "管理员"),
@@ -46,6 +50,11 @@ def ensure_groups(session: Session) -> list[str]:
 def group_ids(session: Session) -> set[str]:
     """Return every known group id."""
     return set(session.scalars(select(Group.id)))
+
+
+def group_names(session: Session) -> dict[str, tuple[str, str]]:
+    """Return every known group's (English, Chinese) name by id."""
+    return {g.id: (g.name_en, g.name_zh) for g in session.scalars(select(Group))}
 
 
 def get_user(session: Session, username: str) -> User | None:

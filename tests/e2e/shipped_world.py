@@ -21,6 +21,7 @@ SH = ZoneInfo("Asia/Shanghai")
 ROLE_USERS = {
     "rep": ["cs_rep"], "assistant": ["cs_assistant"], "head": ["cs_head"], "vp": ["vp"], "ops": ["operations"],
     "gm": ["gm_office"], "finance": ["finance"], "designer": ["designer"], "auditor": ["auditor"], "admin": ["admin"],
+    "transport": ["transport"], "warehouse": ["warehouse"], "it": ["it"],
 }
 MONDAY_9AM = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
 EXCEPTION = {"channel": "wechat", "customer": "艾克美物流", "type": "damage", "severity": "complaint",

@@ -23,8 +23,18 @@ EXCEPTION = {"channel": "phone", "customer": "ACME Logistics", "order_no": "SO-7
 DEPARTMENTS = {"timeliness": "transport", "damage": "transport", "quantity": "warehouse", "information": "it"}
 
 
+DEPARTMENT_USERS = {"transport": "trans", "warehouse": "wh", "it": "itdept"}
+
+
 def sh(*args: int) -> datetime:
     return datetime(*args, tzinfo=SH)
+
+
+@pytest.fixture(autouse=True)
+def department_users(engine: Engine) -> None:
+    """One person in each department of the responsibility matrix (they rectify, #17)."""
+    for group, user in DEPARTMENT_USERS.items():
+        engine.add_user(user, [group])
 
 
 def deploy(engine: Engine) -> None:
@@ -227,6 +237,43 @@ def test_report_deadline_skips_the_qingming_holiday(engine: Engine, clock) -> No
     assert open_tasks(engine, inst.id)["write_report"].due_at == sh(2026, 4, 7, 15, 0)
 
 
+# -- rectification goes to the responsible department (#17) ------------------------------------------
+
+
+def reach_rectify(engine: Engine, inst_id: int) -> TaskView:
+    answer_in_time(engine, inst_id)
+    complete(engine, inst_id, "organise_rectification", {"rectification_order": "Rectify it"}, "gm")
+    return open_tasks(engine, inst_id)["rectify"]
+
+
+@pytest.mark.parametrize(("type_", "department"), sorted(DEPARTMENTS.items()))
+def test_rectify_goes_to_the_department_the_matrix_decided(engine: Engine, type_: str, department: str) -> None:
+    deploy(engine)
+    inst = start(engine, type=type_)
+    rectify = reach_rectify(engine, inst.id)
+    assert rectify.group == department
+    user = DEPARTMENT_USERS[department]
+    assert [t.id for t in engine.tasks(user=user)] == [rectify.id]
+    assert rectify.id not in [t.id for t in engine.tasks(user="ops")]
+    created = [e.data for e in events(engine, inst.id, "task_created") if e.data["element_id"] == "rectify"]
+    assert created[0]["group"] == department and created[0]["candidates"]["groups"] == [department]
+    engine.complete(rectify.id, {"rectification_done": "Done", "rectified_on": "2026-03-02"}, user)
+    assert "verify_rectification" in open_tasks(engine, inst.id)
+
+
+def test_rectify_stays_with_operations_when_the_decided_department_has_no_group(engine: Engine, tmp_path) -> None:
+    """A designer adds a department to the matrix before an admin creates its group: operations rectifies."""
+    dmn = (PROCESSES / "responsibility_matrix.dmn").read_text("utf-8")
+    edited = tmp_path / "responsibility_matrix.dmn"
+    edited.write_text(dmn.replace('<text>"warehouse"</text>', '<text>"customs"</text>'), "utf-8")
+    engine.deploy([edited, PROCESSES / "exception_escalation.bpmn"], actor="designer")
+    inst = start(engine, type="quantity")
+    assert engine.instance(inst.id).data["responsible_department"] == "customs"
+    rectify = reach_rectify(engine, inst.id)
+    assert rectify.group == "operations"
+    engine.complete(rectify.id, {"rectification_done": "Done", "rectified_on": "2026-03-02"}, "ops")
+
+
 # -- the whole complaint path with the rectify-again loop ------------------------------------------------
 
 
@@ -255,17 +302,19 @@ def test_complaint_path_with_apology_visit_and_rectify_again_loop(engine: Engine
     assert engine.instance(inst.id).data["responsible_department"] == "warehouse"
     complete(engine, inst.id, "organise_rectification", {"rectification_order": "Warehouse: re-train pickers"}, "gm")
     rectify = open_tasks(engine, inst.id)["rectify"]
-    assert (rectify.title, rectify.titles["en"], rectify.group) == ("整改", "Rectify", "operations")
-    complete(engine, inst.id, "rectify", {"rectification_done": "Training held", "rectified_on": "2026-03-03"}, "ops")
+    assert (rectify.title, rectify.titles["en"], rectify.group) == ("整改", "Rectify", "warehouse")
+    with pytest.raises(NotAllowed):  # the matrix named the warehouse, not operations
+        engine.complete(rectify.id, {"rectification_done": "x", "rectified_on": "2026-03-03"}, "ops")
+    complete(engine, inst.id, "rectify", {"rectification_done": "Training held", "rectified_on": "2026-03-03"}, "wh")
     verify = open_tasks(engine, inst.id)["verify_rectification"]
     assert (verify.title, verify.group) == ("与客户确认整改效果", "cs_rep")
 
     # Not satisfied → rectify again.
     engine.complete(verify.id, {"customer_satisfied": False, "customer_feedback": "Still short on the next order"}, "rep")
     again = open_tasks(engine, inst.id)["rectify"]
-    assert again.id != rectify.id and again.group == "operations"
+    assert again.id != rectify.id and again.group == "warehouse"
     assert "verify_rectification" not in open_tasks(engine, inst.id)
-    complete(engine, inst.id, "rectify", {"rectification_done": "Scanner check added", "rectified_on": "2026-03-04"}, "ops")
+    complete(engine, inst.id, "rectify", {"rectification_done": "Scanner check added", "rectified_on": "2026-03-04"}, "wh")
     complete(engine, inst.id, "verify_rectification", {"customer_satisfied": True, "customer_feedback": "OK now"}, "rep")
 
     complete(engine, inst.id, "apology_visit", {"visit_date": "2026-03-04", "visited_by": "VP Wang"}, "head")
@@ -290,7 +339,7 @@ def test_closing_the_case_cancels_escalations_still_open(engine: Engine, clock) 
     engine.fire_due_timers()
     answer_in_time(engine, inst.id)
     complete(engine, inst.id, "organise_rectification", {"rectification_order": "Fix"}, "gm")
-    complete(engine, inst.id, "rectify", {"rectification_done": "Fixed", "rectified_on": "2026-03-02"}, "ops")
+    complete(engine, inst.id, "rectify", {"rectification_done": "Fixed", "rectified_on": "2026-03-02"}, "trans")
     complete(engine, inst.id, "verify_rectification", {"customer_satisfied": True, "customer_feedback": "ok"}, "rep")
     complete(engine, inst.id, "write_report", {"report": "Report"}, "rep")
     complete(engine, inst.id, "confirm_report", {"report_decision": "confirmed"}, "head")
@@ -345,3 +394,18 @@ def test_model_lanes_forms_and_diagram_are_complete() -> None:
         "escalate_answer": ("cs_head", {"action_taken"}),
         "escalate_report": ("cs_head", {"action_taken"}),
     })
+
+
+def test_every_department_of_the_matrix_has_a_group_and_a_demo_user() -> None:
+    """`bpm init` creates a group per department the matrix names; `bpm demo-users` staffs each (#17)."""
+    from lxml import etree
+
+    from engine.cli.serve import DEMO_USERS
+    from engine.services.users import DOMAIN_GROUPS
+
+    dmn = etree.parse(str(PROCESSES / "responsibility_matrix.dmn")).getroot()
+    ns = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+    decided = {e.findtext("dmn:text", namespaces=ns).strip('"') for e in dmn.iterfind(".//dmn:outputEntry", ns)}
+    assert decided == {"transport", "warehouse", "it"}
+    assert {d: DOMAIN_GROUPS[d][1] for d in decided} == {"transport": "运输部", "warehouse": "仓储部", "it": "信息部"}
+    assert decided <= {group for groups in DEMO_USERS.values() for group in groups}

@@ -22,6 +22,7 @@ def resource_blueprints() -> list[Any]:
         instance_actions,
         instances,
         messages,
+        notifications,
         operations,
         task_returns,  # noqa: F401  (adds send back and withdraw to the tasks resource)
         tasks,
@@ -29,6 +30,7 @@ def resource_blueprints() -> list[Any]:
     )
 
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp, external_tasks.blp, definitions.blp, operations.timers_blp,
+            notifications.blp,
             operations.incidents_blp, calendar.blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
 

@@ -1,0 +1,85 @@
+"""The bell, the notifications page, my settings, groups' chat robots, and 催办 from the task page and the API."""
+
+from __future__ import annotations
+
+pytest_plugins = ["tests.web.test_api_fixtures"]
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def test_a_transfer_rings_the_bell_and_the_list_opens_the_task(browser, web_engine, complaint):
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    web_engine.claim(task.id, "rep")
+    web_engine.transfer(task.id, "rep", to_user="head", reason="请负责人处理")
+    head = browser("head")
+    inbox = head.get("/").get_data(as_text=True)
+    bell = inbox[inbox.index('href="/notifications/"'):]
+    assert bell[:bell.index("</a>")].endswith('<span class="count" title="unread">1</span>'), "the bell counts it"
+    page = head.get("/notifications/", headers=ZH).get_data(as_text=True)
+    assert "请负责人处理" in page and 'class="unread"' in page
+    [note] = web_engine.notifications("head")
+    opened = head.post(f"/notifications/{note.id}/read", data={"open": f"/tasks/{task.id}"})
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/tasks/{task.id}")
+    assert web_engine.notifications("head")[0].read
+    assert 'class="unread"' not in head.get("/notifications/").get_data(as_text=True)
+
+
+def test_settings_are_saved_and_checked(browser, web_engine):
+    rep = browser("rep")
+    rep.get("/notifications/")
+    bad = rep.post("/notifications/settings", data={"email": "nope", "email_enabled": "on"}, follow_redirects=True)
+    assert "Not saved" in bad.get_data(as_text=True)
+    good = rep.post("/notifications/settings", data={"email": "rep@example.com", "email_enabled": "on",
+                                                     "offhours": "digest"}, follow_redirects=True)
+    assert "Notification settings saved." in good.get_data(as_text=True)
+    page = good.get_data(as_text=True)
+    assert 'value="rep@example.com"' in page and 'value="digest" checked' in page
+
+
+def test_urge_from_the_task_page(browser, web_engine, complaint):
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    head = browser("head")
+    web_engine.copy(complaint.id, "rep", ["head"])  # head may see the case now
+    page = head.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert f'action="/notifications/urge/{task.id}"' in page
+    done = head.post(f"/notifications/urge/{task.id}", follow_redirects=True).get_data(as_text=True)
+    assert "Urged" in done
+    again = head.post(f"/notifications/urge/{task.id}", follow_redirects=True).get_data(as_text=True)
+    assert "within the hour" in again
+    history = browser("rep").get(f"/instances/{complaint.id}").get_data(as_text=True)
+    assert "urged" in history
+
+
+def test_admins_set_a_groups_robot_and_never_see_its_secret(browser, web_engine):
+    admin = browser("admin")
+    assert browser("rep").get("/notifications/webhooks").status_code == 403
+    admin.get("/notifications/webhooks")
+    saved = admin.post("/notifications/webhooks", data={
+        "group": "cs_rep", "platform": "dingtalk", "url": "https://oapi.example.com/robot/send?access_token=T0K",
+        "secret": "S3CRET-VALUE"}, follow_redirects=True).get_data(as_text=True)
+    assert "saved" in saved and "S3CRET-VALUE" not in saved and "T0K" not in saved
+    kept = admin.post("/notifications/webhooks", data={"group": "cs_rep", "platform": "feishu", "url": ""},
+                      follow_redirects=True)
+    assert kept.status_code == 200
+    from engine.persistence import GroupWebhook
+
+    with web_engine.transaction() as s:
+        row = s.get(GroupWebhook, "cs_rep")
+        assert (row.platform, row.secret, row.url) == ("feishu", "S3CRET-VALUE",
+                                                        "https://oapi.example.com/robot/send?access_token=T0K")
+
+
+def test_the_api_urges_and_lists_notifications(api_as, web_engine, complaint):
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    web_engine.claim(task.id, "rep")
+    web_engine.copy(complaint.id, "rep", ["head"])
+    urged = api_as("head").post(f"/tasks/{task.id}/urge", {"note": "客户在等"})
+    assert urged.status_code == 200 and urged.get_json()["recipients"] == ["rep"]
+    assert api_as("head").post(f"/tasks/{task.id}/urge", {}).status_code == 409
+    assert api_as("fin").post(f"/tasks/{task.id}/urge", {}).status_code == 403
+    mine = api_as("rep").get("/notifications").get_json()
+    assert mine["unread"] == 1 and [n["kind"] for n in mine["items"]] == ["task_urged"]
+    assert set(mine["items"][0]) == {"id", "kind", "task_id", "instance_id", "created_at", "read", "channels"}
+    read = api_as("rep").post(f"/notifications/{mine['items'][0]['id']}/read", {})
+    assert read.status_code == 200 and read.get_json() == {"marked": 1}
+    assert api_as("head").post(f"/notifications/{mine['items'][0]['id']}/read", {}).status_code == 404
