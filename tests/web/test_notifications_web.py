@@ -83,3 +83,30 @@ def test_the_api_urges_and_lists_notifications(api_as, web_engine, complaint):
     read = api_as("rep").post(f"/notifications/{mine['items'][0]['id']}/read", {})
     assert read.status_code == 200 and read.get_json() == {"marked": 1}
     assert api_as("head").post(f"/notifications/{mine['items'][0]['id']}/read", {}).status_code == 404
+
+
+def test_an_undeliverable_notification_shows_on_the_incidents_page_and_is_retried(browser, web_engine, complaint):
+    from sqlalchemy import select
+
+    from engine.persistence import Incident, NotificationDelivery
+    from engine.services.delivery import record_failure
+    from engine.services.notify_settings import set_preferences
+
+    with web_engine.transaction() as s:
+        set_preferences(s, "head", email="head@example.com")
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    web_engine.claim(task.id, "rep")
+    web_engine.transfer(task.id, "rep", to_user="head", reason="x")
+    with web_engine.transaction() as s:
+        [delivery] = s.scalars(select(NotificationDelivery))
+        for _ in range(len(web_engine.config.notify_backoff_s) + 1):
+            record_failure(s, (delivery.id,), "SMTPServerDisconnected: Connection unexpectedly closed")
+        [incident] = s.scalars(select(Incident))
+        incident_id = incident.id
+    admin = browser("admin")
+    page = admin.get("/incidents/").get_data(as_text=True)
+    assert "Connection unexpectedly closed" in page
+    done = admin.post(f"/incidents/{incident_id}/retry", follow_redirects=True).get_data(as_text=True)
+    assert "the notification is sent again" in done
+    with web_engine.transaction() as s:
+        assert s.get(NotificationDelivery, delivery.id).status == "pending"

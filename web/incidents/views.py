@@ -40,6 +40,10 @@ def retry(incident_id: int) -> ResponseReturnValue:
     """Put the incident's timer back and fire it now, as the scheduler would (an external task: fetchable again)."""
     incident = retry_incident(db(), incident_id, current_user.username)
     timer_id = incident.timer_id
+    if incident.notification_delivery_id is not None:  # a notification: the worker sends it again
+        flash(gettext("Incident #%(id)s retried: the notification is sent again by the worker.", id=incident_id),
+              "success")
+        return redirect(url_for("incidents.index"))
     if timer_id is None:  # an external task's incident: its workers fetch the task again
         flash(gettext("Incident #%(id)s retried: the external task waits for its workers again.", id=incident_id), "success")
         return redirect(url_for("incidents.index"))
