@@ -62,8 +62,8 @@ def _target(e: dict[str, Any], escalated: set[int]) -> _Target | None:
         return _Target(name, set(people.get("users") or ()), groups, set(groups))
     if kind == "task_assigned":
         return _Target("task_assigned", {data["assignee"]}) if data.get("assignee") else None
-    if kind == "task_withdrawn":  # the people whose next-step tasks it cancelled
-        return _Target(kind, {p for p in data.get("cancelled") or () if isinstance(p, str)})
+    if kind == "task_withdrawn":  # the holders of the next-step tasks it cancelled (looked up in write_outbox)
+        return _Target(kind)
     if kind in ("task_transferred", "task_sent_back"):
         to_group = {data["to_group"]} if data.get("to_group") else set()
         to_user = {data["to_user"]} if data.get("to_user") else set()
@@ -101,14 +101,19 @@ def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def _late_holders(session: Session, e: dict[str, Any]) -> set[str]:
-    """The assignees of the instance's open task at the late step (an SLA breach tells them, not only the group)."""
-    step = e["data"].get("step")
-    if e["instance_id"] is None or not step:
+def _late_holders(session: Session, e: dict[str, Any], new_tasks: set[str]) -> set[str]:
+    """Who holds the late work: the open task at the SLA's step (else the case's open tasks from before this command);
+    its assignee, or its group's members when unclaimed."""
+    if e["instance_id"] is None:
         return set()
-    rows = session.scalars(select(HumanTask.assignee).where(
-        HumanTask.instance_id == e["instance_id"], HumanTask.status == "open", HumanTask.element_id == step))
-    return {r for r in rows if r}
+    rows = session.execute(select(HumanTask.id, HumanTask.element_id, HumanTask.assignee, HumanTask.candidate_group)
+                           .where(HumanTask.instance_id == e["instance_id"], HumanTask.status == "open")).all()
+    late = [r for r in rows if r.element_id == e["data"].get("step")] or [r for r in rows if r.id not in new_tasks]
+    people = {r.assignee for r in late if r.assignee}
+    groups = {r.candidate_group for r in late if not r.assignee and r.candidate_group}
+    for members in _members(session, groups).values():
+        people |= members
+    return people
 
 
 def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
@@ -126,7 +131,10 @@ def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
         for g in t.groups:
             people |= members.get(g, set())
         if e["type"] == "sla_breached":
-            people |= _late_holders(session, e)
+            people |= _late_holders(session, e, {x["task_id"] for x in events if x["type"] == "task_created"})
+        elif e["type"] == "task_withdrawn" and e["data"].get("cancelled"):
+            people |= {a for a in session.scalars(select(HumanTask.assignee).where(
+                HumanTask.id.in_([str(t) for t in e["data"]["cancelled"]]))) if a}
         if e["actor"] not in _SYSTEM_ACTORS:
             people.discard(e["actor"])
         source = uuid.uuid4().hex

@@ -91,3 +91,26 @@ def test_preferences_and_webhooks_are_checked(engine: Engine) -> None:
                                  "admin")
     assert view.to_json() == {"group": "cs_rep", "platform": "dingtalk", "url": "https://oapi.example.com/robot/send?…",
                               "signed": True, "enabled": True}
+
+
+def test_a_send_back_tells_the_earlier_performer(engine: Engine) -> None:
+    deploy_fixture(engine, "send_back.bpmn")
+    instance = engine.start("send_back", {"entries": 0, "claim": "破损 2 箱"}, actor="rep")
+    [enter] = engine.tasks(instance_id=instance.id)
+    engine.claim(enter.id, "rep")
+    engine.complete(enter.id, {"amount": 300}, "rep")
+    [review] = [t for t in engine.tasks(instance_id=instance.id) if t.element_id == "review"]
+    engine.claim(review.id, "head")
+    engine.send_back(review.id, "head", "enter", "金额不对")
+    sent_back = [n for n in engine.notifications("rep") if n.kind == "task_sent_back"]
+    assert len(sent_back) == 1 and sent_back[0].data["reason"] == "金额不对"
+
+
+def test_a_missed_deadline_tells_the_late_task_s_people_and_its_escalation_is_named(
+        engine: Engine, clock: ManualClock) -> None:
+    deploy_fixture(engine, "boundary.bpmn")
+    engine.start("boundary", {"customer": "ACME"}, actor="head")
+    clock.advance(timedelta(minutes=31))
+    engine.fire_due_timers()
+    assert [n.kind for n in engine.notifications("rep")] == ["sla_breached", "task_available"]
+    assert [n.kind for n in engine.notifications("head")] == ["escalated"]
