@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,9 +11,10 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.clock import Clock
-from engine.runtime.calendar import BusinessCalendar
+from engine.runtime.calendar import BusinessCalendar, _parse_hhmm
 from engine.runtime.guards import LimitHit
 from engine.runtime.sandbox import DEFAULT_DATA_BYTES, DEFAULT_MEMORY_BYTES, Sandbox
+from engine.runtime.cycles import CalendarCycle, month_list, nth_working_day, shift_day, weekday_number
 from engine.runtime.timers import WorkingDayCycle
 
 # About a century of working days: the calendar helpers loop once per day.
@@ -88,6 +89,37 @@ class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         def every_working_day(at: str = "09:00") -> WorkingDayCycle:
             return WorkingDayCycle(at)
 
+        def every_week(weekday: Any = "monday", at: str = "09:00", not_working: str = "after") -> CalendarCycle:
+            return CalendarCycle("weekly", at, weekday=weekday_number(weekday), not_working=not_working)
+
+        def every_month(day: int = 1, at: str = "09:00", not_working: str = "after", months: Any = None) -> CalendarCycle:
+            return CalendarCycle("monthly", at, day=int(day), not_working=not_working, months=month_list(months))
+
+        def every_nth_working_day(n: int = 1, at: str = "09:00", months: Any = None) -> CalendarCycle:
+            return CalendarCycle("working_day", at, day=int(n), months=month_list(months))
+
+        def every_year(month: int = 1, day: int = 1, at: str = "09:00", not_working: str = "after") -> CalendarCycle:
+            return CalendarCycle("monthly", at, day=int(day), not_working=not_working, months=(int(month),))
+
+        def _month_of(value: Any) -> date:
+            value = local(value) if value is not None else today()
+            return value.astimezone(tz).date() if isinstance(value, datetime) else value  # type: ignore[no-any-return]
+
+        def day_of_month(day: int, at: str = "18:00", not_working: str = "after", month_of: Any = None) -> datetime:
+            month = _month_of(month_of)
+            last = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            shifted = shift_day(self.calendar, month.replace(day=min(int(day), last.day)),
+                                "after" if not_working == "skip" else not_working)
+            assert shifted is not None
+            return datetime.combine(shifted, _parse_hhmm(at), tz)
+
+        def working_day_of_month(n: int, at: str = "18:00", month_of: Any = None) -> datetime:
+            month = _month_of(month_of)
+            found = nth_working_day(self.calendar, month.year, month.month, int(n))
+            if found is None:
+                raise ValueError(f"{month:%Y-%m} has fewer than {n} working days")
+            return datetime.combine(found, _parse_hhmm(at), tz)
+
         def is_working_day(day: Any) -> bool:
             value = local(day)
             return self.calendar.is_working_day(value.date() if isinstance(value, datetime) else value)
@@ -100,5 +132,7 @@ class EngineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             "now": now, "today": today, "add_working_days": add_working_days,
             "add_working_hours": add_working_hours, "next_working_time": next_working_time,
             "every_working_day": every_working_day, "is_working_day": is_working_day, "as_date": as_date,
+            "every_week": every_week, "every_month": every_month, "every_nth_working_day": every_nth_working_day,
+            "every_year": every_year, "day_of_month": day_of_month, "working_day_of_month": working_day_of_month,
             "UTC": timezone.utc,
         }

@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from engine.clock import clock_at
 from engine.runtime.calendar import CalendarTrace, trace_calendar
+from engine.runtime.cycles import CalendarCycle, next_cycle_time
 
 _ISO_LIKE = re.compile(r"^\s*(R\d*/|P(?=\d|T)|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 
@@ -77,9 +78,11 @@ def _duration_from(text: str, start: datetime) -> datetime:
 
 
 def parse_cycle(value: Any, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """Turn a cycle value (``R[n]/[start/]duration`` or a WorkingDayCycle) into stored cycle state."""
+    """Turn a cycle value (``R[n]/[start/]duration``, a WorkingDayCycle or a CalendarCycle) into stored cycle state."""
     if isinstance(value, WorkingDayCycle):
         return {"cycles": -1, "next": None, "duration": 0, "at": value.at}
+    if isinstance(value, CalendarCycle):
+        return {"cycles": -1, "next": None, "duration": 0, "at": value.at, "rule": value.state()}
     text = str(value).strip().upper()
     if not text.startswith("R"):
         raise ValueError(f"not a repeating interval: {value!r}")
@@ -149,10 +152,10 @@ def compute_due(my_task: Any, expression: str) -> datetime:
     return due
 
 
-def next_working_occurrence(my_task: Any, after: datetime, at: str) -> datetime:
-    """Return the next "every working day at HH:MM" occurrence after ``after``, remembering the calendar days used."""
+def next_working_occurrence(my_task: Any, after: datetime, state: dict[str, Any]) -> datetime:
+    """Return the next occurrence of a calendar cycle after ``after``, remembering the calendar days used."""
     with trace_calendar() as trace:
-        due = _engine(my_task).calendar.next_working_time(after, at).astimezone(timezone.utc)
+        due = next_cycle_time(_engine(my_task).calendar, after, state).astimezone(timezone.utc)
     remember_calendar(my_task, trace, after)
     return due  # type: ignore[no-any-return]
 
@@ -202,13 +205,13 @@ class EngineCycle(CycleTimerEventDefinition):
             value = engine.evaluate(my_task, self.expression)
             state = parse_cycle(value, now, engine.tz)
             if state.get("at"):
-                state["next"] = next_working_occurrence(my_task, now, state["at"]).isoformat()
+                state["next"] = next_working_occurrence(my_task, now, state).isoformat()
         ready = False
         if state["cycles"] != 0:
             due = datetime.fromisoformat(state["next"])
             if due <= now:
                 if state.get("at"):
-                    state["next"] = next_working_occurrence(my_task, now, state["at"]).isoformat()
+                    state["next"] = next_working_occurrence(my_task, now, state).isoformat()
                 else:
                     state["next"] = next_occurrence(state, due, now, engine.calendar).isoformat()
                 state["cycles"] -= 1
@@ -225,7 +228,7 @@ class EngineCycle(CycleTimerEventDefinition):
 def next_occurrence(state: dict[str, Any], due: datetime, now: datetime, calendar: Any) -> datetime:
     """Return the first occurrence of a cycle strictly after ``now`` (missed ones collapse into one)."""
     if state.get("at"):
-        return calendar.next_working_time(now, state["at"]).astimezone(timezone.utc)  # type: ignore[no-any-return]
+        return next_cycle_time(calendar, now, state).astimezone(timezone.utc)
     step = timedelta(seconds=state["duration"])
     missed = int((now - due) / step) + 1
     return due + step * missed
@@ -298,7 +301,7 @@ def reschedule_timers(workflow: Any, changed: set[date], now: datetime) -> list[
             old = datetime.fromisoformat(value["next"])
             if old <= now:
                 continue
-            new = next_working_occurrence(task, use.basis, value["at"])
+            new = next_working_occurrence(task, use.basis, value)
             task._set_internal_data(event_value={**value, "next": new.isoformat()})
         elif isinstance(definition, _DueTimerMixin) and isinstance(value, str):
             old = datetime.fromisoformat(value)

@@ -12,6 +12,7 @@ from engine.clock import clock_at
 from engine.errors import Conflict, NotFound
 from engine.persistence import Incident, ProcessDefinition, ProcessInstance, Timer
 from engine.runtime.calendar import trace_calendar
+from engine.runtime.cycles import next_cycle_time
 from engine.runtime.timers import due_from_value, next_occurrence, parse_cycle, translate_expression
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -40,7 +41,7 @@ def _start_due(session: Session, expression: str, after: datetime, previous: dat
         if state.get("at"):
             # After downtime the missed occurrences collapse into one: the next one after now.
             start = max(previous, after) if previous else after
-            return ctx.runtime.calendar.next_working_time(start, state["at"]).astimezone(timezone.utc)
+            return next_cycle_time(ctx.runtime.calendar, start, state).astimezone(timezone.utc)
         first = datetime.fromisoformat(state["next"])
         if previous is None and first > after:
             return first
