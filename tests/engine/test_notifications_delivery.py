@@ -246,3 +246,58 @@ def test_exactly_one_email_when_the_worker_is_killed_between_sending_and_marking
     with engine.transaction() as s:
         [incident] = s.scalars(select(Incident).where(Incident.status == "open"))
         assert "not sent again" in incident.error
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "smtp.pem", tmp_path / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_starttls_and_login(tmp_path: Path, clock: ManualClock) -> None:
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.login == b"bpm" and auth_data.password == b"s3cret")
+
+    inbox, port = _Inbox(), _free_port()
+    controller = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context,
+                                                require_starttls=True, authenticator=authenticator,
+                                                auth_require_tls=True)
+    controller.start()
+    try:
+        engine = _engine(tmp_path, clock, port,
+                         smtp_url=f"smtp://bpm:s3cret@127.0.0.1:{port}?starttls=1&cafile={cert_file}")
+        with engine.transaction() as s:
+            set_preferences(s, "head", email="head@example.com")
+        _transfer_to_head(engine)
+        assert [r.outcome for r in engine.deliver_notifications()] == ["sent"]
+        assert logins == [(b"bpm", b"s3cret")] and [m["To"] for m in inbox.messages] == ["head@example.com"]
+    finally:
+        controller.stop()
