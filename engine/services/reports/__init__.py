@@ -11,6 +11,7 @@ package names them all, so ``from engine.services import reports`` keeps working
 
 from engine.services.reports.common import (
     AGEING_BUCKETS,
+    COMPLAINT_CLOSED,
     COMPLAINT_TARGET,
     ESCALATION_LEVELS,
     EXCEPTION_PROCESS,
@@ -49,7 +50,7 @@ from engine.services.reports.work import (
 )
 
 __all__ = [
-    "AGEING_BUCKETS", "COMPLAINT_TARGET", "ESCALATION_LEVELS", "EXCEPTION_PROCESS", "FIRST_RESPONSE",
+    "AGEING_BUCKETS", "COMPLAINT_CLOSED", "COMPLAINT_TARGET", "ESCALATION_LEVELS", "EXCEPTION_PROCESS", "FIRST_RESPONSE",
     "RECEIVABLES_PROCESS", "SERIOUS", "SEVERITIES", "AmountRow", "ComplaintStats", "CycleTime", "Durations",
     "GroupQueue", "Period", "PersonLoad", "Receivable", "ResponseRate", "SlaCount", "ageing", "completed_instance_ids",
     "complaint_handling", "escalation", "first_response_rate", "instance_counts_by_definition", "instances_by_ids",

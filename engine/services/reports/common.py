@@ -16,6 +16,8 @@ from engine.persistence import AuditEvent
 EXCEPTION_PROCESS = "exception_escalation"
 RECEIVABLES_PROCESS = "receivables_collection"
 FIRST_RESPONSE = "first_response"
+# exception_escalation passes this plain task when a complaint or accident is handled (its history marks the end).
+COMPLAINT_CLOSED = "complaint_closed"
 SERIOUS = ("complaint", "accident")
 SEVERITIES = ("general", "complaint", "accident")
 COMPLAINT_TARGET = timedelta(hours=2)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.persistence import HumanTask, ProcessInstance, SlaBreach
+from engine.persistence import AuditEvent, HumanTask, ProcessInstance, SlaBreach
 from engine.services.reports.common import (
+    COMPLAINT_CLOSED,
     COMPLAINT_TARGET,
     EXCEPTION_PROCESS,
     FIRST_RESPONSE,
@@ -80,35 +82,35 @@ class ResponseRate:
 
 
 def first_response_rate(session: Session, period: Period) -> ResponseRate:
-    """Rate first responses of exception_escalation instances whose response task was created in ``period``.
+    """Rate the first response of every exception whose response task was created in ``period``, wherever it was raised.
 
-    Only complaints and accidents get a first-response task, so its rows are the denominator. A response
-    is late when an SLA breach with step ``first_response`` was recorded for the instance, or when the task
-    was completed after its due time (a timer fired late by the scheduler records no breach).
+    An exception is counted by itself, not by the process that runs it: exception_escalation started on its own
+    or called from another process (order_plan raises one from the consignee check). Only complaints and
+    accidents get a first-response task, so its rows are the denominator, one per exception. A response is late
+    when an SLA breach of step ``first_response`` fell due while that task was open, or when the task was
+    completed after its due time (a timer fired late by the scheduler records no breach). The ids are the
+    instances the exceptions ran in; an instance with two exceptions is listed twice.
     """
     tasks = session.execute(
-        select(HumanTask.instance_id, HumanTask.status, HumanTask.due_at, HumanTask.completed_at)
-        .where(HumanTask.process_key == EXCEPTION_PROCESS, HumanTask.element_id == FIRST_RESPONSE,
-               period.holds(HumanTask.created_at))
+        select(HumanTask.instance_id, HumanTask.status, HumanTask.due_at, HumanTask.created_at, HumanTask.completed_at)
+        .where(HumanTask.element_id == FIRST_RESPONSE, period.holds(HumanTask.created_at))
         .order_by(HumanTask.created_at)
     ).all()
-    breached = set(session.scalars(
-        select(SlaBreach.instance_id).where(SlaBreach.process_key == EXCEPTION_PROCESS, SlaBreach.step == FIRST_RESPONSE,
-                                            SlaBreach.instance_id.in_(sorted({t.instance_id for t in tasks})))))
-    outcome: dict[int, str] = {}
-    for t in tasks:
-        if t.instance_id in outcome:
-            continue  # the first response task of an instance decides
-        late = t.completed_at is not None and t.due_at is not None and t.completed_at > t.due_at
-        if t.instance_id in breached or late:
-            outcome[t.instance_id] = "missed"
-        elif t.status == "completed":
-            outcome[t.instance_id] = "met"
-        elif t.status == "open":
-            outcome[t.instance_id] = "pending"
+    deadlines: dict[int, list[datetime]] = defaultdict(list)
+    for instance_id, deadline in session.execute(select(SlaBreach.instance_id, SlaBreach.deadline).where(
+            SlaBreach.step == FIRST_RESPONSE, SlaBreach.instance_id.in_(sorted({t.instance_id for t in tasks})))):
+        deadlines[instance_id].append(deadline)
     ids: dict[str, list[int]] = {"met": [], "missed": [], "pending": []}
-    for instance_id, result in outcome.items():
-        ids[result].append(instance_id)
+    for t in tasks:
+        breached = any(t.created_at <= d and (t.completed_at is None or d <= t.completed_at)
+                       for d in deadlines.get(t.instance_id, ()))
+        late = t.completed_at is not None and t.due_at is not None and t.completed_at > t.due_at
+        if breached or late:
+            ids["missed"].append(t.instance_id)
+        elif t.status == "completed":
+            ids["met"].append(t.instance_id)
+        elif t.status == "open":
+            ids["pending"].append(t.instance_id)
     return ResponseRate({k: sorted(v, reverse=True) for k, v in ids.items()})
 
 
@@ -150,11 +152,30 @@ def severity_of(data: dict[str, Any]) -> str:
 
 
 def complaint_handling(session: Session, period: Period, target: timedelta = COMPLAINT_TARGET) -> ComplaintStats:
-    """Summarise exception_escalation complaints and accidents started in ``period``, started→ended.
+    """Summarise the complaints and accidents started in ``period``, wherever they were raised, started → handled.
 
-    An instance counts when its start data says complaint or accident (a repeat raises the severity),
-    or when it has a first-response task (the process took the complaint path).
+    An exception_escalation instance counts when its start data says complaint or accident (a repeat raises the
+    severity) or when it has a first-response task; it took from its start to its end. An exception another
+    process called (order_plan) counts by its first-response task; it took from that task's creation to the
+    pass through ``complaint_closed`` (the n-th pass of an instance closes its n-th complaint), or, for
+    versions without that marker, to the end of the instance.
     """
+    handled: list[tuple[int, timedelta | None]] = [*_own_complaints(session, period), *_called_complaints(session, period)]
+    ids: dict[str, list[int]] = {"all": [], "closed": [], "within": [], "over": [], "open": []}
+    durations = []
+    for instance_id, took in sorted(handled, key=lambda h: h[0], reverse=True):
+        ids["all"].append(instance_id)
+        if took is None:
+            ids["open"].append(instance_id)
+            continue
+        durations.append(took)
+        ids["closed"].append(instance_id)
+        ids["within" if took <= target else "over"].append(instance_id)
+    return ComplaintStats(ids, Durations.of(durations), target)
+
+
+def _own_complaints(session: Session, period: Period) -> list[tuple[int, timedelta | None]]:
+    """Return (instance id, time taken or None while open) of exception_escalation complaints started in ``period``."""
     instances = session.execute(
         select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.started_at, ProcessInstance.ended_at)
         .where(ProcessInstance.process_key == EXCEPTION_PROCESS, period.holds(ProcessInstance.started_at))
@@ -163,21 +184,50 @@ def complaint_handling(session: Session, period: Period, target: timedelta = COM
     responded = set(session.scalars(select(HumanTask.instance_id).where(
         HumanTask.process_key == EXCEPTION_PROCESS, HumanTask.element_id == FIRST_RESPONSE,
         HumanTask.instance_id.in_([i.id for i in instances]))))
-    ids: dict[str, list[int]] = {"all": [], "closed": [], "within": [], "over": [], "open": []}
-    durations = []
-    for inst in sorted(instances, key=lambda i: i.id, reverse=True):
+    found = []
+    for inst in instances:
         if inst.status == "cancelled":
             continue
         if severity_of(data.get(inst.id, {})) not in SERIOUS and inst.id not in responded:
             continue
-        ids["all"].append(inst.id)
-        if inst.status == "completed" and inst.ended_at is not None:
-            took = inst.ended_at - inst.started_at
-            durations.append(took)
-            ids["closed"].append(inst.id)
-            ids["within" if took <= target else "over"].append(inst.id)
-        else:
-            ids["open"].append(inst.id)
-    return ComplaintStats(ids, Durations.of(durations), target)
+        closed = inst.status == "completed" and inst.ended_at is not None
+        found.append((inst.id, inst.ended_at - inst.started_at if closed else None))
+    return found
 
 
+def _called_complaints(session: Session, period: Period) -> list[tuple[int, timedelta | None]]:
+    """Return (instance id, time taken or None while open) of complaints other processes raised in ``period``."""
+    host_ids = sorted(set(session.scalars(select(HumanTask.instance_id).where(
+        HumanTask.element_id == FIRST_RESPONSE, HumanTask.process_key != EXCEPTION_PROCESS,
+        period.holds(HumanTask.created_at)))))
+    if not host_ids:
+        return []
+    hosts = {r.id: r for r in session.execute(select(ProcessInstance.id, ProcessInstance.status, ProcessInstance.ended_at)
+                                               .where(ProcessInstance.id.in_(host_ids)))}
+    starts: dict[int, list[datetime]] = defaultdict(list)
+    for instance_id, created in session.execute(
+            select(HumanTask.instance_id, HumanTask.created_at)
+            .where(HumanTask.element_id == FIRST_RESPONSE, HumanTask.instance_id.in_(host_ids))
+            .order_by(HumanTask.created_at)):
+        starts[instance_id].append(created)
+    closes: dict[int, list[datetime]] = defaultdict(list)
+    for instance_id, data, at in session.execute(
+            select(AuditEvent.instance_id, AuditEvent.data, AuditEvent.at)
+            .where(AuditEvent.type == "task_passed", AuditEvent.instance_id.in_(host_ids)).order_by(AuditEvent.seq)):
+        if isinstance(data, dict) and data.get("element_id") == COMPLAINT_CLOSED:
+            closes[instance_id].append(at)
+    found = []
+    for instance_id in host_ids:
+        host = hosts.get(instance_id)
+        if host is None:
+            continue
+        for n, started in enumerate(starts[instance_id]):
+            if not (period.since <= started < period.until):
+                continue
+            ended = closes[instance_id][n] if n < len(closes[instance_id]) else None
+            if ended is None and host.status == "completed" and host.ended_at is not None:
+                ended = host.ended_at  # a version without the complaint_closed marker
+            if ended is None and host.status == "cancelled":
+                continue
+            found.append((instance_id, ended - started if ended is not None else None))
+    return found
