@@ -36,7 +36,7 @@ KINDS = {
     "sla_breached": lazy_gettext("Deadline missed"),
     "instance_copied": lazy_gettext("A case was copied to you"),
 }
-CHANNELS = {"email": lazy_gettext("E-mail"), "wecom": lazy_gettext("WeCom robot"),
+CHANNELS = {"email": lazy_gettext("Email"), "wecom": lazy_gettext("WeCom robot"),
             "dingtalk": lazy_gettext("DingTalk robot"), "feishu": lazy_gettext("Feishu robot")}
 STATES = {"sent": lazy_gettext("sent"), "pending": lazy_gettext("pending"), "failed": lazy_gettext("failed")}
 
