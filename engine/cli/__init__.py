@@ -6,8 +6,8 @@ import sys
 
 from engine.cli import (
     actions,  # noqa: F401  (registers `bpm actions`)
-    notifications,  # noqa: F401  (registers `bpm urge`, `bpm notifications`, `bpm groups-webhook`)
     attachments,  # noqa: F401  (registers `bpm attach`, `bpm attachments`, `bpm attachment-get`)
+    notifications,  # noqa: F401  (registers `bpm urge`, `bpm notifications`, `bpm groups-webhook`)
     task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm delegate`, `bpm done`)
 )
 from engine.cli.commands import cli

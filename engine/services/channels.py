@@ -105,7 +105,7 @@ class SmtpSettings:
         starttls = (query.get("starttls") or ["0"])[0].lower() in ("1", "true", "yes")
         return cls(parts.hostname, parts.port or (465 if parts.scheme == "smtps" else 25), parts.scheme == "smtps",
                    starttls, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None, (query.get("cafile") or [None])[0])
+                   unquote(parts.password) if parts.password else None, query["cafile"][0] if query.get("cafile") else None)
 
 
 def send_email(settings: SmtpSettings, sender: str, to: str, message: Message, message_id: str,
@@ -177,7 +177,9 @@ def post_robot(platform: str, url: str, secret: str | None, message: Message, no
                handing_over: Callable[[], None], timeout: float = 15.0) -> None:
     """Post a message to a group robot; the platforms answer 200 with an error code in the body when they refuse."""
     target, body = robot_request(platform, url, secret, message, now_s)
-    request = urllib.request.Request(target, data=body, method="POST",
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise ValueError("a robot URL must be http(s)")
+    request = urllib.request.Request(target, data=body, method="POST",  # noqa: S310 - checked just above
                                      headers={"Content-Type": "application/json; charset=utf-8"})
     handing_over()
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - an admin-configured http(s) URL
