@@ -110,3 +110,12 @@ def test_an_undeliverable_notification_shows_on_the_incidents_page_and_is_retrie
     assert "the notification is sent again" in done
     with web_engine.transaction() as s:
         assert s.get(NotificationDelivery, delivery.id).status == "pending"
+
+
+def test_the_audit_page_tells_a_robot_change(browser, web_engine):
+    from engine.services.notify_settings import set_group_webhook
+
+    with web_engine.transaction() as s:
+        set_group_webhook(s, "cs_rep", "wecom", "https://qyapi.example.com/cgi-bin/webhook/send?key=K", None, "admin")
+    page = browser("admin").get("/audit/").get_data(as_text=True)
+    assert "admin set the WeCom chat robot of" in page and "key=K" not in page

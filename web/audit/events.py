@@ -39,6 +39,8 @@ OTHER_LABELS = {
     "membership_added": lazy_gettext("Added to group"),
     "membership_removed": lazy_gettext("Removed from group"),
     "calendar_changed": lazy_gettext("Calendar changed"),
+    "group_webhook_set": lazy_gettext("Group chat robot set"),
+    "group_webhook_removed": lazy_gettext("Group chat robot removed"),
 }
 CALENDAR_SOURCES = {"official": lazy_gettext("official"), "provisional": lazy_gettext("provisional"),
                     "local": lazy_gettext("local")}
@@ -173,11 +175,21 @@ def _calendar(t: _Teller, e: HistoryEntry, actor: str, _user: str) -> str:
                    changed=len(e.data.get("changed_days") or []))
 
 
+def _webhook(t: _Teller, e: HistoryEntry, actor: str, _user: str) -> str:
+    group = group_label(e.data.get("group"))
+    if e.type == "group_webhook_removed":
+        return gettext("%(actor)s removed the chat robot of %(group)s", actor=actor, group=group)
+    return gettext("%(actor)s set the %(platform)s chat robot of %(group)s", actor=actor, group=group,
+                   platform={"wecom": gettext("WeCom"), "dingtalk": gettext("DingTalk"),
+                             "feishu": gettext("Feishu")}.get(str(e.data.get("platform")), "—"))
+
+
 _OTHER_TELLERS: dict[str, Callable[[_Teller, HistoryEntry, str, str], str]] = {
     "definition_deployed": _deployed, "definition_undeployed": _undeployed, "user_created": _user_created,
     "user_groups_changed": _user_groups, "user_activated": _user_state, "user_deactivated": _user_state,
     "password_set": _user_state, "group_created": _group_created, "membership_added": _membership,
     "membership_removed": _membership, "calendar_changed": _calendar,
+    "group_webhook_set": _webhook, "group_webhook_removed": _webhook,
 }
 
 
