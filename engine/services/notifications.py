@@ -285,8 +285,3 @@ def mark_read(session: Session, user: str, notification_id: str | None = None) -
     result = session.execute(stmt.values(read_at=now(session)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-
-def mark_task_read(session: Session, user: str, task_id: str) -> None:
-    """Mark ``user``'s notifications about a task read (they opened it)."""
-    session.execute(update(Notification).where(Notification.recipient == user, Notification.task_id == task_id,
-                                               Notification.read_at.is_(None)).values(read_at=now(session)))
