@@ -34,6 +34,7 @@ from engine.services import (
     definitions,
     instances,
     messages,
+    migration,
     notifications,  # its before-commit hook writes the notification outbox
     task_operations,
     task_returns,
@@ -320,3 +321,27 @@ class Engine:
         """List timer rows as views."""
         with self.transaction() as session:
             return [instances.timer_view(t) for t in timers.list_timers(session, due_before=due_before, instance_id=instance_id)]
+
+    def migrate(self, process_key: str, from_version: int, to_version: int, mapping: dict[str, str] | None = None, *,
+                instance_ids: list[int] | None = None, dry_run: bool = False, actor: str = "system",
+                batch_size: int = 50) -> migration.MigrationResult:
+        """Move running instances from version N to M (dry run: only check); one transaction per instance."""
+        from engine.errors import EngineError
+
+        plan = self._tx(migration.plan_migration, process_key, from_version, to_version, mapping)
+        ids = self._tx(migration.candidate_instances, plan, instance_ids)
+        checks: list[migration.InstanceCheck] = []
+        for start in range(0, len(ids), max(1, batch_size)):
+            batch = ids[start:start + max(1, batch_size)]
+            if dry_run:
+                checks.extend(self._tx(migration.dry_run, plan, batch))
+                continue
+            for instance_id in batch:
+                try:
+                    checks.append(self._tx(migration.migrate_instance, plan, instance_id, actor))
+                except Exception as exc:  # noqa: BLE001 - that instance alone is rolled back; the others go on
+                    what = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+                    checks.append(migration.InstanceCheck(instance_id, False, f"failed, nothing changed: {what}"))
+        return migration.MigrationResult(
+            planned=len(ids), migrated=[c.id for c in checks if c.ok], blocked=[c for c in checks if not c.ok],
+            dry_run=dry_run, checks=checks)

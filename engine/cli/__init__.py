@@ -9,6 +9,7 @@ from engine.cli import (
     attachments,  # noqa: F401  (registers `bpm attach`, `bpm attachments`, `bpm attachment-get`)
     notifications,  # noqa: F401  (registers `bpm urge`, `bpm notifications`, `bpm groups-webhook`)
     task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm delegate`, `bpm done`)
+    migration,  # noqa: F401  (registers `bpm migrate`)
 )
 from engine.cli.commands import cli
 

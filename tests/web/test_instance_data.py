@@ -290,6 +290,10 @@ SAMPLE_EVENTS = {
     "external_task_completed": {"element_id": "first_response", "topic": "sms", "worker_id": "w1",
                                 "variables": {"response": "短信已发"}},
     "data_changed": {"before": {"severity": "general"}, "after": {"severity": "complaint"}},
+    "instance_migrated": {"from_version": 1, "to_version": 2, "from_definition_id": 1, "to_definition_id": 2,
+                          "mapping": {"chase_payment": "head_collection"}, "elements": ["head_collection"],
+                          "timers": [{"element_id": "first_response_overdue", "old_due_at": "2026-03-02T01:30:00+00:00",
+                                      "new_due_at": "2026-03-02T02:30:00+00:00"}]},
 }
 
 

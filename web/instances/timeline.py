@@ -47,6 +47,7 @@ EVENT_LABELS = {
     "message_correlated": lazy_gettext("Message received"),
     "sla_breached": lazy_gettext("Deadline missed"),
     "data_changed": lazy_gettext("Data changed"),
+    "instance_migrated": lazy_gettext("Moved to another version"),
     "incident_raised": lazy_gettext("Incident raised"),
     "incident_retried": lazy_gettext("Incident retried"),
     "incident_resolved": lazy_gettext("Incident resolved"),
@@ -350,6 +351,21 @@ def _data_changed(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]
              for k, v in after.items()])
 
 
+def _migrated(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    sentence = gettext("%(actor)s moved the process to version %(new)s (it ran on version %(old)s)",
+                       actor=s.person(e.actor), new=e.data.get("to_version"), old=e.data.get("from_version"))
+    mapping = e.data.get("mapping") if isinstance(e.data.get("mapping"), dict) else {}
+    separator = "、" if s.language == "zh-CN" else ", "
+    fields = [(gettext("Steps mapped"), separator.join(f"{s.element(a)} → {s.element(b)}" for a, b in mapping.items()))] \
+        if mapping else []
+    for timer in e.data.get("timers") or []:
+        if isinstance(timer, dict) and timer.get("new_due_at"):
+            fields.append((s.element(timer.get("element_id")), gettext("now fires %(new)s (was %(old)s)",
+                                                                       new=_when(timer.get("new_due_at")),
+                                                                       old=_when(timer.get("old_due_at")))))
+    return sentence, fields
+
+
 _Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
 _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
@@ -364,6 +380,7 @@ _TELLERS: dict[str, _Teller] = {
     "sla_breached": _breached, "incident_raised": _incident, "incident_retried": _incident,
     "incident_resolved": _incident, "external_task_locked": _external, "external_task_lock_extended": _external,
     "external_task_failed": _external, "external_task_completed": _external, "data_changed": _data_changed,
+    "instance_migrated": _migrated,
 }
 
 
