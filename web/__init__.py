@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     environment (``EngineConfig.from_env()``), as under ``bpm serve``.
     """
     from engine import Engine, EngineConfig
-    from web import api, errors, i18n, layout, security, texts
+    from web import api, errors, i18n, layout, rate_limits, security, texts
     from web.instances import attachments
     from web.extensions import babel, csrf, login_manager
     from web.settings import defaults, persistent_secret_key
@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     layout.init_app(app)
     _register_areas(app)
     api.init_app(app)
+    rate_limits.init_app(app, engine.db)  # after the areas and the API: it limits their views
     security.init_app(app)  # last: its input check goes first of all
     attachments.init_app(app)  # after it: uploads get their larger body limit before that check reads the form
     return app

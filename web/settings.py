@@ -22,6 +22,12 @@ def defaults(environ: Mapping[str, str]) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session does
         "PAGE_SIZE": 25,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Rate limits (Flask-Limiter strings; empty switches one off), counted in the database or in Redis.
+        "RATELIMIT_STORAGE_URI": environ.get("BPM_RATELIMIT_STORAGE_URL") or "bpmdb://",
+        "PORTAL_SUBMIT_RATE_LIMIT": environ.get("BPM_PORTAL_SUBMIT_RATE_LIMIT", "5 per 10 minutes"),
+        "PORTAL_TRACK_RATE_LIMIT": environ.get("BPM_PORTAL_TRACK_RATE_LIMIT", "30 per 10 minutes"),
+        "SIGNIN_RATE_LIMIT": environ.get("BPM_SIGNIN_RATE_LIMIT", "100 per 10 minutes"),
+        "API_RATE_LIMIT": environ.get("BPM_API_RATE_LIMIT", ""),
     }
 
 

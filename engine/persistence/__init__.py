@@ -9,6 +9,7 @@ from engine.persistence.definitions import DefinitionFile, ProcessDefinition
 from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.notifications import GroupWebhook, Notification, NotificationDelivery, NotificationPreference
+from engine.persistence.rate_limits import RateLimitCounter
 from engine.persistence.requests import IdempotencyKey, PortalTicket
 from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
 from engine.persistence.timers import Incident, SlaBreach, Timer
@@ -18,7 +19,7 @@ __all__ = [
     "ApiToken", "Attachment", "AttachmentBlob", "AuditEvent", "AuditHead", "AuditSignature", "Base",
     "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook", "HumanTask", "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
-    "NotificationPreference", "PortalTicket", "ProcessDefinition",
+    "NotificationPreference", "PortalTicket", "ProcessDefinition", "RateLimitCounter",
     "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

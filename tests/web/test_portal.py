@@ -170,8 +170,8 @@ def test_unknown_codes_say_so(browser, stand_in):
 
 
 def test_reports_and_lookups_are_rate_limited(app, browser, stand_in):
-    app.extensions["bpm_portal_limits"]["submit"].limit = 2
-    app.extensions["bpm_portal_limits"]["track"].limit = 3
+    app.config["PORTAL_SUBMIT_RATE_LIMIT"] = "2 per 10 minutes"
+    app.config["PORTAL_TRACK_RATE_LIMIT"] = "3 per 10 minutes"
     b = browser()
     assert submit(b).status_code == 302
     assert submit(b).status_code == 302

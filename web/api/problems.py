@@ -59,6 +59,9 @@ PROBLEM_TYPES = {p.slug: p for p in (
     ProblemType("script-error", 422, "Script error", "A script, condition or timer expression of the process failed."),
     ProblemType("idempotency-key-reused", 422, "Idempotency key reused",
                 "The Idempotency-Key was already used by you with a different request."),
+    ProblemType("too-many-requests", 429, "Too many requests",
+                "Over the rate limit (BPM_API_RATE_LIMIT, per token); ``detail`` names the limit and Retry-After says "
+                "when to try again."),
     ProblemType("internal", 500, "Internal server error", "The server failed; the error was logged."),
 )}
 # Codes (engine error codes, snake-cased HTTP names) with a problem type of their own.

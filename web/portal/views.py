@@ -9,8 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
@@ -18,14 +17,12 @@ from engine.errors import EngineError, NotFound
 from engine.services.instances import start_instance
 from web.access import public
 from web.db import db, rollback
-from web.portal.limits import RateLimiter
 from web.portal.tickets import open_ticket, public_status, ticket_instance
 
 log = logging.getLogger(__name__)
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 PROCESS = "exception_escalation"
 ACTOR = "portal"
-LIMITS_KEY = "bpm_portal_limits"
 CODE_KEY = "portal_code"
 TYPES = {
     "timeliness": lazy_gettext("Timeliness (late or early delivery)"),
@@ -43,21 +40,6 @@ CONTACT_LENGTH = {"contact_phone": 20, "contact_email": 254}
 # The same rules as exception_start.schema.json, checked here first so the customer reads a plain sentence.
 PHONE = re.compile(r"^(?=.{7,20}$)\+?[0-9]+(?:[ -]?[0-9]+)*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@bp.record_once
-def _limits(state: BlueprintSetupState) -> None:
-    config = state.app.config
-    state.app.extensions[LIMITS_KEY] = {
-        "submit": RateLimiter(*config.get("PORTAL_SUBMIT_LIMIT", (5, 600))),
-        "track": RateLimiter(*config.get("PORTAL_TRACK_LIMIT", (30, 600))),
-    }
-
-
-def _limit(kind: str) -> None:
-    # Behind a proxy, wrap the app in werkzeug's ProxyFix so remote_addr is the client's address.
-    if not current_app.extensions[LIMITS_KEY][kind].hit(request.remote_addr or "?"):
-        abort(429)
 
 
 @dataclass(frozen=True)
@@ -132,7 +114,6 @@ def index() -> ResponseReturnValue:
 @public
 def submit() -> ResponseReturnValue:
     """Validate the report, start the case and hand out its tracking code (shown on the next page, once)."""
-    _limit("submit")
     report = Report.from_form()
     errors = report.errors()
     if errors:
@@ -172,7 +153,6 @@ def track() -> ResponseReturnValue:
     """Ask for a tracking code (GET) and show that report's status (POST, so codes stay out of URLs and logs)."""
     if request.method == "GET":
         return render_template("portal/track.html", status=None, not_found=False)
-    _limit("track")
     instance_id = ticket_instance(db(), request.form.get("code", ""))
     if instance_id is None:
         return render_template("portal/track.html", status=None, not_found=True), 404
