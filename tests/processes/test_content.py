@@ -22,7 +22,10 @@ FILES = sorted(SHIPPED_PROCESSES.glob("*.bpmn"))
 HAN = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # Names that stay Latin in Chinese: message names are contracts (their texts come from the catalogue).
-TAKE_OVER = {"head_collection", "vp_collection"}
+TAKE_OVER = {"head_collection", "vp_collection", "head_renewal", "vp_renewal"}
+# One deadline each (#17): minutes, exception review, summary, purchase list, appraisal, needs survey
+ROUTINE_ESCALATIONS = {"weekly_department_meeting": 1, "weekly_exception_review": 1, "monthly_work_summary": 1,
+                       "monthly_purchase_list": 1, "monthly_staff_appraisal": 1, "december_customer_care": 1}
 ESCALATION_FIELDS = ("missed_step", "missed_step_name", "missed_by", "missed_deadline", "overdue_by", "escalated_at")
 
 
@@ -44,9 +47,13 @@ def form_fields(key: str) -> set[str]:
     return set(json.loads((SHIPPED_FORMS / f"{key}.schema.json").read_text("utf-8"))["properties"])
 
 
-def test_the_six_shipped_processes_are_all_checked() -> None:
-    assert [p.stem for p in FILES] == ["daily_plan_summary", "daily_tracking_check", "exception_escalation",
-                                       "new_business_onboarding", "order_plan", "receivables_collection"]
+def test_the_shipped_processes_are_all_checked() -> None:
+    assert {p.stem for p in FILES} >= {"daily_plan_summary", "daily_tracking_check", "exception_escalation",
+                                       "new_business_onboarding", "order_plan", "receivables_collection",
+                                       # the department routines (#17)
+                                       "weekly_department_meeting", "weekly_exception_review", "monthly_work_summary",
+                                       "monthly_purchase_list", "monthly_staff_appraisal", "new_staff_training",
+                                       "december_customer_care"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -135,7 +142,8 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
         assert fields.keys() >= set(ESCALATION_FIELDS)
         assert [fields[n]["kind"] for n in ("missed_deadline", "escalated_at", "overdue_by")] == [
             "datetime", "datetime", "duration"]
-    assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3}.get(
+    assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3,
+                           **ROUTINE_ESCALATIONS}.get(
         path.stem, 0)
 
 
