@@ -5,6 +5,7 @@ from engine.persistence.audit import AuditEvent, AuditHead, AuditSignature
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
 from engine.persistence.copies import InstanceCopy
+from engine.persistence.customers import Contract, Customer, RegisterStart
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
 from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.instances import MessageSubscription, ProcessInstance
@@ -17,9 +18,10 @@ from engine.persistence.users import ApiToken, Group, SignInThrottle, User, memb
 
 __all__ = [
     "ApiToken", "Attachment", "AttachmentBlob", "AuditEvent", "AuditHead", "AuditSignature", "Base",
-    "CalendarDay", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook", "HumanTask", "HumanTaskCandidate",
+    "CalendarDay", "Contract", "Customer", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook", "HumanTask",
+    "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
-    "NotificationPreference", "PortalTicket", "ProcessDefinition", "RateLimitCounter",
+    "NotificationPreference", "PortalTicket", "ProcessDefinition", "RateLimitCounter", "RegisterStart",
     "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]

@@ -55,6 +55,8 @@ EVENT_LABELS = {
     "external_task_lock_extended": lazy_gettext("External task lock extended"),
     "external_task_failed": lazy_gettext("External task failed"),
     "external_task_completed": lazy_gettext("External task completed"),
+    "customer_saved": lazy_gettext("Customer register changed"),
+    "contract_saved": lazy_gettext("Contract register changed"),
 }
 # Who acts when no person does.
 SYSTEM_ACTORS = {"scheduler": lazy_gettext("System (timer)"), "system": lazy_gettext("System"),
@@ -366,6 +368,16 @@ def _migrated(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return sentence, fields
 
 
+def _register(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    if e.type == "customer_saved":
+        return gettext("%(actor)s saved customer %(customer)s in the register", actor=s.person(e.actor),
+                       customer=e.data.get("customer") or "—"), []
+    after = e.data.get("after") if isinstance(e.data.get("after"), dict) else {}
+    return (gettext("%(actor)s saved contract %(contract)s of %(customer)s (expires %(expires)s)", actor=s.person(e.actor),
+                    contract=e.data.get("contract") or "—", customer=e.data.get("customer") or "—",
+                    expires=after.get("expires_on") or "—"), [])
+
+
 _Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
 _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
@@ -380,6 +392,7 @@ _TELLERS: dict[str, _Teller] = {
     "sla_breached": _breached, "incident_raised": _incident, "incident_retried": _incident,
     "incident_resolved": _incident, "external_task_locked": _external, "external_task_lock_extended": _external,
     "external_task_failed": _external, "external_task_completed": _external, "data_changed": _data_changed,
+    "customer_saved": _register, "contract_saved": _register,
     "instance_migrated": _migrated,
 }
 

@@ -1,0 +1,192 @@
+"""Processes the customer register starts and feeds: a monthly settlement per active customer, a renewal per contract
+term, and the two in-engine external-task topics their models use (open a receivable, write a renewal back).
+
+Why jobs and not a multi-instance start: the register is data that changes between runs, a per-customer instance has
+its own deadlines, inbox rows and history, and a start keyed in ``register_start`` happens once even with several
+workers. The worker runs :func:`run_register_jobs` each pass; every start is its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput
+from engine.persistence import Contract, Customer, ProcessDefinition, RegisterStart
+from engine.services.context import context_of, now
+
+SETTLEMENT = "monthly_settlement"
+RENEWAL = "contract_renewal"
+RECEIVABLES = "receivables_collection"
+OPEN_RECEIVABLE = "register.open_receivable"
+RECORD_RENEWAL = "register.record_renewal"
+WORKER = "register"
+ACTOR = "scheduler"
+# Settlements start at 09:00 on the month's first working day; a worker that was down catches up for 5 days more.
+SETTLEMENT_AT = time(9, 0)
+CATCH_UP_DAYS = 5
+RECEIVABLE_FIELDS = ("customer", "invoice_no", "amount", "currency", "invoice_date", "due_date")
+
+log = logging.getLogger("bpm.register")
+
+
+def _deployed(session: Session, process_key: str) -> bool:
+    return session.scalar(select(ProcessDefinition.id).where(
+        ProcessDefinition.process_key == process_key, ProcessDefinition.is_latest.is_(True),
+        ProcessDefinition.active.is_(True))) is not None
+
+
+def _start_once(session: Session, process_key: str, start_key: str, data: dict[str, Any], business_key: str) -> int | None:
+    """Start ``process_key`` unless ``start_key`` already started it; return the new instance id (None: done before)."""
+    from engine.services.instances import start_instance
+
+    if session.scalar(select(RegisterStart.id).where(RegisterStart.process_key == process_key,
+                                                     RegisterStart.start_key == start_key)) is not None:
+        return None
+    marker = RegisterStart(process_key=process_key, start_key=start_key[:255], started_at=now(session))
+    try:
+        with session.begin_nested():
+            session.add(marker)
+            session.flush()
+    except IntegrityError:
+        return None  # another worker started it a moment ago
+    view = start_instance(session, process_key, data, ACTOR, business_key[:255])
+    marker.instance_id = view.id
+    session.flush()
+    return view.id
+
+
+def first_working_day(session: Session, year: int, month: int) -> date:
+    """Return the first working day of a month by the business calendar."""
+    calendar = context_of(session).runtime.calendar
+    day = date(year, month, 1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def settlement_period(today: date) -> str:
+    """Return the month a settlement started on ``today`` settles: the month before (``YYYY-MM``)."""
+    last = today.replace(day=1) - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def start_monthly_settlements(session: Session) -> list[int]:
+    """From 09:00 on the month's first working day (and for 5 days after, to catch up), start each active customer's
+    settlement of the month before, once; return the new instance ids."""
+    if not _deployed(session, SETTLEMENT):
+        return []
+    zone = ZoneInfo(context_of(session).config.timezone)
+    local = now(session).astimezone(zone)
+    first = first_working_day(session, local.year, local.month)
+    opens = datetime.combine(first, SETTLEMENT_AT, zone)
+    if local < opens or local.date() > first + timedelta(days=CATCH_UP_DAYS):
+        return []
+    period = settlement_period(local.date())
+    started = []
+    for customer in session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.name)):
+        new = _start_once(session, SETTLEMENT, f"{period}:{customer.id}", {"customer": customer.name, "period": period},
+                          f"{customer.name} {period}")
+        if new is not None:
+            started.append(new)
+    return started
+
+
+def start_renewal(session: Session, contract: Contract) -> int | None:
+    """Start the renewal of an active contract's current term (once per number and expiry); None if not started."""
+    customer = session.get(Customer, contract.customer_id)
+    if contract.status != "active" or customer is None or not customer.active or not _deployed(session, RENEWAL):
+        return None
+    data = {"customer": customer.name, "contract_no": contract.number, "contract_kind": contract.kind,
+            "expires_on": contract.expires_on.isoformat()}
+    return _start_once(session, RENEWAL, f"{contract.number}@{contract.expires_on.isoformat()}", data,
+                       f"{contract.number} {contract.expires_on.isoformat()}")
+
+
+def start_contract_renewals(session: Session) -> list[int]:
+    """Catch up: start the renewal of every active contract term that has none yet; return the new instance ids."""
+    if not _deployed(session, RENEWAL):
+        return []
+    rows = session.scalars(select(Contract).where(Contract.status == "active").order_by(Contract.expires_on, Contract.id))
+    return [i for i in (start_renewal(session, row) for row in rows) if i is not None]
+
+
+def _open_receivable(session: Session, variables: dict[str, Any]) -> dict[str, Any]:
+    from engine.services.instances import start_instance
+
+    data = {k: variables.get(k) for k in RECEIVABLE_FIELDS if variables.get(k) not in (None, "")}
+    view = start_instance(session, RECEIVABLES, data, ACTOR)
+    return {"receivable_instance_id": view.id}
+
+
+def _record_renewal(session: Session, variables: dict[str, Any]) -> dict[str, Any]:
+    from engine.services.customers import save_contract
+
+    decision, number = variables.get("decision"), str(variables.get("contract_no") or "")
+    if decision == "end":
+        save_contract(session, number, ACTOR, status="ended")
+        return {"register_updated": "ended"}
+    if decision not in ("renew", "reprice"):
+        raise InvalidInput(f"decision must be renew, reprice or end, not {decision!r}")
+    view = save_contract(session, number, ACTOR, expires_on=variables.get("new_expires_on"))
+    return {"register_updated": "renewed", "next_expires_on": view.expires_on.isoformat()}
+
+
+HANDLERS: dict[str, Callable[[Session, dict[str, Any]], dict[str, Any]]] = {
+    OPEN_RECEIVABLE: _open_receivable, RECORD_RENEWAL: _record_renewal}
+
+
+def lock_register_task(session: Session) -> Any | None:
+    """Lock the oldest open task of the register's topics for the register worker (None: no work)."""
+    from engine.services.external_tasks import fetch_and_lock
+
+    locked = fetch_and_lock(session, WORKER, [{"topic": t, "lock_duration_s": 300} for t in HANDLERS], 1, ACTOR)
+    return locked[0] if locked else None
+
+
+def handle_register_task(session: Session, task_id: str) -> None:
+    """Do the work of a locked register task and complete it (the instance runs on)."""
+    from engine.services.external_tasks import complete, get_external_task
+
+    task = get_external_task(session, task_id)
+    complete(session, task.id, WORKER, HANDLERS[task.topic](session, task.variables), ACTOR)
+
+
+def fail_register_task(session: Session, task_id: str, error: str) -> None:
+    """Record a failed register task as an incident at once: the same data fails the same way until someone fixes it
+    (the instance's data, the register) and retries the incident."""
+    from engine.services.external_tasks import handle_failure
+
+    handle_failure(session, task_id, WORKER, error, 0, 0, ACTOR)
+
+
+def run_register_jobs(transaction: Callable[[], Any], limit: int = 100) -> dict[str, int]:
+    """Run the register's starts and topics, each in its own transaction (``transaction()`` is a context manager
+    yielding a session that commits on exit); return how many of each happened."""
+    counts = {"settlements": 0, "renewals": 0, "register_tasks": 0, "failed": 0}
+    with transaction() as session:
+        counts["settlements"] = len(start_monthly_settlements(session))
+    with transaction() as session:
+        counts["renewals"] = len(start_contract_renewals(session))
+    for _ in range(limit):
+        with transaction() as session:
+            task = lock_register_task(session)
+        if task is None:
+            break
+        try:
+            with transaction() as session:
+                handle_register_task(session, task.id)
+            counts["register_tasks"] += 1
+        except Exception as exc:  # noqa: BLE001 - any failure becomes an incident with its message, never a dead worker
+            log.warning("register task %s (%s) failed: %s", task.id, task.topic, exc)
+            with transaction() as session:
+                fail_register_task(session, task.id, f"{type(exc).__name__}: {exc}")
+            counts["failed"] += 1
+    return counts
