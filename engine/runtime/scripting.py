@@ -12,9 +12,9 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from engine.clock import Clock
 from engine.runtime.calendar import BusinessCalendar, _parse_hhmm
+from engine.runtime.cycles import CalendarCycle, month_list, nth_working_day, shift_day, weekday_number
 from engine.runtime.guards import LimitHit
 from engine.runtime.sandbox import DEFAULT_DATA_BYTES, DEFAULT_MEMORY_BYTES, Sandbox
-from engine.runtime.cycles import CalendarCycle, month_list, nth_working_day, shift_day, weekday_number
 from engine.runtime.timers import WorkingDayCycle
 
 # About a century of working days: the calendar helpers loop once per day.

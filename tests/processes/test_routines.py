@@ -13,8 +13,7 @@ from decimal import Decimal
 import pytest
 
 from engine import Engine, ManualClock
-from tests.processes.test_daily import (
-    check_diagram, check_forms, deploy, fire_at, only_task, sh, start_timer, validate_like_cli, walk_schedule)
+from tests.processes.test_daily import check_diagram, check_forms, deploy, fire_at, only_task, sh, start_timer, validate_like_cli, walk_schedule
 
 ROUTINES = ["weekly_department_meeting", "weekly_exception_review", "monthly_work_summary", "monthly_purchase_list",
             "monthly_staff_appraisal", "new_staff_training", "december_customer_care"]
