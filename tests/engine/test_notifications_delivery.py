@@ -301,3 +301,19 @@ def test_starttls_and_login(tmp_path: Path, clock: ManualClock) -> None:
         assert logins == [(b"bpm", b"s3cret")] and [m["To"] for m in inbox.messages] == ["head@example.com"]
     finally:
         controller.stop()
+
+
+def test_nothing_is_sent_for_a_rolled_back_command(tmp_path: Path, clock: ManualClock, smtp: Any) -> None:
+    from engine.services.task_operations import transfer_task
+
+    inbox, port = smtp
+    engine = _engine(tmp_path, clock, port)
+    with engine.transaction() as s:
+        set_preferences(s, "head", email="head@example.com")
+    instance = engine.start("gateways", {"amount": 50}, actor="rep")
+    [task] = engine.tasks(instance_id=instance.id)
+    engine.claim(task.id, "rep")
+    with pytest.raises(RuntimeError), engine.transaction() as s:
+        transfer_task(s, task.id, "rep", to_user="head", reason="x")
+        raise RuntimeError("the command fails after the transfer")
+    assert engine.deliver_notifications() == [] and inbox.messages == []
