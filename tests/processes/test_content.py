@@ -53,7 +53,8 @@ def test_the_shipped_processes_are_all_checked() -> None:
                                        # the department routines (#17)
                                        "weekly_department_meeting", "weekly_exception_review", "monthly_work_summary",
                                        "monthly_purchase_list", "monthly_staff_appraisal", "new_staff_training",
-                                       "december_customer_care"}
+                                       "december_customer_care",
+                                       "monthly_settlement", "contract_renewal"}  # the register's processes (#17)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -143,7 +144,7 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
         assert [fields[n]["kind"] for n in ("missed_deadline", "escalated_at", "overdue_by")] == [
             "datetime", "datetime", "duration"]
     assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3,
-                           **ROUTINE_ESCALATIONS}.get(
+                           "monthly_settlement": 5, "contract_renewal": 6, **ROUTINE_ESCALATIONS}.get(
         path.stem, 0)
 
 
