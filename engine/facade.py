@@ -341,7 +341,8 @@ class Engine:
                     checks.append(self._tx(migration.migrate_instance, plan, instance_id, actor))
                 except Exception as exc:  # noqa: BLE001 - that instance alone is rolled back; the others go on
                     what = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-                    checks.append(migration.InstanceCheck(instance_id, False, f"failed, nothing changed: {what}"))
+                    checks.append(migration.InstanceCheck(instance_id, False, f"failed, nothing changed: {what}",
+                                                         code="failed"))
         return migration.MigrationResult(
             planned=len(ids), migrated=[c.id for c in checks if c.ok], blocked=[c for c in checks if not c.ok],
             dry_run=dry_run, checks=checks)

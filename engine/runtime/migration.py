@@ -33,6 +33,19 @@ SPLIT = ".BoundaryEventSplit"
 
 
 @dataclass(frozen=True)
+class Blocked:
+    """Why a workflow cannot move: a code, the element concerned, other facts, and the reason in English."""
+
+    code: str  # gone | mapped_missing | kind | mapped_kind | event_kind | boundary | subprocess_missing | subprocess_changed
+    element: str
+    text: str
+    facts: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class MovedTimer:
     """A waiting timer whose due time was computed again from the new version."""
 
@@ -58,6 +71,16 @@ def element_ids(bundle: Any) -> set[str]:
     for spec in (bundle.spec, *bundle.subprocess_specs.values()):
         ids.update(s.bpmn_id for s in spec.task_specs.values() if getattr(s, "bpmn_id", None))
     return ids
+
+
+def element_kinds(bundle: Any) -> dict[str, str]:
+    """Return each BPMN element id of a spec bundle with its kind in words ("user task" …)."""
+    kinds: dict[str, str] = {}
+    for spec in (bundle.spec, *bundle.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None):
+                kinds.setdefault(task_spec.bpmn_id, _kind(task_spec))
+    return kinds
 
 
 def _kind(spec: Any) -> str:
@@ -98,16 +121,21 @@ def _workflows(workflow: Any) -> Iterator[tuple[Any, Any | None]]:
         yield sub, workflow.get_task_from_id(parent_id)
 
 
-def _new_spec_of(workflow: Any, sub: Any, parent: Any | None, new: Any, mapping: dict[str, str]) -> tuple[Any | None, str | None]:
+def _new_spec_of(workflow: Any, sub: Any, parent: Any | None, new: Any,
+                 mapping: dict[str, str]) -> tuple[Any | None, Blocked | None]:
     """Return the new version's spec for a (sub)workflow, or None with why not."""
     if parent is None:
         return new.spec, None
     new_parent = _spec_in(parent.workflow, parent.task_spec.name, new, mapping)
     name = getattr(new_parent, "spec", None) if new_parent is not None else None
     if name is None or name not in new.subprocess_specs:
-        return None, f"subprocess {_label(parent.task_spec)}: its process {sub.spec.name!r} is not part of the new version"
+        return None, Blocked("subprocess_missing", _label(parent.task_spec),
+                             f"subprocess {_label(parent.task_spec)}: its process {sub.spec.name!r} is not part of the "
+                             "new version", (("process", sub.spec.name),))
     if name != sub.spec.name:
-        return None, f"{_label(parent.task_spec)} now runs {name!r} instead of {sub.spec.name!r}; not supported"
+        return None, Blocked("subprocess_changed", _label(parent.task_spec),
+                             f"{_label(parent.task_spec)} now runs {name!r} instead of {sub.spec.name!r}; not supported",
+                             (("process", sub.spec.name), ("new_process", name)))
     return new.subprocess_specs[name], None
 
 
@@ -133,7 +161,7 @@ def open_elements(workflow: Any) -> list[str]:
     return seen
 
 
-def blocked_reason(workflow: Any, new: Any, mapping: dict[str, str]) -> str | None:
+def blocked_reason(workflow: Any, new: Any, mapping: dict[str, str]) -> Blocked | None:
     """Return why ``workflow`` cannot move onto spec bundle ``new`` with ``mapping``, or None if it can."""
     for sub, parent in _workflows(workflow):
         if parent is not None and parent.has_state(TaskState.FINISHED_MASK):
@@ -150,7 +178,7 @@ def blocked_reason(workflow: Any, new: Any, mapping: dict[str, str]) -> str | No
     return None
 
 
-def _task_reason(task: Any, old_spec: Any, new_spec: Any, mapping: dict[str, str]) -> str | None:
+def _task_reason(task: Any, old_spec: Any, new_spec: Any, mapping: dict[str, str]) -> Blocked | None:
     spec = task.task_spec
     name = target_name(spec.name, mapping)
     candidate = new_spec.task_specs.get(name)
@@ -158,26 +186,28 @@ def _task_reason(task: Any, old_spec: Any, new_spec: Any, mapping: dict[str, str
     mapped = spec.name in mapping or (getattr(spec, "bpmn_id", None) in mapping)
     if candidate is None:
         if mapped:
-            return f"{label} is mapped to {mapping.get(spec.name, name)!r}, which is not in the new version"
-        return f"current step {label} is gone from the new version and not mapped"
+            return Blocked("mapped_missing", label, f"{label} is mapped to {name!r}, which is not in the new version",
+                           (("target", name),))
+        return Blocked("gone", label, f"current step {label} is gone from the new version and not mapped")
     if type(candidate) is not type(spec):
         if mapped:
-            return (f"{label} ({_kind(spec)}) is mapped to {_label(candidate)} ({_kind(candidate)}), "
-                    "an element of another kind")
-        return f"current step {label} changed kind: {_kind(spec)} → {_kind(candidate)}"
+            return Blocked("mapped_kind", label, f"{label} ({_kind(spec)}) is mapped to {_label(candidate)} "
+                           f"({_kind(candidate)}), an element of another kind", (("target", _label(candidate)),))
+        return Blocked("kind", label, f"current step {label} changed kind: {_kind(spec)} → {_kind(candidate)}")
     if task.has_state(TaskState.WAITING) and _event_kinds(spec) != _event_kinds(candidate):
         old_kind = "/".join(_event_kinds(spec)) or "event"
         new_kind = "/".join(_event_kinds(candidate)) or "none"
         what = "waiting timer" if "timer" in _event_kinds(spec) else "waiting event"
-        return f"{what} {label} changed kind: {old_kind} → {new_kind}"
+        return Blocked("event_kind", label, f"{what} {label} changed kind: {old_kind} → {new_kind}",
+                       (("old", old_kind), ("new", new_kind)))
     if task.has_state(TaskState.READY | TaskState.STARTED) and getattr(spec, "bpmn_id", None):
         old_split = old_spec.task_specs.get(spec.name + SPLIT)
         new_split = new_spec.task_specs.get(candidate.name + SPLIT)
         before = sorted(target_name(o.name, mapping) for o in old_split.outputs if o.name != spec.name) if old_split else []
         after = sorted(o.name for o in new_split.outputs if o.name != candidate.name) if new_split else []
         if before != after:
-            return (f"the boundary events on current step {label} changed ({', '.join(before) or 'none'} → "
-                    f"{', '.join(after) or 'none'}); not supported")
+            return Blocked("boundary", label, f"the boundary events on current step {label} changed "
+                           f"({', '.join(before) or 'none'} → {', '.join(after) or 'none'}); not supported")
     return None
 
 
@@ -188,7 +218,7 @@ def migrate_workflow(workflow: Any, new: Any, mapping: dict[str, str],
     ``basis`` tells, per waiting timer task id, when it began waiting (None: now); its due time is computed as of then.
     """
     if (reason := blocked_reason(workflow, new, mapping)) is not None:
-        raise ValueError(reason)
+        raise ValueError(str(reason))
     plan = []
     for sub, parent in list(_workflows(workflow)):
         new_spec, why = _new_spec_of(workflow, sub, parent, new, mapping)

@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
-from engine.runtime.migration import MovedTimer, blocked_reason, element_ids, migrate_workflow, open_elements
+from engine.runtime.migration import (
+    MovedTimer,
+    blocked_reason,
+    element_ids,
+    element_kinds,
+    migrate_workflow,
+    open_elements,
+)
 from engine.services import audit
 from engine.services.loading import definition_info, load_instance, save_instance, spec_bundle
 from engine.services.texts import process_texts
@@ -45,6 +52,8 @@ class InstanceCheck:
     reason: str | None = None
     elements: tuple[str, ...] = ()
     business_key: str | None = None
+    code: str | None = None  # engine.runtime.migration.Blocked codes, or not_found/other_process/other_version/not_running/failed
+    element: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,28 +120,31 @@ def candidate_instances(session: Session, plan: MigrationPlan, instance_ids: lis
         .order_by(ProcessInstance.id)))
 
 
-def _row_reason(instance: ProcessInstance | None, plan: MigrationPlan, instance_id: int) -> str | None:
+def _row_reason(instance: ProcessInstance | None, plan: MigrationPlan, instance_id: int) -> tuple[str, str] | None:
     if instance is None:
-        return f"instance {instance_id} not found"
+        return "not_found", f"instance {instance_id} not found"
     if instance.process_key != plan.process_key:
-        return f"instance {instance_id} is of process {instance.process_key!r}, not {plan.process_key!r}"
+        return "other_process", f"instance {instance_id} is of process {instance.process_key!r}, not {plan.process_key!r}"
     if instance.definition_id != plan.from_definition_id:
-        return f"instance {instance_id} is on version {instance.definition_version}, not {plan.from_version}"
+        return "other_version", f"instance {instance_id} is on version {instance.definition_version}, not {plan.from_version}"
     if instance.status != "running":
-        return f"instance {instance_id} is {instance.status}"
+        return "not_running", f"instance {instance_id} is {instance.status}"
     return None
 
 
 def check_instance(session: Session, plan: MigrationPlan, instance_id: int) -> InstanceCheck:
     """Tell whether one instance can move as planned, and why not (nothing changes)."""
     instance = session.get(ProcessInstance, instance_id)
-    reason = _row_reason(instance, plan, instance_id)
-    if reason is not None or instance is None:
-        return InstanceCheck(instance_id, False, reason, business_key=instance.business_key if instance else None)
+    refused = _row_reason(instance, plan, instance_id)
+    if refused is not None or instance is None:
+        code, text = refused or ("not_found", "")
+        return InstanceCheck(instance_id, False, text, business_key=instance.business_key if instance else None, code=code)
     _row, _info, run = load_instance(session, instance_id, for_update=False)
     elements = tuple(open_elements(run.workflow))
-    reason = blocked_reason(run.workflow, spec_bundle(session, plan.to_definition_id), plan.mapping)
-    return InstanceCheck(instance_id, reason is None, reason, elements, instance.business_key)
+    blocked = blocked_reason(run.workflow, spec_bundle(session, plan.to_definition_id), plan.mapping)
+    if blocked is None:
+        return InstanceCheck(instance_id, True, None, elements, instance.business_key)
+    return InstanceCheck(instance_id, False, blocked.text, elements, instance.business_key, blocked.code, blocked.element)
 
 
 def dry_run(session: Session, plan: MigrationPlan, instance_ids: list[int]) -> list[InstanceCheck]:
@@ -202,3 +214,18 @@ def process_versions(session: Session, process_key: str) -> list[tuple[int, int]
     if not rows:
         raise NotFound(f"process {process_key!r} not found")
     return [(r.version, instance_count(session, r.id)) for r in rows]
+
+
+@dataclass(frozen=True)
+class MappingChoices:
+    """What a mapping can say: the old version's elements missing from the new one, and the new version's elements."""
+
+    missing: list[tuple[str, str]]  # (element id, kind) of version N not in version M
+    targets: list[tuple[str, str]]  # (element id, kind) of version M
+
+
+def mapping_choices(session: Session, process_key: str, from_version: int, to_version: int) -> MappingChoices:
+    """Return the elements of version N that version M lacks (they need a mapping) and the elements of version M."""
+    old = element_kinds(spec_bundle(session, _definition(session, process_key, from_version).id))
+    new = element_kinds(spec_bundle(session, _definition(session, process_key, to_version).id))
+    return MappingChoices(sorted((k, v) for k, v in old.items() if k not in new), sorted(new.items()))

@@ -22,6 +22,7 @@ def resource_blueprints() -> list[Any]:
         instance_actions,
         instances,
         messages,
+        migrations,  # noqa: F401  (adds instance migration to the definitions resource)
         notifications,
         operations,
         task_returns,  # noqa: F401  (adds send back and withdraw to the tasks resource)
