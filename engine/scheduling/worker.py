@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from engine.scheduling.delivery import DeliveryResult, deliver_due
 from engine.scheduling.runner import run_due_timers
 from engine.services.audit_signing import SignedHead, load_signing_key, sign_head
+from engine.services.register_processes import run_register_jobs
 from engine.services.timers import release_leases
 
 log = logging.getLogger("bpm.worker")
@@ -45,6 +46,10 @@ class Worker:
         """Send the notifications due now (e-mail, group robots); see docs/notifications.md."""
         return deliver_due(self.engine.session, self.engine.config, self.owner, should_stop=self.stopping.is_set)
 
+    def run_register(self) -> dict[str, int]:
+        """Start the register's settlements and renewals that are due and do its in-engine external tasks."""
+        return run_register_jobs(self.engine.transaction)
+
     def sign_audit_head(self) -> SignedHead | None:
         """Sign the audit chain's head if a key is configured and the head moved since the last signature."""
         key = load_signing_key(self.engine.config)  # read each time: a rotated key file takes effect without a restart
@@ -60,6 +65,8 @@ class Worker:
                           id="due-timers")
         scheduler.add_job(self._safe_deliver, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="notifications")
+        scheduler.add_job(self._safe_register, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
+                          id="register")
         sign_every = self.engine.config.audit_sign_interval_s
         if load_signing_key(self.engine.config) is not None and sign_every > 0:
             scheduler.add_job(self._safe_sign, "interval", seconds=sign_every, max_instances=1, coalesce=True,
@@ -94,6 +101,12 @@ class Worker:
             return
         if signed is not None:
             log.info("signed audit position %s with key %s", signed.seq, signed.key_id)
+
+    def _safe_register(self) -> None:
+        try:
+            self.run_register()
+        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+            log.exception("customer register pass failed")
 
     def _safe_deliver(self) -> None:
         try:
