@@ -22,6 +22,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import clock_at
@@ -149,11 +150,11 @@ def _spec_in(workflow: Any, name: str, new: Any, mapping: dict[str, str]) -> Any
 
 
 def open_elements(workflow: Any) -> list[str]:
-    """Return the BPMN ids of the steps an instance stands on (ready, waiting or started), in tree order."""
+    """Return the BPMN ids of the steps an instance stands on (ready, waiting or started; not the boundary events)."""
     seen: list[str] = []
     for sub, _parent in _workflows(workflow):
         for task in sub.tasks.values():
-            if not task.has_state(OPEN):
+            if not task.has_state(OPEN) or isinstance(task.task_spec, BoundaryEvent):
                 continue
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             if bpmn_id and bpmn_id not in seen:

@@ -228,4 +228,10 @@ def mapping_choices(session: Session, process_key: str, from_version: int, to_ve
     """Return the elements of version N that version M lacks (they need a mapping) and the elements of version M."""
     old = element_kinds(spec_bundle(session, _definition(session, process_key, from_version).id))
     new = element_kinds(spec_bundle(session, _definition(session, process_key, to_version).id))
-    return MappingChoices(sorted((k, v) for k, v in old.items() if k not in new), sorted(new.items()))
+    return MappingChoices(sorted((k, v) for k, v in old.items() if k not in new and _may_wait(v)),
+                          sorted((k, v) for k, v in new.items() if "start event" not in v))
+
+
+def _may_wait(kind: str) -> bool:
+    """Tell whether an instance can stand on an element of this kind (start and end events, choices never wait)."""
+    return not any(word in kind for word in ("start event", "end event", "exclusive gateway", "inclusive gateway"))
