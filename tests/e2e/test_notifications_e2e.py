@@ -43,3 +43,22 @@ def test_bell_list_and_urge_in_chinese(live_server, chromium, screenshots):
     page.screenshot(path=str(screenshots / "urge_zh.png"), full_page=True)
     context.close()
     assert [n.kind for n in engine.notifications("head")] == ["task_urged", "task_transferred"]
+
+
+def test_admin_sets_a_group_robot_in_chinese(live_server, chromium, screenshots):
+    base = live_server.url
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    sign_in(page, base, "admin")
+    page.goto(f"{base}/notifications/webhooks")
+    page.locator("select[form=webhook-cs_head]").select_option("dingtalk")
+    page.locator("input[name=url][form=webhook-cs_head]").fill(
+        "https://oapi.dingtalk.example/robot/send?access_token=SECRET-TOKEN")
+    page.locator("input[name=secret][form=webhook-cs_head]").fill("SEC-very-secret")
+    page.locator("#webhook-cs_head button[type=submit]").first.click()
+    page.wait_for_url(f"{base}/notifications/webhooks")
+    html = page.content()
+    assert "SECRET-TOKEN" not in html and "SEC-very-secret" not in html
+    assert "https://oapi.dingtalk.example/robot/send?…" in html
+    page.screenshot(path=str(screenshots / "notifications_webhooks_zh.png"), full_page=True)
+    context.close()
