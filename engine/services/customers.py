@@ -134,6 +134,14 @@ def save_customer(
     return customer_view(row)
 
 
+def get_customer(session: Session, customer_id: int) -> CustomerView:
+    """Return one customer or raise NotFound."""
+    row = session.get(Customer, customer_id)
+    if row is None:
+        raise NotFound(f"no customer {customer_id} in the register")
+    return customer_view(row)
+
+
 def list_customers(session: Session, *, active_only: bool = False) -> list[CustomerView]:
     """List the customers by name."""
     stmt = select(Customer).order_by(Customer.name)

@@ -219,3 +219,82 @@ def test_changed_boundary_events_on_the_current_step_are_refused(engine: Engine,
     assert reasons == {
         world["check"]: "the boundary events on current step check changed (reminder → none); not supported",
         world["close"]: "the boundary events on current step close changed (none → reminder); not supported"}
+
+
+def test_an_instance_inside_a_subprocess_moves_with_it(engine: Engine, tmp_path: Path) -> None:
+    from tests.conftest import deploy_fixture
+
+    deploy_fixture(engine, "child.bpmn", "subprocesses.bpmn")
+    instance = engine.start("parent_flow", {}, actor="rep")
+    [inner] = engine.tasks(instance_id=instance.id)
+    source = (BPMN_DIR / "subprocesses.bpmn").read_text("utf-8")
+    folder = tmp_path / "sp"
+    folder.mkdir()
+    (folder / "subprocesses.bpmn").write_text(source.replace('name="Inner task"', 'name="Inner task, reworded"'), "utf-8")
+    engine.deploy([folder / "subprocesses.bpmn"], actor="designer")
+    (folder / "subprocesses.bpmn").write_text(source.replace('"inner_task"', '"inner_step"').replace(
+        "<bpmn:flowNodeRef>inner_task<", "<bpmn:flowNodeRef>inner_step<"), "utf-8")
+    engine.deploy([folder / "subprocesses.bpmn"], actor="designer")
+
+    gone = engine.migrate("parent_flow", 1, 3, dry_run=True)
+    assert [b.reason for b in gone.blocked] == ["current step inner_task is gone from the new version and not mapped"]
+    assert engine.migrate("parent_flow", 1, 3, {"inner_task": "inner_step"}, dry_run=True).migrated == [instance.id]
+    moved = engine.migrate("parent_flow", 1, 2)
+    assert moved.migrated == [instance.id]
+    [task] = engine.tasks(instance_id=instance.id)
+    assert (task.id, task.title) == (inner.id, "Inner task, reworded")
+    _round_trip(engine, instance.id)
+    engine.complete(task.id, {}, "rep")
+    assert engine.instance(instance.id).version == 2
+    for _ in range(5):  # through the called child process to the end
+        open_tasks = engine.tasks(instance_id=instance.id)
+        if not open_tasks:
+            break
+        engine.complete(open_tasks[0].id, {}, "ops")
+    assert engine.instance(instance.id).status == "completed"
+
+
+def test_an_instance_inside_a_called_process_moves_with_it(engine: Engine, tmp_path: Path) -> None:
+    from tests.conftest import deploy_fixture
+
+    deploy_fixture(engine, "child.bpmn", "subprocesses.bpmn")
+    instance = engine.start("parent_flow", {}, actor="rep")
+    engine.complete(engine.tasks(instance_id=instance.id)[0].id, {}, "rep")
+    [child] = engine.tasks(instance_id=instance.id)
+    assert child.element_id == "child_task"
+    folder = tmp_path / "sp"
+    folder.mkdir()
+    source = (BPMN_DIR / "subprocesses.bpmn").read_text("utf-8")
+    (folder / "subprocesses.bpmn").write_text(source.replace('name="Call child"', 'name="Call the child"'), "utf-8")
+    engine.deploy([folder / "subprocesses.bpmn"], actor="designer")
+    assert engine.migrate("parent_flow", 1, 2).migrated == [instance.id]
+    _round_trip(engine, instance.id)
+    assert [t.id for t in engine.tasks(instance_id=instance.id)] == [child.id]
+    engine.complete(child.id, {}, "ops")
+    view = engine.instance(instance.id)
+    assert (view.status, view.version, view.data["child_done"]) == ("completed", 2, True)
+
+
+def test_a_cycle_timer_starts_again_from_the_migration_with_the_new_cycle(engine: Engine, tmp_path: Path,
+                                                                          clock: ManualClock) -> None:
+    from tests.conftest import deploy_fixture
+
+    deploy_fixture(engine, "timers.bpmn")
+    instance = engine.start("reminders", {}, actor="rep")
+    [before] = engine.timers(instance_id=instance.id)
+    assert before.due_at == MONDAY_9AM + timedelta(minutes=10)
+    folder = tmp_path / "t"
+    folder.mkdir()
+    source = (BPMN_DIR / "timers.bpmn").read_text("utf-8")
+    (folder / "timers.bpmn").write_text(source.replace("R3/PT10M", "R2/PT30M"), "utf-8")
+    engine.deploy([folder / "timers.bpmn"], actor="designer")
+    clock.advance(timedelta(minutes=5))
+    assert engine.migrate("reminders", 1, 2).migrated == [instance.id]
+    [after] = engine.timers(instance_id=instance.id)
+    assert after.due_at == clock.now() + timedelta(minutes=30)
+    _round_trip(engine, instance.id)
+    clock.advance(timedelta(minutes=31))
+    engine.fire_due_timers()
+    assert engine.instance(instance.id).data.get("reminded") is True
+    [again] = engine.timers(instance_id=instance.id)
+    assert again.due_at == after.due_at + timedelta(minutes=30)
