@@ -1,9 +1,10 @@
 """The web app under a real gunicorn on 127.0.0.1, and a small HTTP client for the benchmarks that call it.
 
-The server is a subprocess started like ``bpm serve`` (``gunicorn web:create_app()``, sync
-workers) with ``DATABASE_URL`` pointing at the benchmark's database; it is always stopped
-when the ``gunicorn`` block ends. The client is ``http.client`` (stdlib): one connection per
-client, a cookie jar for the pages, and a bearer token for the API.
+The server is a subprocess started like ``bpm serve`` (``gunicorn web:create_app()``, gthread
+workers keeping connections alive; ``worker_class="sync"`` for the old comparison) with
+``DATABASE_URL`` pointing at the benchmark's database; it is always stopped when the
+``gunicorn`` block ends. The client is ``http.client`` (stdlib): one connection per client,
+reused while the server keeps it open, a cookie jar for the pages, and a bearer token for the API.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from importlib.metadata import version
 from typing import Any
 from urllib.parse import urlencode
 
+from engine.cli.serve import THREADS, gunicorn_args
 from engine.config import PROJECT_ROOT
 
 HOST = "127.0.0.1"
@@ -41,12 +43,15 @@ class Server:
 
     port: int
     workers: int
-    worker_class: str = "sync"
+    worker_class: str = "gthread"
+    threads: int = 1
 
     @property
     def label(self) -> str:
-        """Return e.g. 'gunicorn 23.0.0, 2 sync workers'."""
-        return f"gunicorn {version('gunicorn')}, {self.workers} {self.worker_class} workers"
+        """Return e.g. 'gunicorn 23.0.0, 2 gthread workers × 4 threads, keep-alive'."""
+        if self.worker_class == "sync":
+            return f"gunicorn {version('gunicorn')}, {self.workers} sync workers (a connection per request)"
+        return f"gunicorn {version('gunicorn')}, {self.workers} gthread workers × {self.threads} threads, keep-alive"
 
 
 class HttpError(RuntimeError):
@@ -61,17 +66,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int = 2) -> Iterator[Server]:
+def gunicorn(database_url: str, workers: int = 2, worker_class: str = "gthread") -> Iterator[Server]:
     """Serve the web app on ``database_url`` under gunicorn until the block ends; stop it even on errors."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "BPM_SECRET_KEY": secrets.token_urlsafe(32), "BPM_DEMO": "0"}
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers), "web:create_app()"]
+    if worker_class == "sync":
+        argv = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers),
+                "web:create_app()"]
+    else:
+        argv = gunicorn_args(HOST, port, workers, access_log=False)
     with tempfile.TemporaryFile(prefix="bpm-bench-gunicorn-") as log:
         proc = subprocess.Popen(argv, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
             _wait_until_serving(proc, port, log)
-            yield Server(port, workers)
+            yield Server(port, workers, worker_class, THREADS if worker_class != "sync" else 1)
         finally:
             _stop(proc)
 

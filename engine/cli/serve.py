@@ -22,18 +22,30 @@ DEMO_USERS = {
 }
 
 
-def _gunicorn_args(host: str, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "web:create_app()"]
+THREADS = 4
+KEEP_ALIVE_S = 5
+
+
+def gunicorn_args(host: str, port: int, workers: int, threads: int = THREADS, *, access_log: bool = True) -> list[str]:
+    """Return the gunicorn command line: threaded workers that keep client connections alive between requests.
+
+    Sync workers close every connection after one response, so an API client pays a TCP handshake per call;
+    gthread workers keep it open for ``KEEP_ALIVE_S`` and serve ``threads`` requests at once each.
+    """
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", str(KEEP_ALIVE_S)]
+    return [*argv, "--access-logfile", "-", "web:create_app()"] if access_log else [*argv, "web:create_app()"]
 
 
 @cli.command(help="Serve the web app under gunicorn (production WSGI server).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--threads", default=THREADS, show_default=True, type=click.IntRange(1, 64),
+              help="requests each worker serves at once (gthread; connections are kept alive)")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run gunicorn in the foreground."""
-    os.execv(sys.executable, _gunicorn_args(host, port, workers))  # noqa: S606 - fixed argv, no shell
+    os.execv(sys.executable, gunicorn_args(host, port, workers, threads))  # noqa: S606 - fixed argv, no shell
 
 
 @cli.command(help="Run the web app and the scheduler worker together; Ctrl-C stops both.")
@@ -42,7 +54,7 @@ def serve(host: str, port: int, workers: int) -> None:
 def run(host: str, port: int) -> None:
     """Run web + worker as two processes."""
     procs = [
-        subprocess.Popen(_gunicorn_args(host, port, 2)),
+        subprocess.Popen(gunicorn_args(host, port, 2)),
         subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"]),
     ]
     click.echo(f"web on http://{host}:{port}/ and the timer worker are running; Ctrl-C stops both")
