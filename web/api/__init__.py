@@ -17,6 +17,7 @@ def resource_blueprints() -> list[Any]:
         attachments,
         calendar,
         copies,  # noqa: F401  (adds the copy routes to the instances resource)
+        customers,
         definitions,
         external_tasks,
         instance_actions,
@@ -32,7 +33,7 @@ def resource_blueprints() -> list[Any]:
 
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp, external_tasks.blp, definitions.blp, operations.timers_blp,
             notifications.blp,
-            operations.incidents_blp, calendar.blp, users.users_blp, users.groups_blp, users.tokens_blp]
+            operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
 
 def init_app(app: Flask) -> None:
