@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import click
 
@@ -95,3 +96,26 @@ def demo_users() -> None:
             if get_user(session, name) is None:
                 add_user(session, name, groups, password_hash=hashed)
     click.echo(f"demo users: {', '.join(DEMO_USERS)} (password {DEMO_PASSWORD})")
+    _demo_register(engine)
+
+
+def _demo_register(engine: Any) -> None:
+    """Put two demo customers with a contract and a quote in the register (their renewals start if deployed)."""
+    from datetime import timedelta
+
+    from engine.services.customers import list_contracts, list_customers, save_contract, save_customer
+    from engine.services.users import get_user
+
+    with engine.transaction() as session:
+        if list_customers(session):
+            return
+        today = engine.clock.now().date()
+        owner = "rep" if get_user(session, "rep") is not None else None
+        save_customer(session, "华东物流有限公司", "system", grade=1, owner=owner)
+        save_customer(session, "南方食品有限公司", "system", grade=3)
+        if not list_contracts(session):
+            save_contract(session, "HT-2026-001", "system", customer="华东物流有限公司", kind="contract",
+                          expires_on=today + timedelta(days=70))
+            save_contract(session, "BJ-2026-007", "system", customer="南方食品有限公司", kind="quote",
+                          expires_on=today + timedelta(days=365))
+    click.echo("demo register: 2 customers (settled monthly), a contract and a quote (renewal reminders)")
