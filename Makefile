@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export BPM_DEMO ?= 1
 
-.PHONY: run test test-postgres venv dev-deps browser bench bench-quick lint clean
+.PHONY: run test test-postgres venv dev-deps browser modeler bench bench-quick lint clean
 
 $(BIN)/bpm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,22 @@ browser:
 	    || echo "WARNING: could not install Debian chromium; browser tests will be skipped"; \
 	fi
 
-run: venv
+# The browser modeler's npm packages (bpmn-js, camunda-bpmn-moddle), pinned in package-lock.json and served from
+# node_modules; without npm the modeler page says it is not installed and everything else works.
+modeler:
+	@if ! command -v npm >/dev/null; then \
+	  echo "WARNING: npm not found; the browser modeler will say it is not installed"; \
+	elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error || echo "WARNING: npm ci failed; the browser modeler will say it is not installed"; \
+	fi
+
+run: venv modeler
 	$(BIN)/bpm init
 	$(BIN)/bpm deploy --shipped --user designer
 	$(BIN)/bpm demo-users
 	$(BIN)/bpm run --host $(HOST) --port $(PORT)
 
-test: dev-deps browser
+test: dev-deps browser modeler
 	$(BIN)/python -m pytest
 
 test-postgres: dev-deps

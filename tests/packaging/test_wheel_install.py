@@ -35,7 +35,7 @@ from engine.config import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 # Not part of "the checkout" a user would build: local environments, caches, build output.
-_NOT_SOURCE = {".git", ".venv", "venv", "build", "dist", "instance", "__pycache__", ".mypy_cache", ".ruff_cache",
+_NOT_SOURCE = {".git", ".venv", "node_modules", "venv", "build", "dist", "instance", "__pycache__", ".mypy_cache", ".ruff_cache",
                ".pytest_cache", ".hypothesis", "screenshots"}
 # Folders whose every file the installed package needs at run time.
 _DATA_DIRS = ["department/processes", "department/forms", "department/calendars", "engine/persistence/migrations",
