@@ -7,6 +7,7 @@ from engine.persistence.calendar import CalendarDay
 from engine.persistence.copies import InstanceCopy
 from engine.persistence.customers import Contract, Customer, RegisterStart
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
+from engine.persistence.drafts import DefinitionDraft
 from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.notifications import GroupWebhook, Notification, NotificationDelivery, NotificationPreference
@@ -18,7 +19,8 @@ from engine.persistence.users import ApiToken, Group, SignInThrottle, User, memb
 
 __all__ = [
     "ApiToken", "Attachment", "AttachmentBlob", "AuditEvent", "AuditHead", "AuditSignature", "Base",
-    "CalendarDay", "Contract", "Customer", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook", "HumanTask",
+    "CalendarDay", "Contract", "Customer", "DefinitionDraft", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook",
+    "HumanTask",
     "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
     "NotificationPreference", "PortalTicket", "ProcessDefinition", "RateLimitCounter", "RegisterStart",
