@@ -1,0 +1,154 @@
+"""Designers' drafts from the browser modeler: save, load, list, discard, check and deploy one.
+
+A draft is one BPMN text per designer and process. Checking it runs the real deploy inside a savepoint that is
+always rolled back, so it reports exactly what ``bpm deploy`` would (file:line, element id, in both languages);
+deploying it goes the same way as ``bpm deploy`` with the file name the process was deployed from, so the
+version keeps its translation catalogue and forms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.definitions.support import BPMN
+from engine.errors import DefinitionError, InvalidInput, NotFound, Problem
+from engine.persistence import DefinitionDraft, DefinitionFile, ProcessDefinition
+from engine.services.context import context_of, now
+from engine.services.definitions import deploy_files
+from engine.services.views import DeployResult
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """A saved draft: whose, of which process, from which deployed version, its BPMN and when it was saved."""
+
+    id: int
+    designer: str
+    process_key: str
+    based_on_id: int | None
+    based_on_version: int | None
+    bpmn: str
+    updated_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (without the BPMN text)."""
+        return {"id": self.id, "designer": self.designer, "process_key": self.process_key,
+                "based_on_id": self.based_on_id, "based_on_version": self.based_on_version,
+                "updated_at": self.updated_at.isoformat()}
+
+
+def _view(row: DefinitionDraft) -> DraftView:
+    return DraftView(row.id, row.designer, row.process_key, row.based_on_id, row.based_on_version, row.bpmn,
+                     row.updated_at)
+
+
+def _row(session: Session, designer: str, process_key: str) -> DefinitionDraft | None:
+    return session.scalar(select(DefinitionDraft).where(DefinitionDraft.designer == designer,
+                                                        DefinitionDraft.process_key == process_key))
+
+
+def _checked_text(session: Session, bpmn: str) -> str:
+    limit = context_of(session).config.max_definition_bytes
+    if not bpmn.strip():
+        raise InvalidInput("the draft is empty")
+    if len(bpmn.encode("utf-8")) > limit:
+        raise InvalidInput(f"the draft is larger than {limit} bytes")
+    return bpmn
+
+
+def save_draft(session: Session, designer: str, process_key: str, bpmn: str, based_on_id: int | None) -> DraftView:
+    """Keep ``bpmn`` as ``designer``'s draft of ``process_key`` (replacing the one saved before)."""
+    text = _checked_text(session, bpmn)
+    based_on = session.get(ProcessDefinition, based_on_id) if based_on_id is not None else None
+    if based_on_id is not None and (based_on is None or based_on.process_key != process_key):
+        raise NotFound(f"process {process_key!r} has no definition {based_on_id}")
+    row = _row(session, designer, process_key)
+    if row is None:
+        row = DefinitionDraft(designer=designer, process_key=process_key, bpmn=text, updated_at=now(session))
+        session.add(row)
+    row.bpmn, row.updated_at = text, now(session)
+    if based_on is not None:
+        row.based_on_id, row.based_on_version = based_on.id, based_on.version
+    session.flush()
+    return _view(row)
+
+
+def load_draft(session: Session, designer: str, process_key: str) -> DraftView | None:
+    """Return ``designer``'s draft of ``process_key``, or None."""
+    row = _row(session, designer, process_key)
+    return _view(row) if row is not None else None
+
+
+def list_drafts(session: Session, designer: str) -> list[DraftView]:
+    """Return ``designer``'s drafts, the most recently saved first."""
+    rows = session.scalars(select(DefinitionDraft).where(DefinitionDraft.designer == designer)
+                           .order_by(DefinitionDraft.updated_at.desc(), DefinitionDraft.id.desc()))
+    return [_view(r) for r in rows]
+
+
+def discard_draft(session: Session, designer: str, process_key: str) -> bool:
+    """Forget ``designer``'s draft of ``process_key``; return False when there was none."""
+    row = _row(session, designer, process_key)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def draft_file_name(session: Session, process_key: str) -> str:
+    """Return the file name the process was last deployed from (``<key>.bpmn`` for a new one)."""
+    name = session.scalar(select(DefinitionFile.name).join(ProcessDefinition, ProcessDefinition.file_id == DefinitionFile.id)
+                          .where(ProcessDefinition.process_key == process_key)
+                          .order_by(ProcessDefinition.version.desc()).limit(1))
+    return name or f"{process_key}.bpmn"
+
+
+def _defines_process(bpmn: str, process_key: str) -> list[Problem]:
+    """A draft must still define its process: renaming the process id would deploy another process."""
+    try:
+        root = etree.fromstring(bpmn.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError:
+        return []  # the deploy's own reader says where the XML is broken
+    ids = {p.get("id") for p in root.iterfind(f"{{{BPMN}}}process")}
+    if process_key in ids:
+        return []
+    return [Problem("", None, None, f"the draft no longer defines process '{process_key}'; keep the process id",
+                    texts=(("zh", f"草稿中已没有流程 '{process_key}'；请保留流程 id"),))]
+
+
+def check_draft(session: Session, process_key: str, bpmn: str, actor: str) -> tuple[list[Problem], list[Problem]]:
+    """Check a draft as its deploy would, writing nothing; return (problems, warnings), each with its element id."""
+    text = _checked_text(session, bpmn)
+    name = draft_file_name(session, process_key)
+    problems = [Problem(name, p.line, p.element_id, p.message, p.name, p.texts) for p in _defines_process(text, process_key)]
+    if problems:
+        return problems, []
+    savepoint = session.begin_nested()
+    try:
+        result = deploy_files(session, [(name, text.encode("utf-8"))], actor)
+        return [], list(result.warnings)
+    except DefinitionError as exc:
+        return list(exc.problems), []
+    finally:
+        savepoint.rollback()
+
+
+def deploy_draft(session: Session, designer: str, process_key: str, bpmn: str) -> DeployResult:
+    """Deploy ``bpmn`` as the next version of ``process_key`` (as ``bpm deploy`` would) and forget the draft."""
+    text = _checked_text(session, bpmn)
+    problems = _defines_process(text, process_key)
+    name = draft_file_name(session, process_key)
+    if problems:
+        raise DefinitionError([Problem(name, None, None, p.message, None, p.texts) for p in problems])
+    result = deploy_files(session, [(name, text.encode("utf-8"))], designer)
+    discard_draft(session, designer, process_key)
+    return result
