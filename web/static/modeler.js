@@ -1,0 +1,400 @@
+// The browser modeler: bpmn-js with the Camunda moddle, and a properties panel limited to what the engine reads.
+// Save draft / validate / diff / deploy talk JSON to web/definitions/modeler.py (session cookie + X-CSRFToken).
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("modeler-data").textContent);
+  var L = data.labels;
+  var csrf = document.getElementById("modeler-csrf").value;
+  var panel = document.getElementById("modeler-panel");
+  var results = document.getElementById("modeler-results");
+  var statusLine = document.getElementById("modeler-status");
+  var modeler, modeling, moddle, canvas, registry, overlays, selection;
+  var marked = [];
+  var TIMERS = ["timeDuration", "timeDate", "timeCycle"];
+
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_m, key) { return values[key]; });
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      if (key === "text") { node.textContent = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
+    });
+    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
+    return node;
+  }
+
+  function say(text) { statusLine.textContent = text; }
+
+  // ---- reading and writing the business object -------------------------------------------------------------
+
+  function is(bo, type) { return bo && bo.$instanceOf && bo.$instanceOf(type); }
+
+  function propertiesOf(bo) {
+    var ext = bo.extensionElements;
+    var values = ext ? ext.get("values") : [];
+    return values.filter(function (v) { return is(v, "camunda:Properties"); })[0];
+  }
+
+  function getProperty(bo, name) {
+    var props = propertiesOf(bo);
+    var found = props ? props.get("values").filter(function (p) { return p.name === name; })[0] : null;
+    return found ? (found.value || "") : "";
+  }
+
+  function setProperty(element, name, value) {
+    var bo = element.businessObject;
+    var ext = bo.extensionElements;
+    if (!ext) {
+      if (!value) { return; }
+      ext = moddle.create("bpmn:ExtensionElements", { values: [] });
+      ext.$parent = bo;
+      modeling.updateProperties(element, { extensionElements: ext });
+    }
+    var props = propertiesOf(bo);
+    if (!props) {
+      if (!value) { return; }
+      props = moddle.create("camunda:Properties", { values: [] });
+      props.$parent = ext;
+      modeling.updateModdleProperties(element, ext, { values: ext.get("values").concat([props]) });
+    }
+    var found = props.get("values").filter(function (p) { return p.name === name; })[0];
+    if (!value) {
+      if (found) {
+        modeling.updateModdleProperties(element, props, { values: props.get("values").filter(function (p) { return p !== found; }) });
+      }
+    } else if (found) {
+      modeling.updateModdleProperties(element, found, { value: value });
+    } else {
+      var prop = moddle.create("camunda:Property", { name: name, value: value });
+      prop.$parent = props;
+      modeling.updateModdleProperties(element, props, { values: props.get("values").concat([prop]) });
+    }
+  }
+
+  function expression(body) {
+    return body ? moddle.create("bpmn:FormalExpression", { body: body }) : undefined;
+  }
+
+  function timerOf(bo) {
+    return (bo.eventDefinitions || []).filter(function (d) { return is(d, "bpmn:TimerEventDefinition"); })[0];
+  }
+
+  // ---- the panel -------------------------------------------------------------------------------------------
+
+  function field(label, input, name) {
+    input.id = "prop-" + name;
+    input.setAttribute("name", name);
+    return el("div", { "class": "prop" }, [el("label", { "for": input.id, text: label }), input]);
+  }
+
+  function textInput(value, onChange, list) {
+    var input = el("input", { type: "text", value: value || "" });
+    if (list) { input.setAttribute("list", list); }
+    input.addEventListener("change", function () { onChange(input.value.trim()); });
+    return input;
+  }
+
+  function textArea(value, onChange, rows) {
+    var area = el("textarea", { rows: String(rows || 3), spellcheck: "false" });
+    area.value = value || "";
+    area.addEventListener("change", function () { onChange(area.value); });
+    return area;
+  }
+
+  function choice(options, value, onChange) {
+    var select = el("select", {}, [el("option", { value: "", text: L.none })]);
+    options.forEach(function (o) {
+      var option = el("option", { value: o.value, text: o.label });
+      if (o.value === value) { option.selected = true; }
+      select.appendChild(option);
+    });
+    if (value && !options.some(function (o) { return o.value === value; })) {
+      select.appendChild(el("option", { value: value, text: value, selected: "selected" }));
+    }
+    select.addEventListener("change", function () { onChange(select.value); });
+    return select;
+  }
+
+  function groupPicker(element, bo) {
+    var chosen = (bo.get("camunda:candidateGroups") || "").split(",").map(function (g) { return g.trim(); })
+      .filter(Boolean);
+    var box = el("fieldset", { "class": "prop prop-groups", id: "prop-candidateGroups" },
+      [el("legend", { text: L.candidate_groups })]);
+    data.groups.forEach(function (g) {
+      var check = el("input", { type: "checkbox", value: g.id, name: "candidateGroups" });
+      check.checked = chosen.indexOf(g.id) >= 0;
+      check.addEventListener("change", function () {
+        var picked = Array.prototype.slice.call(box.querySelectorAll("input:checked")).map(function (c) { return c.value; });
+        var unknown = chosen.filter(function (id) { return !data.groups.some(function (x) { return x.id === id; }); });
+        modeling.updateProperties(element, { "camunda:candidateGroups": unknown.concat(picked).join(",") || undefined });
+      });
+      box.appendChild(el("label", { "class": "check" }, [check, document.createTextNode(" " + g.label + " (" + g.id + ")")]));
+    });
+    return box;
+  }
+
+  function update(element, name) {
+    return function (value) {
+      var change = {};
+      change[name] = value === "" ? undefined : value;
+      modeling.updateProperties(element, change);
+    };
+  }
+
+  function timerFields(element, bo, parts) {
+    var timer = timerOf(bo);
+    if (!timer) { return; }
+    var kind = TIMERS.filter(function (k) { return timer[k]; })[0] || "timeDuration";
+    var current = timer[kind] ? timer[kind].body : "";
+    var kinds = [{ value: "timeDuration", label: L.time_duration }, { value: "timeDate", label: L.time_date },
+      { value: "timeCycle", label: L.time_cycle }];
+    var value = textInput(current, function (text) { write(kindSelect.value || "timeDuration", text); }, "modeler-timer-examples");
+    var kindSelect = choice(kinds, kind, function (k) { write(k || "timeDuration", value.value.trim()); });
+    function write(k, text) {
+      var change = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
+      change[k] = expression(text);
+      modeling.updateModdleProperties(element, timer, change);
+    }
+    parts.push(el("h3", { text: L.timer }));
+    parts.push(field(L.timer_kind, kindSelect, "timerKind"));
+    parts.push(field(L.timer, value, "timer"));
+  }
+
+  function render(element) {
+    panel.textContent = "";
+    if (!element) { panel.appendChild(el("p", { "class": "muted", text: L.select_element })); return; }
+    var bo = element.businessObject;
+    var parts = [el("h2", { text: L.general }),
+      el("p", { "class": "prop-id" }, [el("span", { "class": "muted", text: L.id + ": " }), el("code", { text: bo.id }),
+        el("span", { "class": "muted", text: " · " + bo.$type.replace("bpmn:", "") })])];
+    parts.push(field(L.name, textInput(bo.name, update(element, "name")), "name"));
+    var engineReads = false;
+    if (is(bo, "bpmn:UserTask")) {
+      engineReads = true;
+      parts.push(groupPicker(element, bo));
+      parts.push(field(L.assignee, textInput(bo.get("camunda:assignee"), update(element, "camunda:assignee")), "assignee"));
+      parts.push(field(L.form_key, choice(data.form_keys.map(function (k) { return { value: k, label: k }; }),
+        bo.get("camunda:formKey"), update(element, "camunda:formKey")), "formKey"));
+      var priority = textInput(bo.get("camunda:priority"), update(element, "camunda:priority"));
+      priority.setAttribute("inputmode", "numeric");
+      parts.push(field(L.priority, priority, "priority"));
+      parts.push(field(L.due_date, textInput(bo.get("camunda:dueDate"), update(element, "camunda:dueDate"),
+        "modeler-calendar-helpers"), "dueDate"));
+    }
+    if (is(bo, "bpmn:StartEvent") && !timerOf(bo)) {
+      engineReads = true;
+      parts.push(field(L.form_key, choice(data.form_keys.map(function (k) { return { value: k, label: k }; }),
+        bo.get("camunda:formKey"), update(element, "camunda:formKey")), "formKey"));
+    }
+    if (is(bo, "bpmn:ServiceTask") || is(bo, "bpmn:SendTask")) {
+      engineReads = true;
+      parts.push(field(L.topic, textInput(bo.get("camunda:topic"), function (topic) {
+        modeling.updateProperties(element, { "camunda:type": topic ? "external" : undefined, "camunda:topic": topic || undefined });
+      }), "topic"));
+    }
+    if (is(bo, "bpmn:ScriptTask")) {
+      engineReads = true;
+      parts.push(field(L.script, textArea(bo.script, function (text) {
+        modeling.updateProperties(element, { script: text || undefined, scriptFormat: bo.scriptFormat || "python" });
+      }, 8), "script"));
+    }
+    if (is(bo, "bpmn:SequenceFlow") && bo.sourceRef && (is(bo.sourceRef, "bpmn:ExclusiveGateway") ||
+        is(bo.sourceRef, "bpmn:InclusiveGateway") || bo.conditionExpression)) {
+      engineReads = true;
+      parts.push(field(L.condition, textArea(bo.conditionExpression ? bo.conditionExpression.body : "", function (text) {
+        modeling.updateProperties(element, { conditionExpression: expression(text.trim()) });
+      }, 2), "condition"));
+    }
+    if (timerOf(bo)) {
+      engineReads = true;
+      timerFields(element, bo, parts);
+      if (is(bo, "bpmn:BoundaryEvent")) {
+        parts.push(field(L.sla, textInput(getProperty(bo, "sla"), function (v) { setProperty(element, "sla", v); }), "sla"));
+      }
+    }
+    if (!engineReads && !is(bo, "bpmn:Process") && !is(bo, "bpmn:Participant")) {
+      parts.push(el("p", { "class": "muted", text: L.not_applicable }));
+    }
+    parts.forEach(function (p) { panel.appendChild(p); });
+  }
+
+  function datalists() {
+    var helpers = el("datalist", { id: "modeler-calendar-helpers" });
+    data.calendar_helpers.forEach(function (h) { helpers.appendChild(el("option", { value: h })); });
+    var timers = el("datalist", { id: "modeler-timer-examples" });
+    data.timer_examples.forEach(function (h) { timers.appendChild(el("option", { value: h })); });
+    document.body.appendChild(helpers);
+    document.body.appendChild(timers);
+  }
+
+  // ---- markers and results ---------------------------------------------------------------------------------
+
+  function clearMarks() {
+    marked.forEach(function (m) { if (registry.get(m[0])) { canvas.removeMarker(m[0], m[1]); } });
+    marked = [];
+    overlays.remove({ type: "problem" });
+  }
+
+  function mark(id, cls) {
+    if (!id || !registry.get(id)) { return false; }
+    canvas.addMarker(id, cls);
+    marked.push([id, cls]);
+    return true;
+  }
+
+  function focus(id) {
+    var element = registry.get(id);
+    if (element) { selection.select(element); canvas.scrollToElement(element); }
+  }
+
+  function list(title, items, cls) {
+    var ul = el("ul", { "class": "modeler-list " + cls });
+    items.forEach(function (item) {
+      var li = el("li", {}, [document.createTextNode(item.text)]);
+      if (item.id && registry.get(item.id)) {
+        li.classList.add("clickable");
+        li.setAttribute("data-element", item.id);
+        li.addEventListener("click", function () { focus(item.id); });
+      }
+      ul.appendChild(li);
+    });
+    return el("div", {}, [el("h3", { text: title }), ul]);
+  }
+
+  function showProblems(body) {
+    clearMarks();
+    results.textContent = "";
+    if (body.ok) { results.appendChild(el("p", { "class": "flash success", text: L.valid })); }
+    var problems = body.problems || [];
+    problems.forEach(function (p) {
+      if (mark(p.element_id, "has-problem")) {
+        overlays.add(p.element_id, "problem", { position: { top: -12, right: 12 },
+          html: el("span", { "class": "problem-badge", title: p.message, text: "!" }) });
+      }
+    });
+    if (problems.length) {
+      results.appendChild(list(L.problems, problems.map(function (p) { return { id: p.element_id, text: p.text }; }), "problems"));
+    }
+    if ((body.warnings || []).length) {
+      results.appendChild(list(L.warnings, body.warnings.map(function (p) { return { id: p.element_id, text: p.text }; }), "warnings"));
+    }
+  }
+
+  function describe(change) {
+    var name = change.name ? change.name + " " : "";
+    var fields = change.fields && change.fields.length ? " — " + change.fields.join(", ") : "";
+    return name + "(" + change.id + ", " + change.kind + ")" + fields;
+  }
+
+  function showDiff(body) {
+    clearMarks();
+    results.textContent = "";
+    if (!body.added.length && !body.removed.length && !body.changed.length) {
+      results.appendChild(el("p", { "class": "flash info", text: L.no_diff }));
+      return;
+    }
+    body.added.forEach(function (c) { mark(c.id, "diff-added"); });
+    body.changed.forEach(function (c) { mark(c.id, "diff-changed"); });
+    [["added", L.added], ["changed", L.changed], ["removed", L.removed]].forEach(function (pair) {
+      if (body[pair[0]].length) {
+        results.appendChild(list(pair[1], body[pair[0]].map(function (c) { return { id: c.id, text: describe(c) }; }),
+          "diff-" + pair[0]));
+      }
+    });
+  }
+
+  function showDeployed(body) {
+    clearMarks();
+    results.textContent = "";
+    if (body.problems) { showProblems({ ok: false, problems: body.problems }); return; }
+    if (!body.deployed.length) { results.appendChild(el("p", { "class": "flash info", text: L.unchanged })); return; }
+    body.deployed.forEach(function (d) {
+      var note = el("p", { "class": "flash success", id: "deployed-note" }, [
+        document.createTextNode(fill(L.deployed, { version: d.version }) + " "),
+        el("a", { href: d.url, text: fill(L.open_version, { version: d.version }) })]);
+      results.appendChild(note);
+    });
+    var draftNote = document.getElementById("draft-note");
+    if (draftNote) { draftNote.remove(); }
+  }
+
+  // ---- talking to the server -------------------------------------------------------------------------------
+
+  function post(url, payload) {
+    return fetch(url, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: JSON.stringify(payload || {}) }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok && !(response.status === 422 && body.problems)) {
+          throw new Error(body.message || response.status + " " + response.statusText);
+        }
+        return body;
+      });
+    });
+  }
+
+  function withXml(url) {
+    return modeler.saveXML({ format: true }).then(function (saved) { return post(url, { bpmn: saved.xml }); });
+  }
+
+  var actions = {
+    save: function () {
+      return withXml(data.urls.save).then(function (body) {
+        say(fill(L.saved, { time: new Date(body.draft.updated_at).toLocaleTimeString() }));
+      });
+    },
+    validate: function () { return withXml(data.urls.validate).then(showProblems); },
+    diff: function () { return withXml(data.urls.diff).then(showDiff); },
+    deploy: function () {
+      if (!window.confirm(L.confirm_deploy)) { return Promise.resolve(); }
+      return withXml(data.urls.deploy).then(showDeployed);
+    },
+    discard: function () {
+      if (!window.confirm(L.confirm_discard)) { return Promise.resolve(); }
+      return post(data.urls.discard).then(function (body) {
+        return modeler.importXML(body.bpmn).then(function () {
+          canvas.zoom("fit-viewport");
+          clearMarks();
+          results.textContent = "";
+          var draftNote = document.getElementById("draft-note");
+          if (draftNote) { draftNote.remove(); }
+          say(L.discarded);
+        });
+      });
+    }
+  };
+
+  document.querySelectorAll("[data-action]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var name = button.getAttribute("data-action");
+      say(L.working);
+      var done = actions[name]();
+      if (name !== "save" && name !== "discard") { done = done.then(function () { say(""); }); }
+      done.catch(function (error) { say(fill(L.failed, { error: error.message })); });
+    });
+  });
+
+  // ---- start -----------------------------------------------------------------------------------------------
+
+  fetch(data.moddle, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (camunda) {
+    modeler = new window.BpmnJS({ container: "#modeler-canvas", moddleExtensions: { camunda: camunda } });
+    modeling = modeler.get("modeling");
+    moddle = modeler.get("moddle");
+    canvas = modeler.get("canvas");
+    registry = modeler.get("elementRegistry");
+    overlays = modeler.get("overlays");
+    selection = modeler.get("selection");
+    datalists();
+    modeler.on("selection.changed", function (event) { render(event.newSelection[0] || null); });
+    modeler.on("commandStack.changed", function () {
+      if (!panel.contains(document.activeElement)) { render(selection.get()[0] || null); }
+    });
+    return modeler.importXML(data.bpmn).then(function () {
+      canvas.zoom("fit-viewport");
+      render(null);
+      document.getElementById("modeler-canvas").setAttribute("data-ready", "true");
+    });
+  }).catch(function (error) { say(fill(L.failed, { error: error.message })); });
+}());
