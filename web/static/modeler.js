@@ -164,6 +164,7 @@
 
   function render(element) {
     panel.textContent = "";
+    if (element && element.labelTarget) { element = element.labelTarget; }  // a label edits its flow or event
     if (!element) { panel.appendChild(el("p", { "class": "muted", text: L.select_element })); return; }
     var bo = element.businessObject;
     var parts = [el("h2", { text: L.general }),
@@ -355,7 +356,7 @@
       if (!window.confirm(L.confirm_discard)) { return Promise.resolve(); }
       return post(data.urls.discard).then(function (body) {
         return modeler.importXML(body.bpmn).then(function () {
-          canvas.zoom("fit-viewport");
+          canvas.zoom("fit-viewport", "auto");
           clearMarks();
           results.textContent = "";
           var draftNote = document.getElementById("draft-note");
@@ -392,7 +393,7 @@
       if (!panel.contains(document.activeElement)) { render(selection.get()[0] || null); }
     });
     return modeler.importXML(data.bpmn).then(function () {
-      canvas.zoom("fit-viewport");
+      canvas.zoom("fit-viewport", "auto");
       render(null);
       document.getElementById("modeler-canvas").setAttribute("data-ready", "true");
     });
