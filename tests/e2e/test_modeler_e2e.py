@@ -82,7 +82,7 @@ def test_a_designer_edits_validates_and_deploys_in_the_browser(live_server, chro
     page.locator('[data-action="diff"]').click()
     page.wait_for_selector('#modeler-results .diff-changed li[data-element="review"]')
     assert page.locator('.djs-element[data-element-id="handle_late"].diff-changed').count() == 1
-    assert "timer:timeDuration" in page.locator('#modeler-results li[data-element="handle_late"]').inner_text()
+    assert re.search("计时器时长|timer duration", page.locator('#modeler-results li[data-element="handle_late"]').inner_text())
     page.screenshot(path=str(screenshots / "modeler_diff_zh.png"), full_page=True)
 
     page.locator('[data-action="deploy"]').click()

@@ -45,6 +45,23 @@ def _form_keys(definition_id: int) -> list[str]:
     return sorted(set(forms) | available_form_keys(get_engine().config.forms_dir))
 
 
+def field_labels() -> dict[str, str]:
+    """Name the facts a version diff compares (engine.services.version_diff), in this request's language."""
+    return {
+        "kind": gettext("kind"), "name": gettext("name"), "candidateGroups": gettext("candidate groups"),
+        "candidateUsers": gettext("candidate users"), "assignee": gettext("assignee"), "formKey": gettext("form key"),
+        "priority": gettext("priority"), "dueDate": gettext("due date"), "followUpDate": gettext("follow-up date"),
+        "topic": gettext("external task topic"), "type": gettext("implementation"), "condition": gettext("condition"),
+        "script": gettext("script"), "scriptFormat": gettext("script language"),
+        "timer:timeDuration": gettext("timer duration"), "timer:timeDate": gettext("timer date"),
+        "timer:timeCycle": gettext("timer cycle"), "property:sla": gettext("SLA"), "members": gettext("lane members"),
+        "event": gettext("event kind"), "sourceRef": gettext("from"), "targetRef": gettext("to"),
+        "default": gettext("default flow"), "attachedToRef": gettext("attached to"),
+        "cancelActivity": gettext("interrupting"), "calledElement": gettext("called process"),
+        "decisionRef": gettext("decision"),
+    }
+
+
 def _labels() -> dict[str, str]:
     """The texts modeler.js shows, in this request's language."""
     return {
@@ -82,7 +99,7 @@ def modeler(definition_id: int) -> ResponseReturnValue:
         "bpmn": draft.bpmn if draft is not None else definition_source(session, definition_id),
         "process_key": definition.process_key, "definition_id": definition.id, "version": definition.version,
         "groups": groups, "form_keys": _form_keys(definition_id), "calendar_helpers": list(CALENDAR_HELPERS),
-        "timer_examples": list(TIMER_EXAMPLES), "labels": _labels(),
+        "timer_examples": list(TIMER_EXAMPLES), "labels": _labels(), "field_labels": field_labels(),
         "urls": {name: url_for(f"definitions.modeler_{name}", definition_id=definition_id)
                  for name in ("save", "discard", "validate", "diff", "deploy")},
         "moddle": url_for("static_files.vendor", name="camunda-bpmn-moddle/resources/camunda.json"),
@@ -203,4 +220,4 @@ def version_diff(process_key: str) -> ResponseReturnValue:
                                  waiting=changed, flows=[], lane_label=group_label, id_prefix="old")
     return render_template("definitions/diff.html", process_key=process_key, versions=versions, old=old, new=new,
                            diff=diff, new_diagram=new_diagram, old_diagram=old_diagram,
-                           by_version={v.version: v for v in versions})
+                           field_labels=field_labels())

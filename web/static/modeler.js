@@ -285,7 +285,8 @@
 
   function describe(change) {
     var name = change.name ? change.name + " " : "";
-    var fields = change.fields && change.fields.length ? " — " + change.fields.join(", ") : "";
+    var fields = (change.fields || []).map(function (f) { return data.field_labels[f] || f; });
+    fields = fields.length ? " — " + fields.join(", ") : "";
     return name + "(" + change.id + ", " + change.kind + ")" + fields;
   }
 
