@@ -99,6 +99,10 @@ def start_monthly_settlements(session: Session) -> list[int]:
     return started
 
 
+def _term_key(contract: Contract) -> str:
+    return f"{contract.number}@{contract.expires_on.isoformat()}"[:255]
+
+
 def start_renewal(session: Session, contract: Contract) -> int | None:
     """Start the renewal of an active contract's current term (once per number and expiry); None if not started."""
     customer = session.get(Customer, contract.customer_id)
@@ -106,7 +110,7 @@ def start_renewal(session: Session, contract: Contract) -> int | None:
         return None
     data = {"customer": customer.name, "contract_no": contract.number, "contract_kind": contract.kind,
             "expires_on": contract.expires_on.isoformat()}
-    return _start_once(session, RENEWAL, f"{contract.number}@{contract.expires_on.isoformat()}", data,
+    return _start_once(session, RENEWAL, _term_key(contract), data,
                        f"{contract.number} {contract.expires_on.isoformat()}")
 
 
@@ -114,8 +118,11 @@ def start_contract_renewals(session: Session) -> list[int]:
     """Catch up: start the renewal of every active contract term that has none yet; return the new instance ids."""
     if not _deployed(session, RENEWAL):
         return []
+    # Two queries per worker pass, whatever the register's size: the terms started, and the active contracts.
+    started = set(session.scalars(select(RegisterStart.start_key).where(RegisterStart.process_key == RENEWAL)))
     rows = session.scalars(select(Contract).where(Contract.status == "active").order_by(Contract.expires_on, Contract.id))
-    return [i for i in (start_renewal(session, row) for row in rows) if i is not None]
+    due = [row for row in rows if _term_key(row) not in started]
+    return [i for i in (start_renewal(session, row) for row in due) if i is not None]
 
 
 def _open_receivable(session: Session, variables: dict[str, Any]) -> dict[str, Any]:
