@@ -33,6 +33,8 @@ class EngineConfig:
     script_memory_mb: int = 256  # how much the process may grow while designer code runs (RLIMIT_AS)
     max_instance_bytes: int = 1024 * 1024  # one serialized instance document
     worker_interval_s: float = 1.0
+    # PostgreSQL: the longest the worker sleeps without a notification (a safety net; notifications wake it sooner).
+    worker_max_sleep_s: float = 60.0
     timer_lease_s: float = 60.0
     timer_batch_size: int = 100
     retry_backoff_s: tuple[float, ...] = (10.0, 60.0, 300.0)
@@ -73,6 +75,8 @@ class EngineConfig:
             kwargs["calendars_dir"] = Path(env["BPM_CALENDARS_DIR"])
         if env.get("BPM_WORKER_INTERVAL"):
             kwargs["worker_interval_s"] = float(env["BPM_WORKER_INTERVAL"])
+        if env.get("BPM_WORKER_MAX_SLEEP"):
+            kwargs["worker_max_sleep_s"] = float(env["BPM_WORKER_MAX_SLEEP"])
         if env.get("BPM_TIMER_LEASE"):
             kwargs["timer_lease_s"] = float(env["BPM_TIMER_LEASE"])
         if env.get("BPM_TIMER_BATCH"):

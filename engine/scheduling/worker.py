@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.scheduling.delivery import DeliveryResult, deliver_due
 from engine.scheduling.runner import run_due_timers
+from engine.scheduling.wakeup import Wakeup
 from engine.services.audit_signing import SignedHead, load_signing_key, sign_head
 from engine.services.register_processes import run_register_jobs
 from engine.services.timers import release_leases
@@ -21,7 +22,7 @@ log = logging.getLogger("bpm.worker")
 
 
 class Worker:
-    """Runs due-timer passes every ``interval`` seconds (and signs the audit head); stops gracefully on SIGTERM/SIGINT."""
+    """Fires timers as they fall due, delivers notifications, signs the audit head; stops gracefully on SIGTERM/SIGINT."""
 
     def __init__(self, engine: Any, interval_s: float | None = None, owner: str | None = None):
         self.engine = engine
@@ -29,6 +30,8 @@ class Worker:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self.fired = 0
+        self.wakeup = Wakeup(engine, self.stopping, poll_s=self.interval_s,
+                             max_sleep_s=engine.config.worker_max_sleep_s)
 
     def run_pass(self) -> int:
         """Run acquisition passes until nothing is due; return how many timers were handled."""
@@ -41,6 +44,19 @@ class Worker:
                 break
         self.fired += handled
         return handled
+
+    def fire_timers_forever(self) -> None:
+        """Fire due timers, then sleep until the next one is due or a new one is written; until stopped."""
+        self.wakeup.start()
+        while not self.stopping.is_set():
+            self._safe_pass()
+            try:
+                delay = self.wakeup.seconds_to_next()
+            except Exception:  # noqa: BLE001 - a database hiccup: poll again after the usual interval
+                log.exception("could not read the next due time")
+                delay = self.interval_s
+            if delay > 0:
+                self.wakeup.sleep(delay)
 
     def deliver_notifications(self) -> list[DeliveryResult]:
         """Send the notifications due now (e-mail, group robots); see docs/notifications.md."""
@@ -61,8 +77,7 @@ class Worker:
     def serve(self) -> None:
         """Block, running passes on an interval, until a signal asks us to stop."""
         scheduler = BackgroundScheduler()
-        scheduler.add_job(self._safe_pass, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
-                          id="due-timers")
+        timers = threading.Thread(target=self.fire_timers_forever, name="due-timers")
         scheduler.add_job(self._safe_deliver, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="notifications")
         scheduler.add_job(self._safe_register, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
@@ -79,15 +94,19 @@ class Worker:
             # Only set a flag here: the main thread shuts the scheduler down outside the handler.
             log.info("signal %s: finishing the current fire, then stopping", signum)
             self.stopping.set()
+            self.wakeup.wake()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        log.info("worker %s polling every %ss", self.owner, self.interval_s)
+        log.info("worker %s firing timers as they fall due, polling every %ss for new ones (on PostgreSQL a "
+                 "notification wakes it at once)", self.owner, self.interval_s)
         scheduler.start()
+        timers.start()
         try:
             while not self.stopping.wait(0.5):
                 pass
         finally:
+            timers.join()
             scheduler.shutdown(wait=True)
             with self.engine.session() as session, session.begin():
                 released = release_leases(session, self.owner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from engine.clock import clock_at
@@ -19,6 +19,7 @@ from engine.services.context import context_of, now
 from engine.services.loading import load_instance, save_instance
 
 START = "start"
+WAKE_CHANNEL = "bpm_timer"  # PostgreSQL: notified at commit when a waiting timer is written (migration 0020)
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,27 @@ def acquire_due_timers(session: Session, owner: str, *, limit: int = 100, lease_
 
 
 def release_leases(session: Session, owner: str) -> int:
-    """Give back every lease ``owner`` holds (graceful shutdown)."""
+    """Give back every lease ``owner`` holds (graceful shutdown); wake the other workers to take them."""
     result = session.execute(update(Timer).where(Timer.lock_owner == owner).values(lock_owner=None, lock_expires_at=None))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    released = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if released and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WAKE_CHANNEL})
+    return released
+
+
+def next_timer_at(session: Session) -> datetime | None:
+    """Return when the worker has something to do next: the earliest unleased due time, or a lease running out.
+
+    Two indexed minimums rather than one expression over every row: a timer leased to a live worker is not due
+    for anyone else until its lease ends, and a lease that already ran out makes its timer due at its run_at.
+    """
+    at = now(session)
+    free = session.scalar(select(func.min(Timer.run_at)).where(
+        Timer.status == "waiting", or_(Timer.lock_expires_at.is_(None), Timer.lock_expires_at <= at)))
+    leased = session.scalar(select(func.min(Timer.lock_expires_at)).where(
+        Timer.status == "waiting", Timer.lock_expires_at > at))
+    candidates = [t for t in (free, leased) if t is not None]
+    return min(candidates) if candidates else None
 
 
 def _locked_timer(session: Session, timer_id: int, owner: str | None) -> Timer | None:
