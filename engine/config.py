@@ -44,6 +44,7 @@ class EngineConfig:
     audit_signing_key: str | None = field(default=None, repr=False)
     audit_verify_key: str | None = None  # PEM public key(s); old keys stay here after a rotation
     audit_sign_interval_s: float = 300.0
+    audit_checkpoint_interval_s: float = 60.0  # the worker's Merkle checkpoint over all audit chain heads (0: never)
     # Notifications (docs/notifications.md): where e-mail goes out, links point, and how deliveries retry.
     smtp_url: str | None = field(default=None, repr=False)  # smtp://user:pass@host:port[?starttls=1] or smtps://
     smtp_from: str = "bpm@localhost"
@@ -95,6 +96,8 @@ class EngineConfig:
             kwargs["audit_verify_key"] = env["BPM_AUDIT_VERIFY_KEY"]
         if env.get("BPM_AUDIT_SIGN_INTERVAL"):
             kwargs["audit_sign_interval_s"] = float(env["BPM_AUDIT_SIGN_INTERVAL"])
+        if env.get("BPM_AUDIT_CHECKPOINT_INTERVAL"):
+            kwargs["audit_checkpoint_interval_s"] = float(env["BPM_AUDIT_CHECKPOINT_INTERVAL"])
         if env.get("BPM_ATTACHMENTS_STORAGE"):
             kwargs["attachments_storage"] = env["BPM_ATTACHMENTS_STORAGE"].strip().lower()
         if env.get("BPM_ATTACHMENT_MAX_MB"):

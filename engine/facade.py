@@ -43,6 +43,7 @@ from engine.services import (
     users,
 )
 from engine.services.attachments import AttachmentView
+from engine.services.audit_chain import ChainReport, verify_chain
 from engine.services.calendar import refresh_calendar
 from engine.services.context import CONTEXT_KEY, EngineContext
 from engine.services.task_operations import DoneTask
@@ -296,9 +297,9 @@ class Engine:
         """Return an instance's audit trail."""
         return self._tx(audit.instance_history, instance_id)
 
-    def verify_audit(self) -> audit.ChainReport:
-        """Verify the whole audit hash chain."""
-        return self._tx(audit.verify_chain)
+    def verify_audit(self, instance_id: int | None = None) -> ChainReport:
+        """Verify every audit hash chain (or one instance's)."""
+        return self._tx(verify_chain, instance_id)
 
     def add_user(self, username: str, groups: list[str], password_hash: str | None = None) -> None:
         """Create a user or add groups to one."""

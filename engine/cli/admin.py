@@ -15,32 +15,49 @@ def audit() -> None:
     """Audit commands."""
 
 
-@audit.command("verify", help="Check the audit hash chain and its signed heads; exit 1 at the first broken row or signature.")
+@audit.command("verify", help="Check every audit hash chain, the checkpoints over them and the signatures; "
+                              "exit 1 at the first broken row, checkpoint or signature.")
+@click.option("--instance", "instance_id", type=int, help="check only this instance's chain and its checkpoint entry (fast)")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
-def audit_verify(as_json: bool) -> None:
-    """Verify the chain and the signatures over its head."""
+def audit_verify(instance_id: int | None, as_json: bool) -> None:
+    """Verify the chains, the checkpoints and the signatures over them."""
     from engine.services.audit_signing import NO_VERIFY_KEY, verify_audit
 
     engine = build_engine()
     with engine.transaction() as session:
-        report = verify_audit(session, engine.config)
+        report = verify_audit(session, engine.config, instance_id)
     if as_json:
         emit_json(report.__dict__)
+    elif report.ok and instance_id is not None:
+        click.echo(f"ok: instance {instance_id}: {report.checked} audit event(s), chain intact")
+        if report.checkpoint_id is None:
+            click.echo("warning: no checkpoint records this chain yet (the worker writes one every "
+                       "BPM_AUDIT_CHECKPOINT_INTERVAL)", err=True)
+        else:
+            click.echo(f"ok: matches checkpoint {report.checkpoint_id} (its signature is checked by a full "
+                       f"`bpm audit verify`)")
     elif report.ok:
-        click.echo(f"ok: {report.checked} audit event(s), chain intact")
+        click.echo(f"ok: {report.checked} audit event(s) in {report.chains} chain(s), every chain intact")
+        if report.checkpoint_id is None:
+            click.echo("warning: no checkpoint yet, so a deleted instance chain cannot be found "
+                       "(run the worker or `bpm audit sign`)", err=True)
+        else:
+            click.echo(f"ok: {report.checkpoints} checkpoint(s) chain; the newest, {report.checkpoint_id} "
+                       f"({report.checkpoint_at}), covers {report.checkpointed_events} event(s)")
         if not report.signatures_checked:
             click.echo(f"warning: {NO_VERIFY_KEY}", err=True)
         elif report.signed_seq is None:
-            click.echo("warning: no signed heads yet, so a recomputed or truncated chain cannot be found "
+            click.echo("warning: no signed checkpoints yet, so a recomputed or truncated chain cannot be found "
                        "(run `bpm audit sign` or the worker with a signing key)", err=True)
         else:
-            unsigned = report.checked - report.signed_seq
-            later = f", {unsigned} newer event(s) not signed yet" if unsigned else ""
-            click.echo(f"ok: {report.signatures} signed head(s) verified with key(s) {', '.join(report.key_ids)}; "
-                       f"newest at position {report.signed_seq} (signed {report.signed_at}){later}")
+            unsigned = report.checked - (report.signed_events or 0)
+            later = f", {unsigned} newer event(s) not signed yet" if unsigned > 0 else ""
+            click.echo(f"ok: {report.signatures} signature(s) verified with key(s) {', '.join(report.key_ids)}; "
+                       f"the newest covers {report.signed_events} event(s) (signed {report.signed_at}){later}")
     else:
-        click.echo(f"broken: {report.reason} (first bad seq {report.first_broken_seq}, {report.checked} verified before it)", err=True)
+        where = f"first bad seq {report.first_broken_seq}, " if report.first_broken_seq is not None else ""
+        click.echo(f"broken: {report.reason} ({where}{report.checked} verified before it)", err=True)
     if not report.ok:
         sys.exit(1)
 

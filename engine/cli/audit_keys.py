@@ -36,12 +36,13 @@ def audit_keygen(path: Path, as_json: bool) -> None:
         click.echo(f"use it: BPM_AUDIT_SIGNING_KEY_FILE={path}  and to verify elsewhere: BPM_AUDIT_VERIFY_KEY={public_path}")
 
 
-@audit.command("sign", help="Sign the audit chain's head now with the configured key (the worker also does this periodically).")
+@audit.command("sign", help="Checkpoint the audit chains and sign the checkpoint now with the configured key "
+                            "(the worker also does this periodically).")
 @click.option("--user", "actor", default="system", show_default=True, help="recorded as the signer")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
 def audit_sign(actor: str, as_json: bool) -> None:
-    """Sign the chain head."""
+    """Checkpoint and sign the chain heads."""
     from engine.errors import InvalidInput
     from engine.services.audit_signing import NO_SIGNING_KEY, load_signing_key, sign_head
 
@@ -54,6 +55,7 @@ def audit_sign(actor: str, as_json: bool) -> None:
     if as_json:
         emit_json(signed.__dict__ if signed else None)
     elif signed is None:
-        click.echo("nothing to sign: the head is already signed with this key (or the trail is empty)")
+        click.echo("nothing to sign: the newest checkpoint is already signed with this key (or the trail is empty)")
     else:
-        click.echo(f"signed position {signed.seq} (hash {signed.head_hash[:16]}…) with key {signed.key_id}")
+        click.echo(f"signed checkpoint {signed.seq} over {signed.chains} chain(s), {signed.events} event(s) "
+                   f"(hash {signed.head_hash[:16]}…) with key {signed.key_id}")

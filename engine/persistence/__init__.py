@@ -1,7 +1,7 @@
 """SQLAlchemy models (one module per aggregate) and the database connection."""
 
 from engine.persistence.attachments import Attachment, AttachmentBlob
-from engine.persistence.audit import AuditEvent, AuditHead, AuditSignature
+from engine.persistence.audit import AuditChainHead, AuditCheckpoint, AuditCheckpointHead, AuditEvent, AuditSignature
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
 from engine.persistence.copies import InstanceCopy
@@ -18,7 +18,8 @@ from engine.persistence.timers import Incident, SlaBreach, Timer
 from engine.persistence.users import ApiToken, Group, SignInThrottle, User, membership
 
 __all__ = [
-    "ApiToken", "Attachment", "AttachmentBlob", "AuditEvent", "AuditHead", "AuditSignature", "Base",
+    "ApiToken", "Attachment", "AttachmentBlob", "AuditChainHead", "AuditCheckpoint", "AuditCheckpointHead", "AuditEvent",
+    "AuditSignature", "Base",
     "CalendarDay", "Contract", "Customer", "DefinitionDraft", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook",
     "HumanTask",
     "HumanTaskCandidate",

@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from engine.scheduling.delivery import DeliveryResult, deliver_due
 from engine.scheduling.runner import run_due_timers
 from engine.scheduling.wakeup import Wakeup
+from engine.services.audit_checkpoint import write_checkpoint
 from engine.services.audit_signing import SignedHead, load_signing_key, sign_head
 from engine.services.register_processes import run_register_jobs
 from engine.services.timers import release_leases
@@ -66,8 +67,14 @@ class Worker:
         """Start the register's settlements and renewals that are due and do its in-engine external tasks."""
         return run_register_jobs(self.engine.transaction)
 
+    def checkpoint_audit(self) -> int | None:
+        """Write an audit checkpoint (a Merkle root over all chain heads) if any chain moved; return its id."""
+        with self.engine.transaction() as session:
+            cp = write_checkpoint(session)
+            return cp.id if cp is not None else None
+
     def sign_audit_head(self) -> SignedHead | None:
-        """Sign the audit chain's head if a key is configured and the head moved since the last signature."""
+        """Checkpoint the audit chains and sign the newest checkpoint, if a key is configured and it is not signed yet."""
         key = load_signing_key(self.engine.config)  # read each time: a rotated key file takes effect without a restart
         if key is None:
             return None
@@ -82,6 +89,10 @@ class Worker:
                           id="notifications")
         scheduler.add_job(self._safe_register, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="register")
+        checkpoint_every = self.engine.config.audit_checkpoint_interval_s
+        if checkpoint_every > 0:
+            scheduler.add_job(self._safe_checkpoint, "interval", seconds=checkpoint_every, max_instances=1,
+                              coalesce=True, id="audit-checkpoint")
         sign_every = self.engine.config.audit_sign_interval_s
         if load_signing_key(self.engine.config) is not None and sign_every > 0:
             scheduler.add_job(self._safe_sign, "interval", seconds=sign_every, max_instances=1, coalesce=True,
@@ -112,6 +123,15 @@ class Worker:
                 released = release_leases(session, self.owner)
             log.info("worker %s stopped; released %d lease(s); handled %d timer(s)", self.owner, released, self.fired)
 
+    def _safe_checkpoint(self) -> None:
+        try:
+            written = self.checkpoint_audit()
+        except Exception:  # noqa: BLE001 - a broken chain or a second worker's checkpoint is logged; timers keep firing
+            log.exception("writing the audit checkpoint failed")
+            return
+        if written is not None:
+            log.info("wrote audit checkpoint %s", written)
+
     def _safe_sign(self) -> None:
         try:
             signed = self.sign_audit_head()
@@ -119,7 +139,7 @@ class Worker:
             log.exception("signing the audit head failed")
             return
         if signed is not None:
-            log.info("signed audit position %s with key %s", signed.seq, signed.key_id)
+            log.info("signed audit checkpoint %s with key %s", signed.seq, signed.key_id)
 
     def _safe_register(self) -> None:
         try:

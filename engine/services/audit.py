@@ -1,4 +1,4 @@
-"""The audit trail: events are buffered during a command and chained into rows at commit."""
+"""The audit trail: events are buffered during a command and chained into their instance's chain at commit."""
 
 from __future__ import annotations
 
@@ -10,17 +10,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine.persistence import AuditEvent, AuditHead, ExternalTask, HumanTask, ProcessInstance
+from engine.persistence import AuditChainHead, AuditEvent, ExternalTask, HumanTask, ProcessInstance
+from engine.persistence.audit import LEGACY_CHAIN, SYSTEM_CHAIN
 from engine.services.context import now, plain
 from engine.services.csv_export import csv_text
 from engine.services.texts import process_texts
 
 GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
-_HEAD = cast(Table, AuditHead.__table__)
+_HEADS = cast(Table, AuditChainHead.__table__)
 BUFFER_KEY = "bpm_audit_buffer"
 
 
@@ -49,40 +52,75 @@ def record(
     )
 
 
-def _digest(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
-    body = json.dumps(
-        {"seq": seq, "at": row["at"].isoformat(), "actor": row["actor"], "type": row["type"],
+def _canonical(row: dict[str, Any], position: dict[str, int]) -> str:
+    return json.dumps(
+        {**position, "at": row["at"].isoformat(), "actor": row["actor"], "type": row["type"],
          "instance_id": row["instance_id"], "task_id": row["task_id"], "process_key": row["process_key"],
          "data": row["data"]},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
+
+
+def _digest(prev_hash: str, seq: int, row: dict[str, Any]) -> str:
+    """Return the hash of a legacy row (the single global chain before migration 0019)."""
+    return hashlib.sha256((prev_hash + _canonical(row, {"seq": seq})).encode("utf-8")).hexdigest()
+
+
+def chain_digest(prev_hash: str, chain_key: int, chain_seq: int, row: dict[str, Any]) -> str:
+    """Return the hash of a row at ``chain_seq`` in chain ``chain_key`` (legacy rows: the old global digest)."""
+    if chain_key == LEGACY_CHAIN:
+        return _digest(prev_hash, chain_seq, row)
+    body = _canonical(row, {"chain": chain_key, "pos": chain_seq})
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def flush_audit(session: Session) -> None:
-    """Write buffered events under the chain-head lock (called just before commit).
+def chain_of(instance_id: int | None) -> int:
+    """Return the chain an event joins: its instance's, or the system chain."""
+    return instance_id if instance_id is not None else SYSTEM_CHAIN
 
-    Plain Core statements (one locked read, one multi-row INSERT, one UPDATE): this runs in
-    every command while the chain's tip is locked, so it stays as short as it can.
+
+def _upsert_missing(session: Session, keys: list[int]) -> None:
+    dialect = session.get_bind().dialect.name
+    values = [{"chain_key": k, "last_seq": 0, "last_hash": GENESIS} for k in keys]
+    if dialect == "postgresql":
+        session.execute(pg_insert(_HEADS).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(_HEADS).values(values).on_conflict_do_nothing())
+
+
+def _lock_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]:
+    """Lock the heads of ``keys`` (in key order, so two commands never wait on each other in a circle)."""
+    stmt = (select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.chain_key.in_(keys))
+            .order_by(_HEADS.c.chain_key).with_for_update())
+    heads = {k: (s, h) for k, s, h in session.execute(stmt)}
+    missing = [k for k in keys if k not in heads]
+    if missing:
+        _upsert_missing(session, missing)
+        heads.update({k: (s, h) for k, s, h in session.execute(stmt.where(_HEADS.c.chain_key.in_(missing)))})
+    return heads
+
+
+def flush_audit(session: Session) -> None:
+    """Write buffered events, each chained in its instance's chain, under those chains' head locks only.
+
+    Plain Core statements (one locked read, one multi-row INSERT, one UPDATE per chain touched): commands
+    on different instances lock different head rows, so they commit side by side.
     """
     buffered = session.info.pop(BUFFER_KEY, None)
     if not buffered:
         return
-    head = session.execute(
-        select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()).one_or_none()
-    if head is None:
-        session.execute(insert(_HEAD).values(id=1, last_seq=0, last_hash=GENESIS))
-        seq, prev = 0, GENESIS
-    else:
-        seq, prev = head.last_seq, head.last_hash
+    heads = _lock_heads(session, sorted({chain_of(row["instance_id"]) for row in buffered}))
     rows = []
-    for row in buffered:
-        seq += 1
-        digest = _digest(prev, seq, row)
-        rows.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
-        prev = digest
+    for row in buffered:  # record order is the global order, and each chain's order
+        key = chain_of(row["instance_id"])
+        position, prev = heads[key]
+        digest = chain_digest(prev, key, position + 1, row)
+        rows.append({**row, "chain_key": key, "chain_seq": position + 1, "prev_hash": prev, "hash": digest})
+        heads[key] = (position + 1, digest)
     session.execute(insert(_EVENTS), rows)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(last_seq=seq, last_hash=prev))
+    session.execute(
+        update(_HEADS).where(_HEADS.c.chain_key == bindparam("k")).values(last_seq=bindparam("s"), last_hash=bindparam("h")),
+        [{"k": k, "s": s, "h": h} for k, (s, h) in heads.items()])
 
 
 @event.listens_for(Session, "before_commit")
@@ -104,6 +142,12 @@ def instance_history(session: Session, instance_id: int) -> list[HistoryEntry]:
     """Return every audit event of an instance in order."""
     rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
     return [_entry(r) for r in rows]
+
+
+def event_by_seq(session: Session, seq: int) -> HistoryEntry | None:
+    """Return the event at global position ``seq``, if there is one."""
+    row = session.get(AuditEvent, seq)
+    return _entry(row) if row is not None else None
 
 
 def query_events(
@@ -128,62 +172,6 @@ def query_events(
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return [_entry(r) for r in session.scalars(stmt)]
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """The result of verifying the audit chain."""
-
-    ok: bool
-    checked: int
-    first_broken_seq: int | None = None
-    reason: str | None = None
-
-
-def verify_chain(session: Session, batch: int = 5000) -> ChainReport:
-    """Recompute every hash in order; report the first row that does not match."""
-    prev, expected_seq, checked = GENESIS, 1, 0
-    last = 0
-    while True:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)))
-        if not rows:
-            break
-        for row in rows:
-            if row.seq != expected_seq:
-                return ChainReport(False, checked, expected_seq, f"row {expected_seq} is missing")
-            fields = {"at": row.at, "actor": row.actor, "type": row.type, "instance_id": row.instance_id,
-                      "task_id": row.task_id, "process_key": row.process_key, "data": row.data}
-            if row.prev_hash != prev or _digest(prev, row.seq, fields) != row.hash:
-                return ChainReport(False, checked, row.seq, f"row {row.seq} does not match its hash")
-            prev, expected_seq, checked, last = row.hash, expected_seq + 1, checked + 1, row.seq
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_seq != checked or head.last_hash != prev):
-        return ChainReport(False, checked, checked + 1, "rows after the last verified row were removed")
-    return ChainReport(True, checked)
-
-
-def chain_break(session: Session, after_seq: int, after_hash: str | None, head_seq: int, head_hash: str,
-                batch: int = 5000) -> str | None:
-    """Recompute the rows after ``after_seq`` (whose hash is ``after_hash``) up to the head; say what breaks, or None."""
-    prev, expected = after_hash or GENESIS, after_seq + 1
-    while expected <= head_seq:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq >= expected, AuditEvent.seq <= head_seq)
-                                    .order_by(AuditEvent.seq).limit(batch)))
-        if not rows:
-            break
-        for row in rows:
-            if row.seq != expected:
-                return f"row {expected} is missing"
-            fields = {"at": row.at, "actor": row.actor, "type": row.type, "instance_id": row.instance_id,
-                      "task_id": row.task_id, "process_key": row.process_key, "data": row.data}
-            if row.prev_hash != prev or _digest(prev, row.seq, fields) != row.hash:
-                return f"row {row.seq} does not match its hash"
-            prev, expected = row.hash, expected + 1
-    if expected <= head_seq:
-        return f"row {expected} is missing"
-    if prev != head_hash:
-        return "the head does not match the last row"
-    return None
 
 
 HISTORY_COLUMNS = ("seq", "at", "actor", "type", "process_key", "instance_id", "business_key", "task_id", "element_id",

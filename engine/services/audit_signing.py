@@ -1,9 +1,11 @@
-"""Signed audit heads: an Ed25519 key kept outside the database signs the chain's tip.
+"""Signed audit checkpoints: an Ed25519 key kept outside the database signs the newest checkpoint.
 
-The hash chain alone finds a changed row, but someone who can write to the database can also
-recompute every later hash with the engine's own digest, or drop the newest rows and roll the
-head back. A signature over (position, head hash, time) made with a key the database never holds
-pins the chain as it was: a later recomputation or truncation no longer matches a signed head.
+The hash chains alone find a changed row, but someone who can write to the database can also
+recompute every later hash with the engine's own digest, or drop a chain's newest rows and roll its
+head back, and then rewrite the checkpoints too. A signature over (checkpoint, its hash, time) made
+with a key the database never holds pins every chain as it was: a later recomputation or truncation
+no longer matches a signed checkpoint. Signatures made before migration 0019 cover the legacy
+global chain's head and are still checked against it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from engine.config import EngineConfig
 from engine.errors import InvalidInput
-from engine.persistence import AuditEvent, AuditHead, AuditSignature
-from engine.services.audit import chain_break, verify_chain
+from engine.persistence import AuditChainHead, AuditCheckpoint, AuditEvent, AuditSignature
+from engine.persistence.audit import LEGACY_CHAIN
+from engine.services.audit_chain import ChainReport, verify_chain
+from engine.services.audit_checkpoint import newest_checkpoint, verify_chain_checkpoint, verify_checkpoints, write_checkpoint
 from engine.services.context import now
 
 PEM_BEGIN = "-----BEGIN"
@@ -35,12 +39,14 @@ NO_VERIFY_KEY = ("signatures NOT checked: no verify key configured (set BPM_AUDI
 
 @dataclass(frozen=True)
 class SignedHead:
-    """One signature as stored: the position and hash it covers, by which key, when."""
+    """One signature as stored: the checkpoint (``seq``) and hash it covers, by which key, when, over how much."""
 
     seq: int
     head_hash: str
     key_id: str
     signed_at: datetime
+    chains: int = 0
+    events: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,9 +59,18 @@ class AuditReport:
     reason: str | None = None
     signatures_checked: bool = False
     signatures: int = 0
-    signed_seq: int | None = None  # the newest signed position
+    signed_seq: int | None = None  # the newest signed checkpoint (legacy signatures: global position)
     signed_at: str | None = None  # when the newest signed position was signed (ISO 8601)
     key_ids: list[str] = field(default_factory=list)
+    chains: int = 0  # chains verified (one per instance that has events, the system chain, the legacy chain)
+    broken_chain: int | None = None  # the chain of the first problem (an instance id, 0 system, -1 legacy)
+    broken_position: int | None = None  # its position in that chain
+    checkpoints: int = 0
+    checkpoint_id: int | None = None  # the newest checkpoint
+    checkpoint_at: str | None = None
+    checkpointed_events: int = 0  # events the newest checkpoint covers
+    signed_events: int | None = None  # events the newest signed checkpoint covers
+    instance_id: int | None = None  # set when only one instance's chain was verified
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -130,79 +145,144 @@ def load_verify_keys(config: EngineConfig) -> dict[str, Ed25519PublicKey]:
 
 
 def head_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
-    """Return the bytes a signature covers: a fixed label, the position, the head hash and the time."""
+    """Return the bytes a legacy signature covers: a fixed label, the global position, the head hash and the time."""
     return f"bpm-audit-head/v1\n{seq}\n{head_hash}\n{signed_at.isoformat()}".encode()
 
 
+def checkpoint_message(cp_id: int, cp_hash: str, signed_at: datetime) -> bytes:
+    """Return the bytes a checkpoint signature covers: a fixed label, the checkpoint, its hash and the time."""
+    return f"bpm-audit-checkpoint/v1\n{cp_id}\n{cp_hash}\n{signed_at.isoformat()}".encode()
+
+
+def _message(sig: AuditSignature) -> bytes:
+    if sig.checkpoint_id is None:
+        return head_message(sig.seq, sig.head_hash, sig.signed_at)
+    return checkpoint_message(sig.checkpoint_id, sig.head_hash, sig.signed_at)
+
+
 def sign_head(session: Session, private_key: Ed25519PrivateKey, signer: str) -> SignedHead | None:
-    """Sign the chain's head if it moved since the last signature; refuse if the rows since then do not chain."""
-    head = session.get(AuditHead, 1)
-    if head is None or head.last_seq == 0:
+    """Checkpoint the chain heads if they moved and sign the newest checkpoint (unless this key signed it already).
+
+    Writing the checkpoint re-checks only the rows appended since the previous one, and refuses a chain
+    that broke or shrank, so a worker signs cheaply however long the trail.
+    """
+    cp = write_checkpoint(session) or newest_checkpoint(session)
+    if cp is None:
         return None
     kid = key_id(private_key.public_key())
-    last = session.scalars(select(AuditSignature).order_by(AuditSignature.seq.desc(), AuditSignature.id.desc())
-                           .limit(1)).first()
-    if last is not None and last.seq == head.last_seq and last.key_id == kid:
+    done = session.scalar(select(AuditSignature.id).where(AuditSignature.checkpoint_id == cp.id,
+                                                          AuditSignature.key_id == kid).limit(1))
+    if done is not None:
         return None
-    # Only the rows since the last signed head are re-checked, so a worker signs cheaply however long the chain.
-    start_seq, start_hash = 0, None
-    if last is not None and last.seq <= head.last_seq:
-        row_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == last.seq))
-        if row_hash == last.head_hash:
-            start_seq, start_hash = last.seq, last.head_hash
-    broken = chain_break(session, start_seq, start_hash, head.last_seq, head.last_hash)
-    if broken is not None:
-        raise InvalidInput(f"audit chain is broken ({broken}); not signing it: run `bpm audit verify`")
     signed_at = now(session).replace(microsecond=0)
-    signature = private_key.sign(head_message(head.last_seq, head.last_hash, signed_at))
-    session.add(AuditSignature(seq=head.last_seq, head_hash=head.last_hash, key_id=kid, signature=signature.hex(),
-                               signed_at=signed_at, signed_by=signer))
+    signature = private_key.sign(checkpoint_message(cp.id, cp.hash, signed_at))
+    session.add(AuditSignature(seq=cp.id, head_hash=cp.hash, checkpoint_id=cp.id, key_id=kid,
+                               signature=signature.hex(), signed_at=signed_at, signed_by=signer))
     session.flush()
-    return SignedHead(head.last_seq, head.last_hash, kid, signed_at)
+    return SignedHead(cp.id, cp.hash, kid, signed_at, cp.chains, cp.events)
 
 
-def _signature_problem(session: Session, keys: dict[str, Ed25519PublicKey], last_seq: int) -> tuple[int, str] | None:
-    """Return (position, reason) of the first signed head that fails, checking signatures only if keys are given."""
-    matching = 0  # the newest signed position whose row still has the signed hash
-    for sig in session.scalars(select(AuditSignature).order_by(AuditSignature.seq, AuditSignature.id)):
-        if keys:
-            public = keys.get(sig.key_id)
-            if public is None:
-                return sig.seq, (f"the signature of position {sig.seq} was made with key {sig.key_id}, which is not among "
-                                 f"the verify keys (add its public key to BPM_AUDIT_VERIFY_KEY)")
-            try:
-                public.verify(bytes.fromhex(sig.signature), head_message(sig.seq, sig.head_hash, sig.signed_at))
-            except (InvalidSignature, ValueError):
-                return sig.seq, (f"the signature of position {sig.seq} does not verify with key {sig.key_id}: "
-                                 f"the signature or the position, hash or time it covers was altered")
-        if sig.seq > last_seq:
-            return sig.seq, (f"the chain was truncated below signed position {sig.seq} "
-                             f"(signed {sig.signed_at.isoformat()}): the head is now at position {last_seq}")
-        row_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == sig.seq))
-        if row_hash is None:
-            return sig.seq, f"row {sig.seq}, signed {sig.signed_at.isoformat()}, is missing"
-        if row_hash != sig.head_hash:
-            return sig.seq, (f"row {sig.seq} no longer has the hash signed {sig.signed_at.isoformat()}: rows "
-                             f"{matching + 1}–{sig.seq} were rewritten and the chain recomputed")
-        matching = sig.seq
+def _legacy_problem(session: Session, sig: AuditSignature, legacy_seq: int, matching: int) -> str | None:
+    if sig.seq > legacy_seq:
+        return (f"the chain was truncated below signed position {sig.seq} "
+                f"(signed {sig.signed_at.isoformat()}): the head is now at position {legacy_seq}")
+    row_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.chain_key == LEGACY_CHAIN,
+                                                            AuditEvent.chain_seq == sig.seq))
+    if row_hash is None:
+        return f"row {sig.seq}, signed {sig.signed_at.isoformat()}, is missing"
+    if row_hash != sig.head_hash:
+        return (f"row {sig.seq} no longer has the hash signed {sig.signed_at.isoformat()}: rows "
+                f"{matching + 1}–{sig.seq} were rewritten and the chain recomputed")
     return None
 
 
-def verify_audit(session: Session, config: EngineConfig) -> AuditReport:
-    """Verify the hash chain and every signed head (signatures with the public keys, if any are configured)."""
-    keys = load_verify_keys(config)
-    chain = verify_chain(session)
-    head = session.get(AuditHead, 1)
-    last_seq = head.last_seq if head is not None else 0
+def _checkpoint_problem(session: Session, sig: AuditSignature, newest_id: int) -> str | None:
+    assert sig.checkpoint_id is not None
+    if sig.checkpoint_id > newest_id:
+        return (f"the checkpoints were truncated below signed checkpoint {sig.checkpoint_id} "
+                f"(signed {sig.signed_at.isoformat()}): the newest is now checkpoint {newest_id}")
+    cp_hash = session.scalar(select(AuditCheckpoint.hash).where(AuditCheckpoint.id == sig.checkpoint_id))
+    if cp_hash is None:
+        return f"checkpoint {sig.checkpoint_id}, signed {sig.signed_at.isoformat()}, is missing"
+    if cp_hash != sig.head_hash:
+        return (f"checkpoint {sig.checkpoint_id} no longer has the hash signed {sig.signed_at.isoformat()}: "
+                f"the checkpoints were rewritten and recomputed")
+    return None
+
+
+def _signature_problem(session: Session, keys: dict[str, Ed25519PublicKey], legacy_seq: int,
+                       newest_id: int) -> tuple[int | None, str] | None:
+    """Return (legacy row, reason) of the first signature that fails, checking signatures only if keys are given."""
+    matching = 0  # the newest legacy position whose row still has the signed hash
+    for sig in session.scalars(select(AuditSignature).order_by(AuditSignature.checkpoint_id.is_not(None),
+                                                               AuditSignature.seq, AuditSignature.id)):
+        what = "position" if sig.checkpoint_id is None else "checkpoint"
+        row = sig.seq if sig.checkpoint_id is None else None  # a checkpoint id is no row of the trail
+        if keys:
+            public = keys.get(sig.key_id)
+            if public is None:
+                return row, (f"the signature of {what} {sig.seq} was made with key {sig.key_id}, which is not among "
+                                 f"the verify keys (add its public key to BPM_AUDIT_VERIFY_KEY)")
+            try:
+                public.verify(bytes.fromhex(sig.signature), _message(sig))
+            except (InvalidSignature, ValueError):
+                return row, (f"the signature of {what} {sig.seq} does not verify with key {sig.key_id}: "
+                                 f"the signature or the {what}, hash or time it covers was altered")
+        if sig.checkpoint_id is None:
+            problem = _legacy_problem(session, sig, legacy_seq, matching)
+            matching = sig.seq
+        else:
+            problem = _checkpoint_problem(session, sig, newest_id)
+        if problem is not None:
+            return row, problem
+    return None
+
+
+def _report(chain: ChainReport, keys: dict[str, Ed25519PublicKey], session: Session,
+            instance_id: int | None) -> AuditReport:
     count = session.scalar(select(func.count()).select_from(AuditSignature)) or 0
-    newest = session.execute(select(AuditSignature.seq, AuditSignature.signed_at)
-                             .order_by(AuditSignature.seq.desc(), AuditSignature.id.desc()).limit(1)).first()
-    report = AuditReport(chain.ok, chain.checked, chain.first_broken_seq, chain.reason, signatures_checked=bool(keys),
-                         signatures=int(count), signed_seq=newest.seq if newest else None,
-                         signed_at=newest.signed_at.isoformat() if newest else None, key_ids=sorted(keys))
+    newest = session.execute(select(AuditSignature.seq, AuditSignature.signed_at, AuditSignature.checkpoint_id)
+                             .order_by(AuditSignature.checkpoint_id.is_not(None), AuditSignature.seq.desc(),
+                                       AuditSignature.id.desc()).limit(1)).first()
+    signed_events = None
+    if newest is not None and newest.checkpoint_id is not None:
+        signed_events = session.scalar(select(AuditCheckpoint.events).where(AuditCheckpoint.id == newest.checkpoint_id))
+    elif newest is not None:
+        signed_events = newest.seq
+    return AuditReport(chain.ok, chain.checked, chain.first_broken_seq, chain.reason, signatures_checked=bool(keys),
+                       signatures=int(count), signed_seq=newest.seq if newest else None,
+                       signed_at=newest.signed_at.isoformat() if newest else None, key_ids=sorted(keys),
+                       chains=chain.chains, broken_chain=chain.broken_chain, broken_position=chain.broken_position,
+                       signed_events=signed_events, instance_id=instance_id)
+
+
+def verify_audit(session: Session, config: EngineConfig, instance_id: int | None = None) -> AuditReport:
+    """Verify every chain, the checkpoints over them and every signature (with the public keys, if configured).
+
+    With ``instance_id``, verify only that instance's chain and the checkpoint that last recorded it (fast).
+    """
+    keys = load_verify_keys(config)
+    chain = verify_chain(session, instance_id)
+    report = _report(chain, keys, session, instance_id)
+    if instance_id is not None:
+        cp_id, broken = verify_chain_checkpoint(session, instance_id) if chain.ok else (None, None)
+        report = replace(report, checkpoint_id=cp_id)
+        if broken is not None:
+            return replace(report, ok=False, first_broken_seq=broken.seq, reason=broken.reason,
+                           broken_chain=broken.chain, broken_position=broken.position)
+        return report
     if not chain.ok:
         return report
-    problem = _signature_problem(session, keys, last_seq)
+    checkpoints = verify_checkpoints(session)
+    cp = checkpoints.newest
+    report = replace(report, checkpoints=checkpoints.count, checkpoint_id=cp.id if cp else None,
+                     checkpoint_at=cp.at.isoformat() if cp else None, checkpointed_events=cp.events if cp else 0)
+    if checkpoints.problem is not None:
+        p = checkpoints.problem
+        return replace(report, ok=False, first_broken_seq=p.seq, reason=p.reason,
+                       broken_chain=p.chain if p.position else None, broken_position=p.position or None)
+    legacy = session.get(AuditChainHead, LEGACY_CHAIN)
+    problem = _signature_problem(session, keys, legacy.last_seq if legacy else 0, cp.id if cp else 0)
     if problem is not None:
         return replace(report, ok=False, first_broken_seq=problem[0], reason=problem[1])
     return report

@@ -1,7 +1,8 @@
-"""Issue #13 finding 9: the audit head is signed with a key outside the database.
+"""Issue #13 finding 9 (and #19): the audit checkpoints are signed with a key outside the database.
 
-The attacks are reproduced with the engine's own digest: rewrite a row and recompute every later
-hash (the plain chain check says "intact"), or drop the newest rows and roll the head back.
+The attacks are reproduced with the engine's own digests: rewrite a row and recompute the rest of its
+chain (the plain chain check says "intact"; the checkpoint does not), then rewrite the checkpoints too
+(only the signature still tells), or drop a chain's newest rows and roll its head back.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from engine import Engine
 from engine.cli.commands import cli
 from engine.clock import ManualClock
 from engine.errors import InvalidInput
-from engine.persistence import AuditEvent, AuditHead, AuditSignature
+from engine.persistence import AuditChainHead, AuditCheckpoint, AuditCheckpointHead, AuditEvent, AuditSignature
 from engine.scheduling.worker import Worker
 from engine.services import audit
-from engine.services.audit import _digest, verify_chain
+from engine.services.audit import chain_digest
+from engine.services.audit_chain import verify_chain
+from engine.services.audit_checkpoint import checkpoint_digest, merkle_root, verify_checkpoints
 from engine.services.audit_signing import generate_key_pair, load_signing_key, sign_head, verify_audit
 from tests.conftest import make_engine
 
@@ -48,17 +51,18 @@ def signing(engine: Engine, keys, clock: ManualClock):
 
 
 def add_events(engine: Engine, n: int) -> int:
-    """Append ``n`` audit events; return the new head position."""
+    """Append ``n`` audit events to instance 1's chain; return its new head position."""
     with engine.transaction() as session:
         for i in range(n):
             audit.record(session, "note_added", "alice", instance_id=1, data={"i": i})
     with engine.transaction() as session:
-        head = session.get(AuditHead, 1)
+        head = session.get(AuditChainHead, 1)
         assert head is not None
         return head.last_seq
 
 
 def sign(engine: Engine) -> int:
+    """Checkpoint and sign as the worker does; return the signed checkpoint."""
     signed = Worker(engine, owner="w1").sign_audit_head()
     assert signed is not None
     return signed.seq
@@ -73,30 +77,61 @@ def snapshot(engine: Engine) -> list[tuple]:
     with engine.transaction() as session:
         rows = session.execute(select(AuditEvent.seq, AuditEvent.actor, AuditEvent.hash).order_by(AuditEvent.seq)).all()
         sigs = session.execute(select(AuditSignature.seq, AuditSignature.head_hash, AuditSignature.signature)).all()
-        return [tuple(r) for r in rows] + [tuple(s) for s in sigs]
+        cps = session.execute(select(AuditCheckpoint.id, AuditCheckpoint.hash)).all()
+        return [tuple(r) for r in rows] + [tuple(s) for s in sigs] + [tuple(c) for c in cps]
 
 
-def rewrite_and_recompute(engine: Engine, seq: int, actor: str) -> None:
-    """The attack: change one row, then recompute its hash and every later one with the engine's own digest."""
+def fields(row: AuditEvent) -> dict:
+    return {"at": row.at, "actor": row.actor, "type": row.type, "instance_id": row.instance_id,
+            "task_id": row.task_id, "process_key": row.process_key, "data": row.data}
+
+
+def rewrite_and_recompute(engine: Engine, position: int, actor: str, chain: int = 1) -> None:
+    """The attack: change one row, then recompute its hash, the rest of its chain and the chain's head."""
     with engine.transaction() as session:
-        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq)))
-        prev = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq - 1)) or audit.GENESIS
+        rows = list(session.scalars(select(AuditEvent).where(AuditEvent.chain_key == chain,
+                                                             AuditEvent.chain_seq >= position)
+                                    .order_by(AuditEvent.chain_seq)))
+        prev = session.scalar(select(AuditEvent.hash).where(AuditEvent.chain_key == chain,
+                                                            AuditEvent.chain_seq == position - 1)) or audit.GENESIS
         for row in rows:
-            if row.seq == seq:
+            if row.chain_seq == position:
                 row.actor = actor
-            fields = {"at": row.at, "actor": row.actor, "type": row.type, "instance_id": row.instance_id,
-                      "task_id": row.task_id, "process_key": row.process_key, "data": row.data}
-            row.prev_hash, row.hash = prev, _digest(prev, row.seq, fields)
+            row.prev_hash, row.hash = prev, chain_digest(prev, chain, row.chain_seq, fields(row))
             prev = row.hash
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
+        session.execute(update(AuditChainHead).where(AuditChainHead.chain_key == chain).values(last_hash=prev))
 
 
-def truncate_to(engine: Engine, seq: int) -> None:
-    """The attack: drop the rows after ``seq`` and roll the head back to it."""
+def recompute_checkpoints(engine: Engine) -> None:
+    """The stronger attack: make every checkpoint list the chains' current rows, recompute roots and hashes."""
     with engine.transaction() as session:
-        session.execute(delete(AuditEvent).where(AuditEvent.seq > seq))
-        last_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=last_hash))
+        heads: dict[int, tuple[int, str]] = {}
+        prev = audit.GENESIS
+        for cp in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)):
+            listed = []
+            for key, position, _old in cp.heads:
+                row_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.chain_key == key,
+                                                                        AuditEvent.chain_seq <= position)
+                                          .order_by(AuditEvent.chain_seq.desc()).limit(1))
+                position = min(position, session.get(AuditChainHead, key).last_seq)
+                listed.append([key, position, row_hash])
+                heads[key] = (position, row_hash)
+                session.execute(update(AuditCheckpointHead).where(AuditCheckpointHead.chain_key == key)
+                                .values(last_seq=position, last_hash=row_hash))
+            cp.heads, cp.root, cp.prev_hash = listed, merkle_root(heads), prev
+            cp.events = sum(s for s, _h in heads.values())
+            cp.hash = checkpoint_digest(prev, cp.id, cp.at, cp.chains, cp.events, cp.root, listed)
+            prev = cp.hash
+
+
+def truncate_to(engine: Engine, position: int, chain: int = 1) -> None:
+    """The attack: drop a chain's rows after ``position`` and roll its head back to it."""
+    with engine.transaction() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.chain_key == chain, AuditEvent.chain_seq > position))
+        last_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.chain_key == chain,
+                                                                 AuditEvent.chain_seq == position))
+        session.execute(update(AuditChainHead).where(AuditChainHead.chain_key == chain)
+                        .values(last_seq=position, last_hash=last_hash))
 
 
 def bpm(monkeypatch: pytest.MonkeyPatch, engine: Engine, *args: str, env: dict[str, str] | None = None):
@@ -109,44 +144,55 @@ def bpm(monkeypatch: pytest.MonkeyPatch, engine: Engine, *args: str, env: dict[s
 
 
 def test_a_rewritten_and_recomputed_chain_fails_naming_the_rows(signing: Engine, monkeypatch) -> None:
-    first = add_events(signing, 5)
-    assert sign(signing) == first
+    add_events(signing, 5)
+    assert sign(signing) == 1
     second = add_events(signing, 5)
-    assert sign(signing) == second
-    rewrite_and_recompute(signing, first + 2, "mallory")
+    assert sign(signing) == 2
+    rewrite_and_recompute(signing, 7, "mallory")
     with signing.transaction() as session:
         assert verify_chain(session).ok  # the attack fools the hash chain alone ...
-    verdict = report(signing)  # ... not the signed head
-    assert not verdict.ok and verdict.first_broken_seq == second
-    assert f"row {second} no longer has the hash signed" in verdict.reason
-    assert f"rows {first + 1}–{second} were rewritten" in verdict.reason
+    verdict = report(signing)  # ... not the checkpoint, which recorded the chain's old head
+    assert not verdict.ok and verdict.first_broken_seq == second and verdict.broken_chain == 1
+    assert f"row {second} (chain 1, position {second}) no longer has the hash checkpoint 2" in verdict.reason
+    recompute_checkpoints(signing)  # the attacker rewrites the checkpoints as well ...
+    with signing.transaction() as session:
+        assert verify_checkpoints(session).problem is None
+    verdict = report(signing)  # ... which the signature over checkpoint 2 still tells
+    assert not verdict.ok and "checkpoint 2 no longer has the hash signed" in verdict.reason
     result = bpm(monkeypatch, signing, "audit", "verify", env={"BPM_AUDIT_SIGNING_KEY_FILE": str(signing.config.audit_signing_key_file)})
-    assert result.exit_code == 1 and f"first bad seq {second}" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "checkpoint 2 no longer has the hash signed" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_dropping_the_last_rows_and_rolling_the_head_back_fails(signing: Engine, monkeypatch, keys) -> None:
-    add_events(signing, 4)
+    head = add_events(signing, 4)
     signed = sign(signing)
-    truncate_to(signing, signed - 2)
+    truncate_to(signing, head - 2)
     with signing.transaction() as session:
         assert verify_chain(session).ok
     verdict = report(signing)
-    assert not verdict.ok and verdict.first_broken_seq == signed
-    assert f"truncated below signed position {signed}" in verdict.reason and f"head is now at position {signed - 2}" in verdict.reason
-    # The public key alone (on an auditor's machine) finds it too.
+    assert not verdict.ok and (verdict.broken_chain, verdict.broken_position) == (1, head)
+    assert f"chain 1: row at position {head}, recorded by checkpoint {signed}" in verdict.reason
+    assert "the chain was truncated or deleted" in verdict.reason
+    recompute_checkpoints(signing)
     result = bpm(monkeypatch, signing, "audit", "verify", env={"BPM_AUDIT_VERIFY_KEY": str(keys["a_pub"])})
-    assert result.exit_code == 1 and f"truncated below signed position {signed}" in result.output
+    assert result.exit_code == 1 and f"checkpoint {signed} no longer has the hash signed" in result.output
+    with signing.transaction() as session:  # dropping the checkpoints too: the signature names the newest one
+        session.execute(delete(AuditCheckpoint))
+    result = bpm(monkeypatch, signing, "audit", "verify", env={"BPM_AUDIT_VERIFY_KEY": str(keys["a_pub"])})
+    assert result.exit_code == 1 and f"truncated below signed checkpoint {signed}" in result.output
 
 
 def test_a_forged_signature_row_fails(signing: Engine) -> None:
     add_events(signing, 3)
     signed = sign(signing)
     rewrite_and_recompute(signing, 2, "mallory")
+    recompute_checkpoints(signing)
     with signing.transaction() as session:  # the attacker also "updates" the signed hash; the signature no longer fits
-        new_hash = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == signed))
+        new_hash = session.scalar(select(AuditCheckpoint.hash).where(AuditCheckpoint.id == signed))
         session.execute(update(AuditSignature).values(head_hash=new_hash))
     verdict = report(signing)
-    assert not verdict.ok and "does not verify" in verdict.reason and verdict.first_broken_seq == signed
+    assert not verdict.ok and "does not verify" in verdict.reason and f"checkpoint {signed}" in verdict.reason
 
 
 def test_an_intact_signed_chain_verifies(signing: Engine, keys, monkeypatch) -> None:
@@ -156,6 +202,7 @@ def test_an_intact_signed_chain_verifies(signing: Engine, keys, monkeypatch) -> 
     add_events(signing, 2)
     verdict = report(signing)
     assert verdict.ok and verdict.signatures_checked and verdict.signatures == 1 and verdict.signed_seq == signed
+    assert verdict.signed_events == 3 and verdict.checked == 5
     assert verdict.key_ids == [keys["a_id"]]
     result = bpm(monkeypatch, signing, "audit", "verify", env={"BPM_AUDIT_VERIFY_KEY": str(keys["a_pub"])})
     assert result.exit_code == 0, result.output
@@ -203,7 +250,8 @@ def test_sign_refuses_a_chain_broken_since_the_last_signature(signing: Engine) -
     before = snapshot(signing)
     key = load_signing_key(signing.config)
     assert key is not None
-    with pytest.raises(InvalidInput, match="row 3 does not match its hash"), signing.transaction() as session:
+    with pytest.raises(InvalidInput, match=r"row 3 \(chain 1, position 3\) does not match its hash"), \
+            signing.transaction() as session:
         sign_head(session, key, "test")
     assert snapshot(signing) == before
 
@@ -230,8 +278,8 @@ def test_key_places_and_the_signing_interval_come_from_the_environment(tmp_path:
     from engine.config import EngineConfig
 
     config = EngineConfig.from_env({"BPM_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "k.pem"), "BPM_AUDIT_VERIFY_KEY": "x",
-                                    "BPM_AUDIT_SIGN_INTERVAL": "60"})
-    assert (config.audit_signing_key_file, config.audit_verify_key, config.audit_sign_interval_s) == (
-        tmp_path / "k.pem", "x", 60.0)
+                                    "BPM_AUDIT_SIGN_INTERVAL": "60", "BPM_AUDIT_CHECKPOINT_INTERVAL": "15"})
+    assert (config.audit_signing_key_file, config.audit_verify_key, config.audit_sign_interval_s,
+            config.audit_checkpoint_interval_s) == (tmp_path / "k.pem", "x", 60.0, 15.0)
     assert "BPM_AUDIT_SIGNING_KEY" not in repr(EngineConfig(audit_signing_key="secret")) and "secret" not in repr(
         EngineConfig(audit_signing_key="secret"))

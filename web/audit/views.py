@@ -15,7 +15,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask.typing import ResponseReturnValue
 
 from engine.services.admin import list_users
-from engine.services.audit import HistoryEntry, history_csv, history_lookup, query_events
+from engine.services.audit import HistoryEntry, event_by_seq, history_csv, history_lookup, query_events
 from engine.services.audit_signing import verify_audit
 from engine.services.definitions import list_definitions
 from web.access import AUDITORS, requires
@@ -136,15 +136,14 @@ def export() -> ResponseReturnValue:
 @bp.get("/verify")
 @requires(AUDITORS)
 def verify() -> ResponseReturnValue:
-    """Recompute the hash chain, check its signed heads, and show whether it holds, or the first row that breaks it."""
+    """Recompute every hash chain, check the checkpoints and signatures, and show whether they hold, or what breaks."""
     session = db()
     started = time.monotonic()
     report = verify_audit(session, get_engine().config)
     took = time.monotonic() - started
     broken = None
     if report.first_broken_seq is not None:
-        found = query_events(session, limit=1, offset=report.first_broken_seq - 1)
-        broken = next((e for e in found if e.seq == report.first_broken_seq), None)
+        broken = event_by_seq(session, report.first_broken_seq)
     return render_template("audit/verify.html", report=report, broken=broken, took=took,
                            broken_label=event_label(broken.type) if broken else "",
                            broken_data=data_summary(broken.data) if broken else [])
