@@ -180,3 +180,12 @@ def test_version_diff_page_lists_and_marks_the_changes(browser, v1, installed):
     assert 'id="no-changes"' in same
     show = browser("designer").get(f"/definitions/{v1}").get_data(as_text=True)
     assert "/definitions/complaint/diff?from=1&amp;to=2" in show
+
+
+def test_an_older_version_warns_that_its_deploy_drops_later_changes(browser, v1, installed):
+    designer = browser("designer")
+    _page, token = _open(designer, v1)
+    assert 'id="not-latest"' not in designer.get(f"/definitions/{v1}/modeler").get_data(as_text=True)
+    _post(designer, f"/definitions/{v1}/modeler/deploy", token, {"bpmn": CHANGED})
+    page = designer.get(f"/definitions/{v1}/modeler").get_data(as_text=True)
+    assert 'id="not-latest"' in page and "version 3" in page

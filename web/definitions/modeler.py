@@ -104,8 +104,9 @@ def modeler(definition_id: int) -> ResponseReturnValue:
                  for name in ("save", "discard", "validate", "diff", "deploy")},
         "moddle": url_for("static_files.vendor", name="camunda-bpmn-moddle/resources/camunda.json"),
     }
+    latest = (_versions().get(definition.process_key) or [definition])[0]
     response = make_response(render_template("definitions/modeler.html", definition=definition, draft=draft, data=data,
-                                             installed=modeler_installed()))
+                                             installed=modeler_installed(), latest=latest))
     response.headers["Content-Security-Policy"] = MODELER_CSP
     return response
 

@@ -169,7 +169,7 @@
     var bo = element.businessObject;
     var parts = [el("h2", { text: L.general }),
       el("p", { "class": "prop-id" }, [el("span", { "class": "muted", text: L.id + ": " }), el("code", { text: bo.id }),
-        el("span", { "class": "muted", text: " · " + bo.$type.replace("bpmn:", "") })])];
+        document.createTextNode(" · "), el("code", { "class": "muted", text: bo.$type.replace("bpmn:", "") })])];
     parts.push(field(L.name, textInput(bo.name, update(element, "name")), "name"));
     var engineReads = false;
     if (is(bo, "bpmn:UserTask")) {
