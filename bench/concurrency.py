@@ -63,8 +63,8 @@ def run(ctx: Context) -> list[Table]:
         f"This machine has {os.cpu_count()} CPU cores, shared by the client processes and the PostgreSQL server.",
         "Shared instances: every process walks all instances in the same order; 'completes' must equal 3 per instance "
         "(each task completed exactly once), the losers of each race count as conflicts.",
-        "Every command also appends to the audit hash chain under a row lock on its single head row "
-        "(SELECT … FOR UPDATE on audit_head), so commits of all processes queue on that lock.",
+        "Every command appends to its instance's audit chain under a row lock on that chain's head only "
+        "(audit_chain_head, docs/audit.md), so commits on distinct instances do not queue on one lock.",
     ]
     return [table]
 

@@ -54,7 +54,7 @@ def run(ctx: Context) -> list[Table]:
         "sees it when another process handled the instance last.",
     ]
     writes.notes.append("Rows written counts cursor rowcounts of INSERT/UPDATE/DELETE per table (executemany: one per "
-                        "parameter set); audit_head is the audit chain's single tip row, updated by every command.")
+                        "parameter set); audit_chain_head is the tip row of the instance's audit chain, updated by every command.")
     return [throughput, latency, writes, sizes]
 
 
