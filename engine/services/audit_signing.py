@@ -51,7 +51,7 @@ class SignedHead:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The hash chain's verdict and, beyond it, the signed heads'."""
+    """The chains' verdict and, beyond them, the checkpoints' and the signatures'."""
 
     ok: bool
     checked: int

@@ -103,7 +103,7 @@ def test_inserted_rows_are_found(engine: Engine) -> None:
         session.execute(insert(AuditEvent).values({**forged, "seq": 1000, "chain_seq": 4, "prev_hash": forged["hash"]}))
     report = engine.verify_audit()
     assert not report.ok and report.first_broken_seq == 1000 and report.broken_chain == 2
-    assert report.reason == f"row 1000 (chain 2, position 4) does not match its hash"
+    assert report.reason == "row 1000 (chain 2, position 4) does not match its hash"
     with engine.transaction() as session:  # or a whole made-up chain
         session.execute(delete(AuditEvent).where(AuditEvent.seq == 1000))
         session.execute(insert(AuditEvent).values({**forged, "seq": 1001, "chain_key": 77, "chain_seq": 1}))
