@@ -132,6 +132,8 @@ def check_draft(session: Session, process_key: str, bpmn: str, actor: str) -> tu
     problems = [Problem(name, p.line, p.element_id, p.message, p.name, p.texts) for p in _defines_process(text, process_key)]
     if problems:
         return problems, []
+    # What the deploy leaves for the commit (buffered audit events …) is rolled back with the savepoint too.
+    pending = {key: list(value) if isinstance(value, list) else value for key, value in session.info.items()}
     savepoint = session.begin_nested()
     try:
         result = deploy_files(session, [(name, text.encode("utf-8"))], actor)
@@ -140,6 +142,8 @@ def check_draft(session: Session, process_key: str, bpmn: str, actor: str) -> tu
         return list(exc.problems), []
     finally:
         savepoint.rollback()
+        session.info.clear()
+        session.info.update(pending)
 
 
 def deploy_draft(session: Session, designer: str, process_key: str, bpmn: str) -> DeployResult:

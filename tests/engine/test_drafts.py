@@ -9,6 +9,7 @@ from engine import Engine
 from engine.config import SHIPPED_PROCESSES
 from engine.errors import DefinitionError, InvalidInput, NotFound
 from engine.persistence import AuditEvent, ProcessDefinition
+from engine.services import audit
 from engine.services.definitions import definition_source, list_definitions
 from engine.services.drafts import (
     check_draft,
@@ -63,14 +64,17 @@ def test_check_reports_problems_with_element_ids_and_writes_nothing(engine: Engi
     broken = source.replace('severity != "general"', 'severity ==')
     with engine.transaction() as session:
         events = session.scalar(select(func.count()).select_from(AuditEvent))
+        audit.record(session, "definition_undeployed", "designer", process_key="before_the_check")
         problems, _warnings = check_draft(session, KEY, broken, "designer")
         assert problems and any(p.element_id == "f_complaint" for p in problems)
         assert all(p.file == "exception_escalation.bpmn" for p in problems)
         fine, _ = check_draft(session, KEY, source.replace("PT30M", "PT45M"), "designer")
         assert fine == []
+    with engine.transaction() as session:  # committed: the dry runs left nothing behind, and took nothing away
         assert session.scalar(select(func.count()).select_from(ProcessDefinition).where(
             ProcessDefinition.process_key == KEY)) == 1
-        assert session.scalar(select(func.count()).select_from(AuditEvent)) == events
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1
+        assert session.scalar(select(AuditEvent.process_key).order_by(AuditEvent.seq.desc()).limit(1)) == "before_the_check"
 
 
 def test_check_refuses_a_draft_that_renames_its_process(engine: Engine, deployed: tuple[int, str]) -> None:
