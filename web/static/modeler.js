@@ -27,6 +27,13 @@
 
   function say(text) { statusLine.textContent = text; }
 
+  // Fit the diagram, a little smaller and to the right, so the palette on the left covers none of it.
+  function fit() {
+    canvas.zoom("fit-viewport", "auto");
+    canvas.zoom(Math.min(canvas.zoom() * 0.88, 1), "auto");
+    canvas.scroll({ dx: 50, dy: 0 });
+  }
+
   // ---- reading and writing the business object -------------------------------------------------------------
 
   function is(bo, type) { return bo && bo.$instanceOf && bo.$instanceOf(type); }
@@ -357,7 +364,7 @@
       if (!window.confirm(L.confirm_discard)) { return Promise.resolve(); }
       return post(data.urls.discard).then(function (body) {
         return modeler.importXML(body.bpmn).then(function () {
-          canvas.zoom("fit-viewport", "auto");
+          fit();
           clearMarks();
           results.textContent = "";
           var draftNote = document.getElementById("draft-note");
@@ -394,7 +401,7 @@
       if (!panel.contains(document.activeElement)) { render(selection.get()[0] || null); }
     });
     return modeler.importXML(data.bpmn).then(function () {
-      canvas.zoom("fit-viewport", "auto");
+      fit();
       render(null);
       document.getElementById("modeler-canvas").setAttribute("data-ready", "true");
     });
