@@ -36,6 +36,22 @@ VENDOR_FILES = {
     "camunda-bpmn-moddle/resources/camunda.json": "application/json",
     "camunda-bpmn-moddle/LICENSE": "text/plain",
 }
+DMN_FILES = {
+    "dmn-js/dist/dmn-modeler.development.js": "text/javascript",
+    "dmn-js/dist/assets/diagram-js.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-shared.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-drd.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-decision-table.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-decision-table-controls.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-literal-expression.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-boxed-expression.css": "text/css",
+    "dmn-js/dist/assets/dmn-js-boxed-expression-controls.css": "text/css",
+    "dmn-js/dist/assets/dmn-font/css/dmn.css": "text/css",
+    "dmn-js/dist/assets/dmn-font/font/dmn.woff2": "font/woff2",
+    "dmn-js/dist/assets/dmn-font/font/dmn.woff": "font/woff",
+    "dmn-js/dist/assets/dmn-font/font/dmn.ttf": "font/ttf",
+    "dmn-js/LICENSE": "text/plain",
+}
 MODELER_SCRIPT = "bpmn-js/dist/bpmn-modeler.development.js"
 
 
@@ -45,17 +61,17 @@ def node_modules() -> Path:
     return Path(configured) if configured else PROJECT_ROOT / "node_modules"
 
 
-def modeler_installed() -> bool:
-    """Return True when every file the modeler page needs is installed."""
+def modeler_installed(files: dict[str, str] | None = None) -> bool:
+    """Return True when every file the modeler page needs (the DMN page: ``DMN_FILES``) is installed."""
     root = node_modules()
-    return all((root / name).is_file() for name in VENDOR_FILES)
+    return all((root / name).is_file() for name in (VENDOR_FILES if files is None else files))
 
 
 @bp.get("/vendor/<path:name>")
 @requires(DESIGNERS)
 def vendor(name: str) -> ResponseReturnValue:
     """Serve one allow-listed file of the modeler's npm packages (404 for anything else, or when not installed)."""
-    mimetype = VENDOR_FILES.get(name)
+    mimetype = VENDOR_FILES.get(name) or DMN_FILES.get(name)
     if mimetype is None or not (node_modules() / name).is_file():
         abort(404)
     charset = "; charset=utf-8" if mimetype.startswith(("text/", "application/json")) else ""

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from engine.definitions.support import BPMN
 from engine.errors import DefinitionError, InvalidInput, NotFound, Problem
@@ -132,6 +132,11 @@ def check_draft(session: Session, process_key: str, bpmn: str, actor: str) -> tu
     problems = [Problem(name, p.line, p.element_id, p.message, p.name, p.texts) for p in _defines_process(text, process_key)]
     if problems:
         return problems, []
+    return _dry_run(session, name, text, actor)
+
+
+def _dry_run(session: Session, name: str, text: str, actor: str) -> tuple[list[Problem], list[Problem]]:
+    """Deploy one file inside a savepoint that is always rolled back; return (problems, warnings)."""
     # What the deploy leaves for the commit (buffered audit events …) is rolled back with the savepoint too.
     pending = {key: list(value) if isinstance(value, list) else value for key, value in session.info.items()}
     savepoint = session.begin_nested()
@@ -155,4 +160,53 @@ def deploy_draft(session: Session, designer: str, process_key: str, bpmn: str) -
         raise DefinitionError([Problem(name, None, None, p.message, None, p.texts) for p in problems])
     result = deploy_files(session, [(name, text.encode("utf-8"))], designer)
     discard_draft(session, designer, process_key)
+    return result
+
+
+# Decision tables (DMN files) are edited the same way; their drafts are keyed by the file name.
+DECISION_PREFIX = "dmn:"
+
+
+@dataclass(frozen=True)
+class DecisionFileView:
+    """The deployed version of a DMN file."""
+
+    name: str
+    version: int
+    deployed_by: str
+    deployed_at: datetime
+
+
+def _decision_row(session: Session, name: str) -> DefinitionFile | None:
+    row = session.scalar(select(DefinitionFile).options(undefer(DefinitionFile.text)).where(DefinitionFile.name == name)
+                         .order_by(DefinitionFile.version.desc()).limit(1))
+    return row if row is not None and row.kind == "dmn" and not row.undeployed else None
+
+
+def decision_files(session: Session) -> list[DecisionFileView]:
+    """Return the deployed DMN files, by name (their latest version)."""
+    names = session.scalars(select(DefinitionFile.name).where(DefinitionFile.kind == "dmn").distinct())
+    rows = [_decision_row(session, n) for n in sorted(names)]
+    return [DecisionFileView(r.name, r.version, r.deployed_by, r.deployed_at) for r in rows if r is not None]
+
+
+def decision_source(session: Session, name: str) -> str:
+    """Return the deployed text of a DMN file."""
+    row = _decision_row(session, name)
+    if row is None:
+        raise NotFound(f"no deployed DMN file {name!r}")
+    return row.text
+
+
+def check_decision_draft(session: Session, name: str, dmn: str, actor: str) -> tuple[list[Problem], list[Problem]]:
+    """Check a DMN draft as its deploy would (with the processes that use it), writing nothing."""
+    decision_source(session, name)
+    return _dry_run(session, name, _checked_text(session, dmn), actor)
+
+
+def deploy_decision_draft(session: Session, designer: str, name: str, dmn: str) -> DeployResult:
+    """Deploy a DMN draft as the file's next version (processes using it get new versions) and forget the draft."""
+    decision_source(session, name)
+    result = deploy_files(session, [(name, _checked_text(session, dmn).encode("utf-8"))], designer)
+    discard_draft(session, designer, DECISION_PREFIX + name)
     return result

@@ -104,3 +104,24 @@ def test_a_designer_edits_validates_and_deploys_in_the_browser(live_server, chro
     page.screenshot(path=str(screenshots / "modeler_version_diff_zh.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_a_designer_opens_and_validates_a_decision_table(live_server, chromium, screenshots):
+    if not (PROJECT_ROOT / "node_modules" / "dmn-js" / "dist" / "dmn-modeler.development.js").is_file():
+        pytest.skip("the decision editor's npm package dmn-js is not installed: run `make modeler`")
+    engine, base = live_server.engine, live_server.url
+    engine.add_user("designer2", ["designer"], password_hash=hash_password(DEMO_PASSWORD))
+    engine.deploy([PROJECT_ROOT / "department" / "processes" / "responsibility_matrix.dmn"], actor="designer")
+    context = chromium.new_context(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, base, "designer2")
+    page.goto(f"{base}/definitions/")
+    page.locator('#decision-files a[href$="/responsibility_matrix.dmn/modeler"]').click()
+    page.wait_for_selector('#dmn-canvas[data-ready="true"] .tjs-table')
+    page.locator('[data-action="validate"]').click()
+    page.wait_for_selector("#modeler-results .flash.success")
+    page.screenshot(path=str(screenshots / "modeler_decision_table_zh.png"), full_page=True)
+    assert errors == []
+    context.close()

@@ -189,3 +189,42 @@ def test_an_older_version_warns_that_its_deploy_drops_later_changes(browser, v1,
     _post(designer, f"/definitions/{v1}/modeler/deploy", token, {"bpmn": CHANGED})
     page = designer.get(f"/definitions/{v1}/modeler").get_data(as_text=True)
     assert 'id="not-latest"' in page and "version 3" in page
+
+
+SHIPPED_DMN = (Path(__file__).resolve().parents[2] / "department" / "processes" / "responsibility_matrix.dmn")
+
+
+@pytest.fixture
+def dmn_installed(installed):
+    from web.static_files import DMN_FILES
+
+    for name in DMN_FILES:
+        (installed / name).parent.mkdir(parents=True, exist_ok=True)
+        (installed / name).write_text(f"/* {name} */", "utf-8")
+    return installed
+
+
+def test_decision_tables_open_validate_and_deploy(browser, web_engine, dmn_installed):
+    web_engine.deploy([SHIPPED_DMN], actor="designer")
+    designer = browser("designer")
+    index = designer.get("/definitions/").get_data(as_text=True)
+    assert 'href="/definitions/decisions/responsibility_matrix.dmn/modeler"' in index
+    assert "decision-files" not in browser("auditor").get("/definitions/").get_data(as_text=True)
+    page = designer.get("/definitions/decisions/responsibility_matrix.dmn/modeler")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "dmn-modeler.development.js" in html and "/vendor/dmn-js/LICENSE" in html
+    token = TOKEN.search(html).group(1)
+    base = "/definitions/decisions/responsibility_matrix.dmn/modeler"
+    source = SHIPPED_DMN.read_text("utf-8")
+    changed = source.replace('name="', 'name="Draft ', 1)
+    assert _post(designer, f"{base}/draft", token, {"dmn": changed}).status_code == 200
+    assert 'name=\\"Draft ' in designer.get(base).get_data(as_text=True)
+    assert _post(designer, f"{base}/validate", token, {"dmn": changed}).json["ok"] is True
+    broken = _post(designer, f"{base}/validate", token, {"dmn": "<definitions"}).json
+    assert broken["ok"] is False and broken["problems"]
+    deployed = _post(designer, f"{base}/deploy", token, {"dmn": changed})
+    assert deployed.status_code == 200 and deployed.json["file_version"] == 2
+    assert 'id="draft-note"' not in designer.get(base).get_data(as_text=True)
+    assert designer.get("/definitions/decisions/nothing.dmn/modeler").status_code == 404
+    assert browser("auditor").get(base).status_code == 403
+    assert _post(browser("auditor"), f"{base}/deploy", token, {"dmn": changed}).status_code in (400, 403)

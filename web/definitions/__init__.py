@@ -1,6 +1,7 @@
 """Process definitions for designers: versions, upload → validate → deploy, diagram, source, instances."""
 
 from web.definitions import (
+    decisions,  # noqa: F401  (adds the decision-table editor)
     migration,  # noqa: F401  (adds the 迁移实例 page)
     modeler,  # noqa: F401  (adds 在浏览器中编辑 and the version diff)
 )
