@@ -222,7 +222,7 @@ def migrate_workflow(workflow: Any, new: Any, mapping: dict[str, str],
         raise ValueError(str(reason))
     plan = []
     for sub, parent in list(_workflows(workflow)):
-        new_spec, why = _new_spec_of(workflow, sub, parent, new, mapping)
+        new_spec, _why = _new_spec_of(workflow, sub, parent, new, mapping)
         plan.append((sub, parent, new_spec))
     workflow.spec = new.spec
     workflow.subprocess_specs = new.subprocess_specs
