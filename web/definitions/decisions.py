@@ -38,6 +38,18 @@ def _decision_files() -> dict[str, Any]:
     return {"decision_files": lambda: decision_files(db()) if in_any(DESIGNERS) else []}
 
 
+def _dmn_texts() -> dict[str, str]:
+    """dmn-js's own labels in this request's language (its translate service looks them up here)."""
+    return {
+        "When": gettext("When"), "And": gettext("And"), "Then": gettext("Then"), "Annotations": gettext("Annotations"),
+        "Hit policy:": gettext("Hit policy:"), "Hit policy": gettext("Hit policy"), "View DRD": gettext("View DRD"),
+        "Unique": gettext("Unique"), "First": gettext("First"), "Priority": gettext("Priority"), "Any": gettext("Any"),
+        "Collect": gettext("Collect"), "Rule order": gettext("Rule order"), "Output order": gettext("Output order"),
+        "string": gettext("string"), "boolean": gettext("boolean"), "number": gettext("number"),
+        "integer": gettext("integer"), "long": gettext("long"), "double": gettext("double"), "date": gettext("date"),
+    }
+
+
 def _source(name: str) -> str:
     try:
         return decision_source(db(), name)
@@ -73,6 +85,7 @@ def decision_modeler(name: str) -> ResponseReturnValue:
             "confirm_discard": gettext("Discard your draft?"), "failed": gettext("The request failed: %(error)s"),
             "working": gettext("Working…"),
         },
+        "translations": _dmn_texts(),
     }
     response = make_response(render_template("definitions/decision_modeler.html", name=name, draft=draft, data=data,
                                              installed=modeler_installed(DMN_FILES)))

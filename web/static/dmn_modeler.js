@@ -6,7 +6,12 @@
   var csrf = document.getElementById("modeler-csrf").value;
   var results = document.getElementById("modeler-results");
   var statusLine = document.getElementById("modeler-status");
-  var modeler = new window.DmnJS({ container: "#dmn-canvas" });
+  // dmn-js's labels (When, Then, Hit policy …) in the page's language.
+  var translateModule = { translate: ["value", function (template, replacements) {
+    var text = data.translations[template] || template;
+    return text.replace(/{([^}]+)}/g, function (_m, key) { return (replacements || {})[key] || "{" + key + "}"; });
+  }] };
+  var modeler = new window.DmnJS({ container: "#dmn-canvas", common: { additionalModules: [translateModule] } });
 
   function fill(text, values) {
     return text.replace(/%\((\w+)\)s/g, function (_m, key) { return values[key]; });
