@@ -22,9 +22,9 @@ from engine.persistence import Base
 from engine.persistence.db import create_db_engine, make_session_factory
 from engine.runtime import Runtime
 from engine.runtime.calendar import BusinessCalendar
-from engine.runtime.rewind import EarlierStep
 from engine.runtime.calendar_files import DayRow, parse_days
 from engine.runtime.calendar_sources import build_calendar
+from engine.runtime.rewind import EarlierStep
 from engine.services import (
     attachments,
     audit,

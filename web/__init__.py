@@ -31,8 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     from engine import Engine, EngineConfig
     from web import api, errors, i18n, layout, rate_limits, security, texts
-    from web.instances import attachments
     from web.extensions import babel, csrf, login_manager
+    from web.instances import attachments
     from web.settings import defaults, persistent_secret_key
 
     # Beside the default database (./instance), also when installed from a wheel (Flask would pick <venv>/var).

@@ -41,7 +41,8 @@ class Wakeup:
             due = next_timer_at(session)
         if due is None:
             return cap
-        return max(0.0, min(cap, (due - self.engine.clock.now()).total_seconds()))
+        left: float = (due - self.engine.clock.now()).total_seconds()
+        return max(0.0, min(cap, left))
 
     def sleep(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; return True if woken early (a timer was written, or the worker stops)."""

@@ -116,7 +116,7 @@ def _require_untouched(session: Session, instance_id: int, open_ids: list[str], 
     noted = session.scalars(select(TaskComment.task_id).where(TaskComment.task_id.in_(open_ids))).all()
     by_id = {r.id: r for r in rows}
     if events or touched or noted:
-        task_id = (events[0][0] if events else next(iter(touched), None) or noted[0])
+        task_id = str(events[0][0] if events else next(iter(touched), None) or noted[0])
         found = by_id.get(task_id)
         name = found.title if found is not None else task_id
         who = f" by {events[0][2]}" if events else ""

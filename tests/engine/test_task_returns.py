@@ -8,9 +8,9 @@ import pytest
 
 from engine import Engine, ManualClock
 from engine.errors import Conflict, InvalidInput, NotAllowed
-from engine.services.views import TaskView
 from engine.services.task_notes import get_draft, save_draft
 from engine.services.tasks import task_row, task_view
+from engine.services.views import TaskView
 from tests.conftest import deploy_fixture
 
 

@@ -62,7 +62,7 @@ def test_withdraw_from_the_done_list_and_its_refusal(browser, web_engine) -> Non
     assert "The task could not be withdrawn: the next step (Review the claim) was already claimed or worked on by head" in late
 
 
-def test_send_back_and_withdraw_through_the_api(api_as, web_engine) -> None:
+def test_send_back_and_withdraw_through_the_api(api_as, web_engine) -> None:  # noqa: F811  (the fixture)
     instance_id, enter_id, review = _at_review(web_engine)
     rep, head = api_as("rep"), api_as("head")
     targets = head.get(f"/tasks/{review.id}/send-back-targets").get_json()

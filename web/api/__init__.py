@@ -31,7 +31,8 @@ def resource_blueprints() -> list[Any]:
         users,
     )
 
-    return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp, external_tasks.blp, definitions.blp, operations.timers_blp,
+    return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp,
+            external_tasks.blp, definitions.blp, operations.timers_blp,
             notifications.blp,
             operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
