@@ -42,7 +42,8 @@ PER_KIND = {"/tasks/{}": 4, "/instances/{}": 5, "/definitions/{}": 3, "/admin/us
 MAX_PAGES_PER_ROLE = 60
 CUSTOMER = "customer (signed out)"
 # Links that are not pages (downloads, raw sources, the API) or that change state.
-NOT_PAGES = re.compile(r"^/(static|api|healthz|logout)|\.csv$|/source$|/favicon")
+# Not pages to read: files, the API, and the source a designer edits (a file's own text, in the BPMN/DMN editors too).
+NOT_PAGES = re.compile(r"^/(static|api|healthz|logout|vendor)|\.csv$|/source$|/modeler$|/favicon")
 ALLOWED_WORDS = {"English", "CNY", "USD", "EUR", "HKD", "kg", "km", "cm", "mm", "m", "t", "h", "min"} | set(ROLE_USERS)
 ALLOWED_PATTERNS = [
     re.compile(r"[A-Z]{1,6}(?:[-_/·]?[A-Z0-9]+)*[-_/·]?\d[\w\-/·.]*"),  # business keys: SO-7781, INV-2026-101
