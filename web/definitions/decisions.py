@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, make_response, render_template, request, url_for
+from flask import abort, jsonify, make_response, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
@@ -26,7 +26,7 @@ from engine.services.drafts import (
 )
 from web.access import DESIGNERS, in_any, requires
 from web.db import db, rollback
-from web.definitions.modeler import MODELER_CSP, _error, _problem
+from web.definitions.modeler import MODELER_CSP, _error, _problem, check_response, posted_source
 from web.definitions.views import bp
 from web.i18n import pick
 from web.static_files import DMN_FILES, modeler_installed
@@ -58,11 +58,7 @@ def _source(name: str) -> str:
 
 
 def _dmn() -> str:
-    payload = request.get_json(silent=True)
-    dmn = payload.get("dmn") if isinstance(payload, dict) else None
-    if not isinstance(dmn, str):
-        abort(400)
-    return dmn
+    return posted_source("dmn")
 
 
 @bp.get("/decisions/<name>/modeler")
@@ -121,8 +117,7 @@ def decision_validate(name: str) -> ResponseReturnValue:
         problems, warnings = check_decision_draft(db(), name, _dmn(), current_user.username)
     except EngineError as exc:
         return _error(exc)
-    return jsonify({"ok": not problems, "problems": [_problem(p) for p in problems],
-                    "warnings": [_problem(w) for w in warnings]})
+    return check_response(problems, warnings)
 
 
 @bp.post("/decisions/<name>/modeler/deploy")

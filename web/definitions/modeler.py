@@ -111,12 +111,23 @@ def modeler(definition_id: int) -> ResponseReturnValue:
     return response
 
 
-def _bpmn() -> str:
+def posted_source(key: str) -> str:
+    """Return the edited file's text the editor posted as JSON ``{key: "<xml>"}`` (400 without it)."""
     payload = request.get_json(silent=True)
-    bpmn = payload.get("bpmn") if isinstance(payload, dict) else None
-    if not isinstance(bpmn, str):
+    text = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(text, str):
         abort(400)
-    return bpmn
+    return text
+
+
+def _bpmn() -> str:
+    return posted_source("bpmn")
+
+
+def check_response(problems: list[Problem], warnings: list[Problem]) -> ResponseReturnValue:
+    """Answer a draft check: ok, and the problems and warnings with their elements, in the user's language."""
+    return jsonify({"ok": not problems, "problems": [_problem(p) for p in problems],
+                    "warnings": [_problem(w) for w in warnings]})
 
 
 def _problem(p: Problem) -> dict[str, Any]:
@@ -160,8 +171,7 @@ def modeler_validate(definition_id: int) -> ResponseReturnValue:
         problems, warnings = check_draft(db(), definition.process_key, _bpmn(), current_user.username)
     except EngineError as exc:
         return _error(exc)
-    return jsonify({"ok": not problems, "problems": [_problem(p) for p in problems],
-                    "warnings": [_problem(w) for w in warnings]})
+    return check_response(problems, warnings)
 
 
 @bp.post("/<int:definition_id>/modeler/diff")
