@@ -54,6 +54,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Run web + worker as two processes."""
+    names = ["the web server (gunicorn)", "the timer worker"]
     procs = [
         subprocess.Popen(gunicorn_args(host, port, 2)),
         subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"]),
@@ -70,6 +71,7 @@ def run(host: str, port: int) -> None:
     signal.signal(signal.SIGINT, request_stop)
     while not stopping and all(p.poll() is None for p in procs):
         time.sleep(0.5)
+    failed = [] if stopping else [p for p in procs if p.poll() is not None]
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -78,8 +80,13 @@ def run(host: str, port: int) -> None:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    codes = [p.returncode for p in procs]
-    sys.exit(0 if all(c in (0, -signal.SIGTERM, -signal.SIGINT) for c in codes) else 1)
+    # After Ctrl-C the children's own exit codes say nothing: a gunicorn worker interrupted while it was still
+    # importing the app exits with "failed to boot", and the master passes that on. Only a child that stopped
+    # by itself, before anyone asked, is a failure.
+    for name, proc in zip(names, procs, strict=True):
+        if proc in failed:
+            click.echo(f"{name} stopped by itself with exit code {proc.returncode}; stopped the other", err=True)
+    sys.exit(1 if failed else 0)
 
 
 @cli.command("demo-users", help=f"Create one demo user per role (password {DEMO_PASSWORD!r}); for `make run` only.")
