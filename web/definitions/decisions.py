@@ -26,7 +26,8 @@ from engine.services.drafts import (
 )
 from web.access import DESIGNERS, in_any, requires
 from web.db import db, rollback
-from web.definitions.modeler import MODELER_CSP, _error, _problem, check_response, posted_source
+from web.definitions.editor_texts import dmn_js_texts
+from web.definitions.modeler import MODELER_CSP, _error, _problem, check_response, editor_labels, posted_source
 from web.definitions.views import bp
 from web.i18n import pick
 from web.static_files import DMN_FILES, modeler_installed
@@ -36,18 +37,6 @@ from web.static_files import DMN_FILES, modeler_installed
 def _decision_files() -> dict[str, Any]:
     """Let the definitions index list the DMN files designers can open (read only when the page asks)."""
     return {"decision_files": lambda: decision_files(db()) if in_any(DESIGNERS) else []}
-
-
-def _dmn_texts() -> dict[str, str]:
-    """dmn-js's own labels in this request's language (its translate service looks them up here)."""
-    return {
-        "When": gettext("When"), "And": gettext("And"), "Then": gettext("Then"), "Annotations": gettext("Annotations"),
-        "Hit policy:": gettext("Hit policy:"), "Hit policy": gettext("Hit policy"), "View DRD": gettext("View DRD"),
-        "Unique": gettext("Unique"), "First": gettext("First"), "Priority": gettext("Priority"), "Any": gettext("Any"),
-        "Collect": gettext("Collect"), "Rule order": gettext("Rule order"), "Output order": gettext("Output order"),
-        "string": gettext("string"), "boolean": gettext("boolean"), "number": gettext("number"),
-        "integer": gettext("integer"), "long": gettext("long"), "double": gettext("double"), "date": gettext("date"),
-    }
 
 
 def _source(name: str) -> str:
@@ -71,17 +60,8 @@ def decision_modeler(name: str) -> ResponseReturnValue:
         "dmn": draft.bpmn if draft is not None else source, "name": name,
         "urls": {action: url_for(f"definitions.decision_{action}", name=name)
                  for action in ("save", "discard", "validate", "deploy")},
-        "labels": {
-            "saved": gettext("Draft saved at %(time)s."), "valid": gettext("No problems found: this draft can be deployed."),
-            "problems": gettext("Problems found:"), "warnings": gettext("Warnings:"),
-            "deployed": gettext("Deployed %(name)s version %(version)s."),
-            "unchanged": gettext("Nothing changed: this draft is the deployed version."),
-            "discarded": gettext("Draft discarded; the deployed version is open again."),
-            "confirm_deploy": gettext("Deploy this draft as a new version?"),
-            "confirm_discard": gettext("Discard your draft?"), "failed": gettext("The request failed: %(error)s"),
-            "working": gettext("Working…"),
-        },
-        "translations": _dmn_texts(),
+        "labels": {**editor_labels(), "deployed": gettext("Deployed %(name)s version %(version)s.")},
+        "translations": dmn_js_texts(),
     }
     response = make_response(render_template("definitions/decision_modeler.html", name=name, draft=draft, data=data,
                                              installed=modeler_installed(DMN_FILES)))

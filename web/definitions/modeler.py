@@ -25,6 +25,7 @@ from engine.services.version_diff import diff_sources, diff_versions, version_so
 from engine.services.views import DefinitionView
 from web.access import DESIGNERS, requires
 from web.db import db, get_engine, rollback
+from web.definitions.editor_texts import bpmn_js_texts
 from web.definitions.views import READERS, _definition, _versions, bp
 from web.diagram import render_diagram
 from web.i18n import current_language, group_label, pick
@@ -62,9 +63,25 @@ def field_labels() -> dict[str, str]:
     }
 
 
-def _labels() -> dict[str, str]:
-    """The texts modeler.js shows, in this request's language."""
+def editor_labels() -> dict[str, str]:
+    """The texts both browser editors show (web/static/editor.js), in this request's language."""
     return {
+        "saved": gettext("Draft saved at %(time)s."), "valid": gettext("No problems found: this draft can be deployed."),
+        "problems": gettext("Problems found:"), "warnings": gettext("Warnings:"),
+        "no_diff": gettext("No difference from the deployed version."), "added": gettext("Added"),
+        "removed": gettext("Removed"), "changed": gettext("Changed"),
+        "unchanged": gettext("Nothing changed: this draft is the deployed version."),
+        "discarded": gettext("Draft discarded; the deployed version is open again."),
+        "confirm_deploy": gettext("Deploy this draft as a new version?"),
+        "confirm_discard": gettext("Discard your draft?"), "failed": gettext("The request failed: %(error)s"),
+        "working": gettext("Working…"),
+    }
+
+
+def _labels() -> dict[str, str]:
+    """The texts modeler.js shows (its properties panel and deploy note), in this request's language."""
+    return {
+        **editor_labels(),
         "general": gettext("General"), "id": gettext("Id"), "name": gettext("Name"), "kind": gettext("Kind"),
         "candidate_groups": gettext("Candidate groups"), "assignee": gettext("Assignee"),
         "form_key": gettext("Form key"), "priority": gettext("Priority"), "due_date": gettext("Due date"),
@@ -73,17 +90,9 @@ def _labels() -> dict[str, str]:
         "timer_kind": gettext("Timer kind"), "time_duration": gettext("Duration"), "time_date": gettext("Date"),
         "time_cycle": gettext("Cycle"), "calendar_helpers": gettext("Business-calendar helpers"),
         "none": gettext("(none)"), "select_element": gettext("Select an element on the diagram to edit it."),
-        "process": gettext("Process"), "saved": gettext("Draft saved at %(time)s."),
-        "valid": gettext("No problems found: this draft can be deployed."),
-        "problems": gettext("Problems found:"), "warnings": gettext("Warnings:"),
-        "no_diff": gettext("No difference from the deployed version."), "added": gettext("Added"),
-        "removed": gettext("Removed"), "changed": gettext("Changed"),
+        "process": gettext("Process"),
         "deployed": gettext("Deployed as version %(version)s."), "open_version": gettext("Open version %(version)s"),
-        "unchanged": gettext("Nothing changed: this draft is the deployed version."),
-        "discarded": gettext("Draft discarded; the deployed version is open again."),
-        "confirm_deploy": gettext("Deploy this draft as a new version?"),
-        "confirm_discard": gettext("Discard your draft?"), "failed": gettext("The request failed: %(error)s"),
-        "working": gettext("Working…"), "not_applicable": gettext("This element has no properties the engine reads."),
+        "not_applicable": gettext("This element has no properties the engine reads."),
     }
 
 
@@ -100,6 +109,7 @@ def modeler(definition_id: int) -> ResponseReturnValue:
         "process_key": definition.process_key, "definition_id": definition.id, "version": definition.version,
         "groups": groups, "form_keys": _form_keys(definition_id), "calendar_helpers": list(CALENDAR_HELPERS),
         "timer_examples": list(TIMER_EXAMPLES), "labels": _labels(), "field_labels": field_labels(),
+        "translations": bpmn_js_texts(),
         "urls": {name: url_for(f"definitions.modeler_{name}", definition_id=definition_id)
                  for name in ("save", "discard", "validate", "diff", "deploy")},
         "moddle": url_for("static_files.vendor", name="camunda-bpmn-moddle/resources/camunda.json"),

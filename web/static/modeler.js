@@ -1,31 +1,15 @@
 // The browser modeler: bpmn-js with the Camunda moddle, and a properties panel limited to what the engine reads.
-// Save draft / validate / diff / deploy talk JSON to web/definitions/modeler.py (session cookie + X-CSRFToken).
+// Draft, validate, diff, deploy and the translate module are shared with the decision editor (editor.js).
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("modeler-data").textContent);
-  var L = data.labels;
-  var csrf = document.getElementById("modeler-csrf").value;
+  var E = window.BpmEditor;
+  var data = E.data;
+  var L = E.labels;
+  var el = E.el;
   var panel = document.getElementById("modeler-panel");
-  var results = document.getElementById("modeler-results");
-  var statusLine = document.getElementById("modeler-status");
   var modeler, modeling, moddle, canvas, registry, overlays, selection;
   var marked = [];
   var TIMERS = ["timeDuration", "timeDate", "timeCycle"];
-
-  function fill(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (_m, key) { return values[key]; });
-  }
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") { node.textContent = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
-    });
-    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
-    return node;
-  }
-
-  function say(text) { statusLine.textContent = text; }
 
   // Fit the diagram, a little smaller and to the right, so the palette on the left covers none of it.
   function fit() {
@@ -237,158 +221,35 @@
     document.body.appendChild(timers);
   }
 
-  // ---- markers and results ---------------------------------------------------------------------------------
+  // ---- markers on the diagram ------------------------------------------------------------------------------
 
-  function clearMarks() {
-    marked.forEach(function (m) { if (registry.get(m[0])) { canvas.removeMarker(m[0], m[1]); } });
-    marked = [];
-    overlays.remove({ type: "problem" });
-  }
-
-  function mark(id, cls) {
-    if (!id || !registry.get(id)) { return false; }
-    canvas.addMarker(id, cls);
-    marked.push([id, cls]);
-    return true;
-  }
-
-  function focus(id) {
-    var element = registry.get(id);
-    if (element) { selection.select(element); canvas.scrollToElement(element); }
-  }
-
-  function list(title, items, cls) {
-    var ul = el("ul", { "class": "modeler-list " + cls });
-    items.forEach(function (item) {
-      var li = el("li", {}, [document.createTextNode(item.text)]);
-      if (item.id && registry.get(item.id)) {
-        li.classList.add("clickable");
-        li.setAttribute("data-element", item.id);
-        li.addEventListener("click", function () { focus(item.id); });
-      }
-      ul.appendChild(li);
-    });
-    return el("div", {}, [el("h3", { text: title }), ul]);
-  }
-
-  function showProblems(body) {
-    clearMarks();
-    results.textContent = "";
-    if (body.ok) { results.appendChild(el("p", { "class": "flash success", text: L.valid })); }
-    var problems = body.problems || [];
-    problems.forEach(function (p) {
-      if (mark(p.element_id, "has-problem")) {
-        overlays.add(p.element_id, "problem", { position: { top: -12, right: 12 },
-          html: el("span", { "class": "problem-badge", title: p.message, text: "!" }) });
-      }
-    });
-    if (problems.length) {
-      results.appendChild(list(L.problems, problems.map(function (p) { return { id: p.element_id, text: p.text }; }), "problems"));
-    }
-    if ((body.warnings || []).length) {
-      results.appendChild(list(L.warnings, body.warnings.map(function (p) { return { id: p.element_id, text: p.text }; }), "warnings"));
-    }
-  }
-
-  function describe(change) {
-    var name = change.name ? change.name + " " : "";
-    var fields = (change.fields || []).map(function (f) { return data.field_labels[f] || f; });
-    fields = fields.length ? " — " + fields.join(", ") : "";
-    return name + "(" + change.id + ", " + change.kind + ")" + fields;
-  }
-
-  function showDiff(body) {
-    clearMarks();
-    results.textContent = "";
-    if (!body.added.length && !body.removed.length && !body.changed.length) {
-      results.appendChild(el("p", { "class": "flash info", text: L.no_diff }));
-      return;
-    }
-    body.added.forEach(function (c) { mark(c.id, "diff-added"); });
-    body.changed.forEach(function (c) { mark(c.id, "diff-changed"); });
-    [["added", L.added], ["changed", L.changed], ["removed", L.removed]].forEach(function (pair) {
-      if (body[pair[0]].length) {
-        results.appendChild(list(pair[1], body[pair[0]].map(function (c) { return { id: c.id, text: describe(c) }; }),
-          "diff-" + pair[0]));
-      }
-    });
-  }
-
-  function showDeployed(body) {
-    clearMarks();
-    results.textContent = "";
-    if (body.problems) { showProblems({ ok: false, problems: body.problems }); return; }
-    if (!body.deployed.length) { results.appendChild(el("p", { "class": "flash info", text: L.unchanged })); return; }
-    body.deployed.forEach(function (d) {
-      var note = el("p", { "class": "flash success", id: "deployed-note" }, [
-        document.createTextNode(fill(L.deployed, { version: d.version }) + " "),
-        el("a", { href: d.url, text: fill(L.open_version, { version: d.version }) })]);
-      results.appendChild(note);
-    });
-    var draftNote = document.getElementById("draft-note");
-    if (draftNote) { draftNote.remove(); }
-  }
-
-  // ---- talking to the server -------------------------------------------------------------------------------
-
-  function post(url, payload) {
-    return fetch(url, { method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
-      body: JSON.stringify(payload || {}) }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok && !(response.status === 422 && body.problems)) {
-          throw new Error(body.message || response.status + " " + response.statusText);
-        }
-        return body;
-      });
-    });
-  }
-
-  function withXml(url) {
-    return modeler.saveXML({ format: true }).then(function (saved) { return post(url, { bpmn: saved.xml }); });
-  }
-
-  var actions = {
-    save: function () {
-      return withXml(data.urls.save).then(function (body) {
-        say(fill(L.saved, { time: new Date(body.draft.updated_at).toLocaleTimeString() }));
-      });
+  var markers = {
+    clear: function () {
+      marked.forEach(function (m) { if (registry.get(m[0])) { canvas.removeMarker(m[0], m[1]); } });
+      marked = [];
+      overlays.remove({ type: "problem" });
     },
-    validate: function () { return withXml(data.urls.validate).then(showProblems); },
-    diff: function () { return withXml(data.urls.diff).then(showDiff); },
-    deploy: function () {
-      if (!window.confirm(L.confirm_deploy)) { return Promise.resolve(); }
-      return withXml(data.urls.deploy).then(showDeployed);
+    add: function (id, cls, title) {
+      if (!id || !registry.get(id)) { return false; }
+      canvas.addMarker(id, cls);
+      marked.push([id, cls]);
+      if (cls === "has-problem") {
+        overlays.add(id, "problem", { position: { top: -12, right: 12 },
+          html: el("span", { "class": "problem-badge", title: title || "", text: "!" }) });
+      }
+      return true;
     },
-    discard: function () {
-      if (!window.confirm(L.confirm_discard)) { return Promise.resolve(); }
-      return post(data.urls.discard).then(function (body) {
-        return modeler.importXML(body.bpmn).then(function () {
-          fit();
-          clearMarks();
-          results.textContent = "";
-          var draftNote = document.getElementById("draft-note");
-          if (draftNote) { draftNote.remove(); }
-          say(L.discarded);
-        });
-      });
+    focus: function (id) {
+      var element = registry.get(id);
+      if (element) { selection.select(element); canvas.scrollToElement(element); }
     }
   };
-
-  document.querySelectorAll("[data-action]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var name = button.getAttribute("data-action");
-      say(L.working);
-      var done = actions[name]();
-      if (name !== "save" && name !== "discard") { done = done.then(function () { say(""); }); }
-      done.catch(function (error) { say(fill(L.failed, { error: error.message })); });
-    });
-  });
 
   // ---- start -----------------------------------------------------------------------------------------------
 
   fetch(data.moddle, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (camunda) {
-    modeler = new window.BpmnJS({ container: "#modeler-canvas", moddleExtensions: { camunda: camunda } });
+    modeler = new window.BpmnJS({ container: "#modeler-canvas", moddleExtensions: { camunda: camunda },
+      additionalModules: [E.translateModule] });
     modeling = modeler.get("modeling");
     moddle = modeler.get("moddle");
     canvas = modeler.get("canvas");
@@ -400,10 +261,15 @@
     modeler.on("commandStack.changed", function () {
       if (!panel.contains(document.activeElement)) { render(selection.get()[0] || null); }
     });
-    return modeler.importXML(data.bpmn).then(function () {
-      fit();
-      render(null);
-      document.getElementById("modeler-canvas").setAttribute("data-ready", "true");
+    return E.start({
+      key: "bpmn", modeler: modeler, ready: document.getElementById("modeler-canvas"), markers: markers,
+      open: function (xml) { return modeler.importXML(xml).then(function () { fit(); render(null); }); },
+      deployed: function (body) {
+        return body.deployed.map(function (d) {
+          return { text: E.fill(L.deployed, { version: d.version }), url: d.url,
+            link: E.fill(L.open_version, { version: d.version }) };
+        });
+      }
     });
-  }).catch(function (error) { say(fill(L.failed, { error: error.message })); });
+  }).catch(function (error) { E.say(E.fill(L.failed, { error: error.message })); });
 }());
