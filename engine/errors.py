@@ -6,9 +6,27 @@ from dataclasses import dataclass
 
 
 class EngineError(Exception):
-    """Base class of every error the engine raises on purpose."""
+    """Base class of every error the engine raises on purpose.
+
+    The message is English (logs, CLI, API problem documents); ``zh`` gives the same sentence in Chinese for the
+    pages, which show :meth:`text` in the reader's language.
+    """
 
     code = "engine_error"
+
+    def __init__(self, *args: object, zh: str | None = None):
+        super().__init__(*args)
+        self.texts: tuple[tuple[str, str], ...] = (("zh", zh),) if zh else ()
+
+    def text(self, lang: str = "en") -> str:
+        """Return the message in ``lang`` ("en", "zh", "zh-CN"…), English when there is no translation."""
+        wanted = (lang or "en").lower().replace("_", "-").split("-")[0]
+        return dict(self.texts).get(wanted, str(self))
+
+
+# Task and instance states as the Chinese messages name them.
+STATUS_ZH = {"open": "待办", "completed": "完成", "cancelled": "取消", "running": "运行中", "ended": "结束",
+             "incident": "出错", "waiting": "等待中"}
 
 
 class NotFound(EngineError):

@@ -83,7 +83,9 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
 
         detail = "\n".join(p.render(current_language()) for p in exc.problems)
     else:
-        detail = str(exc)
+        from web.i18n import reason_of
+
+        detail = str(exc) if is_api_request() else reason_of(exc)  # problem documents stay English
     return error_response(status, detail, exc.code, exc)
 
 

@@ -77,6 +77,12 @@ def pick(texts: Any, fallback: str = "") -> str:
     return fallback
 
 
+def reason_of(exc: Exception) -> str:
+    """Return an error's message in this language: the engine's errors carry a Chinese text as well."""
+    text = getattr(exc, "text", None)
+    return str(text(current_language())) if callable(text) else str(exc)
+
+
 def group_label(group_id: str | None) -> str:
     """Return a group's name in this language (the id for groups the engine does not know)."""
     if not group_id:

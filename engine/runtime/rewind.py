@@ -109,9 +109,10 @@ def earlier_step(workflow: BpmnWorkflow, task_id: str, element_id: str) -> Earli
     ran = any(t.task_spec.bpmn_id == element_id and t.state == TaskState.COMPLETED for t in workflow.get_tasks())
     if ran:
         raise Conflict(f"step {element_id!r} did not lead to this task (it ran on another branch); "
-                       "send the task back to a step on its own path")
+                       "send the task back to a step on its own path",
+                       zh=f"步骤 {element_id!r} 不在通向此任务的路径上（它在另一个分支上运行）；请退回到此任务所在路径上的步骤")
     raise Conflict(f"step {element_id!r} has not run in this instance; a task can only be sent back to an earlier "
-                   "user task that already ran")
+                   "user task that already ran", zh=f"步骤 {element_id!r} 在此实例中还没有运行过；只能退回到已经办理过的用户任务")
 
 
 def _kind(task: Any) -> str:

@@ -54,17 +54,18 @@ def _text_type(content: bytes, filename: str) -> str | None:
 def sniff(content: bytes, filename: str) -> str:
     """Return the media type of ``content`` judged by its bytes; InvalidInput naming what it is when not accepted."""
     if not content:
-        raise InvalidInput("the file is empty")
+        raise InvalidInput("the file is empty", zh="文件是空的")
     kind = filetype.guess(content)
     if kind is not None:
         if kind.mime in ACCEPTED:
             return str(kind.mime)
         raise InvalidInput(f"files of type {kind.mime} (.{kind.extension}) may not be attached: "
-                           "attach photos, PDF, Word, Excel, CSV or text files")
+                           "attach photos, PDF, Word, Excel, CSV or text files",
+                           zh=f"不能上传 {kind.mime}（.{kind.extension}）类型的文件：请上传照片、PDF、Word、Excel、CSV 或文本文件")
     text = _text_type(content, filename)
     if text is None:
         raise InvalidInput("the file's type could not be recognised from its content (it is not a photo, PDF, "
-                           "Word, Excel, CSV or text file)")
+                           "Word, Excel, CSV or text file)", zh="无法从文件内容识别其类型（不是照片、PDF、Word、Excel、CSV 或文本文件）")
     return text
 
 
@@ -92,7 +93,8 @@ def thumbnail(content: bytes, media_type: str) -> bytes | None:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise InvalidInput(f"the image is too large to open ({width}×{height} pixels; "
-                                       f"at most {MAX_PIXELS // 1_000_000} megapixels)")
+                                       f"at most {MAX_PIXELS // 1_000_000} megapixels)",
+                                       zh=f"图片太大，无法打开（{width}×{height} 像素；最多 {MAX_PIXELS // 1_000_000} 百万像素）")
                 image.draft("RGB", THUMBNAIL_SIZE)  # JPEG: decode at a fraction of the size
                 image.thumbnail(THUMBNAIL_SIZE)
                 picture = image.convert("RGBA") if image.mode in {"P", "LA", "RGBA", "PA"} else image.convert("RGB")
@@ -106,6 +108,7 @@ def thumbnail(content: bytes, media_type: str) -> bytes | None:
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidInput("the image is too large to open (it looks like a decompression bomb)") from exc
+        raise InvalidInput("the image is too large to open (it looks like a decompression bomb)",
+                           zh="图片太大，无法打开（疑似解压炸弹）") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidInput(f"the image could not be read: {exc}") from exc
+        raise InvalidInput(f"the image could not be read: {exc}", zh=f"无法读取图片：{exc}") from exc

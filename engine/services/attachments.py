@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.errors import STATUS_ZH, InvalidInput, NotAllowed, NotFound
 from engine.persistence import Attachment, HumanTask, ProcessInstance
 from engine.services import audit
 from engine.services.attachment_files import INLINE, display_name, sniff, thumbnail
@@ -77,7 +77,7 @@ def _view(row: Attachment) -> AttachmentView:
 def _instance(session: Session, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {instance_id} not found")
+        raise NotFound(f"instance {instance_id} not found", zh=f"实例 {instance_id} 不存在")
     return instance
 
 
@@ -119,19 +119,24 @@ def attach(session: Session, instance_id: int, filename: str, content: bytes, ac
     if task_id is not None:
         task = session.get(HumanTask, task_id)
         if task is None or task.instance_id != instance_id:
-            raise NotFound(f"task {task_id} is not a task of instance {instance_id}")
+            raise NotFound(f"task {task_id} is not a task of instance {instance_id}",
+                           zh=f"任务 {task_id} 不是实例 {instance_id} 的任务")
         if task.status != "open":
-            raise InvalidInput(f"task {task_id} is {task.status}: attach files to open tasks or to the case")
+            raise InvalidInput(f"task {task_id} is {task.status}: attach files to open tasks or to the case",
+                               zh=f"任务 {task_id} 当前状态为“{STATUS_ZH.get(task.status, task.status)}”：请把文件附在待办任务或案件上")
     if not may_attach(session, instance_id, actor, task_id):
         raise NotAllowed(f"{actor} may not attach files to instance {instance_id}: only people working on "
-                         f"{'this task' if task_id else 'one of its open tasks'} or a cs_head/admin may")
+                         f"{'this task' if task_id else 'one of its open tasks'} or a cs_head/admin may",
+                         zh=f"{actor} 不能给实例 {instance_id} 添加附件：只有办理{'此任务' if task_id else '其待办任务'}的人或客服部负责人/管理员可以")
     config = context_of(session).config
     if len(content) > config.attachment_max_bytes:
         raise InvalidInput(f"the file is {_size(len(content))}; at most {_size(config.attachment_max_bytes)} "
-                           "may be attached")
+                           "may be attached",
+                           zh=f"文件大小为 {_size(len(content))}；最多只能上传 {_size(config.attachment_max_bytes)}")
     count = session.scalar(select(func.count(Attachment.id)).where(Attachment.instance_id == instance_id)) or 0
     if count >= MAX_PER_INSTANCE:
-        raise InvalidInput(f"instance {instance_id} already has {MAX_PER_INSTANCE} attachments")
+        raise InvalidInput(f"instance {instance_id} already has {MAX_PER_INSTANCE} attachments",
+                           zh=f"实例 {instance_id} 已有 {MAX_PER_INSTANCE} 个附件")
     media_type = sniff(content, filename)
     name = display_name(filename, media_type)
     small = thumbnail(content, media_type)
@@ -161,7 +166,7 @@ def list_attachments(session: Session, instance_id: int, actor: str, task_id: st
     """Return the attachments of an instance (or of one of its tasks), oldest first, if ``actor`` may see it."""
     _instance(session, instance_id)
     if not may_read(session, instance_id, actor):
-        raise NotAllowed(f"{actor} may not see instance {instance_id}")
+        raise NotAllowed(f"{actor} may not see instance {instance_id}", zh=f"{actor} 无权查看实例 {instance_id}")
     stmt = select(Attachment).where(Attachment.instance_id == instance_id)
     if task_id is not None:
         stmt = stmt.where(Attachment.task_id == task_id)
@@ -172,7 +177,7 @@ def _readable(session: Session, attachment_id: int, actor: str) -> Attachment:
     row = session.get(Attachment, attachment_id)
     # An outsider learns nothing, not even that the attachment exists.
     if row is None or not may_read(session, row.instance_id, actor):
-        raise NotFound(f"attachment {attachment_id} not found")
+        raise NotFound(f"attachment {attachment_id} not found", zh=f"附件 {attachment_id} 不存在")
     return row
 
 
@@ -191,5 +196,5 @@ def read_thumbnail(session: Session, attachment_id: int, actor: str) -> bytes:
     """Return an image attachment's JPEG thumbnail if ``actor`` may see its instance (NotFound when it has none)."""
     row = _readable(session, attachment_id, actor)
     if row.thumbnail_key is None:
-        raise NotFound(f"attachment {attachment_id} has no thumbnail")
+        raise NotFound(f"attachment {attachment_id} has no thumbnail", zh=f"附件 {attachment_id} 没有缩略图")
     return store_named(context_of(session).config, row.storage).get(session, row.thumbnail_key)

@@ -48,15 +48,16 @@ def _members(session: Session, group: str) -> list[str]:
 def copy_instance(session: Session, instance_id: int, actor: str, to: list[str], note: str = "") -> list[str]:
     """Copy an instance to users and groups (a group: its active members now); return who received it."""
     if session.get(ProcessInstance, instance_id) is None:
-        raise NotFound(f"instance {instance_id} not found")
+        raise NotFound(f"instance {instance_id} not found", zh=f"实例 {instance_id} 不存在")
     if active_groups(session, actor) is None or not may_see_instance(session, instance_id, actor):
-        raise NotAllowed(f"{actor} may not copy instance {instance_id}: only people who may see it may")
+        raise NotAllowed(f"{actor} may not copy instance {instance_id}: only people who may see it may",
+                         zh=f"{actor} 不能抄送实例 {instance_id}：只有能查看它的人可以抄送")
     names = [n.strip() for n in to if n and n.strip()]
     if not names:
-        raise InvalidInput("copy to at least one user or group")
+        raise InvalidInput("copy to at least one user or group", zh="请至少抄送给一个用户或组")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
+        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters", zh=f"备注不能超过 {MAX_NOTE} 个字符")
     recipients: dict[str, str | None] = {}
     for name in names:
         if session.get(Group, name) is not None:
@@ -65,12 +66,12 @@ def copy_instance(session: Session, instance_id: int, actor: str, to: list[str],
         elif active_groups(session, name) is not None:
             recipients[name] = None
         else:
-            raise InvalidInput(f"no active user or group {name!r}")
+            raise InvalidInput(f"no active user or group {name!r}", zh=f"没有在职用户或组 {name!r}")
     recipients.pop(actor, None)
     if not recipients:
-        raise InvalidInput("nobody to copy to (the groups have no other active members)")
+        raise InvalidInput("nobody to copy to (the groups have no other active members)", zh="没有可抄送的人（这些组没有其他在职成员）")
     if len(recipients) > MAX_RECIPIENTS:
-        raise InvalidInput(f"copy to at most {MAX_RECIPIENTS} people at once")
+        raise InvalidInput(f"copy to at most {MAX_RECIPIENTS} people at once", zh=f"一次最多抄送 {MAX_RECIPIENTS} 人")
     at = now(session)
     for recipient, group in sorted(recipients.items()):
         session.add(InstanceCopy(instance_id=instance_id, recipient=recipient, via_group=group, note=note,

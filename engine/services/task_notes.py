@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, TaskComment
 from engine.services import audit
 from engine.services.context import now, plain
@@ -33,7 +33,7 @@ class CommentView:
 def _task_row(session: Session, task_id: str) -> HumanTask:
     row = session.get(HumanTask, task_id)
     if row is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
     return row
 
 
@@ -45,13 +45,14 @@ def get_draft(session: Session, task_id: str) -> dict[str, Any] | None:
 def save_draft(session: Session, task_id: str, data: dict[str, Any], actor: str) -> None:
     """Keep unfinished form input on an open task; only who may complete it may save a draft."""
     if not isinstance(data, dict):
-        raise InvalidInput("a draft must be an object")
+        raise InvalidInput("a draft must be an object", zh="草稿必须是一个对象")
     row = _task_row(session, task_id)
     if row.status != "open":
-        raise Conflict(f"task {task_id} is already {row.status}")
+        raise Conflict(f"task {task_id} is already {row.status}",
+                       zh=f"任务 {task_id} 已经{STATUS_ZH.get(row.status, row.status)}")
     groups = active_groups(session, actor)
     if groups is None or not may_work_on(row, actor, groups):
-        raise NotAllowed(f"{actor} may not work on task {task_id}")
+        raise NotAllowed(f"{actor} may not work on task {task_id}", zh=f"{actor} 不能办理任务 {task_id}")
     row.draft = plain(data)
     session.flush()
 
@@ -60,10 +61,10 @@ def add_comment(session: Session, task_id: str, body: str, actor: str) -> Commen
     """Add a comment to a task; it is also written to the audit trail."""
     text = (body or "").strip()
     if not text or len(text) > MAX_COMMENT:
-        raise InvalidInput(f"a comment must be 1–{MAX_COMMENT} characters")
+        raise InvalidInput(f"a comment must be 1–{MAX_COMMENT} characters", zh=f"评论须为 1–{MAX_COMMENT} 个字符")
     row = _task_row(session, task_id)
     if active_groups(session, actor) is None:
-        raise NotAllowed(f"unknown or inactive user {actor!r}")
+        raise NotAllowed(f"unknown or inactive user {actor!r}", zh=f"用户 {actor!r} 不存在或已停用")
     comment = TaskComment(task_id=row.id, author=actor, body=text, created_at=now(session))
     session.add(comment)
     audit.record(session, "task_commented", actor, instance_id=row.instance_id, task_id=row.id,

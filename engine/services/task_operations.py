@@ -30,28 +30,29 @@ def transfer_task(session: Session, task_id: str, actor: str, *, to_user: str | 
                   to_group: str | None = None, reason: str = "") -> TaskView:
     """Hand a task on to a user (who then holds it) or to a group (unclaimed in its queue), with a reason."""
     if (to_user is None) == (to_group is None):
-        raise InvalidInput("transfer to exactly one user or one group")
+        raise InvalidInput("transfer to exactly one user or one group", zh="转办给且只能给一个用户或一个组")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("give a reason for the transfer")
+        raise InvalidInput("give a reason for the transfer", zh="请填写转办原因")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
+        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters", zh=f"原因不能超过 {MAX_REASON} 个字符")
     row = task_row(session, task_id)
     groups = require_known_user(session, actor)
     require_open(row)
     holder = row.assignee == actor or (row.assignee is None and is_candidate(row, actor, groups))
     if not holder and not groups & SUPERVISORS:
-        raise NotAllowed(f"{actor} may not transfer task {task_id}: only its holder or a cs_head/admin may")
+        raise NotAllowed(f"{actor} may not transfer task {task_id}: only its holder or a cs_head/admin may",
+                         zh=f"{actor} 不能转办任务 {task_id}：只有任务的办理人或客服部负责人/管理员可以转办")
     before = {"assignee": row.assignee, "groups": list(candidate_groups(row))}
     if to_user is not None:
         if active_groups(session, to_user) is None:
-            raise InvalidInput(f"no active user {to_user!r}")
+            raise InvalidInput(f"no active user {to_user!r}", zh=f"没有在职用户 {to_user!r}")
         if to_user == row.assignee:
-            raise InvalidInput(f"task {task_id} is already {to_user}'s")
+            raise InvalidInput(f"task {task_id} is already {to_user}'s", zh=f"任务 {task_id} 已经由 {to_user} 办理")
         row.assignee = to_user
     else:
         if session.get(Group, to_group) is None:
-            raise InvalidInput(f"no group {to_group!r}")
+            raise InvalidInput(f"no group {to_group!r}", zh=f"没有组 {to_group!r}")
         drop_candidate_rows(session, [row.id])
         row.assignee, row.candidate_group = None, to_group
         row.candidates = {"groups": [to_group], "users": []}
@@ -70,11 +71,13 @@ def delegate_task(session: Session, task_id: str, actor: str, to_user: str) -> T
     require_known_user(session, actor)
     require_open(row)
     if row.assignee != actor:
-        raise NotAllowed(f"{actor} may not delegate task {task_id}: claim it first (only its assignee may delegate)")
+        raise NotAllowed(f"{actor} may not delegate task {task_id}: claim it first (only its assignee may delegate)",
+                         zh=f"{actor} 不能委派任务 {task_id}：请先认领（只有办理人可以委派）")
     if row.delegation == "pending":
-        raise Conflict(f"task {task_id} is already delegated to {row.assignee}")
+        raise Conflict(f"task {task_id} is already delegated to {row.assignee}",
+                       zh=f"任务 {task_id} 已委派给 {row.assignee}")
     if to_user == actor or active_groups(session, to_user) is None:
-        raise InvalidInput(f"no active user {to_user!r} other than you")
+        raise InvalidInput(f"no active user {to_user!r} other than you", zh=f"除您以外没有在职用户 {to_user!r}")
     row.owner, row.assignee, row.delegation = actor, to_user, "pending"
     audit.record(session, "task_delegated", actor, instance_id=row.instance_id, task_id=row.id,
                  process_key=row.process_key, data={"element_id": row.element_id, "delegate": to_user})

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, InvalidInput, NotAllowed
+from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed
 from engine.persistence import AuditEvent, ExternalTask, HumanTask, TaskComment
 from engine.runtime.rewind import EarlierStep
 from engine.services import audit
@@ -38,19 +38,21 @@ UNTOUCHED = {"task_created"}
 def _reason(reason: str, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(f"give a reason for sending the task back{what}")
+        raise InvalidInput(f"give a reason for sending the task back{what}", zh=f"请填写退回原因{what}")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
+        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters", zh=f"原因不能超过 {MAX_REASON} 个字符")
     return reason
 
 
 def _require_holder(row: HumanTask, actor: str, groups: set[str], verb: str) -> None:
     if row.delegation == "pending" and row.assignee == actor:
         raise NotAllowed(f"{actor} may not {verb} task {row.id}: it is delegated to you to fill in; "
-                         f"hand it back to {row.owner}, who decides")
+                         f"hand it back to {row.owner}, who decides",
+                         zh=f"{actor} 不能退回任务 {row.id}：这是委派给您填写的任务，请交还给 {row.owner} 决定")
     holder = row.assignee == actor or (row.assignee is None and is_candidate(row, actor, groups))
     if not holder and not groups & SUPERVISORS:
-        raise NotAllowed(f"{actor} may not {verb} task {row.id}: only its holder or a cs_head/admin may")
+        raise NotAllowed(f"{actor} may not {verb} task {row.id}: only its holder or a cs_head/admin may",
+                         zh=f"{actor} 不能退回任务 {row.id}：只有办理人或客服部负责人/管理员可以")
 
 
 def send_back_targets(session: Session, task_id: str) -> list[tuple[EarlierStep, str | None]]:
@@ -74,11 +76,13 @@ def send_back_task(session: Session, task_id: str, actor: str, to_element: str, 
     instance, info, run = load_instance(session, row.instance_id)
     require_running(instance)
     if not run.task_is_open(task_id):
-        raise Conflict(f"task {task_id} is no longer open in instance {instance.id}")
+        raise Conflict(f"task {task_id} is no longer open in instance {instance.id}",
+                       zh=f"任务 {task_id} 在实例 {instance.id} 中已不再待办")
     step = run.earlier_step(task_id, to_element)
     target = session.get(HumanTask, step.task_id)
     if target is None or target.completed_by is None:
-        raise Conflict(f"step {to_element!r} has no recorded performer in instance {instance.id}")
+        raise Conflict(f"step {to_element!r} has no recorded performer in instance {instance.id}",
+                       zh=f"步骤 {to_element!r} 在实例 {instance.id} 中没有记录办理人")
     performer: str | None = target.completed_by
     if performer is not None and active_groups(session, performer) is None:
         performer = None  # no longer here: the step's candidates get it
@@ -121,11 +125,12 @@ def _require_untouched(session: Session, instance_id: int, open_ids: list[str], 
         name = found.title if found is not None else task_id
         who = f" by {events[0][2]}" if events else ""
         raise Conflict(f"the next step ({name}) was already claimed or worked on{who}; the task can no longer be "
-                       "withdrawn — ask its holder to send it back")
+                       "withdrawn — ask its holder to send it back", zh=f"下一步（{name}）已被认领或处理{who}；任务不能再撤回，请让其办理人退回")
     locked = session.scalars(select(ExternalTask.id).where(ExternalTask.id.in_(worker_ids),
                                                            ExternalTask.lock_owner.is_not(None))).first()
     if locked is not None:
-        raise Conflict("a worker has already picked up the next step; the task can no longer be withdrawn")
+        raise Conflict("a worker has already picked up the next step; the task can no longer be withdrawn",
+                       zh="下一步已被外部工作程序领取；任务不能再撤回")
 
 
 def withdraw_task(session: Session, task_id: str, actor: str) -> TaskView:
@@ -133,9 +138,11 @@ def withdraw_task(session: Session, task_id: str, actor: str) -> TaskView:
     row = task_row(session, task_id)
     require_known_user(session, actor)
     if row.status != "completed":
-        raise Conflict(f"task {task_id} is {row.status}; only a completed task can be withdrawn")
+        raise Conflict(f"task {task_id} is {row.status}; only a completed task can be withdrawn",
+                       zh=f"任务 {task_id} 当前状态为“{STATUS_ZH.get(row.status, row.status)}”：只能撤回已完成的任务")
     if row.completed_by != actor:
-        raise NotAllowed(f"{actor} may not withdraw task {task_id}: only who completed it ({row.completed_by}) may")
+        raise NotAllowed(f"{actor} may not withdraw task {task_id}: only who completed it ({row.completed_by}) may",
+                         zh=f"{actor} 不能撤回任务 {task_id}：只有完成它的人（{row.completed_by}）可以撤回")
     instance, info, run = load_instance(session, row.instance_id)
     require_running(instance)
     later = run.successors(task_id)

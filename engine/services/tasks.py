@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.forms import validate_submission
-from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, ProcessInstance
 from engine.services import audit
 from engine.services.candidates import candidate_groups, candidate_users, drop_candidate_rows, is_candidate, who
@@ -74,7 +74,7 @@ def task_row(session: Session, task_id: str) -> HumanTask:
     """Return a task's row, or raise NotFound."""
     row = session.get(HumanTask, task_id)
     if row is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
     return row
 
 
@@ -84,7 +84,7 @@ def require_known_user(session: Session, actor: str) -> set[str]:
         return set()
     groups = active_groups(session, actor)
     if groups is None:
-        raise NotAllowed(f"unknown or inactive user {actor!r}")
+        raise NotAllowed(f"unknown or inactive user {actor!r}", zh=f"用户 {actor!r} 不存在或已停用")
     return groups
 
 
@@ -92,7 +92,8 @@ def require_open(row: HumanTask) -> None:
     """Raise Conflict unless the task is still open."""
     if row.status != "open":
         by = f" by {row.completed_by}" if row.completed_by else ""
-        raise Conflict(f"task {row.id} is already {row.status}{by}")
+        raise Conflict(f"task {row.id} is already {row.status}{by}",
+                       zh=f"任务 {row.id} 已经{STATUS_ZH.get(row.status, row.status)}" + (f"（{row.completed_by}）" if row.completed_by else ""))
 
 
 def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
@@ -110,9 +111,11 @@ def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
     if row.assignee == actor:
         return task_view(row)
     if row.assignee is not None:
-        raise Conflict(f"task {task_id} is already claimed by {row.assignee}")
+        raise Conflict(f"task {task_id} is already claimed by {row.assignee}",
+                       zh=f"任务 {task_id} 已被 {row.assignee} 认领")
     if not is_candidate(row, actor, groups):
-        raise NotAllowed(f"{actor} may not claim task {task_id}: it is for {who(row)}")
+        raise NotAllowed(f"{actor} may not claim task {task_id}: it is for {who(row)}",
+                         zh=f"{actor} 不能认领任务 {task_id}：它属于 {who(row)}")
     row.assignee = actor
     audit.record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key)
     session.flush()
@@ -127,7 +130,8 @@ def unclaim_task(session: Session, task_id: str, actor: str) -> TaskView:
     if row.assignee is None:
         return task_view(row)
     if row.assignee != actor and not groups & {"cs_head", "admin"}:
-        raise NotAllowed(f"task {task_id} is claimed by {row.assignee}; only they or a cs_head/admin may unclaim it")
+        raise NotAllowed(f"task {task_id} is claimed by {row.assignee}; only they or a cs_head/admin may unclaim it",
+                         zh=f"任务 {task_id} 已被 {row.assignee} 认领；只有本人或客服部负责人/管理员可以取消认领")
     previous, row.assignee = row.assignee, None
     if row.delegation == "pending":  # a delegate who gives it up hands it back to its owner, unfilled
         row.assignee, row.delegation = row.owner, None
@@ -143,9 +147,10 @@ def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> Ta
     groups = require_known_user(session, actor)
     require_open(row)
     if not groups & {"cs_head", "admin"}:
-        raise NotAllowed(f"{actor} may not assign tasks (cs_head or admin only)")
+        raise NotAllowed(f"{actor} may not assign tasks (cs_head or admin only)", zh=f"{actor} 不能分派任务（仅客服部负责人或管理员可以）")
     if not is_candidate(row, assignee, set(groups_of(session, assignee))):
-        raise InvalidInput(f"{assignee} may not work on task {task_id}: it is for {who(row)}")
+        raise InvalidInput(f"{assignee} may not work on task {task_id}: it is for {who(row)}",
+                           zh=f"{assignee} 不能办理任务 {task_id}：它属于 {who(row)}")
     previous, row.assignee = row.assignee, assignee
     audit.record(session, "task_assigned", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key,
                  data={"assignee": assignee, "previous_assignee": previous})
@@ -166,19 +171,20 @@ def clean_submission(session: Session, row: HumanTask, data: dict[str, Any], def
 def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:
     """Complete a task with data and run the instance to its next wait state, in one transaction."""
     if data is not None and not isinstance(data, dict):
-        raise InvalidInput("task data must be a JSON object")
+        raise InvalidInput("task data must be a JSON object", zh="任务数据必须是一个 JSON 对象")
     row = task_row(session, task_id)
     groups = require_known_user(session, actor)
     require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
         whom = f"assigned to {row.assignee}" if row.assignee else f"for {who(row)}"
-        raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})")
+        raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})", zh=f"{actor} 不能完成任务 {task_id}（{whom}）")
     if row.delegation == "pending" and actor == row.assignee:
         return return_delegated_task(session, row, dict(data or {}), actor)
     instance, info, run = load_instance(session, row.instance_id)
     require_running(instance)
     if not run.task_is_open(task_id):
-        raise Conflict(f"task {task_id} is no longer open in instance {instance.id}")
+        raise Conflict(f"task {task_id} is no longer open in instance {instance.id}",
+                       zh=f"任务 {task_id} 在实例 {instance.id} 中已不再待办")
     submitted = clean_submission(session, row, dict(data or {}), instance.definition_id)
     run.complete(task_id, submitted)
     at = now(session)

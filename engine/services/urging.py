@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, Notification, User, membership
 from engine.services import audit
 from engine.services.candidates import candidate_groups, candidate_users
@@ -57,20 +57,23 @@ def urge_task(session: Session, task_id: str, actor: str, note: str = "") -> Urg
     """Urge the holder (or the candidates) of an open task; Conflict (with when) if they were urged within the hour."""
     row = session.get(HumanTask, task_id)
     if row is None:
-        raise NotFound(f"task {task_id} not found")
+        raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
     if row.status != "open":
-        raise Conflict(f"task {task_id} is {row.status}: only an open task can be urged")
+        raise Conflict(f"task {task_id} is {row.status}: only an open task can be urged",
+                       zh=f"任务 {task_id} 当前状态为“{STATUS_ZH.get(row.status, row.status)}”：只能催办待办的任务")
     if row.assignee == actor:
-        raise NotAllowed(f"task {task_id} is yours: you cannot urge yourself")
+        raise NotAllowed(f"task {task_id} is yours: you cannot urge yourself", zh=f"任务 {task_id} 由您办理：不能催办自己")
     if not may_urge(session, row, actor):
-        raise NotAllowed(f"{actor} may not urge task {task_id}: only people who may see its case may")
+        raise NotAllowed(f"{actor} may not urge task {task_id}: only people who may see its case may",
+                         zh=f"{actor} 不能催办任务 {task_id}：只有能查看该案件的人可以催办")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters")
+        raise InvalidInput(f"the note is longer than {MAX_NOTE} characters", zh=f"留言不能超过 {MAX_NOTE} 个字符")
     people, groups = urge_recipients(session, row)
     people = [p for p in people if p != actor]
     if not people:
-        raise Conflict(f"task {task_id} has nobody to urge (no assignee and no other candidate)")
+        raise Conflict(f"task {task_id} has nobody to urge (no assignee and no other candidate)",
+                       zh=f"任务 {task_id} 没有可催办的人（没有办理人，也没有其他候选人）")
     at = now(session)
     recent = dict(session.execute(
         select(Notification.recipient, func.max(Notification.created_at))

@@ -22,6 +22,7 @@ from engine.services.attachments import (
 )
 from web.access import ANYONE, WORKERS, requires
 from web.db import db, get_engine, rollback
+from web.i18n import reason_of
 from web.instances.views import bp, require_visible
 
 MAX_FILES = 10
@@ -110,7 +111,7 @@ def upload(instance_id: int) -> ResponseReturnValue:
             added.append(attach(db(), instance_id, upload_file.filename or "", content, current_user.username, task_id))
         except EngineError as exc:
             rollback()
-            problem = gettext("%(file)s was not attached: %(reason)s", file=upload_file.filename, reason=str(exc))
+            problem = gettext("%(file)s was not attached: %(reason)s", file=upload_file.filename, reason=reason_of(exc))
             break
     if _fetched():
         if problem is not None:

@@ -11,6 +11,7 @@ from engine.errors import EngineError
 from engine.services.copies import copied_to, copy_instance, unread_copies
 from web.access import ANYONE, requires
 from web.db import db, rollback
+from web.i18n import reason_of
 from web.instances.views import bp, require_visible
 from web.paging import Pager, page_size, requested_page
 
@@ -29,7 +30,7 @@ def copy(instance_id: int) -> ResponseReturnValue:
         received = copy_instance(db(), instance_id, current_user.username, to, request.form.get("note", ""))
     except EngineError as exc:
         rollback()
-        flash(gettext("The case could not be copied: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("The case could not be copied: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(back)
     flash(gettext("Copied to %(people)s.", people=", ".join(received)), "success")
     return redirect(back)

@@ -20,6 +20,7 @@ from engine.services.notify_settings import (
 from engine.services.urging import urge_task
 from web.access import ADMINS, ANYONE, requires
 from web.db import db, rollback
+from web.i18n import reason_of
 from web.paging import page_size, requested_page
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -96,7 +97,7 @@ def settings() -> ResponseReturnValue:
                         digest=request.form.get("offhours") == "digest")
     except EngineError as exc:
         rollback()
-        flash(gettext("Not saved: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("Not saved: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(url_for("notifications.index"))
     flash(gettext("Notification settings saved."), "success")
     return redirect(url_for("notifications.index"))
@@ -111,7 +112,7 @@ def urge(task_id: str) -> ResponseReturnValue:
         result = urge_task(db(), task_id, current_user.username, request.form.get("note", ""))
     except EngineError as exc:
         rollback()
-        flash(gettext("Not urged: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("Not urged: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(back)
     flash(gettext("Urged %(people)s.", people=", ".join(result.recipients)), "success")
     return redirect(back)
@@ -144,7 +145,7 @@ def save_webhook() -> ResponseReturnValue:
                               keep_secret=not request.form.get("clear_secret"))
     except EngineError as exc:
         rollback()
-        flash(gettext("Not saved: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("Not saved: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(url_for("notifications.webhooks"))
     flash(gettext("Chat robot of %(group)s saved.", group=group), "success")
     return redirect(url_for("notifications.webhooks"))

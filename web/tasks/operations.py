@@ -13,7 +13,7 @@ from engine.services.task_operations import delegate_task, transfer_task
 from engine.services.task_returns import send_back_task, withdraw_task
 from web.access import WORKERS, may_delegate, may_transfer, requires
 from web.db import db, rollback
-from web.i18n import group_label
+from web.i18n import group_label, reason_of
 from web.tasks.views import bp, visible_task
 from web.texts import task_title
 
@@ -41,7 +41,7 @@ def transfer(task_id: str) -> ResponseReturnValue:
                       to_group=name if kind == "group" else None, reason=reason)
     except EngineError as exc:
         rollback()
-        flash(gettext("The task could not be transferred: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("The task could not be transferred: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(back)
     flash(gettext("The task is transferred."), "success")
     return redirect(url_for("inbox.index"))
@@ -64,7 +64,7 @@ def delegate(task_id: str) -> ResponseReturnValue:
         delegate_task(db(), task_id, current_user.username, to_user)
     except EngineError as exc:
         rollback()
-        flash(gettext("The task could not be delegated: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("The task could not be delegated: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(back)
     flash(gettext("The task is delegated to %(user)s; it comes back to you when they are done.", user=to_user), "success")
     return redirect(url_for("inbox.index"))
@@ -88,7 +88,7 @@ def send_back(task_id: str) -> ResponseReturnValue:
         reopened = send_back_task(db(), task_id, current_user.username, to_element, reason)
     except EngineError as exc:
         rollback()
-        flash(gettext("The task could not be sent back: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("The task could not be sent back: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(back)
     flash(gettext("The task is sent back to “%(step)s”; %(user)s has it again.", step=task_title(reopened),
                   user=reopened.assignee or group_label(reopened.group or "")), "success")
@@ -103,7 +103,7 @@ def withdraw(task_id: str) -> ResponseReturnValue:
         withdraw_task(db(), task_id, current_user.username)
     except EngineError as exc:
         rollback()
-        flash(gettext("The task could not be withdrawn: %(reason)s", reason=str(exc)), "error")
+        flash(gettext("The task could not be withdrawn: %(reason)s", reason=reason_of(exc)), "error")
         return redirect(request.referrer or url_for("inbox.done"))
     flash(gettext("The task is withdrawn: it is yours again with what you submitted."), "success")
     return redirect(url_for("tasks.show", task_id=task_id))

@@ -17,6 +17,7 @@ from web.auth.views import safe_next
 from web.db import db, rollback
 from web.errors import status_of
 from web.formview import deployment_today, form_error_messages, raw_values, read_submission, submission_error
+from web.i18n import reason_of
 from web.tasks.page import definition_of, render_task, task_form
 from web.texts import task_title
 
@@ -123,7 +124,7 @@ def complete(task_id: str) -> ResponseReturnValue:
         rollback()
         fresh = task_service.get_task(session, task_id)
         notice = _conflict_notice(fresh) or gettext("Someone else changed this process in the meantime (%(detail)s). "
-                                                    "Your input is shown below; submit it again.", detail=str(exc))
+                                                    "Your input is shown below; submit it again.", detail=reason_of(exc))
         return render_task(session, fresh, values=values, notice=notice, status=409)
     except EngineError as exc:
         # A script on the way to the next wait state, a limit, a refusal: nothing was kept, the same form comes back.
