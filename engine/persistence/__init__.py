@@ -9,6 +9,7 @@ from engine.persistence.customers import Contract, Customer, RegisterStart
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
 from engine.persistence.drafts import DefinitionDraft
 from engine.persistence.external_tasks import ExternalTask
+from engine.persistence.grading import CustomerGradeChange
 from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.notifications import GroupWebhook, Notification, NotificationDelivery, NotificationPreference
 from engine.persistence.rate_limits import RateLimitCounter
@@ -20,7 +21,8 @@ from engine.persistence.users import ApiToken, Group, SignInThrottle, User, memb
 __all__ = [
     "ApiToken", "Attachment", "AttachmentBlob", "AuditChainHead", "AuditCheckpoint", "AuditCheckpointHead", "AuditEvent",
     "AuditSignature", "Base",
-    "CalendarDay", "Contract", "Customer", "DefinitionDraft", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook",
+    "CalendarDay", "Contract", "Customer", "CustomerGradeChange",
+    "DefinitionDraft", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook",
     "HumanTask",
     "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
