@@ -5,7 +5,8 @@ Every measure reads projection and audit rows (``sla_breach``, ``human_task``, `
 ``audit_event``) and never loads a workflow. Durations and ageing are computed in Python from the
 fetched timestamps, so SQLite and PostgreSQL give the same numbers.
 
-The measures live in one module per subject (``common``, ``exceptions``, ``receivables``, ``work``); this
+The measures live in one module per subject (``common``, ``exceptions``, ``receivables``, ``work``; the KPIs with
+their definitions in ``kpis``, computed in ``deliveries`` and ``settlements``); this
 package names them all, so ``from engine.services import reports`` keeps working.
 """
 
@@ -33,7 +34,10 @@ from engine.services.reports.exceptions import (
     sla_breach_instance_ids,
     sla_breaches,
 )
+from engine.services.reports.kpis import CATALOGUE as KPI_CATALOGUE
+from engine.services.reports.kpis import Kpi, KpiValue, kpi, kpi_instance_ids, kpis
 from engine.services.reports.receivables import AmountRow, Receivable, ageing, escalation, open_receivables
+from engine.services.reports.shares import Share
 from engine.services.reports.work import (
     CycleTime,
     GroupQueue,
@@ -56,4 +60,5 @@ __all__ = [
     "complaint_handling", "escalation", "first_response_rate", "instance_counts_by_definition", "instances_by_ids",
     "instances_on_definition", "open_queues", "open_receivables", "open_task_instance_ids", "process_cycle_times",
     "severity_of", "sla_breach_instance_ids", "sla_breaches", "start_data", "step_cycle_times", "workload",
+    "KPI_CATALOGUE", "Kpi", "KpiValue", "Share", "kpi", "kpi_instance_ids", "kpis",
 ]
