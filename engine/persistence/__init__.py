@@ -12,6 +12,7 @@ from engine.persistence.external_tasks import ExternalTask
 from engine.persistence.grading import CustomerGradeChange
 from engine.persistence.instances import MessageSubscription, ProcessInstance
 from engine.persistence.notifications import GroupWebhook, Notification, NotificationDelivery, NotificationPreference
+from engine.persistence.questionnaires import Questionnaire, ReturnVisitRequest
 from engine.persistence.rate_limits import RateLimitCounter
 from engine.persistence.requests import IdempotencyKey, PortalTicket
 from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
@@ -26,7 +27,8 @@ __all__ = [
     "HumanTask",
     "HumanTaskCandidate",
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
-    "NotificationPreference", "PortalTicket", "ProcessDefinition", "RateLimitCounter", "RegisterStart",
+    "NotificationPreference", "PortalTicket", "ProcessDefinition", "Questionnaire", "RateLimitCounter", "RegisterStart",
+    "ReturnVisitRequest",
     "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
     "Timer", "User", "membership",
 ]
