@@ -1,0 +1,173 @@
+"""In a real browser (zh-CN), a designer changes the shipped receivables collection with nothing but the browser.
+
+A receivable is running: its chase task is open and the chase's deadline (boundary timer `chase_payment_overdue`,
+2 working days after the debt became overdue) is waiting. The designer opens version 1 in the modeler, makes
+the deadline 3 working days in the properties panel, breaks the escalation condition and sees the validation
+marker on that flow, fixes it, deploys version 2, dry-runs and migrates the running receivable on the migration
+page, and finds the new deadline on the instance: its timer now falls 3 working days after the debt became overdue.
+Screenshots: studio_modeler_zh.png, studio_timer_zh.png, studio_problem_zh.png, studio_deployed_zh.png,
+studio_dry_run_zh.png, studio_migrated_zh.png, studio_instance_zh.png.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.cli.serve import DEMO_PASSWORD
+from engine.config import PROJECT_ROOT
+from engine.passwords import hash_password
+from engine.services.definitions import definition_source, list_definitions
+from tests.e2e.browser import sign_in
+
+pytestmark = pytest.mark.slow
+PROCESS = "receivables_collection"
+SHIPPED = PROJECT_ROOT / "department"
+MODELER = PROJECT_ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-modeler.development.js"
+NEW_TIMER = "add_working_days(overdue_since, 3)"
+
+
+def _versions(engine):
+    with engine.transaction() as session:
+        return {d.version: d for d in list_definitions(session) if d.process_key == PROCESS}
+
+
+def _select(page, element_id: str) -> None:
+    page.locator(f'.djs-element[data-element-id="{element_id}"]').first.click()
+    page.wait_for_selector(f'#modeler-panel .prop-id code:text-is("{element_id}")')
+
+
+def _edit(page, field: str, value: str) -> None:
+    page.locator(f"#prop-{field}").fill(value)
+    page.locator(f"#prop-{field}").press("Tab")
+
+
+def _page(chromium, base, user):
+    context = chromium.new_context(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, base, user)
+    return context, page, errors
+
+
+def _running_receivable(live_server):
+    """Deploy the shipped process with its forms and start a receivable whose due date is past."""
+    engine = live_server.engine
+    for form in (SHIPPED / "forms").glob("*.json"):
+        shutil.copy(form, engine.config.forms_dir / form.name)
+    engine.deploy([SHIPPED / "processes" / f"{PROCESS}.bpmn"], actor="designer")
+    overdue_since = live_server.clock.now()
+    due_date = (overdue_since - timedelta(days=10)).date().isoformat()
+    instance = engine.start(PROCESS, {"customer": "华东冷链物流", "invoice_no": "INV-2026-118", "amount": "12800.00",
+                                      "currency": "CNY", "invoice_date": "2026-01-05", "due_date": due_date},
+                            actor="fin", business_key="INV-2026-118")
+    [chase] = [t for t in engine.tasks(instance_id=instance.id) if t.element_id == "chase_payment"]
+    [deadline] = [t for t in engine.timers(instance_id=instance.id) if t.element_id == "chase_payment_overdue"]
+    calendar = engine.business_calendar()
+    assert deadline.due_at == calendar.add_working_days(overdue_since, 2)
+    return instance, chase, overdue_since
+
+
+def test_a_designer_changes_the_receivables_process_and_migrates_a_running_instance(live_server, chromium,
+                                                                                   screenshots):
+    if not MODELER.is_file():
+        pytest.skip(f"the browser modeler's npm packages are not installed ({MODELER} is missing): run `make modeler`")
+    from playwright.sync_api import expect
+
+    engine, base = live_server.engine, live_server.url
+    hashed = hash_password(DEMO_PASSWORD)
+    engine.add_user("designer", ["designer"], password_hash=hashed)
+    engine.add_user("fin", ["finance"], password_hash=hashed)
+    instance, chase, overdue_since = _running_receivable(live_server)
+    v1 = _versions(engine)[1]
+
+    # The designer opens version 1 from the definitions page.
+    context, page, errors = _page(chromium, base, "designer")
+    page.goto(f"{base}/definitions/{v1.id}")
+    page.locator("#open-modeler").click()
+    page.wait_for_selector('#modeler-canvas[data-ready="true"]')
+    assert "应收账款催收" in page.locator("h1").inner_text()
+    page.screenshot(path=str(screenshots / "studio_modeler_zh.png"), full_page=True)
+
+    # The chase deadline: a boundary timer with its SLA; the panel offers the business-calendar helpers.
+    _select(page, "chase_payment_overdue")
+    assert page.locator("#prop-timerKind").input_value() == "timeDate"
+    assert page.locator("#prop-timer").input_value() == "collection_due"
+    assert page.locator("#prop-sla").input_value() == "chase_payment"
+    helpers = page.locator("#modeler-timer-examples option").evaluate_all("(os) => os.map((o) => o.value)")
+    assert any(h.startswith("add_working_days(") for h in helpers), helpers
+    _edit(page, "name", "3 个工作日")
+    _edit(page, "timer", NEW_TIMER)
+    page.screenshot(path=str(screenshots / "studio_timer_zh.png"), full_page=True)
+
+    # A broken escalation condition is marked on its flow; the list item selects it; fixed, the draft is valid.
+    page.locator('.djs-element[data-element-id="f_gw_head_label"]').click()
+    page.wait_for_selector("#modeler-panel #prop-condition")
+    assert page.locator("#prop-condition").input_value() == "escalation_level == 1"
+    _edit(page, "condition", "escalation_level = = 1")
+    page.locator('[data-action="validate"]').click()
+    page.wait_for_selector('.djs-element[data-element-id="f_gw_head"].has-problem')
+    problem = page.locator('#modeler-results .problems li[data-element="f_gw_head"]')
+    assert "条件" in problem.inner_text()
+    page.screenshot(path=str(screenshots / "studio_problem_zh.png"), full_page=True)
+    marked = page.locator(".has-problem").evaluate_all("(ns) => ns.map((n) => n.getAttribute('data-element-id'))")
+    assert set(marked) == {"f_gw_head"}, (marked, page.locator("#modeler-results").inner_text())
+    problem.click()
+    page.wait_for_selector("#modeler-panel #prop-condition")
+    _edit(page, "condition", "escalation_level == 1")
+    page.locator('[data-action="validate"]').click()
+    page.wait_for_selector("#modeler-results .flash.success")
+    assert page.locator(".has-problem").count() == 0
+
+    # Save, compare (the timer is listed as changed), deploy version 2.
+    page.locator('[data-action="save"]').click()
+    expect(page.locator("#modeler-status")).to_contain_text("草稿")
+    page.locator('[data-action="diff"]').click()
+    page.wait_for_selector('#modeler-results .diff-changed li[data-element="chase_payment_overdue"]')
+    assert page.locator('#modeler-results li[data-element="f_gw_head"]').count() == 0
+    page.locator('[data-action="deploy"]').click()
+    page.wait_for_selector("#deployed-note")
+    assert "版本 2" in page.locator("#deployed-note").inner_text()
+    page.screenshot(path=str(screenshots / "studio_deployed_zh.png"), full_page=True)
+    v2 = _versions(engine)[2]
+    with engine.transaction() as session:
+        source = definition_source(session, v2.id)
+    assert NEW_TIMER in source and "escalation_level == 1" in source and v2.deployed_by == "designer"
+
+    # The migration page: the dry run lists the receivable as able to move; confirming moves it.
+    page.goto(f"{base}/definitions/")
+    page.locator(f'a[href="/definitions/processes/{PROCESS}/migrate"]').click()
+    assert page.locator("#from").input_value() == "1" and page.locator("#to").input_value() == "2"
+    page.locator("form.migration-plan button[type=submit]").click()
+    row = page.locator(f'table.migration-result tr:has(a[href="/instances/{instance.id}"])')
+    expect(row).to_have_class("ok")
+    assert "催收付款" in row.inner_text()
+    page.screenshot(path=str(screenshots / "studio_dry_run_zh.png"), full_page=True)
+    assert engine.instance(instance.id).version == 1, "the dry run changed nothing"
+    page.locator("form.confirm-migration button[type=submit]").click()
+    page.wait_for_selector("table.migration-result")
+    assert re.search("已迁移|migrated", page.locator("main").inner_text())
+    page.screenshot(path=str(screenshots / "studio_migrated_zh.png"), full_page=True)
+    assert engine.instance(instance.id).version == 2
+    assert errors == []
+    context.close()
+
+    # The receivable's chase task kept its id; its deadline is 3 working days after the debt became overdue.
+    due = engine.business_calendar().add_working_days(overdue_since, 3)
+    [deadline] = [t for t in engine.timers(instance_id=instance.id) if t.element_id == "chase_payment_overdue"]
+    assert deadline.due_at == due
+    assert chase.id in {t.id for t in engine.tasks(instance_id=instance.id)}
+    context, page, errors = _page(chromium, base, "head")
+    page.goto(f"{base}/instances/{instance.id}")
+    timers = page.locator("main").inner_text()
+    shown = due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert "3 个工作日" in timers and shown in timers, timers
+    page.screenshot(path=str(screenshots / "studio_instance_zh.png"), full_page=True)
+    assert errors == []
+    context.close()
