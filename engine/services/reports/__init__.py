@@ -35,7 +35,7 @@ from engine.services.reports.exceptions import (
     sla_breaches,
 )
 from engine.services.reports.kpis import CATALOGUE as KPI_CATALOGUE
-from engine.services.reports.kpis import Kpi, KpiValue, kpi, kpi_instance_ids, kpis
+from engine.services.reports.kpis import Kpi, KpiValue, kpi_instance_ids, kpi_value, kpi_values
 from engine.services.reports.receivables import AmountRow, Receivable, ageing, escalation, open_receivables
 from engine.services.reports.shares import Share
 from engine.services.reports.work import (
@@ -60,5 +60,5 @@ __all__ = [
     "complaint_handling", "escalation", "first_response_rate", "instance_counts_by_definition", "instances_by_ids",
     "instances_on_definition", "open_queues", "open_receivables", "open_task_instance_ids", "process_cycle_times",
     "severity_of", "sla_breach_instance_ids", "sla_breaches", "start_data", "step_cycle_times", "workload",
-    "KPI_CATALOGUE", "Kpi", "KpiValue", "Share", "kpi", "kpi_instance_ids", "kpis",
+    "KPI_CATALOGUE", "Kpi", "KpiValue", "Share", "kpi_instance_ids", "kpi_value", "kpi_values",
 ]

@@ -2,7 +2,7 @@
 SOP gives one, and (as ``docs/kpis.md`` says) the assumptions to confirm with the department where the manual's
 definition is not in the repository.
 
-``kpis(session, period)`` computes them all; ``kpi_instance_ids`` lists the instances behind one outcome. Two KPIs
+``kpi_values(session, period)`` computes them all; ``kpi_instance_ids`` lists the instances behind one outcome. Two KPIs
 are computed by other modules of this package when they exist (``surveys.satisfaction``, ``calls.answer_rate``);
 without them the KPI says "not recorded" and has no value, never a made-up one.
 """
@@ -175,7 +175,7 @@ def _adapt(kpi: Kpi, result: Any) -> KpiValue:
                     {str(k): list(v) for k, v in ids.items()} if isinstance(ids, dict) else {})
 
 
-def kpi(session: Session, key: str, period: Period, at: datetime | None = None) -> KpiValue:
+def kpi_value(session: Session, key: str, period: Period, at: datetime | None = None) -> KpiValue:
     """Compute one KPI for ``period`` (``at``: now, for what is open and past due; default the engine clock)."""
     definition = BY_KEY[key]
     if key in _LOCAL:
@@ -183,14 +183,14 @@ def kpi(session: Session, key: str, period: Period, at: datetime | None = None) 
     return _elsewhere(session, definition, period)
 
 
-def kpis(session: Session, period: Period, at: datetime | None = None) -> list[KpiValue]:
+def kpi_values(session: Session, period: Period, at: datetime | None = None) -> list[KpiValue]:
     """Compute every KPI of the catalogue for ``period``, in catalogue order."""
     at = at or now(session)
-    return [kpi(session, k.key, period, at) for k in CATALOGUE]
+    return [kpi_value(session, k.key, period, at) for k in CATALOGUE]
 
 
 def kpi_instance_ids(session: Session, key: str, outcome: str, period: Period, at: datetime | None = None) -> list[int]:
     """Return the instances behind one outcome of a KPI (e.g. the late deliveries); [] for an unknown KPI."""
     if key not in BY_KEY:
         return []
-    return kpi(session, key, period, at).ids.get(outcome, [])
+    return kpi_value(session, key, period, at).ids.get(outcome, [])

@@ -1,0 +1,197 @@
+"""The KPIs of issue #17 with their definitions (docs/kpis.md), computed from instances run through the real engine.
+
+Orders, settlements and contract renewals are driven with the shipped processes; time moves only with the
+ManualClock (fixture: Monday 2026-03-02 09:00 Shanghai). Every formula is checked on a mix of outcomes, and on an
+empty period, where it has no value (None), not a division by zero.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from engine import Engine, ManualClock
+from engine.services import reports
+from engine.services.reports import kpis as kpi_module
+from tests.processes import test_contract_renewal as renewal
+from tests.processes import test_monthly_settlement as settlement
+from tests.processes import test_order_plan as order
+
+MARCH = reports.Period(datetime(2026, 2, 28, 16, tzinfo=timezone.utc), datetime(2026, 3, 31, 16, tzinfo=timezone.utc))
+FEBRUARY = reports.Period(datetime(2026, 1, 31, 16, tzinfo=timezone.utc), datetime(2026, 2, 28, 16, tzinfo=timezone.utc))
+sh = order.sh
+
+
+def fire_at(engine: Engine, clock: ManualClock, at: datetime) -> None:
+    clock.set(at)
+    engine.fire_due_timers()
+
+
+def task(engine: Engine, instance_id: int, element_id: str):
+    (found,) = [t for t in engine.tasks(instance_id=instance_id) if t.element_id == element_id]
+    return found
+
+
+def do(engine: Engine, instance_id: int, element_id: str, data: dict, user: str) -> None:
+    engine.complete(task(engine, instance_id, element_id).id, data, user)
+
+
+def three_orders(engine: Engine, clock: ManualClock) -> dict[str, int]:
+    """A: all in time. B: behind at the one-hour check, a new time agreed, late to the required time but in time to the
+    agreed one, damaged, receipt overdue. C: clarified plan (required time moved to 18:00), dispatched after the
+    pickup time, in time to the corrected time, receipt lost."""
+    a = order.start(engine, order_no="SO-A")
+    b = order.start(engine, order_no="SO-B", pickup_time="2026-03-04T14:00:00+08:00",
+                    required_arrival="2026-03-05T16:00:00+08:00")
+    c = order.start(engine, order_no="SO-C")
+    for instance_id in (a, b):
+        do(engine, instance_id, "check_order", order.PLAN_OK, "assistant")
+        do(engine, instance_id, "confirm_dispatch", order.DISPATCH, "ops")  # 3-2 09:00: before each pickup time
+    do(engine, c, "check_order", {"in_scope": True, "data_complete": False}, "assistant")
+    do(engine, c, "clarify_with_customer", {"clarification_outcome": "corrected", "customer_reply": "later",
+                                            "required_arrival": "2026-03-03T18:00:00+08:00"}, "assistant")
+    do(engine, c, "check_order", order.PLAN_OK, "assistant")
+    clock.set(sh(2026, 3, 2, 15, 0))
+    do(engine, c, "confirm_dispatch", order.DISPATCH, "ops")  # pickup was 14:00: late
+
+    fire_at(engine, clock, sh(2026, 3, 3, 15, 0))  # A's one-hour check
+    do(engine, a, "confirm_on_schedule", {"on_schedule": True}, "assistant")
+    clock.set(sh(2026, 3, 3, 15, 45))
+    do(engine, a, "report_arrival", {"arrived_at": "2026-03-03T15:45:00+08:00"}, "ops")
+    do(engine, a, "confirm_with_consignee", order.ALL_FINE, "assistant")
+    fire_at(engine, clock, sh(2026, 3, 3, 17, 0))  # C's one-hour check (corrected time 18:00)
+    do(engine, c, "confirm_on_schedule", {"on_schedule": True}, "assistant")
+    clock.set(sh(2026, 3, 3, 17, 30))
+    do(engine, c, "report_arrival", {"arrived_at": "2026-03-03T17:30:00"}, "ops")  # no offset: Shanghai time
+    do(engine, c, "confirm_with_consignee", order.ALL_FINE, "assistant")
+
+    fire_at(engine, clock, sh(2026, 3, 5, 15, 0))  # B's one-hour check: behind
+    do(engine, b, "confirm_on_schedule", {"on_schedule": False}, "assistant")
+    do(engine, b, "give_earliest_time", {"earliest_arrival": "2026-03-05T19:00:00+08:00", "delay_reason": "traffic"}, "ops")
+    do(engine, b, "agree_new_time", {"agreed_arrival": "2026-03-05T19:00:00+08:00", "customer_contact": "Ms Li"},
+       "assistant")
+    fire_at(engine, clock, sh(2026, 3, 5, 18, 0))
+    do(engine, b, "confirm_on_schedule", {"on_schedule": True}, "assistant")
+    clock.set(sh(2026, 3, 5, 18, 30))
+    do(engine, b, "report_arrival", {"arrived_at": "2026-03-05T18:30:00+08:00"}, "ops")
+    do(engine, b, "confirm_with_consignee", {**order.ALL_FINE, "cargo_damaged": True}, "assistant")
+
+    clock.set(sh(2026, 3, 6, 11, 0))
+    do(engine, a, "hand_over_receipt", {"receipt_status": "handed_over",
+                                         "receipt_handed_over_at": "2026-03-06T10:30:00+08:00"}, "assistant")
+    do(engine, c, "hand_over_receipt", {"receipt_status": "lost"}, "assistant")
+    fire_at(engine, clock, sh(2026, 3, 12, 18, 31))  # B's receipt (due 3-12 18:30) is overdue: breach, still open
+    assert [e.data["step"] for e in order.events(engine, b, "sla_breached")] == ["return_receipt"]
+    return {"A": a, "B": b, "C": c}
+
+
+def test_order_kpis_pd_pi_pw_pn_damage_receipts_and_plan_accuracy(engine: Engine, clock: ManualClock) -> None:
+    ids = three_orders(engine, clock)
+    a, b, c = ids["A"], ids["B"], ids["C"]
+    with engine.transaction() as session:
+        values = {v.kpi.key: v for v in reports.kpi_values(session, MARCH)}
+    pd = values["on_time_delivery"]
+    assert (pd.numerator, pd.denominator, pd.ids["on_time"], pd.ids["late"]) == (2, 3, sorted([a, c], reverse=True), [b])
+    assert pd.value == pytest.approx(2 / 3) and pd.meets_target is False  # target 98 %
+    pn = values["on_time_to_agreed"]  # B arrived after the required 16:00 but before the agreed 19:00
+    assert (pn.value, pn.ids["late"]) == (1.0, [])
+    pi = values["on_time_pickup"]
+    assert (pi.ids["on_time"], pi.ids["late"], pi.value) == (sorted([a, b], reverse=True), [c], pytest.approx(2 / 3))
+    pw = values["on_schedule_in_transit"]  # B's first check was behind; its second (on schedule) does not count
+    assert (pw.ids["behind"], pw.numerator, pw.denominator) == ([b], 2, 3)
+    damage = values["damage_rate"]
+    assert (damage.ids["damaged"], damage.value, damage.meets_target) == ([b], pytest.approx(1 / 3), False)
+    receipts = values["receipt_timeliness"]
+    assert (receipts.ids["on_time"], receipts.ids["late"], receipts.ids["lost"], receipts.ids["pending"]) == (
+        [a], [b], [c], [])
+    assert receipts.value == pytest.approx(1 / 3)
+    accuracy = values["plan_accuracy"]
+    assert (accuracy.ids["clarified"], accuracy.value) == ([c], pytest.approx(2 / 3))
+    with engine.transaction() as session:
+        assert reports.kpi_instance_ids(session, "on_time_delivery", "late", MARCH) == [b]
+        assert reports.kpi_instance_ids(session, "no_such_kpi", "late", MARCH) == []
+
+
+def test_a_receipt_not_due_yet_is_pending_and_an_undispatched_order_before_pickup_too(
+        engine: Engine, clock: ManualClock) -> None:
+    instance_id = order.arrived(engine, clock, sh(2026, 3, 3, 15, 45))
+    do(engine, instance_id, "confirm_with_consignee", order.ALL_FINE, "assistant")
+    waiting = order.start(engine, order_no="SO-W", pickup_time="2026-03-20T14:00:00+08:00",
+                          required_arrival="2026-03-21T16:00:00+08:00")
+    do(engine, waiting, "check_order", order.PLAN_OK, "assistant")
+    with engine.transaction() as session:
+        receipts = reports.kpi_value(session, "receipt_timeliness", MARCH)
+        pickup = reports.kpi_value(session, "on_time_pickup", MARCH)
+        late_pickup = reports.kpi_value(session, "on_time_pickup", MARCH, at=sh(2026, 3, 20, 14, 1))
+    assert (receipts.ids["pending"], receipts.value, receipts.denominator) == ([instance_id], None, 0)
+    assert (pickup.ids["pending"], pickup.ids["on_time"]) == ([waiting], [instance_id])
+    assert late_pickup.ids["late"] == [waiting]  # still not dispatched after the pickup time
+
+
+def test_settlement_on_time_rate_counts_the_5th_and_the_10th(engine: Engine, clock: ManualClock) -> None:
+    settlement.deploy(engine)
+    in_time = settlement.start(engine, "ACME Logistics")
+    late = settlement.start(engine, "Beta Foods")
+    open_one = settlement.start(engine, "Gamma Retail")
+    settlement.finish(engine, in_time, "prepare_sheet", settlement.SHEET, "assistant")
+    settlement.finish(engine, in_time, "reconcile_invoice", settlement.INVOICE, "fin")
+    with engine.transaction() as session:
+        before = reports.kpi_value(session, "settlement_on_time", MARCH)
+    assert (before.ids["on_time"], sorted(before.ids["pending"]), before.value) == (
+        [in_time], sorted([late, open_one]), 1.0)
+    fire_at(engine, clock, sh(2026, 3, 5, 17, 31))  # the sheets of the other two were due at 17:30 on the 5th
+    assert [b[0] for b in settlement.breaches(engine, late)] == ["settlement_sheet"]
+    clock.set(sh(2026, 3, 6, 9, 0))
+    settlement.finish(engine, late, "prepare_sheet", settlement.SHEET, "assistant")
+    with engine.transaction() as session:
+        after = reports.kpi_value(session, "settlement_on_time", MARCH)
+        empty = reports.kpi_value(session, "settlement_on_time", FEBRUARY)
+    assert (after.ids["on_time"], sorted(after.ids["late"]), after.ids["pending"]) == (
+        [in_time], sorted([late, open_one]), [])
+    assert after.value == pytest.approx(1 / 3)
+    assert (empty.value, empty.denominator, empty.numerator) == (None, 0, 0)
+
+
+def test_renewal_rate_counts_each_decided_term_once_by_its_decision(engine: Engine, clock: ManualClock) -> None:
+    renewal.deploy(engine)
+    renewed = renewal.add_contract(engine, "HT-1", "2026-06-30")
+    ended = renewal.add_contract(engine, "HT-2", "2026-06-30")
+    undecided = renewal.add_contract(engine, "HT-3", "2026-06-30")
+    fire_at(engine, clock, sh(2026, 4, 30, 9, 0))
+    do(engine, renewed, "discuss_renewal", {"decision": "reprice", "new_expires_on": "2027-06-30"}, "rep")
+    do(engine, ended, "discuss_renewal", {"decision": "end"}, "rep")
+    assert task(engine, undecided, "discuss_renewal")
+    may = reports.Period(datetime(2026, 4, 30, 16, tzinfo=timezone.utc), datetime(2026, 5, 31, 16, tzinfo=timezone.utc))
+    april = reports.Period(datetime(2026, 3, 31, 16, tzinfo=timezone.utc), datetime(2026, 4, 30, 16, tzinfo=timezone.utc))
+    with engine.transaction() as session:
+        rate = reports.kpi_value(session, "renewal_rate", april)
+        none = reports.kpi_value(session, "renewal_rate", may)
+    assert (rate.ids["renewed"], rate.ids["ended"], rate.value) == ([renewed], [ended], 0.5)
+    assert (none.value, none.denominator) == (None, 0)
+
+
+def test_an_empty_period_has_no_value_for_any_kpi_never_a_division_by_zero(engine: Engine) -> None:
+    with engine.transaction() as session:
+        values = reports.kpi_values(session, FEBRUARY)
+    assert [v.kpi.key for v in values] == [k.key for k in reports.KPI_CATALOGUE]
+    for value in values:
+        assert value.value is None and value.meets_target is None, value.kpi.key
+        assert value.denominator in (0, None) and all(ids == [] for ids in value.ids.values()), value.kpi.key
+        assert value.to_json()["value"] is None
+
+
+def test_a_kpi_whose_module_is_missing_is_not_recorded_rather_than_zero(engine: Engine,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(kpi_module._ELSEWHERE, "answer_rate", ("no_such_calls_module", "answer_rate"))
+    with engine.transaction() as session:
+        value = reports.kpi_value(session, "answer_rate", MARCH)
+    assert (value.recorded, value.value, value.numerator) == (False, None, None)
+    assert value.to_json()["recorded"] is False and value.to_json()["target"] == 0.95
+
+
+def test_every_kpi_states_its_formula_and_source_and_assumptions_are_marked() -> None:
+    for kpi in reports.KPI_CATALOGUE:
+        assert kpi.formula and kpi.source, kpi.key
+    assumed = {k.symbol for k in reports.KPI_CATALOGUE if k.assumption}
+    assert {"Pd", "Pi", "Pw", "Pn"} <= assumed
