@@ -73,6 +73,26 @@ def group_from_data(candidates: Candidates, element: dict[str, Any], data: dict[
     return Candidates((group,), candidates.users, candidates.assignee)
 
 
+ASSIGNEE_FROM = "assigneeFrom"
+
+
+def assignee_from_data(candidates: Candidates, element: dict[str, Any], data: dict[str, Any],
+                       is_user: Callable[[str], bool]) -> Candidates:
+    """Return the candidates with the assignee a process variable names, when the task's ``assigneeFrom`` says which.
+
+    The variable (e.g. ``owner``: the customer's cs_rep from the register) holds a user name; the task is assigned to
+    that user and stays open to its groups (given back, anyone of the lane's group may claim it). An empty value or
+    one naming no user leaves the task to its groups, so an unowned customer's task is never lost.
+    """
+    variable = str((element.get("properties") or {}).get(ASSIGNEE_FROM) or "").strip()
+    value = data.get(variable) if variable else None
+    if not isinstance(value, str) or not value.strip() or not is_user(value.strip()):
+        return candidates
+    user = value.strip()
+    users = candidates.users if user in candidates.users else (*candidates.users, user)
+    return Candidates(candidates.groups, users, user)
+
+
 def add_candidate_rows(session: Session, task_id: str, candidates: Candidates) -> None:
     """Write the rows the inbox reads for candidates beyond the first group."""
     for group in candidates.groups[1:]:

@@ -95,9 +95,12 @@ def find_customer(session: Session, name: str) -> Customer:
 
 def save_customer(
     session: Session, name: str, actor: str, *, grade: Any = _KEEP, active: Any = _KEEP, owner: Any = _KEEP,
-    note: Any = _KEEP, customer_id: int | None = None,
+    note: Any = _KEEP, customer_id: int | None = None, grade_reason: Any = "",
 ) -> CustomerView:
-    """Add a customer (``customer_id`` None) or change one; what is not given stays (a new one: grade 3, active)."""
+    """Add a customer (``customer_id`` None) or change one; what is not given stays (a new one: grade 3, active).
+
+    A new grade (or a new customer's first one) is an entry of the grade history, with ``grade_reason``.
+    """
     name = _text(name, "customer name", 200)
     if customer_id is None:
         if session.scalar(select(Customer.id).where(Customer.name == name)) is not None:
@@ -131,6 +134,11 @@ def save_customer(
     after = customer_view(row).to_json()
     if after != before:
         audit.record(session, "customer_saved", actor, data={"customer": row.name, "before": before, "after": after})
+    if before.get("grade") != after["grade"]:
+        from engine.services.grading import record_grade_change
+
+        record_grade_change(session, row, before.get("grade"), row.grade, actor, source="register",
+                            reason=str(grade_reason or ""))
     return customer_view(row)
 
 

@@ -19,6 +19,7 @@ from engine.runtime.dialect import finished_elements
 from engine.services import audit
 from engine.services.candidates import (
     add_candidate_rows,
+    assignee_from_data,
     candidates_for,
     drop_candidate_rows,
     evaluate_date,
@@ -26,7 +27,7 @@ from engine.services.candidates import (
 )
 from engine.services.context import context_of, now, plain
 from engine.services.texts import process_texts
-from engine.services.users import group_names
+from engine.services.users import get_user, group_names
 
 SCALAR_TYPES = (str, int, bool)
 
@@ -79,6 +80,7 @@ def sync_projections(
         if element.get("follow_up"):
             follow_up_at, _ = evaluate_date(ctx.runtime, element["follow_up"], task.data, task.element_id, "follow-up date")
         people = group_from_data(candidates_for(element, task.lane), element, task.data, lambda: group_names(session))
+        people = assignee_from_data(people, element, task.data, lambda name: get_user(session, name) is not None)
         if reopened and tid in reopened:
             _reopen_row(session, tid, reopened[tid], people, at, due_at, trace, follow_up_at)
             continue

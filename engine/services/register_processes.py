@@ -152,18 +152,25 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any]], dict[str, Any]]] = {
 
 def lock_register_task(session: Session) -> Any | None:
     """Lock the oldest open task of the register's topics for the register worker (None: no work)."""
+    from engine.services.customer_reviews import REVIEW_HANDLERS
     from engine.services.external_tasks import fetch_and_lock
 
-    locked = fetch_and_lock(session, WORKER, [{"topic": t, "lock_duration_s": 300} for t in HANDLERS], 1, ACTOR)
+    topics = [*HANDLERS, *REVIEW_HANDLERS]
+    locked = fetch_and_lock(session, WORKER, [{"topic": t, "lock_duration_s": 300} for t in topics], 1, ACTOR)
     return locked[0] if locked else None
 
 
 def handle_register_task(session: Session, task_id: str) -> None:
     """Do the work of a locked register task and complete it (the instance runs on)."""
+    from engine.services.customer_reviews import REVIEW_HANDLERS
     from engine.services.external_tasks import complete, get_external_task
 
     task = get_external_task(session, task_id)
-    complete(session, task.id, WORKER, HANDLERS[task.topic](session, task.variables), ACTOR)
+    if task.topic in REVIEW_HANDLERS:  # grading and monthly review topics read the task (its instance), not only data
+        result = REVIEW_HANDLERS[task.topic](session, task)
+    else:
+        result = HANDLERS[task.topic](session, task.variables)
+    complete(session, task.id, WORKER, result, ACTOR)
 
 
 def fail_register_task(session: Session, task_id: str, error: str) -> None:
@@ -177,11 +184,15 @@ def fail_register_task(session: Session, task_id: str, error: str) -> None:
 def run_register_jobs(transaction: Callable[[], Any], limit: int = 100) -> dict[str, int]:
     """Run the register's starts and topics, each in its own transaction (``transaction()`` is a context manager
     yielding a session that commits on exit); return how many of each happened."""
-    counts = {"settlements": 0, "renewals": 0, "register_tasks": 0, "failed": 0}
+    from engine.services.customer_reviews import start_customer_processes
+
+    counts = {"settlements": 0, "renewals": 0, "gradings": 0, "reviews": 0, "register_tasks": 0, "failed": 0}
     with transaction() as session:
         counts["settlements"] = len(start_monthly_settlements(session))
     with transaction() as session:
         counts["renewals"] = len(start_contract_renewals(session))
+    with transaction() as session:
+        counts.update(start_customer_processes(session))  # quarterly gradings, the monthly review (#17)
     for _ in range(limit):
         with transaction() as session:
             task = lock_register_task(session)

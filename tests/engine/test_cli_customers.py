@@ -39,8 +39,8 @@ def test_a_contract_from_the_command_line_starts_its_renewal(bpm) -> None:  # no
         "number": "HT-9", "customer": "ACME Logistics", "kind": "agreement", "expires_on": "2026-12-31", "status": "active"}
     started = json.loads(bpm("instances", "--json").output)
     assert [(i["process_key"], i["business_key"]) for i in started] == [("contract_renewal", "HT-9 2026-12-31")]
-    assert json.loads(bpm("register-run", "--json").output) == {"settlements": 0, "renewals": 0, "register_tasks": 0,
-                                                               "failed": 0}
+    assert json.loads(bpm("register-run", "--json").output) == {"settlements": 0, "renewals": 0, "gradings": 0,
+                                                               "reviews": 0, "register_tasks": 0, "failed": 0}
     missing = bpm("contracts", "add", "HT-10", "--customer", "Nope", "--expires-on", "2026-12-31", ok=False)
     assert missing.exit_code == 1 and missing.output.strip() == "error: no customer 'Nope' in the register"
     listed = json.loads(bpm("contracts", "list", "--json").output)

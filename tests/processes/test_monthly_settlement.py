@@ -170,7 +170,8 @@ def test_an_open_receivable_that_fails_becomes_an_incident_not_a_lost_invoice(en
     assert engine.instance(instance_id).status == "running"
     failed = [e.data for e in engine.history(instance_id) if e.type == "incident_raised"]
     assert len(failed) == 1 and "receivables_collection" in failed[0]["error"]
-    assert jobs(engine) == {"settlements": 0, "renewals": 0, "register_tasks": 0, "failed": 0}  # waits for an operator
+    assert jobs(engine) == {"settlements": 0, "renewals": 0, "gradings": 0, "reviews": 0, "register_tasks": 0,
+                            "failed": 0}  # waits for an operator
 
 
 # -- loops ------------------------------------------------------------------------------------------
