@@ -4,6 +4,7 @@ from engine.persistence.attachments import Attachment, AttachmentBlob
 from engine.persistence.audit import AuditChainHead, AuditCheckpoint, AuditCheckpointHead, AuditEvent, AuditSignature
 from engine.persistence.base import Base
 from engine.persistence.calendar import CalendarDay
+from engine.persistence.calls import CallRecord
 from engine.persistence.copies import InstanceCopy
 from engine.persistence.customers import Contract, Customer, RegisterStart
 from engine.persistence.definitions import DefinitionFile, ProcessDefinition
@@ -22,7 +23,7 @@ from engine.persistence.users import ApiToken, Group, SignInThrottle, User, memb
 __all__ = [
     "ApiToken", "Attachment", "AttachmentBlob", "AuditChainHead", "AuditCheckpoint", "AuditCheckpointHead", "AuditEvent",
     "AuditSignature", "Base",
-    "CalendarDay", "Contract", "Customer", "CustomerGradeChange",
+    "CalendarDay", "CallRecord", "Contract", "Customer", "CustomerGradeChange",
     "DefinitionDraft", "DefinitionFile", "ExternalTask", "Group", "GroupWebhook",
     "HumanTask",
     "HumanTaskCandidate",
