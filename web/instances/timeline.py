@@ -57,6 +57,7 @@ EVENT_LABELS = {
     "external_task_completed": lazy_gettext("External task completed"),
     "customer_saved": lazy_gettext("Customer register changed"),
     "contract_saved": lazy_gettext("Contract register changed"),
+    "call_recorded": lazy_gettext("Call logged"),
 }
 # Who acts when no person does.
 SYSTEM_ACTORS = {"scheduler": lazy_gettext("System (timer)"), "system": lazy_gettext("System"),
@@ -378,6 +379,15 @@ def _register(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
                     expires=after.get("expires_on") or "—"), [])
 
 
+def _call(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    if e.data.get("outcome") == "missed":
+        text = gettext("%(actor)s logged a missed call from %(caller)s", actor=s.person(e.actor),
+                       caller=e.data.get("caller") or "—")
+    else:
+        text = gettext("%(actor)s logged a call from %(caller)s", actor=s.person(e.actor), caller=e.data.get("caller") or "—")
+    return text, [(gettext("Called at"), str(e.data.get("at") or "—"))]
+
+
 _Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
 _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
@@ -392,7 +402,7 @@ _TELLERS: dict[str, _Teller] = {
     "sla_breached": _breached, "incident_raised": _incident, "incident_retried": _incident,
     "incident_resolved": _incident, "external_task_locked": _external, "external_task_lock_extended": _external,
     "external_task_failed": _external, "external_task_completed": _external, "data_changed": _data_changed,
-    "customer_saved": _register, "contract_saved": _register,
+    "customer_saved": _register, "contract_saved": _register, "call_recorded": _call,
     "instance_migrated": _migrated,
 }
 
