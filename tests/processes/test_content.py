@@ -144,7 +144,8 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
         assert [fields[n]["kind"] for n in ("missed_deadline", "escalated_at", "overdue_by")] == [
             "datetime", "datetime", "duration"]
     assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3,
-                           "monthly_settlement": 5, "contract_renewal": 6, **ROUTINE_ESCALATIONS}.get(
+                           "monthly_settlement": 5, "contract_renewal": 6,
+                           "customer_grading": 2, "monthly_review": 3, **ROUTINE_ESCALATIONS}.get(
         path.stem, 0)
 
 
