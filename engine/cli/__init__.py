@@ -8,6 +8,7 @@ from engine.cli import (
     actions,  # noqa: F401  (registers `bpm actions`)
     attachments,  # noqa: F401  (registers `bpm attach`, `bpm attachments`, `bpm attachment-get`)
     customers,  # noqa: F401  (registers `bpm customers`, `bpm contracts`, `bpm register-run`)
+    kpis,  # noqa: F401  (registers `bpm kpis`)
     migration,  # noqa: F401  (registers `bpm migrate`)
     notifications,  # noqa: F401  (registers `bpm urge`, `bpm notifications`, `bpm groups-webhook`)
     task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm delegate`, `bpm done`)

@@ -26,6 +26,7 @@ def resource_blueprints() -> list[Any]:
         migrations,  # noqa: F401  (adds instance migration to the definitions resource)
         notifications,
         operations,
+        reports,
         task_returns,  # noqa: F401  (adds send back and withdraw to the tasks resource)
         tasks,
         users,
@@ -33,7 +34,7 @@ def resource_blueprints() -> list[Any]:
 
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp,
             external_tasks.blp, definitions.blp, operations.timers_blp,
-            notifications.blp,
+            notifications.blp, reports.blp,
             operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from engine.services.context import now
+from engine.errors import InvalidInput
+from engine.services.context import context_of, local_today, now
 from engine.services.reports import deliveries, settlements
 from engine.services.reports.common import Period
 from engine.services.reports.shares import Share
@@ -194,3 +196,26 @@ def kpi_instance_ids(session: Session, key: str, outcome: str, period: Period, a
     if key not in BY_KEY:
         return []
     return kpi_value(session, key, period, at).ids.get(outcome, [])
+
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366 * 3
+
+
+def period_of_days(session: Session, start: date | None = None, end: date | None = None) -> tuple[Period, date, date]:
+    """Return the period of whole local days ``start``..``end`` (default: the 30 days up to today) and its two days.
+
+    Days are the deployment's (``EngineConfig.timezone``); ``start`` after ``end`` or more than three years is refused.
+    """
+    end = end or local_today(session)
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise InvalidInput(f"the period starts ({start}) after it ends ({end})")
+    if (end - start).days > MAX_DAYS:
+        raise InvalidInput(f"the period {start} – {end} is longer than {MAX_DAYS} days")
+    zone = ZoneInfo(context_of(session).config.timezone)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+
+    return Period(midnight(start), midnight(end + timedelta(days=1))), start, end
