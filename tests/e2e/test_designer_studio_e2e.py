@@ -17,11 +17,14 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from lxml import etree
 
 from engine.cli.serve import DEMO_PASSWORD
 from engine.config import PROJECT_ROOT
+from engine.definitions.support import BPMN, CAMUNDA
 from engine.passwords import hash_password
 from engine.services.definitions import definition_source, list_definitions
+from engine.services.drafts import check_draft, load_draft
 from tests.e2e.browser import sign_in
 
 pytestmark = pytest.mark.slow
@@ -46,6 +49,13 @@ def _edit(page, field: str, value: str) -> None:
     page.locator(f"#prop-{field}").press("Tab")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _people(live_server):
+    hashed = hash_password(DEMO_PASSWORD)
+    live_server.engine.add_user("designer", ["designer"], password_hash=hashed)
+    live_server.engine.add_user("fin", ["finance"], password_hash=hashed)
+
+
 def _page(chromium, base, user):
     context = chromium.new_context(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
     page = context.new_page()
@@ -56,12 +66,17 @@ def _page(chromium, base, user):
     return context, page, errors
 
 
+def _deploy_shipped(engine, process_key: str) -> None:
+    """Deploy a shipped process as `make demo` does, with the department's forms beside it."""
+    for form in (SHIPPED / "forms").glob("*.json"):
+        shutil.copy(form, engine.config.forms_dir / form.name)
+    engine.deploy([SHIPPED / "processes" / f"{process_key}.bpmn"], actor="designer")
+
+
 def _running_receivable(live_server):
     """Deploy the shipped process with its forms and start a receivable whose due date is past."""
     engine = live_server.engine
-    for form in (SHIPPED / "forms").glob("*.json"):
-        shutil.copy(form, engine.config.forms_dir / form.name)
-    engine.deploy([SHIPPED / "processes" / f"{PROCESS}.bpmn"], actor="designer")
+    _deploy_shipped(engine, PROCESS)
     overdue_since = live_server.clock.now()
     due_date = (overdue_since - timedelta(days=10)).date().isoformat()
     instance = engine.start(PROCESS, {"customer": "华东冷链物流", "invoice_no": "INV-2026-118", "amount": "12800.00",
@@ -81,9 +96,6 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     from playwright.sync_api import expect
 
     engine, base = live_server.engine, live_server.url
-    hashed = hash_password(DEMO_PASSWORD)
-    engine.add_user("designer", ["designer"], password_hash=hashed)
-    engine.add_user("fin", ["finance"], password_hash=hashed)
     instance, chase, overdue_since = _running_receivable(live_server)
     v1 = _versions(engine)[1]
 
@@ -171,3 +183,80 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     page.screenshot(path=str(screenshots / "studio_instance_zh.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_every_panel_field_reaches_the_saved_bpmn_as_the_engine_reads_it(live_server, chromium, screenshots):
+    """Round trip on the shipped monthly settlement: panel → saved draft → the attribute the engine reads → valid."""
+    if not MODELER.is_file():
+        pytest.skip(f"the browser modeler's npm packages are not installed ({MODELER} is missing): run `make modeler`")
+    from playwright.sync_api import expect
+
+    engine, base = live_server.engine, live_server.url
+    _deploy_shipped(engine, "monthly_settlement")
+    with engine.transaction() as session:
+        v1 = next(d for d in list_definitions(session) if d.process_key == "monthly_settlement")
+    context, page, errors = _page(chromium, base, "designer")
+    page.goto(f"{base}/definitions/{v1.id}/modeler")
+    page.wait_for_selector('#modeler-canvas[data-ready="true"]')
+
+    _select(page, "prepare_sheet")  # a user task: people, form, priority, dates
+    page.locator('#prop-candidateGroups input[value="finance"]').check()
+    _edit(page, "assignee", "rep2")
+    page.locator("#prop-formKey").select_option("settlement_invoice")
+    _edit(page, "priority", "75")
+    page.locator("#prop-dueDate-helpers summary").click()
+    page.locator('#prop-dueDate-helpers .chip:text-is("add_working_days(now(), 2)")').click()
+    page.locator("#prop-followUpDate-helpers summary").click()
+    page.locator('#prop-followUpDate-helpers .chip:text-is("next_working_time(now(), \\"09:00\\")")').click()
+    assert page.locator("#prop-followUpDate").input_value() == 'next_working_time(now(), "09:00")'
+    page.screenshot(path=str(screenshots / "studio_panel_user_task_zh.png"), full_page=True)
+
+    _select(page, "sheet_late")  # a boundary timer with its SLA: a cycle helper, then back to a date helper
+    page.locator("#prop-timerKind").select_option("timeCycle")
+    page.locator("#prop-timer-helpers summary").click()
+    page.wait_for_selector('#prop-timer-helpers .chip:text-is("every_working_day(\\"17:30\\")")')
+    page.locator("#prop-timerKind").select_option("timeDate")
+    page.locator("#prop-timer-helpers summary").click()
+    page.locator('#prop-timer-helpers .chip:text-is("add_working_hours(now(), 4)")').click()
+    _edit(page, "sla", "settlement_sheet")
+    page.screenshot(path=str(screenshots / "studio_panel_timer_zh.png"), full_page=True)
+
+    _select(page, "open_receivable")  # an external task
+    _edit(page, "topic", "register.open_receivable_v2")
+    _select(page, "settlement_window")  # a script
+    script = page.locator("#prop-script").input_value()
+    _edit(page, "script", script + "\nsettlement_note = \"月结\"")
+
+    page.locator('[data-action="validate"]').click()
+    page.wait_for_selector("#modeler-results .flash.success")
+    page.locator('[data-action="save"]').click()
+    expect(page.locator("#modeler-status")).to_contain_text("草稿")
+    assert errors == []
+    context.close()
+
+    with engine.transaction() as session:
+        saved = load_draft(session, "designer", "monthly_settlement").bpmn
+    tree = etree.fromstring(saved.encode("utf-8"))
+
+    def one(element_id):
+        [node] = tree.xpath(f"//*[@id='{element_id}']")
+        return node
+
+    task = one("prepare_sheet")
+    assert "finance" in task.get(f"{{{CAMUNDA}}}candidateGroups").split(",")
+    assert task.get(f"{{{CAMUNDA}}}assignee") == "rep2"
+    assert task.get(f"{{{CAMUNDA}}}formKey") == "settlement_invoice"
+    assert task.get(f"{{{CAMUNDA}}}priority") == "75"
+    assert task.get(f"{{{CAMUNDA}}}dueDate") == "add_working_days(now(), 2)"
+    assert task.get(f"{{{CAMUNDA}}}followUpDate") == 'next_working_time(now(), "09:00")'
+    timer = one("sheet_late").find(f"{{{BPMN}}}timerEventDefinition")
+    assert timer.findtext(f"{{{BPMN}}}timeDate") == "add_working_hours(now(), 4)"
+    assert timer.find(f"{{{BPMN}}}timeCycle") is None
+    assert one("sheet_late").xpath("string(.//*[local-name()='property'][@name='sla']/@value)") == "settlement_sheet"
+    service = one("open_receivable")
+    assert service.get(f"{{{CAMUNDA}}}type") == "external"
+    assert service.get(f"{{{CAMUNDA}}}topic") == "register.open_receivable_v2"
+    assert one("settlement_window").findtext(f"{{{BPMN}}}script").endswith('settlement_note = "月结"')
+    with engine.transaction() as session:
+        problems, _warnings = check_draft(session, "monthly_settlement", saved, "designer")
+    assert problems == []

@@ -32,12 +32,20 @@ from web.i18n import current_language, group_label, pick
 from web.security import CSP
 from web.static_files import modeler_installed
 
-# Business-calendar helpers a timer, due date or condition may use (engine.runtime.calendar).
+# Business-calendar helpers a due date or follow-up date may use (engine.runtime.calendar; docs/authoring.md).
 CALENDAR_HELPERS = ('add_working_days(now(), 2)', 'add_working_hours(now(), 4)', 'next_working_time(now(), "09:00")',
-                    'working_days_between(received_at, now())', 'now() + timedelta(hours=24)')
+                    'add_working_days(today(), 1)', 'now() + timedelta(hours=24)')
+# What each kind of timer takes: ISO 8601, or the business-calendar helpers (the cycles of #17 for timeCycle).
+TIMER_HELPERS = {
+    "timeDuration": ("PT30M", "PT4H", "P1D", "P2DT4H"),
+    "timeDate": ('add_working_days(now(), 2)', 'add_working_hours(now(), 4)', 'next_working_time(now(), "09:00")',
+                 'working_day_of_month(5, "18:00")', 'day_of_month(5, "18:00")', "now() + timedelta(hours=24)"),
+    "timeCycle": ("R/PT1H", 'every_working_day("17:30")', 'every_week("monday", "16:00")',
+                  'every_month(25, "09:00", not_working="before")', 'every_nth_working_day(1, "09:00")',
+                  'every_year(12, 1, "09:00")'),
+}
 # bpmn-js writes style attributes into the markup it builds; scripts stay as strict as on every other page.
 MODELER_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-TIMER_EXAMPLES = ("PT30M", "PT2H", "P1D", "R/PT1H", 'next_working_time(now(), "09:00")', "add_working_days(now(), 1)")
 
 
 def _form_keys(definition_id: int) -> list[str]:
@@ -85,6 +93,7 @@ def _labels() -> dict[str, str]:
         "general": gettext("General"), "id": gettext("Id"), "name": gettext("Name"), "kind": gettext("Kind"),
         "candidate_groups": gettext("Candidate groups"), "assignee": gettext("Assignee"),
         "form_key": gettext("Form key"), "priority": gettext("Priority"), "due_date": gettext("Due date"),
+        "follow_up_date": gettext("Follow-up date"), "timer_value": gettext("Timer expression"),
         "sla": gettext("SLA (property sla)"), "topic": gettext("External task topic"),
         "condition": gettext("Condition"), "script": gettext("Script"), "timer": gettext("Timer"),
         "timer_kind": gettext("Timer kind"), "time_duration": gettext("Duration"), "time_date": gettext("Date"),
@@ -108,7 +117,7 @@ def modeler(definition_id: int) -> ResponseReturnValue:
         "bpmn": draft.bpmn if draft is not None else definition_source(session, definition_id),
         "process_key": definition.process_key, "definition_id": definition.id, "version": definition.version,
         "groups": groups, "form_keys": _form_keys(definition_id), "calendar_helpers": list(CALENDAR_HELPERS),
-        "timer_examples": list(TIMER_EXAMPLES), "labels": _labels(), "field_labels": field_labels(),
+        "timer_helpers": {kind: list(helpers) for kind, helpers in TIMER_HELPERS.items()}, "labels": _labels(), "field_labels": field_labels(),
         "translations": bpmn_js_texts(),
         "urls": {name: url_for(f"definitions.modeler_{name}", definition_id=definition_id)
                  for name in ("save", "discard", "validate", "diff", "deploy")},

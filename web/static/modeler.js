@@ -134,6 +134,25 @@
     };
   }
 
+  // Buttons that put a business-calendar helper (or an ISO 8601 example) into a field, folded under it.
+  function helperChips(input, helpers, onPick) {
+    var box = el("details", { "class": "prop-helpers", id: input.id + "-helpers" },
+      [el("summary", { text: L.calendar_helpers })]);
+    helpers.forEach(function (h) {
+      var chip = el("button", { type: "button", "class": "chip", text: h });
+      chip.addEventListener("click", function () { input.value = h; onPick(h); });
+      box.appendChild(chip);
+    });
+    return box;
+  }
+
+  function dateField(element, bo, attribute, label, name, parts) {
+    var write = update(element, attribute);
+    var input = textInput(bo.get(attribute), write, "modeler-calendar-helpers");
+    parts.push(field(label, input, name));
+    parts.push(helperChips(input, data.calendar_helpers, write));
+  }
+
   function timerFields(element, bo, parts) {
     var timer = timerOf(bo);
     if (!timer) { return; }
@@ -142,15 +161,20 @@
     var kinds = [{ value: "timeDuration", label: L.time_duration }, { value: "timeDate", label: L.time_date },
       { value: "timeCycle", label: L.time_cycle }];
     var value = textInput(current, function (text) { write(kindSelect.value || "timeDuration", text); }, "modeler-timer-examples");
-    var kindSelect = choice(kinds, kind, function (k) { write(k || "timeDuration", value.value.trim()); });
+    var kindSelect = choice(kinds, kind, function (k) {
+      write(k || "timeDuration", value.value.trim());
+      render(element);  // the suggestions and helper buttons follow the new kind
+    });
     function write(k, text) {
       var change = { timeDuration: undefined, timeDate: undefined, timeCycle: undefined };
       change[k] = expression(text);
       modeling.updateModdleProperties(element, timer, change);
     }
+    timerExamples(kind);
     parts.push(el("h3", { text: L.timer }));
     parts.push(field(L.timer_kind, kindSelect, "timerKind"));
-    parts.push(field(L.timer, value, "timer"));
+    parts.push(field(L.timer_value, value, "timer"));
+    parts.push(helperChips(value, data.timer_helpers[kind], function (text) { write(kindSelect.value || kind, text); }));
   }
 
   function render(element) {
@@ -172,8 +196,8 @@
       var priority = textInput(bo.get("camunda:priority"), update(element, "camunda:priority"));
       priority.setAttribute("inputmode", "numeric");
       parts.push(field(L.priority, priority, "priority"));
-      parts.push(field(L.due_date, textInput(bo.get("camunda:dueDate"), update(element, "camunda:dueDate"),
-        "modeler-calendar-helpers"), "dueDate"));
+      dateField(element, bo, "camunda:dueDate", L.due_date, "dueDate", parts);
+      dateField(element, bo, "camunda:followUpDate", L.follow_up_date, "followUpDate", parts);
     }
     if (is(bo, "bpmn:StartEvent") && !timerOf(bo)) {
       engineReads = true;
@@ -215,10 +239,15 @@
   function datalists() {
     var helpers = el("datalist", { id: "modeler-calendar-helpers" });
     data.calendar_helpers.forEach(function (h) { helpers.appendChild(el("option", { value: h })); });
-    var timers = el("datalist", { id: "modeler-timer-examples" });
-    data.timer_examples.forEach(function (h) { timers.appendChild(el("option", { value: h })); });
     document.body.appendChild(helpers);
-    document.body.appendChild(timers);
+    document.body.appendChild(el("datalist", { id: "modeler-timer-examples" }));
+  }
+
+  // The timer field's suggestions follow its kind (a duration, a date, a cycle).
+  function timerExamples(kind) {
+    var list = document.getElementById("modeler-timer-examples");
+    list.textContent = "";
+    (data.timer_helpers[kind] || []).forEach(function (h) { list.appendChild(el("option", { value: h })); });
   }
 
   // ---- markers on the diagram ------------------------------------------------------------------------------
