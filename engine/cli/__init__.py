@@ -7,6 +7,7 @@ import sys
 from engine.cli import (
     actions,  # noqa: F401  (registers `bpm actions`)
     attachments,  # noqa: F401  (registers `bpm attach`, `bpm attachments`, `bpm attachment-get`)
+    calls,  # noqa: F401  (registers `bpm calls`)
     customers,  # noqa: F401  (registers `bpm customers`, `bpm contracts`, `bpm register-run`)
     kpis,  # noqa: F401  (registers `bpm kpis`)
     migration,  # noqa: F401  (registers `bpm migrate`)

@@ -16,6 +16,7 @@ def resource_blueprints() -> list[Any]:
     from web.api import (
         attachments,
         calendar,
+        calls,
         copies,  # noqa: F401  (adds the copy routes to the instances resource)
         customers,
         definitions,
@@ -35,7 +36,7 @@ def resource_blueprints() -> list[Any]:
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp,
             external_tasks.blp, definitions.blp, operations.timers_blp,
             notifications.blp, reports.blp,
-            operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, users.users_blp, users.groups_blp, users.tokens_blp]
+            operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, calls.blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
 
 def init_app(app: Flask) -> None:
