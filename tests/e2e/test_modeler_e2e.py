@@ -125,8 +125,23 @@ def test_a_designer_opens_and_validates_a_decision_table(live_server, chromium, 
     assert "则" in header and "Then" not in header and "When" not in header, header
     assert "命中策略" in page.locator("#dmn-canvas .hit-policy").inner_text()
     assert "View DRD" not in page.locator("#dmn-canvas").inner_text()
+    # A broken cell is marked where it is and listed; fixed, the table is valid.
+    cell = page.locator('#dmn-canvas td.input-cell[data-row-id="rule_damage"]')
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.locator("#dmn-canvas h3, #dmn-canvas .decision-table-name").first.click()
+    page.locator('[data-action="validate"]').click()
+    page.wait_for_selector('#dmn-canvas td.has-problem[data-row-id="rule_damage"]')
+    assert "rule_damage" in page.locator("#modeler-results .problems li").inner_text()
+    page.screenshot(path=str(screenshots / "modeler_decision_problem_zh.png"), full_page=True)
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.type('"')
+    page.locator("#dmn-canvas .decision-table-name").first.click()
     page.locator('[data-action="validate"]').click()
     page.wait_for_selector("#modeler-results .flash.success")
+    assert page.locator("#dmn-canvas .has-problem").count() == 0
     page.screenshot(path=str(screenshots / "modeler_decision_table_zh.png"), full_page=True)
     assert errors == []
     context.close()

@@ -20,22 +20,35 @@
     });
   }
 
-  // Problems name decisions and rules; a table row (a rule) is marked when it is the open table's.
+  // Problems name a rule's cell (an input or output entry) or a rule: the open table's registry knows which row
+  // and column that is, and table-js draws every cell with data-row-id / data-col-id.
+  function cellsOf(id) {
+    var viewer = modeler.getActiveViewer();
+    var registry = viewer && viewer.get("elementRegistry", false);
+    var element = id && registry ? registry.get(id) : null;
+    if (!element) { return []; }
+    var selector = '[data-row-id="' + window.CSS.escape(element.row ? element.row.id : element.id) + '"]';
+    if (element.row && element.col) { selector += '[data-col-id="' + window.CSS.escape(element.col.id) + '"]'; }
+    return Array.prototype.slice.call(canvas.querySelectorAll(selector));
+  }
+
   var markers = {
     clear: function () {
       canvas.querySelectorAll(".has-problem, .has-warning").forEach(function (node) {
         node.classList.remove("has-problem", "has-warning");
       });
     },
-    add: function (id, cls) {
-      if (!id) { return false; }
-      var cells = canvas.querySelectorAll('[data-row-id="' + window.CSS.escape(id) + '"]');
-      cells.forEach(function (cell) { cell.classList.add(cls); });
+    add: function (id, cls, title) {
+      var cells = cellsOf(id);
+      cells.forEach(function (cell) {
+        cell.classList.add(cls);
+        if (title) { cell.setAttribute("title", title); }
+      });
       return cells.length > 0;
     },
     focus: function (id) {
-      var cell = canvas.querySelector('[data-row-id="' + window.CSS.escape(id) + '"]');
-      if (cell) { cell.scrollIntoView({ block: "center" }); }
+      var cell = cellsOf(id)[0];
+      if (cell) { cell.scrollIntoView({ block: "center" }); cell.focus(); }
     }
   };
 
