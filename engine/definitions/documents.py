@@ -80,25 +80,49 @@ def _utf8_declaration(match: re.Match[str]) -> str:
 
 
 def read_paths(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> list[tuple[str, bytes]]:
-    """Collect (name, bytes) for each file; a directory contributes its .bpmn, .dmn and .i18n.json files, and a
-    BPMN file given alone brings the translation catalogue beside it."""
+    """Collect (name, bytes) for each path: a bundle's files.
+
+    A folder contributes its BPMN/DMN files, catalogues and forms (beside them or in a ``forms/`` subfolder; other
+    files are left alone); a ``.zip`` its entries (unpacked safely, engine.definitions.archives); a BPMN file given
+    alone brings the translation catalogue beside it. A file given by name is kept whatever it is (the deploy refuses
+    what no bundle holds). The same file name twice is refused.
+    """
+    from engine.definitions.archives import is_zip_name, read_zip
+    from engine.definitions.bundle_files import file_kind, is_form_file
+
     files: list[tuple[str, bytes]] = []
+    origin: dict[str, str] = {}
+    problems = []
+
+    def add(name: str, content: bytes, where: str) -> None:
+        if name in origin:
+            if origin[name] != where:
+                problems.append(plain_problem(where, None, "duplicate_file", other=origin[name]))
+            return
+        origin[name] = where
+        files.append((name, content))
+
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.is_file() and (child.suffix.lower() in (".bpmn", ".dmn") or child.name.lower().endswith(".i18n.json")):
-                    files.append((child.name, _read_bounded(child, max_bytes)))
+            children = [c for c in sorted(path.iterdir()) if c.is_file() and file_kind(c.name) is not None]
+            forms = path / "forms"
+            if forms.is_dir():
+                children += [c for c in sorted(forms.iterdir()) if c.is_file() and is_form_file(c.name)]
+            for child in children:
+                add(child.name, _read_bounded(child, max_bytes), str(child))
+        elif path.is_file() and is_zip_name(path.name):
+            for name, content in read_zip(path.name, _read_bounded(path, 8 * max_bytes), max_bytes):
+                add(name, content, f"{path}!{name}")
         elif path.is_file():
-            files.append((path.name, _read_bounded(path, max_bytes)))
+            add(path.name, _read_bounded(path, max_bytes), str(path))
             beside = path.with_name(path.name.rsplit(".", 1)[0] + ".i18n.json")
             if path.suffix.lower() == ".bpmn" and beside.is_file() and beside not in paths:
-                files.append((beside.name, _read_bounded(beside, max_bytes)))
+                add(beside.name, _read_bounded(beside, max_bytes), str(beside))
         else:
             raise DefinitionError([plain_problem(str(path), None, "no_such_file")])
-    unique: dict[str, bytes] = {}
-    for name, content in files:
-        unique.setdefault(name, content)
-    return list(unique.items())
+    if problems:
+        raise DefinitionError(problems)
+    return files
 
 
 def _read_bounded(path: Path, max_bytes: int) -> bytes:

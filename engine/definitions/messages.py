@@ -30,6 +30,38 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "no_such_file": ("no such file or directory", "文件或目录不存在"),
     "documentation_only": ("no executable process (documentation only)", "没有可执行的流程（仅为文档）"),
     "form_invalid": ("a form the process uses is not valid: {detail}", "流程使用的表单无效：{detail}"),
+    # forms deployed in the bundle (<key>.schema.json + <key>.ui.json); form_unused is a warning
+    "unknown_file_type": ("not a file a bundle holds; deploy .bpmn, .dmn, <name>.i18n.json, <form>.schema.json and "
+                          "<form>.ui.json files (or a .zip of them)", "不是部署包可含的文件；请部署 .bpmn、.dmn、"
+                          "<名称>.i18n.json、<表单>.schema.json 和 <表单>.ui.json 文件（或它们的 .zip）"),
+    "form_not_json": ("the form file is not valid UTF-8 JSON: {detail}; fix it in the form editor or a text editor",
+                      "表单文件不是有效的 UTF-8 JSON：{detail}；请在表单编辑器或文本编辑器中修正"),
+    "form_not_object": ("the form file must hold one JSON object ({{…}}), not {found}", "表单文件必须是一个 JSON 对象（{{…}}），而不是 {found}"),
+    "form_bad_key": ("'{key}' is not a form key; name form files with letters, digits, '_', '-' or '.' only "
+                     "(<form>.schema.json)", "'{key}' 不是合法的表单键；表单文件名只能含字母、数字、'_'、'-' 或 '.'"
+                     "（<表单>.schema.json）"),
+    "form_ui_orphan": ("form UI hints without their schema {schema}; deploy {schema} with it",
+                       "表单界面提示缺少对应的表单定义 {schema}；请一并部署 {schema}"),
+    "form_unused": ("no process in this deploy uses form '{key}' (camunda:formKey); it is not stored: fix the form key in "
+                    "the BPMN file or leave the form out", "本次部署中没有流程使用表单 '{key}'（camunda:formKey）；该表单不会保存："
+                    "请修正 BPMN 文件中的表单键，或不要部署该表单"),
+    "duplicate_file": ("the file name appears twice in the bundle ({other}); keep one", "部署包中该文件名出现两次（{other}）；请只保留一个"),
+    # zip bundles: what is refused to keep the server safe
+    "zip_not_zip": ("not a readable zip archive: {detail}", "不是可读取的 zip 压缩包：{detail}"),
+    "zip_unsafe_path": ("archive entry '{entry}' points outside the bundle (absolute path or '..'); zip the folder itself",
+                        "压缩包条目 '{entry}' 指向部署包之外（绝对路径或 '..'）；请直接压缩该文件夹"),
+    "zip_symlink": ("archive entry '{entry}' is a symbolic link; put the file itself in the zip",
+                    "压缩包条目 '{entry}' 是符号链接；请把文件本身放入压缩包"),
+    "zip_nested": ("archive entry '{entry}' is an archive inside the archive; unpack it and zip the files once",
+                   "压缩包条目 '{entry}' 是嵌套的压缩包；请解压后只压缩一次文件"),
+    "zip_too_many": ("the archive has {count} entries; the limit is {limit}", "压缩包有 {count} 个条目，上限为 {limit}"),
+    "zip_too_big": ("the archive unpacks to more than {limit} bytes; deploy fewer or smaller files",
+                    "压缩包解压后超过 {limit} 字节；请减少文件数量或大小"),
+    "zip_encrypted": ("archive entry '{entry}' is encrypted; zip the files without a password",
+                      "压缩包条目 '{entry}' 已加密；请不加密码重新压缩"),
+    "zip_duplicate": ("archive entry '{entry}' appears twice (also as '{other}'); keep one",
+                      "压缩包条目 '{entry}' 出现两次（另见 '{other}'）；请只保留一个"),
+    "zip_empty": ("the archive holds no BPMN, DMN, catalogue or form file", "压缩包中没有 BPMN、DMN、翻译目录或表单文件"),
     # translation catalogues (<stem>.i18n.json); the last three are warnings, not errors
     "catalogue_not_json": ("the translation catalogue is not valid UTF-8 JSON: {detail}",
                            "翻译目录不是有效的 UTF-8 JSON：{detail}"),
@@ -119,10 +151,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                      "用户任务 {task}：camunda:priority '{value}' 不是整数；请使用 0 到 100"),
     "bad_date": ("user task {task}: {attribute} '{value}' is neither an ISO 8601 date/duration nor a Python expression: "
                  "{error}", "用户任务 {task}：{attribute} '{value}' 既不是 ISO 8601 日期/时长，也不是 Python 表达式：{error}"),
-    "form_key_missing": ("form key '{key}' names no form in the forms folder (department/forms or BPM_FORMS_DIR); "
-                         "add {key}.schema.json there or fix the key",
-                         "表单键 '{key}' 在表单目录（department/forms 或 BPM_FORMS_DIR）中没有对应表单；"
-                         "请在该目录添加 {key}.schema.json 或修正表单键"),
+    "form_key_missing": ("form key '{key}' names no form in the forms folder, the files deployed or the process's "
+                         "deployed version; add {key}.schema.json (with {key}.ui.json) to the bundle or fix the key",
+                         "表单键 '{key}' 在表单目录、所部署的文件和该流程已部署的版本中都没有对应表单；"
+                         "请把 {key}.schema.json（及 {key}.ui.json）加入部署包，或修正表单键"),
     "form_key_foreign": ("user task {task} has {attribute}, but the engine reads camunda:formKey (namespace {namespace}); "
                          "rename the attribute", "用户任务 {task} 使用了 {attribute}，而本引擎读取 camunda:formKey（命名空间 "
                          "{namespace}）；请改用该属性"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from engine.definitions.bundle_files import is_form_file
 from engine.definitions.catalogue import (
     Catalogue,
     catalogue_warnings,
@@ -15,7 +17,7 @@ from engine.definitions.catalogue import (
     is_catalogue,
     read_catalogue,
 )
-from engine.definitions.forms import check_form, load_form
+from engine.definitions.forms import FormDefinition, check_form, load_form
 from engine.definitions.messages import plain_problem
 from engine.definitions.support import BPMN, CAMUNDA, documentation_only
 from engine.errors import DefinitionError, Problem
@@ -25,12 +27,15 @@ Files = list[tuple[str, bytes]]
 
 
 def split_catalogues(files: Files) -> tuple[Files, dict[str, Catalogue], list[Problem]]:
-    """Separate catalogues from BPMN/DMN files; return the files, the catalogues by their BPMN file name, problems."""
+    """Separate catalogues from BPMN/DMN files (forms are left out); return the files, the catalogues by their BPMN
+    file name, problems."""
     documents: Files = []
     catalogues: dict[str, Catalogue] = {}
     problems: list[Problem] = []
     names = {name for name, _ in files if not is_catalogue(name)}
     for name, content in files:
+        if is_form_file(name):
+            continue
         if not is_catalogue(name):
             documents.append((name, content))
             continue
@@ -87,14 +92,33 @@ def form_keys_used(doc: SourceDocument) -> set[str]:
     return keys - {""}
 
 
-def bundle_forms(docs: list[SourceDocument], forms_dir: Path) -> dict[str, Any]:
-    """Return the forms the files use, as deployed now ({key: {"schema": …, "ui": …}})."""
-    forms: dict[str, Any] = {}
-    for key in sorted(set().union(*(form_keys_used(d) for d in docs))):
-        form = load_form(forms_dir, key)
+FormSource = Mapping[str, FormDefinition] | Path
+
+
+def _form(source: FormSource, key: str) -> FormDefinition | None:
+    return load_form(source, key) if isinstance(source, Path) else source.get(key)
+
+
+def keys_used(docs: list[SourceDocument]) -> set[str]:
+    """Return the form keys any of the files use."""
+    return set().union(*(form_keys_used(d) for d in docs))
+
+
+def bundle_forms(docs: list[SourceDocument], forms: FormSource) -> dict[str, Any]:
+    """Return the forms the files use, as deployed now ({key: {"schema": …, "ui": …}}), from ``forms``
+    (the bundle's forms by key, or a forms folder)."""
+    found: dict[str, Any] = {}
+    for key in sorted(keys_used(docs)):
+        form = _form(forms, key)
         if form is not None:
-            forms[key] = {"schema": form.schema, "ui": form.ui}
-    return forms
+            found[key] = {"schema": form.schema, "ui": form.ui}
+    return found
+
+
+def unused_form_warnings(forms: Mapping[str, FormDefinition], docs: list[SourceDocument]) -> list[Problem]:
+    """One warning per form given in a bundle that none of its processes uses (it is not stored)."""
+    used = keys_used(docs)
+    return [plain_problem(f"{key}.schema.json", None, "form_unused", key=key) for key in sorted(forms) if key not in used]
 
 
 def bundle_digest(texts: dict[str, Any], forms: dict[str, Any]) -> str:
@@ -102,12 +126,12 @@ def bundle_digest(texts: dict[str, Any], forms: dict[str, Any]) -> str:
     return json.dumps({"texts": texts, "forms": forms}, sort_keys=True, ensure_ascii=False)
 
 
-
-def form_problems(docs: list[SourceDocument], forms_dir: Path) -> list[Problem]:
-    """Return what is wrong with the forms the files use (invalid schema, malformed rules), one problem each."""
+def form_problems(docs: list[SourceDocument], forms: FormSource) -> list[Problem]:
+    """Return what is wrong with the forms the files use (invalid schema, malformed rules), one problem each;
+    ``forms`` is a forms folder or the forms by key."""
     problems = []
-    for key in sorted(set().union(*(form_keys_used(d) for d in docs))):
-        form = load_form(forms_dir, key)
+    for key in sorted(keys_used(docs)):
+        form = _form(forms, key)
         for text in check_form(form) if form is not None else []:
             problems.append(plain_problem(f"{key}.schema.json", None, "form_invalid", detail=text))
     return problems

@@ -12,6 +12,7 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, undefer
 
+from engine.definitions.bundle_files import file_kind, form_key_of, is_form_file, read_forms, unknown_files
 from engine.definitions.catalogue import Catalogue, catalogue_name, read_catalogue
 from engine.definitions.documents import read_document
 from engine.definitions.elements import element_info, start_timer_expression
@@ -22,14 +23,17 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.persistence import DefinitionFile, Group, ProcessDefinition
 from engine.runtime import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.services import audit
+from engine.services.bundle_sources import FormResolver, process_ids_in, with_bpmn_using_forms
+from engine.services.bundle_sources import available_form_keys as available_form_keys  # where callers import it
 from engine.services.bundles import (
     bundle_digest,
     bundle_forms,
     bundle_texts,
-    form_problems,
+    keys_used,
     orphan_catalogues,
     split_catalogues,
     translation_warnings,
+    unused_form_warnings,
 )
 from engine.services.context import context_of, now
 from engine.services.texts import ProcessTexts
@@ -45,13 +49,6 @@ def definition_view(row: ProcessDefinition) -> DefinitionView:
                           row.deployed_at, row.is_latest, row.active, names)
 
 
-def available_form_keys(forms_dir: Path) -> set[str]:
-    """Return the form keys defined under ``forms/`` (``<key>.schema.json``)."""
-    if not forms_dir.is_dir():
-        return set()
-    return {p.name[: -len(".schema.json")] for p in forms_dir.glob("*.schema.json")}
-
-
 def check_files(
     files: list[tuple[str, bytes]], *, known_groups: Mapping[str, tuple[str, str]] | set[str] | None = None,
     form_keys: set[str] | None = None, max_bytes: int = 5 * 1024 * 1024, others: list[SourceDocument] | None = None,
@@ -62,9 +59,18 @@ def check_files(
     Only the given files are reported on: of ``others`` only the files defining processes the given ones call or
     decisions they use (or that use the given ones) are parsed beside them. A file whose processes are all
     ``isExecutable="false"`` is documentation: fine to validate, refused when ``refuse_documentation``.
+    Forms among the files (``<key>.schema.json`` + ``<key>.ui.json``) are checked and count as available form keys
+    besides ``form_keys``; a file of any other kind is refused.
     Returns the given documents, the parsed processes and the (parsed) copies of the documents used.
     """
-    files, _catalogues, problems = split_catalogues(files)
+    problems = unknown_files(files)
+    known = [(name, content) for name, content in files if file_kind(name) is not None]
+    forms, found = read_forms(known, max_bytes)
+    problems.extend(found)
+    if form_keys is not None:  # a broken form file still names its form: its own problem is enough
+        form_keys = form_keys | set(forms) | {form_key_of(name) for name, _ in known if file_kind(name) == "schema"}
+    files, _catalogues, found = split_catalogues(known)
+    problems.extend(found)
     documents = []
     for name, content in files:
         try:
@@ -227,16 +233,23 @@ def _store_file(session: Session, doc: SourceDocument, actor: str) -> Definition
     return row
 
 
-def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = "system") -> DeployResult:
-    """Validate and deploy files; unchanged processes stay as they are, changed ones get version N+1."""
+def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = "system", *,
+                 forms_dir: Path | None = None) -> DeployResult:
+    """Validate and deploy a bundle; unchanged processes stay as they are, changed ones get version N+1.
+
+    ``files`` holds BPMN/DMN files, catalogues and forms. A form the processes use but the files do not carry comes
+    from ``forms_dir`` (deploys from disk only) or else from the process's latest deployed version.
+    """
     ctx = context_of(session)
-    files = _with_stored_bpmn(session, files)
+    files = with_bpmn_using_forms(session, _with_stored_bpmn(session, files))
     names = {name for name, _ in files}
     groups = group_names(session)
+    given_forms, _form_problems = read_forms([f for f in files if is_form_file(f[0])], ctx.config.max_definition_bytes)
+    resolver = FormResolver(session, given_forms, forms_dir, process_ids_in(files))
     given, parsed, documents = check_files(
-        files, known_groups=groups, form_keys=available_form_keys(ctx.config.forms_dir),
+        files, known_groups=groups, form_keys=resolver.keys(),
         max_bytes=ctx.config.max_definition_bytes, others=_stored_documents(session, names), refuse_documentation=True)
-    clashes = _clashes(session, given) + form_problems(given, ctx.config.forms_dir)
+    clashes = _clashes(session, given) + resolver.problems(keys_used(given))
     if clashes:
         raise DefinitionError(clashes)
     _definitions, catalogues, _problems = split_catalogues(files)
@@ -254,7 +267,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
         stored_spec = ctx.runtime.dump_spec(process)
         version_docs = _version_documents(process, parsed, by_name)
         texts = bundle_texts(version_docs, catalogues)
-        forms = bundle_forms(version_docs, ctx.config.forms_dir)
+        forms = bundle_forms(version_docs, resolver.source_for(process_id, process.called_processes))
         sha = hashlib.sha256((doc.text + json.dumps(stored_spec, sort_keys=True, default=str)
                               + bundle_digest(texts, forms)).encode("utf-8")).hexdigest()
         latest = session.scalar(select(ProcessDefinition).where(
@@ -279,7 +292,8 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
         audit.record(session, "definition_deployed", actor, process_key=process_id,
                      data={"version": row.version, "sha256": sha, "file": doc.filename, "definition_id": row.id})
         deployed.append(definition_view(row))
-    return DeployResult(deployed, unchanged, translation_warnings(given, catalogues))
+    warnings = translation_warnings(given, catalogues) + unused_form_warnings(given_forms, documents)
+    return DeployResult(deployed, unchanged, warnings)
 
 
 def _version_documents(process: ParsedProcess, parsed: dict[str, ParsedProcess],
@@ -306,10 +320,11 @@ def _element_info(
 
 
 def deploy_paths(session: Session, paths: list[Path], actor: str = "system") -> DeployResult:
-    """Deploy files and directories from disk."""
+    """Deploy files, folders and zip bundles from disk; forms they do not carry may come from the forms folder."""
     from engine.definitions.documents import read_paths
 
-    return deploy_files(session, read_paths(paths, context_of(session).config.max_definition_bytes), actor)
+    config = context_of(session).config
+    return deploy_files(session, read_paths(paths, config.max_definition_bytes), actor, forms_dir=config.forms_dir)
 
 
 def list_definitions(session: Session, *, latest_only: bool = False) -> list[DefinitionView]:
