@@ -36,6 +36,7 @@ from engine.services import (
     messages,
     migration,
     notifications,  # its before-commit hook writes the notification outbox
+    survey_processes,  # its before-commit hook opens post-order questionnaires and asks for return visits
     task_operations,
     task_returns,
     tasks,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, LimitExceeded, NotFound
-from engine.persistence import ProcessDefinition, ProcessInstance, SlaBreach
+from engine.persistence import HumanTask, ProcessDefinition, ProcessInstance, SlaBreach
 from engine.runtime import InstanceRun, SpecBundle
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -133,6 +133,19 @@ def checked_document(session: Session, instance: ProcessInstance, run: InstanceR
     return document
 
 
+def _breached_group(session: Session, instance_id: int, sla: dict[str, Any]) -> str | None:
+    """Return the group that missed the deadline: the late task's own first candidate group when it has a task row
+    (a group chosen by the data, ``candidateGroupFrom``, #17), else the lane the definition names."""
+    attached = sla.get("attached_to")
+    if attached:
+        group = session.scalar(select(HumanTask.candidate_group).where(
+            HumanTask.instance_id == instance_id, HumanTask.element_id == attached)
+            .order_by(HumanTask.created_at.desc()).limit(1))
+        if group:
+            return str(group)
+    return sla.get("group")
+
+
 def record_fired_timers(session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun) -> None:
     """Audit every timer that fired during this command, whatever the command was; record SLA breaches."""
     for timer in run.fired_timers():
@@ -145,11 +158,12 @@ def record_fired_timers(session: Session, instance: ProcessInstance, info: Defin
                            "fired_at": timer.fired_at, "lag_s": lag})
         sla = (info.element_info or {}).get(timer.element_id, {})
         if sla.get("sla") and timer.due_at is not None:
+            group = _breached_group(session, instance.id, sla)
             session.add(SlaBreach(instance_id=instance.id, process_key=instance.process_key, step=sla["sla"],
-                                  timer_element_id=timer.element_id, responsible_group=sla.get("group"),
+                                  timer_element_id=timer.element_id, responsible_group=group,
                                   deadline=timer.due_at, recorded_at=timer.fired_at))
             audit.record(session, "sla_breached", "scheduler", instance_id=instance.id, process_key=instance.process_key,
-                         data={"step": sla["sla"], "group": sla.get("group"), "element_id": timer.element_id,
+                         data={"step": sla["sla"], "group": group, "element_id": timer.element_id,
                                "deadline": timer.due_at, "actual": timer.fired_at})
 
 
