@@ -54,7 +54,8 @@ def test_the_shipped_processes_are_all_checked() -> None:
                                        "weekly_department_meeting", "weekly_exception_review", "monthly_work_summary",
                                        "monthly_purchase_list", "monthly_staff_appraisal", "new_staff_training",
                                        "december_customer_care",
-                                       "monthly_settlement", "contract_renewal"}  # the register's processes (#17)
+                                       "monthly_settlement", "contract_renewal",  # the register's processes (#17)
+                                       "satisfaction_survey", "survey_rectification", "customer_return_visit"}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -145,7 +146,8 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
             "datetime", "datetime", "duration"]
     assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3,
                            "monthly_settlement": 5, "contract_renewal": 6,
-                           "customer_grading": 2, "monthly_review": 3, **ROUTINE_ESCALATIONS}.get(
+                           "customer_grading": 2, "monthly_review": 3, **ROUTINE_ESCALATIONS,
+                           "satisfaction_survey": 1, "survey_rectification": 1, "customer_return_visit": 1}.get(
         path.stem, 0)
 
 
