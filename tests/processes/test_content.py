@@ -146,7 +146,7 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
             "datetime", "datetime", "duration"]
     assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3,
                            "monthly_settlement": 5, "contract_renewal": 6,
-                           "customer_grading": 2, "monthly_review": 3, **ROUTINE_ESCALATIONS,
+                           "customer_grading": 2, "monthly_review": 4, **ROUTINE_ESCALATIONS,
                            "satisfaction_survey": 1, "survey_rectification": 1, "customer_return_visit": 1}.get(
         path.stem, 0)
 
