@@ -134,3 +134,25 @@ def test_every_kpi_states_its_formula_and_source_and_assumptions_are_marked() ->
         assert kpi.formula and kpi.source, kpi.key
     assumed = {k.symbol for k in reports.KPI_CATALOGUE if k.assumption}
     assert {"Pd", "Pi", "Pw", "Pn"} <= assumed
+
+
+def test_the_answer_rate_comes_from_the_call_log_with_the_missed_calls_call_backs_behind_it(
+        engine: Engine, clock: ManualClock) -> None:
+    from engine.services.calls import record_call
+    from tests.processes.test_daily import deploy
+
+    deploy(engine, "missed_call_return")
+    clock.set(sh(2026, 3, 2, 11, 5))
+    with engine.transaction() as session:
+        for minute in range(3):
+            record_call(session, {"caller": f"13800000{minute:03d}", "at": f"2026-03-02T10:{minute:02d}:00+08:00",
+                                  "outcome": "answered", "agent": "rep"}, "assistant")
+        missed, _new = record_call(session, {"caller": "13900000000", "at": "2026-03-02T11:00:00+08:00",
+                                             "outcome": "missed"}, "assistant")
+    with engine.transaction() as session:
+        value = reports.kpi_value(session, "answer_rate", MARCH)
+        empty = reports.kpi_value(session, "answer_rate", FEBRUARY)
+    assert (value.recorded, value.value, value.numerator, value.denominator, value.meets_target) == (
+        True, 0.75, 3, 4, False)  # target 95 %
+    assert value.ids == {"missed": [missed.return_instance_id]} and missed.return_instance_id
+    assert (empty.recorded, empty.value, empty.denominator, empty.meets_target) == (True, None, 0, None)

@@ -48,8 +48,10 @@ FORMULAS = {
     "settlement_on_time": lazy_gettext("Settlements whose reconciliation sheet was ready by the 5th and invoice issued by "
                                        "the 10th / settlements started in the period."),
     "renewal_rate": lazy_gettext("Contract terms renewed (same or new price) / terms decided in the period."),
-    "satisfaction": lazy_gettext("As the satisfaction survey scores the customers' answers in the period."),
-    "answer_rate": lazy_gettext("Answered calls / incoming calls in the period."),
+    "satisfaction": lazy_gettext("Items rated satisfied / items rated in the satisfaction surveys answered in the "
+                                 "period."),
+    "answer_rate": lazy_gettext("Answered calls / incoming calls in the period (the call log); the missed calls link to "
+                                "their call-backs."),
 }
 SOURCES = {
     "on_time_delivery": lazy_gettext("Order plan step 5 (arrival reported); target from the customer operation "
@@ -83,10 +85,11 @@ OUTCOMES = {
     "behind": lazy_gettext("behind schedule"), "damaged": lazy_gettext("damaged"), "intact": lazy_gettext("intact"),
     "lost": lazy_gettext("lost"), "accurate": lazy_gettext("right first time"),
     "clarified": lazy_gettext("clarified with the customer"), "renewed": lazy_gettext("renewed"),
-    "ended": lazy_gettext("ended"),
+    "ended": lazy_gettext("ended"), "satisfied": lazy_gettext("all items satisfied"),
+    "unsatisfied": lazy_gettext("with an unsatisfied item"), "missed": lazy_gettext("missed calls"),
 }
-GOOD = {"on_time", "on_schedule", "intact", "accurate", "renewed"}
-BAD = {"late", "lost", "damaged", "behind", "clarified", "ended"}
+GOOD = {"on_time", "on_schedule", "intact", "accurate", "renewed", "satisfied"}
+BAD = {"late", "lost", "damaged", "behind", "clarified", "ended", "unsatisfied", "missed"}
 KPI_GROUPS = (
     (lazy_gettext("Delivery (order plan)"), ("on_time_delivery", "on_time_pickup", "on_schedule_in_transit",
                                              "on_time_to_agreed", "damage_rate", "receipt_timeliness", "plan_accuracy")),

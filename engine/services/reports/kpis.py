@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
@@ -84,10 +85,11 @@ CATALOGUE: tuple[Kpi, ...] = (
         "contract terms renewed (same or new price) / terms decided in the period", "manual 五.6 (contract_renewal)",
         outcomes=("renewed", "ended")),
     Kpi("satisfaction", "", "Customer satisfaction",
-        "as the satisfaction survey computes it (satisfaction_survey)", "manual 五.5, 第四条(三), 第十条"),
+        "items rated satisfied / items rated in the satisfaction surveys answered in the period",
+        "manual 五.5, 第四条(三), 第十条 (satisfaction_survey)", outcomes=("satisfied", "unsatisfied")),
     Kpi("answer_rate", "", "Answered-call rate (接通率)",
-        "answered calls / incoming calls in the period", "manual 第七条 (missed calls logged and returned)",
-        target=0.95),
+        "answered calls / incoming calls in the period (the call log)", "manual 第七条 (missed calls logged and "
+        "returned)", target=0.95, outcomes=("missed",)),
 )
 BY_KEY = {k.key: k for k in CATALOGUE}
 
@@ -158,7 +160,20 @@ def _elsewhere(session: Session, kpi: Kpi, period: Period) -> KpiValue:
     function = getattr(module, function_name, None)
     if function is None:
         return KpiValue(kpi, False)
-    return _adapt(kpi, function(session, period))
+    value = _adapt(kpi, function(session, period))
+    if kpi.key == "answer_rate" and not value.ids:
+        value = replace(value, ids={"missed": _missed_call_returns(session, period)})
+    return value
+
+
+def _missed_call_returns(session: Session, period: Period) -> list[int]:
+    """Return the call-back instances (missed_call_return) of the calls missed in ``period``: the answer rate's
+    drill-down (the answered calls are log rows, not instances)."""
+    from engine.persistence import CallRecord  # the call log's table; only read when the call log is installed
+
+    return sorted(session.scalars(select(CallRecord.return_instance_id).where(
+        CallRecord.outcome == "missed", CallRecord.return_instance_id.is_not(None), period.holds(CallRecord.at))),
+        reverse=True)
 
 
 def _adapt(kpi: Kpi, result: Any) -> KpiValue:
@@ -169,8 +184,9 @@ def _adapt(kpi: Kpi, result: Any) -> KpiValue:
         return KpiValue(kpi, True, None if result is None else float(result))
     value = getattr(result, "rate", None)
     ids = getattr(result, "ids", None)
-    numerator = getattr(result, "numerator", None)
-    denominator = getattr(result, "denominator", None)
+    # A share's parts by their names: numerator/denominator, or answered/total as the call log counts them.
+    numerator = getattr(result, "numerator", getattr(result, "answered", None))
+    denominator = getattr(result, "denominator", getattr(result, "total", None))
     return KpiValue(kpi, True, None if value is None else float(value),
                     numerator if isinstance(numerator, int) else None,
                     denominator if isinstance(denominator, int) else None,
