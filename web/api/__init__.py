@@ -18,6 +18,7 @@ def resource_blueprints() -> list[Any]:
         calendar,
         calls,
         copies,  # noqa: F401  (adds the copy routes to the instances resource)
+        customer_grades,  # noqa: F401  (adds grade history and growth to the customers resource)
         customers,
         definitions,
         external_tasks,
