@@ -17,6 +17,7 @@ from engine.scheduling.wakeup import Wakeup
 from engine.services.audit_checkpoint import write_checkpoint
 from engine.services.audit_signing import SignedHead, load_signing_key, sign_head
 from engine.services.register_processes import run_register_jobs
+from engine.services.survey_processes import run_survey_jobs
 from engine.services.timers import release_leases
 
 log = logging.getLogger("bpm.worker")
@@ -67,6 +68,10 @@ class Worker:
         """Start the register's settlements and renewals that are due and do its in-engine external tasks."""
         return run_register_jobs(self.engine.transaction)
 
+    def run_surveys(self) -> dict[str, int]:
+        """Start the satisfaction surveys and return visits that are due and do the surveys' in-engine tasks."""
+        return run_survey_jobs(self.engine.transaction)
+
     def checkpoint_audit(self) -> int | None:
         """Write an audit checkpoint (a Merkle root over all chain heads) if any chain moved; return its id."""
         with self.engine.transaction() as session:
@@ -89,6 +94,8 @@ class Worker:
                           id="notifications")
         scheduler.add_job(self._safe_register, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="register")
+        scheduler.add_job(self._safe_surveys, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
+                          id="surveys")
         checkpoint_every = self.engine.config.audit_checkpoint_interval_s
         if checkpoint_every > 0:
             scheduler.add_job(self._safe_checkpoint, "interval", seconds=checkpoint_every, max_instances=1,
@@ -146,6 +153,12 @@ class Worker:
             self.run_register()
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
             log.exception("customer register pass failed")
+
+    def _safe_surveys(self) -> None:
+        try:
+            self.run_surveys()
+        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+            log.exception("survey pass failed")
 
     def _safe_deliver(self) -> None:
         try:
