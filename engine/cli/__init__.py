@@ -8,6 +8,7 @@ from engine.cli import (
     actions,  # noqa: F401  (registers `bpm actions`)
     attachments,  # noqa: F401  (registers `bpm attach`, `bpm attachments`, `bpm attachment-get`)
     calls,  # noqa: F401  (registers `bpm calls`)
+    customer_reviews,  # noqa: F401  (registers `bpm customers grades`, `bpm customers growth`)
     customers,  # noqa: F401  (registers `bpm customers`, `bpm contracts`, `bpm register-run`)
     kpis,  # noqa: F401  (registers `bpm kpis`)
     migration,  # noqa: F401  (registers `bpm migrate`)

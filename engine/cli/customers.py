@@ -25,15 +25,17 @@ def customers() -> None:
 @click.option("--owner", help="the cs_rep who owns the customer (a username; empty to clear)")
 @click.option("--active/--inactive", default=None, help="active customers are settled every month")
 @click.option("--note")
+@click.option("--grade-reason", help="why the grade changes (kept in the grade history)")
 @click.option("--user", "actor", default="system", show_default=True, help="act as this user (audited)")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
-def add_customer(name: str, grade: int | None, owner: str | None, active: bool | None, note: str | None, actor: str,
-                 as_json: bool) -> None:
+def add_customer(name: str, grade: int | None, owner: str | None, active: bool | None, note: str | None,
+                 grade_reason: str | None, actor: str, as_json: bool) -> None:
     """Add or change a customer."""
     engine = build_engine()
     require_user(engine, actor)
-    changes = {k: v for k, v in {"grade": grade, "owner": owner, "active": active, "note": note}.items() if v is not None}
+    changes = {k: v for k, v in {"grade": grade, "owner": owner, "active": active, "note": note,
+                                 "grade_reason": grade_reason}.items() if v is not None}
     with engine.transaction() as session:
         existing = [c.id for c in register.list_customers(session) if c.name == name.strip()]
         view = register.save_customer(session, name, actor, customer_id=existing[0] if existing else None, **changes)

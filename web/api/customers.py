@@ -42,6 +42,8 @@ class CustomerChangeSchema(Schema):
     active = fields.Boolean()
     owner = fields.String(allow_none=True, validate=validate.Length(max=120))
     note = fields.String(validate=validate.Length(max=2000))
+    grade_reason = fields.String(validate=validate.Length(max=2000), load_only=True,
+                                 metadata={"description": "why the grade changes (kept in the grade history)"})
 
 
 class CustomerListArgsSchema(Schema):
