@@ -43,7 +43,8 @@ def _remember_language(lang: str | None) -> None:
         click.get_current_context().meta["bpm_lang"] = lang
 
 
-@cli.command(help="Check BPMN/DMN files without a database; one file:line: element: problem per line, exit 1 if any.")
+@cli.command(help="Check a bundle without a database: BPMN/DMN files, folders (forms beside the BPMN or in forms/) or a "
+                  ".zip; one file:line: element: problem per line, exit 1 if any.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
 @_LANG
@@ -74,12 +75,15 @@ def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
                                                max_bytes=config.max_definition_bytes)
         except DefinitionError as exc:
             problems.extend(exc.problems)
-    from engine.services.bundles import form_problems, split_catalogues, translation_warnings
+    from engine.definitions.bundle_files import form_key_of, is_form_file, read_forms
+    from engine.services.bundles import form_problems, split_catalogues, translation_warnings, unused_form_warnings
 
-    if documents and not problems:
-        problems = form_problems(documents, config.forms_dir)
+    given_forms = read_forms([f for f in files if is_form_file(f[0])], config.max_definition_bytes)[0]
+    if documents and not problems:  # the forms folder's forms the files use and do not carry themselves
+        problems = [p for p in form_problems(documents, config.forms_dir) if form_key_of(p.file) not in given_forms]
 
-    warnings = translation_warnings(documents, split_catalogues(files)[1]) if documents else []
+    warnings = (translation_warnings(documents, split_catalogues(files)[1])
+                + unused_form_warnings(given_forms, documents)) if documents else []
     drawings = bool(documents) and not problems and all(documentation_only(d) for d in documents if d.kind == "bpmn") \
         and any(d.kind == "bpmn" for d in documents)
     if as_json:
@@ -102,7 +106,8 @@ def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
         sys.exit(1)
 
 
-@cli.command(help="Deploy BPMN/DMN files or directories; identical content is a no-op, changes make version N+1. "
+@cli.command(help="Deploy a bundle: BPMN/DMN files, catalogues and forms, folders (forms beside the BPMN or in forms/) "
+                  "or a .zip; identical content is a no-op, changes (a form too) make version N+1. "
                   "--shipped deploys the department's processes that come with the installed package.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--shipped", is_flag=True, help="deploy the processes shipped in the package")
