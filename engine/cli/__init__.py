@@ -13,6 +13,7 @@ from engine.cli import (
     kpis,  # noqa: F401  (registers `bpm kpis`)
     migration,  # noqa: F401  (registers `bpm migrate`)
     notifications,  # noqa: F401  (registers `bpm urge`, `bpm notifications`, `bpm groups-webhook`)
+    surveys,  # noqa: F401  (registers `bpm surveys`)
     task_operations,  # noqa: F401  (registers `bpm transfer`, `bpm delegate`, `bpm done`)
 )
 from engine.cli.commands import cli

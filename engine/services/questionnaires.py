@@ -251,3 +251,18 @@ def request_return_visit(session: Session, source_key: str, reason: str, custome
                                    created_at=now(session)))
     session.flush()
     return True
+
+
+def list_questionnaires(session: Session, *, customer: str | None = None, kind: str | None = None,
+                        answered: bool | None = None, limit: int = 100) -> list[QuestionnaireView]:
+    """List questionnaires, newest first (filtered by customer, kind, answered or not)."""
+    if kind is not None and kind not in (SURVEY, ORDER):
+        raise InvalidInput(f"kind must be {SURVEY} or {ORDER}, not {kind!r}")
+    stmt = select(Questionnaire).order_by(Questionnaire.id.desc()).limit(max(1, min(limit, 1000)))
+    if customer is not None:
+        stmt = stmt.where(Questionnaire.customer == customer.strip())
+    if kind is not None:
+        stmt = stmt.where(Questionnaire.kind == kind)
+    if answered is not None:
+        stmt = stmt.where(Questionnaire.answered_at.is_not(None) if answered else Questionnaire.answered_at.is_(None))
+    return [view(r) for r in session.scalars(stmt)]
