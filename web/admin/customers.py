@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from engine.errors import Conflict, EngineError, NotFound
 from engine.services import customers as register
+from engine.services.grading import grade_history
 from web.access import ADMINS, requires
 from web.admin import bp
 from web.db import db, rollback
@@ -35,7 +36,7 @@ def _problem(exc: EngineError) -> str:
 def _customer_form() -> dict[str, Any]:
     return {"name": request.form.get("name", "").strip(), "grade": request.form.get("grade", "3"),
             "owner": request.form.get("owner", "").strip(), "active": request.form.get("active") == "1",
-            "note": request.form.get("note", "")}
+            "note": request.form.get("note", ""), "grade_reason": request.form.get("grade_reason", "")}
 
 
 def _list_page(error: str = "", values: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
@@ -75,7 +76,7 @@ def _customer_page(customer_id: int, error: str = "", status: int = 200,
     customer = register.get_customer(session, customer_id)
     return render_template("admin/customer.html", customer=customer, kinds=register.KINDS,
                            contracts=register.list_contracts(session, customer=customer.name), error=error,
-                           values=values or {}), status
+                           values=values or {}, grades=grade_history(session, customer.name)), status
 
 
 @bp.get("/customers/<int:customer_id>")
@@ -94,7 +95,7 @@ def update_customer(customer_id: int) -> ResponseReturnValue:
     try:
         view = register.save_customer(db(), values["name"], current_user.username, customer_id=customer_id,
                                       grade=values["grade"], owner=values["owner"], active=values["active"],
-                                      note=values["note"])
+                                      note=values["note"], grade_reason=values["grade_reason"])
     except EngineError as exc:
         rollback()
         return _customer_page(customer_id, _problem(exc), 422)
