@@ -76,11 +76,12 @@ def _register_areas(app: Flask) -> None:
     from web.incidents import bp as incidents_bp
     from web.notifications import bp as notifications_bp
     from web.portal import bp as portal_bp
+    from web.portal.questionnaires import bp as questionnaires_bp
     from web.reports import GROWTH_READERS
     from web.reports import bp as reports_bp
     from web.static_files import bp as static_files_bp
 
     for blueprint in (audit_bp, definitions_bp, dashboard_bp, incidents_bp, portal_bp, admin_bp, static_files_bp,
-                      notifications_bp, reports_bp):
+                      notifications_bp, reports_bp, questionnaires_bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(AUDITORS=AUDITORS, DESIGNERS=DESIGNERS, MANAGERS=MANAGERS, GROWTH_READERS=GROWTH_READERS)

@@ -115,6 +115,9 @@ class DatabaseStorage(Storage):
 ROUTE_LIMITS: list[tuple[str, str, list[str] | None]] = [
     ("portal.submit", "PORTAL_SUBMIT_RATE_LIMIT", None),
     ("portal.track", "PORTAL_TRACK_RATE_LIMIT", ["POST"]),
+    # Questionnaire links (#17): answering counts like a report, opening a link like a tracking look-up.
+    ("portal_questionnaires.answer", "PORTAL_SUBMIT_RATE_LIMIT", None),
+    ("portal_questionnaires.show", "PORTAL_TRACK_RATE_LIMIT", None),
     ("auth.login", "SIGNIN_RATE_LIMIT", ["POST"]),
 ]
 LIMITER_KEY = "bpm_limiter"
