@@ -1,0 +1,115 @@
+"""Portal pages of the customer questionnaires: ``/portal/q/<token>`` shows a satisfaction survey (with last time's
+open items to re-check) or the short questionnaire after an order, and takes one submission. No sign-in: the token is
+the key (256 random bits, expiring, single-use); CSRF-protected form; rate-limited per client like the report form.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext, lazy_gettext
+
+from engine.errors import Conflict, EngineError, NotFound
+from engine.services.context import now
+from engine.services.questionnaires import (
+    COMMENT_LIMIT,
+    SURVEY,
+    QuestionnaireView,
+    by_token,
+    order_problems,
+    submit_order_questionnaire,
+    submit_survey,
+    survey_problems,
+)
+from web.access import public
+from web.db import db, rollback
+
+log = logging.getLogger(__name__)
+bp = Blueprint("portal_questionnaires", __name__, url_prefix="/portal/q")
+ITEMS = {
+    "timeliness": (lazy_gettext("Timeliness"), lazy_gettext("Pick-up and delivery at the agreed times")),
+    "damage": (lazy_gettext("Goods intact"), lazy_gettext("No broken, wet or soiled goods")),
+    "quantity": (lazy_gettext("Quantity"), lazy_gettext("Nothing short, nothing delivered twice")),
+    "information": (lazy_gettext("Information"), lazy_gettext("Tracking, arrival notices and answers when you ask")),
+    "attitude": (lazy_gettext("Service attitude"), lazy_gettext("Drivers, warehouse staff and customer service")),
+    "billing": (lazy_gettext("Billing"), lazy_gettext("Correct reconciliation sheets and invoices on time")),
+}
+RATINGS = {"satisfied": lazy_gettext("Satisfied"), "unsatisfied": lazy_gettext("Not satisfied")}
+RECHECK = {"resolved": lazy_gettext("Put right"), "not_resolved": lazy_gettext("Not put right yet")}
+YES_NO = {"yes": lazy_gettext("Yes"), "no": lazy_gettext("No")}
+SCORES = {"5": lazy_gettext("5 — excellent"), "4": lazy_gettext("4 — good"), "3": lazy_gettext("3 — acceptable"),
+          "2": lazy_gettext("2 — poor"), "1": lazy_gettext("1 — very poor")}
+
+
+def _problem_text(code: str) -> str:
+    return {"choose": gettext("Choose one of the options."),
+            "comment": gettext("Please tell us what was not satisfactory, so we can put it right."),
+            "too_long": gettext("At most %(n)s characters.", n=COMMENT_LIMIT),
+            "recheck": gettext("Please tell us whether this has been put right.")}.get(code, gettext("Check this answer."))
+
+
+def _page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    response = current_app.make_response((render_template(template, **context), status))
+    # The link is the key: keep the page out of caches and the token out of Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _closed(q: QuestionnaireView | None, state: str, status: int) -> ResponseReturnValue:
+    return _page("portal/questionnaire_closed.html", status, q=q, state=state)
+
+
+def _form(q: QuestionnaireView, answers: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+          status: int = 200) -> ResponseReturnValue:
+    template = "portal/survey.html" if q.kind == SURVEY else "portal/order_questionnaire.html"
+    return _page(template, status, q=q, answers=answers or {}, errors=errors or {}, items=ITEMS, ratings=RATINGS,
+                 recheck_labels=RECHECK, yes_no=YES_NO, scores=SCORES, comment_limit=COMMENT_LIMIT)
+
+
+def _open(token: str) -> tuple[QuestionnaireView | None, ResponseReturnValue | None]:
+    try:
+        q = by_token(db(), token)
+    except NotFound:
+        return None, _closed(None, "unknown", 404)
+    state = q.state(now(db()))
+    if state != "open":
+        return None, _closed(q, state, 410)
+    return q, None
+
+
+@bp.get("/<token>")
+@public
+def show(token: str) -> ResponseReturnValue:
+    """Show the questionnaire of a link (or why it cannot be answered any more)."""
+    q, refused = _open(token)
+    return refused if q is None else _form(q)
+
+
+@bp.post("/<token>")
+@public
+def answer(token: str) -> ResponseReturnValue:
+    """Check and take the answers; show the thanks page, or the form again with each problem marked."""
+    q, refused = _open(token)
+    if q is None:
+        return refused
+    raw = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
+    _, problems = survey_problems(q, raw) if q.kind == SURVEY else order_problems(raw)
+    if problems:
+        return _form(q, raw, {k: _problem_text(code) for k, code in problems.items()}, 422)
+    try:
+        if q.kind == SURVEY:
+            submit_survey(db(), token, raw)
+        else:
+            submit_order_questionnaire(db(), token, raw)
+    except Conflict:
+        rollback()
+        return _closed(q, "answered", 409)
+    except EngineError as exc:
+        rollback()
+        log.warning("questionnaire %s refused: %s", q.id, exc)
+        return _form(q, raw, {}, 422)
+    return _page("portal/questionnaire_thanks.html", q=q)
