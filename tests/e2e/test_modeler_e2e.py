@@ -143,5 +143,16 @@ def test_a_designer_opens_and_validates_a_decision_table(live_server, chromium, 
     page.wait_for_selector("#modeler-results .flash.success")
     assert page.locator("#dmn-canvas .has-problem").count() == 0
     page.screenshot(path=str(screenshots / "modeler_decision_table_zh.png"), full_page=True)
+
+    # Compared with the deployed file: the rule whose annotation changed is listed and coloured.
+    page.locator('#dmn-canvas td.annotation[data-row-id="rule_quantity"]').click()
+    page.keyboard.press("End")
+    page.keyboard.type("（含错发）")
+    page.locator("#dmn-canvas .decision-table-name").first.click()
+    page.locator('[data-action="diff"]').click()
+    page.wait_for_selector('#dmn-canvas td.diff-changed[data-row-id="rule_quantity"]')
+    changed = page.locator('#modeler-results .diff-changed li[data-element="rule_quantity"]').inner_text()
+    assert "注释" in changed or "Annotations" in changed, changed
+    page.screenshot(path=str(screenshots / "modeler_decision_diff_zh.png"), full_page=True)
     assert errors == []
     context.close()

@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine.errors import DefinitionError, EngineError
+from engine.services.decision_diff import diff_decision_sources
 from engine.services.drafts import (
     DECISION_PREFIX,
     check_decision_draft,
@@ -39,6 +40,13 @@ def _decision_files() -> dict[str, Any]:
     return {"decision_files": lambda: decision_files(db()) if in_any(DESIGNERS) else []}
 
 
+def _field_labels() -> dict[str, str]:
+    """Name the facts a decision diff compares (engine.services.decision_diff), in this request's language."""
+    return {"kind": gettext("kind"), "name": gettext("name"), "hitPolicy": gettext("Hit policy"),
+            "aggregation": gettext("Hit policy"), "expression": gettext("Input expression"),
+            "typeRef": gettext("Type"), "outputName": gettext("Output name"), "description": gettext("Annotations")}
+
+
 def _source(name: str) -> str:
     try:
         return decision_source(db(), name)
@@ -59,9 +67,9 @@ def decision_modeler(name: str) -> ResponseReturnValue:
     data = {
         "dmn": draft.bpmn if draft is not None else source, "name": name,
         "urls": {action: url_for(f"definitions.decision_{action}", name=name)
-                 for action in ("save", "discard", "validate", "deploy")},
+                 for action in ("save", "discard", "validate", "diff", "deploy")},
         "labels": {**editor_labels(), "deployed": gettext("Deployed %(name)s version %(version)s.")},
-        "translations": dmn_js_texts(),
+        "translations": dmn_js_texts(), "field_labels": _field_labels(),
     }
     response = make_response(render_template("definitions/decision_modeler.html", name=name, draft=draft, data=data,
                                              installed=modeler_installed(DMN_FILES)))
@@ -98,6 +106,18 @@ def decision_validate(name: str) -> ResponseReturnValue:
     except EngineError as exc:
         return _error(exc)
     return check_response(problems, warnings)
+
+
+@bp.post("/decisions/<name>/modeler/diff")
+@requires(DESIGNERS)
+def decision_diff(name: str) -> ResponseReturnValue:
+    """List the decisions, columns and rules the edited DMN adds, removes and changes against the deployed file."""
+    source = _source(name)
+    try:
+        diff = diff_decision_sources(source, _dmn())
+    except EngineError as exc:
+        return _error(exc)
+    return jsonify({"version": decision_files_version(name), **diff.to_json()})
 
 
 @bp.post("/decisions/<name>/modeler/deploy")

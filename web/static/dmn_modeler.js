@@ -5,10 +5,11 @@
   var L = E.labels;
   // dmn-js is several editors (the DRD, decision tables, literal and boxed expressions), each built with its own
   // modules: its Manager passes `common` to each but replaces common.additionalModules with the view's own, so
-  // the translate module goes to every view by name.
+  // the translate module goes to every view by name. Typing is applied at once (debounceInput: false), not 300 ms
+  // later, so a save, validate, diff or deploy clicked right after typing carries the last keystroke.
   var perView = {};
   ["drd", "decisionTable", "literalExpression", "boxedExpression"].forEach(function (view) {
-    perView[view] = { additionalModules: [E.translateModule] };
+    perView[view] = { additionalModules: [E.translateModule], debounceInput: false };
   });
   var modeler = new window.DmnJS(Object.assign({ container: "#dmn-canvas" }, perView));
   var canvas = document.getElementById("dmn-canvas");
@@ -27,15 +28,19 @@
     var registry = viewer && viewer.get("elementRegistry", false);
     var element = id && registry ? registry.get(id) : null;
     if (!element) { return []; }
-    var selector = '[data-row-id="' + window.CSS.escape(element.row ? element.row.id : element.id) + '"]';
-    if (element.row && element.col) { selector += '[data-col-id="' + window.CSS.escape(element.col.id) + '"]'; }
+    var selector;
+    if (element.row && element.col) {  // a cell
+      selector = '[data-row-id="' + window.CSS.escape(element.row.id) + '"][data-col-id="' + window.CSS.escape(element.col.id) + '"]';
+    } else {  // a rule (row) or a column
+      selector = '[data-row-id="' + window.CSS.escape(id) + '"], [data-col-id="' + window.CSS.escape(id) + '"]';
+    }
     return Array.prototype.slice.call(canvas.querySelectorAll(selector));
   }
 
   var markers = {
     clear: function () {
-      canvas.querySelectorAll(".has-problem, .has-warning").forEach(function (node) {
-        node.classList.remove("has-problem", "has-warning");
+      canvas.querySelectorAll(".has-problem, .has-warning, .diff-added, .diff-changed").forEach(function (node) {
+        node.classList.remove("has-problem", "has-warning", "diff-added", "diff-changed");
       });
     },
     add: function (id, cls, title) {
