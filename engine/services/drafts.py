@@ -288,6 +288,8 @@ def form_problems(key: str, schema: dict[str, Any], ui: dict[str, Any]) -> list[
         return [f"{key}.schema.json: properties must be an object"]
     problems = [f"{key}.schema.json: field name {name!r} must start with a letter and use only letters, digits and _"
                 for name in props if not FIELD_NAME.fullmatch(str(name))]
+    problems += [f"{key}.schema.json: field {name!r} is a choice without options; give it at least one"
+                 for name, prop in props.items() if isinstance(prop, dict) and prop.get("enum") == []]
     order = ui.get("order", [])
     if not isinstance(order, list):
         problems.append(f"{key}.ui.json: order must be a list of field names")

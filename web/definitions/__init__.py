@@ -2,6 +2,7 @@
 
 from web.definitions import (
     decisions,  # noqa: F401  (adds the decision-table editor)
+    form_editor,  # noqa: F401  (adds 表单设计, the form editor of a draft)
     migration,  # noqa: F401  (adds the 迁移实例 page)
     modeler,  # noqa: F401  (adds 在浏览器中编辑 and the version diff)
 )
