@@ -60,6 +60,7 @@ def test_the_dashboard_shows_each_kpi_with_target_definition_and_drill_down(engi
     assert head.get(f"/dashboard/instances?figure=kpi&kpi=no_such&outcome=late&{MARCH}").status_code == 404
     empty = head.get("/dashboard/?from=2026-01-01&to=2026-01-31").get_data(as_text=True)
     assert "67%" not in card(empty, "on_time_delivery") and "—" in card(empty, "on_time_delivery")
+    assert head.get("/dashboard/?from=0001-01-01&to=0001-01-02").status_code == 200  # ignored like a bad date
     rep = Browser(app.test_client())
     assert rep.login("rep").status_code == 302
     assert rep.get(f"/dashboard/?{MARCH}").status_code == 403
@@ -78,6 +79,7 @@ def test_the_api_returns_the_kpis_of_a_period_to_managers_only(engine: Engine, o
     assert empty["on_time_delivery"]["value"] is None and empty["on_time_delivery"]["denominator"] == 0
     assert_problem(head.get("/reports/kpis?from=2026-03-31&to=2026-03-01"), 400, "bad-request")
     assert head.get("/reports/kpis?from=March").status_code == 422
+    assert_problem(head.get("/reports/kpis?from=0001-01-01&to=0001-01-02"), 400, "bad-request")
     assert ApiClient(app, issue_token(engine, "rep")).get(f"/reports/kpis?{MARCH}").status_code == 403
 
 

@@ -23,13 +23,16 @@ from web.paging import Pager, page_size, requested_page
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 3
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9000, 12, 31)
 
 
 def _day(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    # Days near year 1 or 9999 cannot be turned into instants in every zone: such a day is ignored like a bad one.
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
 
 
 def _context() -> figures.Context:

@@ -224,14 +224,17 @@ def period_of_days(session: Session, start: date | None = None, end: date | None
     Days are the deployment's (``EngineConfig.timezone``); ``start`` after ``end`` or more than three years is refused.
     """
     end = end or local_today(session)
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
-        raise InvalidInput(f"the period starts ({start}) after it ends ({end})")
-    if (end - start).days > MAX_DAYS:
-        raise InvalidInput(f"the period {start} – {end} is longer than {MAX_DAYS} days")
     zone = ZoneInfo(context_of(session).config.timezone)
 
     def midnight(day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
 
-    return Period(midnight(start), midnight(end + timedelta(days=1))), start, end
+    try:
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            raise InvalidInput(f"the period starts ({start}) after it ends ({end})")
+        if (end - start).days > MAX_DAYS:
+            raise InvalidInput(f"the period {start} – {end} is longer than {MAX_DAYS} days")
+        return Period(midnight(start), midnight(end + timedelta(days=1))), start, end
+    except OverflowError:
+        raise InvalidInput(f"the period ending {end} is outside the dates this system can count") from None
