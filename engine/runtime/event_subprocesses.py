@@ -12,6 +12,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
 
+# The extension key that marks a non-interrupting event subprocess start (SpiffWorkflow keeps no such attribute).
+NON_INTERRUPTING = "bpm:nonInterrupting"
+
 
 def message_starts(workflow: BpmnWorkflow) -> Iterator[tuple[Any, MessageEventDefinition]]:
     """Yield the message start events of the top-level event subprocesses (start event spec, its definition)."""
@@ -22,6 +25,11 @@ def message_starts(workflow: BpmnWorkflow) -> Iterator[tuple[Any, MessageEventDe
         for start in getattr(subprocess_spec, "bpmn_start_events", []) if subprocess_spec is not None else []:
             if isinstance(start.event_definition, MessageEventDefinition):
                 yield start, start.event_definition
+
+
+def is_interrupting(start: Any) -> bool:
+    """Return False for an event subprocess start marked ``isInterrupting="false"`` (engine.runtime.parsing)."""
+    return (getattr(start, "extensions", None) or {}).get(NON_INTERRUPTING) != "true"
 
 
 def subscription_id(workflow: BpmnWorkflow, start: Any) -> str:

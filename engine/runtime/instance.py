@@ -21,7 +21,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import Conflict, EngineError, LimitExceeded, ScriptError, WorkflowError
 from engine.runtime import rewind
-from engine.runtime.event_subprocesses import finish_with_event_subprocess, interrupt, message_starts, subscription_id
+from engine.runtime.event_subprocesses import (
+    finish_with_event_subprocess,
+    interrupt,
+    is_interrupting,
+    message_starts,
+    subscription_id,
+)
 from engine.runtime.external import ExternalServiceTask
 from engine.runtime.messages import from_outside
 from engine.runtime.sandbox import SandboxViolation
@@ -197,7 +203,7 @@ class InstanceRun:
                 # The event subprocess is started from the process's root task: give it the instance's data as of now.
                 self.workflow.task_tree.data.update(self.data())
                 try:
-                    if getattr(start, "interrupting", True):
+                    if is_interrupting(start):
                         interrupt(self.workflow)
                     self.workflow.catch(BpmnEvent(definition, payload=from_outside(payload, sender)))
                 except (SpiffWorkflowException, SandboxViolation) as exc:

@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import Problem
 from engine.runtime.dialect import prepare_tree
+from engine.runtime.event_subprocesses import NON_INTERRUPTING
 from engine.runtime.external import ExternalServiceTask, ExternalTaskParser, mark_external_tasks
 from engine.runtime.joins import JOIN_CLASSES
 from engine.runtime.messages import EngineMessage
@@ -125,6 +126,25 @@ def _python_problem(exc: Exception, documents: list[SourceDocument]) -> Problem:
     return Problem(documents[0].filename if documents else "?", None, None, en, None, (("zh", zh),))
 
 
+def _non_interrupting_starts(documents: list[SourceDocument]) -> set[str]:
+    """Return the ids of event subprocess start events with ``isInterrupting="false"`` in the BPMN documents."""
+    found: set[str] = set()
+    for doc in documents:
+        if doc.kind == "bpmn":
+            found.update(str(i) for i in doc.tree.xpath(
+                "//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent[@isInterrupting='false']/@id",
+                namespaces={"bpmn": BPMN_NS}))
+    return found
+
+
+def _mark_non_interrupting(spec: Any, ids: set[str]) -> None:
+    # SpiffWorkflow 3.2 does not read isInterrupting on a start event; the mark rides in the spec's extensions,
+    # which its serializer keeps, so a stored spec still knows it (engine.runtime.event_subprocesses reads it).
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and getattr(task_spec, "bpmn_id", None) in ids:
+            task_spec.extensions = {**(getattr(task_spec, "extensions", None) or {}), NON_INTERRUPTING: "true"}
+
+
 class EngineParser(CamundaParser):  # type: ignore[misc]
     """Camunda's parser, with service tasks read as external tasks (the only kind deploy lets through)."""
 
@@ -148,6 +168,7 @@ def parse_documents(documents: list[SourceDocument], *, wanted: set[str] | None 
                 mark_external_tasks(doc.tree)
                 translate_timers(doc.tree)
                 parser.add_bpmn_xml(etree.ElementTree(doc.tree), filename=doc.filename)
+        non_interrupting = _non_interrupting_starts(documents)
         result: dict[str, ParsedProcess] = {}
         for process_id in parser.get_process_ids():
             if wanted is not None and process_id not in wanted:
@@ -159,6 +180,7 @@ def parse_documents(documents: list[SourceDocument], *, wanted: set[str] | None 
             subprocess_specs = parser.get_subprocess_specs(process_id)
             for item in [spec, *subprocess_specs.values()]:
                 _adopt_engine_classes(item)
+                _mark_non_interrupting(item, non_interrupting)
             result[process_id] = ParsedProcess(
                 process_id=process_id,
                 name=process_parser.get_name() or process_id,
