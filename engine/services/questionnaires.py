@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -139,38 +139,85 @@ def _usable(session: Session, token: str) -> Questionnaire:
     return row
 
 
-def _comment(value: Any, what: str) -> str:
-    text = str(value if value is not None else "").strip()
+# What is wrong with one answer: the web layer says it in the customer's language.
+PROBLEMS = {"choose": "choose one of the options", "comment": "say what was not satisfactory",
+            "too_long": f"at most {COMMENT_LIMIT} characters", "recheck": "say whether it has been put right"}
+
+
+def _comment(raw: dict[str, Any], name: str, problems: dict[str, str]) -> str:
+    text = str(raw.get(name) if raw.get(name) is not None else "").strip()
     if len(text) > COMMENT_LIMIT:
-        raise InvalidInput(f"{what}: at most {COMMENT_LIMIT} characters")
+        problems[name] = "too_long"
     return text
 
 
-def survey_form_data(q: QuestionnaireView, raw: dict[str, Any]) -> dict[str, Any]:
-    """Check a survey's answers (item → rating, comment; re-checked item → resolved/not_resolved) and return the
-    ``collect_answers`` form data; an unsatisfied item needs a comment."""
-    problems: list[str] = []
+def _refuse(problems: dict[str, str]) -> None:
+    if problems:
+        raise InvalidInput("; ".join(f"{name}: {PROBLEMS[code]}" for name, code in problems.items()))
+
+
+def survey_problems(q: QuestionnaireView, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check a survey's answers (item → rating, comment; re-checked item → resolved/not_resolved); return the
+    ``collect_answers`` form data and a problem code per field (an unsatisfied item needs a comment)."""
+    problems: dict[str, str] = {}
     data: dict[str, Any] = {}
     for item in q.items:
         rating = raw.get(item)
-        comment = _comment(raw.get(f"{item}_comment"), f"{item}_comment")
+        comment = _comment(raw, f"{item}_comment", problems)
         if rating not in RATINGS:
-            problems.append(f"{item}: choose satisfied or unsatisfied")
+            problems[item] = "choose"
             continue
         if rating == "unsatisfied" and not comment:
-            problems.append(f"{item}_comment: say what was not satisfactory")
+            problems[f"{item}_comment"] = "comment"
         data[item] = rating
         if comment:
             data[f"{item}_comment"] = comment
     for open_item in q.recheck:
         key = f"recheck_{open_item['item']}"
         if raw.get(key) not in RECHECK:
-            problems.append(f"{key}: say whether it has been put right")
+            problems[key] = "recheck"
         else:
             data[key] = raw[key]
-    if problems:
-        raise InvalidInput("; ".join(problems))
+    return data, problems
+
+
+def survey_form_data(q: QuestionnaireView, raw: dict[str, Any]) -> dict[str, Any]:
+    """Return the ``collect_answers`` form data of a survey's answers, or raise InvalidInput naming each problem."""
+    data, problems = survey_problems(q, raw)
+    _refuse(problems)
     return data
+
+
+def order_problems(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the answers of an order questionnaire; return them (score, on_time, intact, comment, poor) and a problem
+    code per field (a poor answer — score 1–2, late or damaged — says why in the comment)."""
+    problems: dict[str, str] = {}
+    try:
+        score = int(str(raw.get("score", "")).strip())
+    except ValueError:
+        score = 0
+    if not 1 <= score <= 5:
+        problems["score"] = "choose"
+    flags = {}
+    for name in ("on_time", "intact"):
+        if raw.get(name) not in ("yes", "no"):
+            problems[name] = "choose"
+        flags[name] = raw.get(name)
+    comment = _comment(raw, "comment", problems)
+    poor = (1 <= score <= POOR_SCORE) or "no" in flags.values()
+    if poor and not comment and "comment" not in problems:
+        problems["comment"] = "comment"
+    return {"score": score, **flags, "comment": comment, "poor": poor}, problems
+
+
+def _claim(session: Session, row: Questionnaire) -> None:
+    """Take the one submission of a questionnaire; a second one at the same moment finds it taken (Conflict)."""
+    at = now(session)
+    taken = session.execute(update(Questionnaire).where(Questionnaire.id == row.id, Questionnaire.answered_at.is_(None))
+                            .values(answered_at=at).execution_options(synchronize_session=False))
+    if int(taken.rowcount or 0) != 1:  # type: ignore[attr-defined]
+        raise Conflict("this questionnaire has already been answered")
+    row.answered_at = at
 
 
 def submit_survey(session: Session, token: str, raw: dict[str, Any]) -> QuestionnaireView:
@@ -186,19 +233,22 @@ def submit_survey(session: Session, token: str, raw: dict[str, Any]) -> Question
     if task is None:
         raise Conflict("this survey is no longer waiting for answers")
     data["answered_via"] = "portal"
-    store_survey_answers(session, row, data, "portal")
+    _claim(session, row)
+    store_survey_answers(session, row, data, "portal", claimed=True)
     complete_task(session, task.id, data, PORTAL_ACTOR)
     return view(row)
 
 
-def store_survey_answers(session: Session, row: Questionnaire, data: dict[str, Any], via: str) -> None:
+def store_survey_answers(session: Session, row: Questionnaire, data: dict[str, Any], via: str, *,
+                         claimed: bool = False) -> None:
     """Write a survey's answers and re-check results into its questionnaire (once) and audit them."""
-    if row.answered_at is not None:
+    if row.answers is not None or (row.answered_at is not None and not claimed):
         return
     row.answers = {item: {"rating": data.get(item), "comment": str(data.get(f"{item}_comment") or "")}
                    for item in row.items if data.get(item) in RATINGS}
     row.recheck_results = {r["item"]: data.get(f"recheck_{r['item']}") or "not_asked" for r in row.recheck or []}
-    row.answered_at = now(session)
+    if not claimed:
+        row.answered_at = now(session)
     row.answered_via = via
     session.flush()
     audit.record(session, "questionnaire_answered", via, instance_id=row.instance_id,
@@ -213,33 +263,22 @@ def submit_order_questionnaire(session: Session, token: str, raw: dict[str, Any]
     row = _usable(session, token)
     if row.kind != ORDER:
         raise NotFound("no questionnaire has this link")
-    try:
-        score = int(str(raw.get("score", "")).strip())
-    except ValueError:
-        score = 0
-    problems = [] if 1 <= score <= 5 else ["score: choose 1 to 5"]
-    flags = {}
-    for name in ("on_time", "intact"):
-        value = raw.get(name)
-        if value not in ("yes", "no"):
-            problems.append(f"{name}: choose yes or no")
-        flags[name] = value
-    comment = _comment(raw.get("comment"), "comment")
-    if problems:
-        raise InvalidInput("; ".join(problems))
-    poor = score <= POOR_SCORE or "no" in flags.values()
-    if poor and not comment:
-        raise InvalidInput("comment: tell us what went wrong, so we can put it right")
-    row.score, row.comment, row.answers = score, comment, {**flags, "score": score}
-    row.answered_at, row.answered_via = now(session), "portal"
+    answers, problems = order_problems(raw)
+    _refuse(problems)
+    _claim(session, row)
+    row.score, row.comment = answers["score"], answers["comment"]
+    row.answers = {k: answers[k] for k in ("score", "on_time", "intact")}
+    row.answered_via = "portal"
     session.flush()
     audit.record(session, "questionnaire_answered", "portal", instance_id=row.instance_id,
                  data={"questionnaire": row.id, "kind": ORDER, "customer": row.customer, "via": "portal",
-                       "score": score, **flags, "poor": poor})
-    if poor:
+                       "score": row.score, "on_time": answers["on_time"], "intact": answers["intact"],
+                       "poor": answers["poor"]})
+    if answers["poor"]:
         request_return_visit(session, f"questionnaire:{row.id}", "questionnaire", row.customer,
-                             {"order_no": row.period, "order_instance_id": row.instance_id, "score": score,
-                              "customer_comment": comment, **flags})
+                             {"order_no": row.period, "order_instance_id": row.instance_id, "score": row.score,
+                              "customer_comment": row.comment, "on_time": answers["on_time"],
+                              "intact": answers["intact"]})
     return view(row)
 
 
