@@ -112,3 +112,22 @@ def _unpack(zipped: zipfile.ZipFile, archive: str, kept: list[tuple[zipfile.ZipI
     if not files:
         raise DefinitionError([plain_problem(archive, None, "zip_empty")])
     return files
+
+
+def expand_zips(files: Files, max_bytes: int) -> Files:
+    """Replace each ``.zip`` among uploaded files by its entries (unpacked safely); a name given twice is refused."""
+    expanded: Files = []
+    origin: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name, content in files:
+        entries = read_zip(name, content, max_bytes) if is_zip_name(name) else [(name, content)]
+        for entry, data in entries:
+            where = f"{name}!{entry}" if is_zip_name(name) else name
+            if entry.lower() in origin:
+                problems.append(plain_problem(entry, None, "duplicate_file", other=origin[entry.lower()]))
+                continue
+            origin[entry.lower()] = where
+            expanded.append((entry, data))
+    if problems:
+        raise DefinitionError(problems)
+    return expanded

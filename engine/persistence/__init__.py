@@ -18,6 +18,7 @@ from engine.persistence.rate_limits import RateLimitCounter
 from engine.persistence.requests import IdempotencyKey, PortalTicket
 from engine.persistence.tasks import HumanTask, HumanTaskCandidate, TaskComment
 from engine.persistence.timers import Incident, SlaBreach, Timer
+from engine.persistence.uploads import StagedFile, StagedUpload
 from engine.persistence.users import ApiToken, Group, SignInThrottle, User, membership
 
 __all__ = [
@@ -30,6 +31,6 @@ __all__ = [
     "IdempotencyKey", "Incident", "InstanceCopy", "MessageSubscription", "Notification", "NotificationDelivery",
     "NotificationPreference", "PortalTicket", "ProcessDefinition", "Questionnaire", "RateLimitCounter", "RegisterStart",
     "ReturnVisitRequest",
-    "ProcessInstance", "SignInThrottle", "SlaBreach", "TaskComment",
+    "ProcessInstance", "SignInThrottle", "SlaBreach", "StagedFile", "StagedUpload", "TaskComment",
     "Timer", "User", "membership",
 ]

@@ -1,9 +1,11 @@
 """Where a deploy's forms come from: the bundle's own files first, then the process's deployed version.
 
 A form the BPMN uses but the bundle does not carry is taken from the latest deployed version of the process
-(so a BPMN-only redeploy keeps its forms, as it keeps its catalogue); a deploy from disk (a folder, ``--shipped``)
-also looks in the forms folder, between the two: the folder is the source of the shipped bundle. The web and the
-API never read the forms folder.
+(so a BPMN-only redeploy keeps its forms, as it keeps its catalogue), else from the newest deployed version of
+any process that has a form of that key (form keys name one form across processes, like Camunda's "latest"
+form binding: a new process may reuse a deployed form). A deploy from disk (a folder, ``--shipped``) looks in the
+forms folder before the deployed versions: the folder is the source of the shipped bundle. The web and the API
+never read the forms folder.
 """
 
 from __future__ import annotations
@@ -29,17 +31,13 @@ def available_form_keys(forms_dir: Path) -> set[str]:
     return {p.name[: -len(".schema.json")] for p in forms_dir.glob("*.schema.json")}
 
 
-def _latest_rows(session: Session, process_keys: Iterable[str] | None = None) -> list[ProcessDefinition]:
+def _latest_rows(session: Session) -> list[ProcessDefinition]:
     stmt = select(ProcessDefinition).options(undefer(ProcessDefinition.forms)).where(ProcessDefinition.is_latest.is_(True))
-    if process_keys is not None:
-        stmt = stmt.where(ProcessDefinition.process_key.in_(sorted(set(process_keys))))
     return list(session.scalars(stmt))
 
 
-def deployed_forms(session: Session, process_keys: Iterable[str]) -> dict[str, dict[str, FormDefinition]]:
-    """Return the forms of the latest version of each process, by process key and form key."""
-    return {row.process_key: {k: FormDefinition(k, v.get("schema", {}), v.get("ui", {})) for k, v in (row.forms or {}).items()}
-            for row in _latest_rows(session, process_keys)}
+def _forms_of(row: ProcessDefinition) -> dict[str, FormDefinition]:
+    return {k: FormDefinition(k, v.get("schema", {}), v.get("ui", {})) for k, v in (row.forms or {}).items()}
 
 
 def process_ids_in(files: Files) -> set[str]:
@@ -64,7 +62,12 @@ class FormResolver:
         self.given = given
         self.forms_dir = forms_dir
         self.folder, self.folder_problems = _folder_forms(forms_dir) if forms_dir is not None else ({}, [])
-        self.previous = deployed_forms(session, process_keys)
+        rows = sorted(_latest_rows(session), key=lambda r: r.id)
+        wanted = set(process_keys)
+        self.previous = {row.process_key: _forms_of(row) for row in rows if row.process_key in wanted}
+        self.shared: dict[str, FormDefinition] = {}  # any process's latest form by key, the newest deploy last
+        for row in rows:
+            self.shared.update(_forms_of(row))
 
     def problems(self, used: set[str]) -> list[Problem]:
         """What is wrong with the forms folder's forms that the deploy uses and does not carry itself."""
@@ -72,11 +75,11 @@ class FormResolver:
 
     def keys(self) -> set[str]:
         """Every form key the deploy can resolve (for the form-key check)."""
-        return set(self.given) | set(self.folder) | set().union(*(set(forms) for forms in self.previous.values()))
+        return set(self.given) | set(self.folder) | set(self.shared)
 
     def source_for(self, process_key: str, related: Iterable[str] = ()) -> dict[str, FormDefinition]:
         """Return the forms a new version of ``process_key`` may use, by key (the first source that has it wins)."""
-        found: dict[str, FormDefinition] = {}
+        found: dict[str, FormDefinition] = dict(self.shared)
         for key in [*related, process_key]:  # its own previous version wins over those of the processes it calls
             found.update(self.previous.get(key, {}))
         found.update(self.folder)

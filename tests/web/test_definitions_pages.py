@@ -16,12 +16,6 @@ CHANGED = COMPLAINT.replace('name="Customer complaint"', 'name="Customer complai
 BROKEN = COMPLAINT.replace('<bpmn:lane id="lane_head" name="cs_head">', '<bpmn:lane id="lane_head" name="night_shift">')
 
 
-@pytest.fixture(autouse=True)
-def staging_dir(app, tmp_path):
-    """Keep staged uploads in the test's folder."""
-    app.config["UPLOAD_STAGING_DIR"] = str(tmp_path / "uploads")
-
-
 def upload(b, *files, url="/definitions/validate"):
     b.get("/definitions/")
     data = {"files": [(io.BytesIO(content.encode("utf-8")), name) for name, content in files]}
@@ -72,7 +66,8 @@ def _events(engine):
 def test_problems_are_listed_as_file_line_element_message(browser, web_engine):
     response = upload(browser("designer"), ("complaint.bpmn", BROKEN), ("notes.txt", "hello"))
     assert response.status_code == 422
-    assert "notes.txt: only .bpmn, .dmn and .i18n.json files can be deployed." in response.get_data(as_text=True)
+    assert ("notes.txt: only .bpmn, .dmn, .i18n.json, forms (.schema.json, .ui.json) and .zip files can be deployed."
+            in response.get_data(as_text=True))
     response = upload(browser("designer"), ("complaint.bpmn", BROKEN))
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and "Nothing was deployed." in text
@@ -111,17 +106,23 @@ def test_a_token_belongs_to_its_uploader(browser):
     assert admin.post("/definitions/deploy", {"token": "../../etc"}).status_code == 404
 
 
-def test_staged_uploads_expire(app, browser, monkeypatch, tmp_path):
-    from web.definitions import staging
+def test_staged_uploads_expire(app, browser, web_engine, clock):
+    from sqlalchemy import func, select
+
+    from engine.persistence import StagedUpload
+
+    def staged() -> int:
+        with web_engine.transaction() as session:
+            return session.scalar(select(func.count()).select_from(StagedUpload))
 
     designer = browser("designer")
     text = upload(designer, ("complaint.bpmn", CHANGED)).get_data(as_text=True)
     token = re.search(r'name="token" value="([^"]+)"', text).group(1)
-    assert (tmp_path / "uploads" / token / "0.upload").read_text("utf-8") == CHANGED
-    monkeypatch.setattr(staging, "KEEP_FOR_S", -1)
+    assert staged() == 1  # in the database, not on this server's disk
+    clock.advance(minutes=61)
     assert designer.post("/definitions/deploy", {"token": token}).status_code == 404
-    upload(designer, ("complaint.bpmn", CHANGED))  # staging again sweeps the expired folder away
-    assert not (tmp_path / "uploads" / token).exists()
+    upload(designer, ("complaint.bpmn", CHANGED))  # staging again sweeps the expired upload away
+    assert staged() == 1
 
 
 def test_version_page_shows_diagram_instances_and_source(browser, web_engine, complaint):

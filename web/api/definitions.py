@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
 
+from engine.definitions.archives import expand_zips
+from engine.definitions.bundle_files import is_form_file, read_forms
 from engine.errors import DefinitionError, Problem
-from engine.services.bundles import split_catalogues, translation_warnings
+from engine.services.bundle_sources import FormResolver, process_ids_in
+from engine.services.bundles import split_catalogues, translation_warnings, unused_form_warnings
 from engine.services.definitions import (
-    available_form_keys,
     check_files,
     definition_source,
     deploy_files,
@@ -46,7 +49,10 @@ def _definition(definition_id: int) -> DefinitionView:
 
 
 def _files(body: dict[str, Any]) -> list[tuple[str, bytes]]:
-    return [(f["name"], f["content"].encode("utf-8")) for f in body["files"]]
+    """The bundle's files: text as UTF-8, base64 as bytes, each .zip unpacked safely (DefinitionError otherwise)."""
+    files = [(f["name"], f["content"].encode("utf-8") if "content" in f else base64.b64decode(f["content_base64"]))
+             for f in body["files"]]
+    return expand_zips(files, get_engine().config.max_definition_bytes)
 
 
 @blp.route("")
@@ -98,16 +104,19 @@ def get_diagram(definition_id: int) -> ResponseReturnValue:
 @blp.arguments(DefinitionFilesSchema)
 @blp.response(200, ValidationResultSchema)
 def validate(body: dict[str, Any]) -> dict[str, Any]:
-    """Check files as a deploy would (schema, references, groups, forms, scripts) without deploying them."""
+    """Check a bundle as a deploy would (schema, references, groups, forms, scripts) without deploying it; forms it
+    does not carry may come from the processes' deployed versions."""
     session = db()
     config = get_engine().config
     try:
-        _docs, parsed, _all = check_files(_files(body), known_groups=group_names(session),
-                                          form_keys=available_form_keys(config.forms_dir),
+        files = _files(body)
+        resolver = FormResolver(session, {}, None, process_ids_in(files))
+        _docs, parsed, _all = check_files(files, known_groups=group_names(session), form_keys=resolver.keys(),
                                           max_bytes=config.max_definition_bytes)
     except DefinitionError as exc:
         return {"ok": False, "processes": [], "problems": _problems(exc.problems), "warnings": []}
-    warnings = translation_warnings(_docs, split_catalogues(_files(body))[1])
+    given_forms = read_forms([f for f in files if is_form_file(f[0])], config.max_definition_bytes)[0]
+    warnings = translation_warnings(_docs, split_catalogues(files)[1]) + unused_form_warnings(given_forms, _all)
     return {"ok": True, "processes": sorted(parsed), "problems": [], "warnings": _problems(warnings)}
 
 
@@ -124,8 +133,9 @@ def _problems(problems: list[Problem]) -> list[dict[str, Any]]:
 @blp.alt_response(200, schema=DeployResultSchema, description="Nothing changed: every process was deployed as is",
                   success=True)
 def deploy(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Deploy files (BPMN, DMN, translation catalogues): changed processes get a new version, identical ones stay as
-    they are (200)."""
+    """Deploy a bundle (BPMN, DMN, translation catalogues, forms, or a .zip of them): changed processes get a new
+    version, identical ones stay as they are (200). A form the processes use but the bundle does not carry comes from
+    the process's deployed version; the server's forms folder is never read."""
     result: DeployResult = deploy_files(db(), _files(body), username())
     body = {"deployed": result.deployed, "unchanged": result.unchanged, "warnings": _problems(result.warnings)}
     return body, 201 if result.deployed else 200

@@ -6,6 +6,7 @@ schemas validate requests before any service runs; the OpenAPI document is gener
 
 from __future__ import annotations
 
+import binascii
 from datetime import timezone
 from typing import Any
 
@@ -19,8 +20,9 @@ MAX_PAGE = 100_000
 NAME = validate.Length(min=1, max=255)
 INSTANCE_STATUSES = ("running", "completed", "cancelled", "failed")
 TASK_STATUSES = ("open", "completed", "cancelled")
-FILE_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,250}\.(bpmn|dmn|i18n\.json)$",
-                            error="a file name like order_plan.bpmn, decisions.dmn or order_plan.i18n.json")
+FILE_NAME = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,250}\.(bpmn|dmn|xml|i18n\.json|schema\.json|ui\.json|zip)$",
+                            error="a file name like order_plan.bpmn, decisions.dmn, order_plan.i18n.json, "
+                                  "order_form.schema.json, order_form.ui.json or bundle.zip")
 
 
 class JsonObject(fields.Dict):
@@ -117,11 +119,28 @@ class DefinitionListArgsSchema(PageArgsSchema):
 
 
 class DefinitionFileSchema(Schema):
-    """A BPMN or DMN file, or the translation catalogue of a BPMN file (``<stem>.i18n.json``), sent as text."""
+    """A file of the bundle: BPMN or DMN, a BPMN file's translation catalogue (``<stem>.i18n.json``), a form
+    (``<key>.schema.json`` + ``<key>.ui.json``), or a ``.zip`` of such files. Text goes in ``content``, bytes (a zip
+    always) in ``content_base64``: exactly one of them."""
 
     name = fields.String(required=True, validate=FILE_NAME)
-    content = fields.String(required=True, validate=validate.Length(min=1),
-                            metadata={"description": "The file's XML text (UTF-8)"})
+    content = fields.String(validate=validate.Length(min=1),
+                            metadata={"description": "The file's text (UTF-8): XML or JSON"})
+    content_base64 = fields.String(validate=validate.Length(min=4, max=70_000_000),
+                                   metadata={"description": "The file's bytes in standard base64 (a .zip bundle)"})
+
+    @validates_schema
+    def _one_content(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        given = [key for key in ("content", "content_base64") if key in data]
+        if len(given) != 1:
+            raise ValidationError("give exactly one of content (text) and content_base64 (bytes)", "content")
+        if "content_base64" in data:
+            try:
+                binascii.a2b_base64(data["content_base64"], strict_mode=True)
+            except (binascii.Error, ValueError) as exc:
+                raise ValidationError("content_base64 is not standard base64", "content_base64") from exc
+        elif str(data.get("name", "")).lower().endswith(".zip"):
+            raise ValidationError("a .zip bundle goes in content_base64", "content_base64")
 
 
 class DefinitionFilesSchema(Schema):

@@ -17,12 +17,13 @@ from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from engine.definitions.archives import expand_zips
 from engine.errors import DefinitionError
 from engine.services.definitions import definition_source, deploy_files, list_definitions
 from engine.services.reports import instance_counts_by_definition, instances_on_definition
 from engine.services.views import DefinitionView, DeployResult
 from web.access import AUDITORS, DESIGNERS, in_any, requires
-from web.db import db, rollback
+from web.db import db, get_engine, rollback
 from web.definitions import staging
 from web.diagram import render_diagram
 from web.i18n import current_language, group_label, pick
@@ -30,9 +31,10 @@ from web.instances.diagrams import element_labels
 from web.paging import Pager, page_size, requested_page
 
 bp = Blueprint("definitions", __name__, url_prefix="/definitions")
-# A process's translation catalogue (<stem>.i18n.json) is deployed with it: its names in every language.
-EXTENSIONS = (".bpmn", ".dmn", ".i18n.json")
-MAX_FILES = 20
+# A bundle: BPMN/DMN, each process's translation catalogue (<stem>.i18n.json, its names in every language), its forms
+# (<key>.schema.json + <key>.ui.json), or a .zip of them (unpacked safely in memory).
+EXTENSIONS = (".bpmn", ".dmn", ".xml", ".i18n.json", ".schema.json", ".ui.json", ".zip")
+MAX_FILES = 50
 READERS = DESIGNERS | AUDITORS  # auditors may see which version ran, and its source
 SAFE_NAME = re.compile(r"[^\\/:*?\"<>|\x00-\x1f]{1,200}")
 
@@ -63,6 +65,7 @@ def _file_name(upload: FileStorage) -> str:
 
 
 def _read_uploads() -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The uploaded bundle's files (each .zip unpacked), or what is wrong with the upload."""
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     errors = []
     if not uploads:
@@ -73,14 +76,19 @@ def _read_uploads() -> tuple[list[tuple[str, bytes]], list[str]]:
     for upload in uploads[:MAX_FILES]:
         name = _file_name(upload)
         if not name.lower().endswith(EXTENSIONS):
-            errors.append(gettext("%(name)s: only .bpmn, .dmn and .i18n.json files can be deployed.",
-                                  name=name or upload.filename))
+            errors.append(gettext("%(name)s: only .bpmn, .dmn, .i18n.json, forms (.schema.json, .ui.json) and .zip "
+                                  "files can be deployed.", name=name or upload.filename))
             continue
         if any(name == seen for seen, _ in files):
             errors.append(gettext("%(name)s: the same file name was chosen twice.", name=name))
             continue
         files.append((name, upload.read()))
-    return files, errors
+    if errors:
+        return files, errors
+    try:
+        return expand_zips(files, get_engine().config.max_definition_bytes), []
+    except DefinitionError as exc:
+        return files, [p.render(current_language()) for p in exc.problems]
 
 
 def _dry_run(files: list[tuple[str, bytes]]) -> tuple[DeployResult | None, list[str]]:
