@@ -107,6 +107,15 @@ def drop_candidate_rows(session: Session, task_ids: list[str]) -> None:
         session.execute(delete(HumanTaskCandidate).where(HumanTaskCandidate.task_id.in_(task_ids)))
 
 
+def has_candidate_rows(row: HumanTask) -> bool:
+    """Say whether an open task may have candidate rows (``add_candidate_rows`` writes them only for candidates
+    beyond the first group; a row without a ``candidates`` document is not known, so it may)."""
+    found = row.candidates
+    if found is None:
+        return True
+    return len(found.get("groups") or ()) > 1 or bool(found.get("users"))
+
+
 def candidate_groups(row: HumanTask) -> tuple[str, ...]:
     """Return every candidate group of a task row."""
     if row.candidates is not None:

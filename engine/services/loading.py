@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, LimitExceeded, NotFound
@@ -29,6 +30,7 @@ class DefinitionInfo:
 
 
 _INFO_KEY = "bpm_definition_info"
+_INSTANCES = cast(Table, ProcessInstance.__table__)
 
 
 def definition_info(session: Session, definition_id: int) -> DefinitionInfo:
@@ -60,11 +62,15 @@ _PENDING_KEY = "bpm_runs_to_keep"
 
 
 def load_instance(
-    session: Session, instance_id: int, *, for_update: bool = True,
+    session: Session, instance_id: int, *, for_update: bool = True, loaded: ProcessInstance | None = None,
 ) -> tuple[ProcessInstance, DefinitionInfo, InstanceRun]:
-    """Load an instance row and its workflow: from the committed-workflow cache when the version matches."""
+    """Load an instance row and its workflow: from the committed-workflow cache when the version matches.
+
+    ``loaded``: the row as the command already read it in this transaction (with the task it acts on), not read again.
+    """
     runtime = context_of(session).runtime
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id))
+    instance = loaded if loaded is not None and loaded.id == instance_id else session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id))
     if instance is None:
         raise NotFound(f"instance {instance_id} not found")
     info = definition_info(session, instance.definition_id)
@@ -100,21 +106,41 @@ def save_instance(
 ) -> None:
     """Write the workflow document and projections; a concurrent change raises Conflict."""
     at = now(session)
-    # No autoflush until the end: the optimistic-lock UPDATE must surface in flush_or_conflict.
+    # No autoflush until the end: the optimistic-lock UPDATE must surface here as a Conflict.
     with session.no_autoflush:
         record_fired_timers(session, instance, info, run)
-        instance.state = checked_document(session, instance, run)
-        instance.updated_at = at
+        document = checked_document(session, instance, run)
         sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id, reopened=reopened)
+        values: dict[str, Any] = {"state": document, "summary": instance.summary, "updated_at": at}
         if run.completed and instance.status == "running":
-            instance.status = "completed"
-            instance.ended_at = at
+            values.update(status="completed", ended_at=at)
             audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
                          data={"data": run.data()})
+    write_instance(session, instance, values)
     flush_or_conflict(session, instance.id)
     if instance.status == "running":
         # Kept for the next command once (and only if) this transaction commits.
         session.info.setdefault(_PENDING_KEY, []).append((instance.id, instance.version, run))
+
+
+def write_instance(session: Session, instance: ProcessInstance, values: dict[str, Any]) -> None:
+    """Write ``values`` to the instance row with one Core ``UPDATE … WHERE id = :id AND version = :v`` (the version
+    bumped); no row matched means someone else committed a change first: Conflict, nothing written.
+
+    The ORM object is told the new values as committed, so the flush writes nothing more for it. Changes a caller
+    made to other attributes are flushed first by the ORM, under the same version check.
+    """
+    with session.no_autoflush:
+        for key, value in values.items():
+            set_committed_value(instance, key, value)
+        if instance in session.new or session.is_modified(instance):
+            flush_or_conflict(session, instance.id)
+        version = instance.version
+        result = session.execute(update(_INSTANCES).where(_INSTANCES.c.id == instance.id, _INSTANCES.c.version == version)
+                                 .values(**values, version=version + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
+    set_committed_value(instance, "version", version + 1)
 
 
 def checked_document(session: Session, instance: ProcessInstance, run: InstanceRun) -> str:

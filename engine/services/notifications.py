@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, func, insert, select, update
+from sqlalchemy import Boolean, Select, String, Table, event, func, insert, literal_column, null, or_, select, union_all, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from engine.persistence import (
@@ -94,10 +95,55 @@ def new_id() -> str:
 def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {g: set() for g in groups}
     if groups:
-        rows = session.execute(select(membership.c.group_id, User.username).join(User, User.id == membership.c.user_id)
-                               .where(membership.c.group_id.in_(groups), User.active.is_(True)))
-        for group, username in rows:
+        for group, username in session.execute(_member_rows(groups)):
             found[group].add(username)
+    return found
+
+
+def _member_rows(groups: set[str]) -> Select[tuple[str, str]]:
+    return (select(membership.c.group_id, User.username).join(User, User.id == membership.c.user_id)
+            .where(membership.c.group_id.in_(groups), User.active.is_(True)))
+
+
+@dataclass
+class _Lookup:
+    """What the outbox reads: each group's active members, who wants e-mail (and whether as a digest), group robots."""
+
+    members: dict[str, set[str]]
+    digests: dict[str, bool]
+    hooks: dict[str, str]
+    asked: set[str]
+
+
+def _look_up(session: Session, groups: set[str], users: set[str], robot_groups: set[str]) -> _Lookup:
+    """Read members, e-mail preferences (of ``users`` and of the groups' members) and robots in one statement."""
+    parts: list[Select[Any]] = []
+    if groups:
+        parts.append(_member_rows(groups).with_only_columns(
+            literal_column("'m'").label("kind"), membership.c.group_id.label("a"), User.username.label("b"),
+            sql_cast(null(), Boolean).label("c"), maintain_column_froms=True))
+    if groups or users:
+        pref = NotificationPreference
+        whose = pref.username.in_(users) if users else None
+        if groups:
+            of_members = pref.username.in_(_member_rows(groups).with_only_columns(User.username, maintain_column_froms=True))
+            whose = of_members if whose is None else or_(whose, of_members)
+        parts.append(select(literal_column("'p'"), sql_cast(null(), String), pref.username, pref.digest).where(
+            pref.email.is_not(None), pref.email_enabled.is_(True), whose))
+    if robot_groups:
+        parts.append(select(literal_column("'w'"), GroupWebhook.group_id, GroupWebhook.platform, sql_cast(null(), Boolean))
+                     .where(GroupWebhook.group_id.in_(robot_groups), GroupWebhook.enabled.is_(True)))
+    found = _Lookup({g: set() for g in groups}, {}, {}, set(users))
+    if not parts:
+        return found
+    for kind, a, b, c in session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
+        if kind == "m":
+            found.members[a].add(b)
+            found.asked.add(b)
+        elif kind == "p":
+            found.digests[b] = bool(c)
+        else:
+            found.hooks[a] = b
     return found
 
 
@@ -122,7 +168,9 @@ def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
     targets = [(e, t) for e in events if e["type"] in CAUSES for t in [_target(e, escalated)] if t is not None]
     if not targets:
         return 0
-    members = _members(session, {g for _, t in targets for g in t.groups})
+    found = _look_up(session, {g for _, t in targets for g in t.groups}, {u for _, t in targets for u in t.users},
+                     {g for _, t in targets for g in t.robots})
+    members = found.members
     at = now(session)
     rows: list[dict[str, Any]] = []
     robots: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
@@ -144,7 +192,7 @@ def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
         rows.extend({**base, "id": new_id(), "recipient": p, "created_at": at, "read_at": None}
                     for p in sorted(people))
         robots.extend((base, g, data) for g in sorted(t.robots))
-    deliveries = _email_deliveries(session, rows, at) + _robot_deliveries(session, robots, at)
+    deliveries = _email_deliveries(session, rows, at, found) + _robot_deliveries(session, robots, at, found)
     if rows:
         session.execute(insert(_NOTIFICATIONS), rows)
     if deliveries:
@@ -169,34 +217,33 @@ def _delivery(base: dict[str, Any], channel: str, recipient: str, key: str, batc
             "delivery_key": key, "created_at": at, "sent_at": None}
 
 
-def _email_deliveries(session: Session, rows: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+def _email_deliveries(session: Session, rows: list[dict[str, Any]], at: datetime, found: _Lookup) -> list[dict[str, Any]]:
     people = {r["recipient"] for r in rows}
     if not people:
         return []
-    prefs = {p.username: p for p in session.scalars(select(NotificationPreference).where(
-        NotificationPreference.username.in_(people), NotificationPreference.email.is_not(None),
-        NotificationPreference.email_enabled.is_(True)))}
+    digests = found.digests
+    others = people - found.asked  # people the one lookup did not cover (late holders, withdrawn tasks' holders)
+    if others:
+        digests = {**digests, **dict(session.execute(select(NotificationPreference.username, NotificationPreference.digest)
+                                                     .where(NotificationPreference.username.in_(others),
+                                                            NotificationPreference.email.is_not(None),
+                                                            NotificationPreference.email_enabled.is_(True))).tuples().all())}
     out = []
     for r in rows:
-        pref = prefs.get(r["recipient"])
-        if pref is not None:
-            batch, due = _timing(session, r["kind"], at, pref.digest)
+        if r["recipient"] in digests:
+            batch, due = _timing(session, r["kind"], at, bool(digests[r["recipient"]]))
             out.append(_delivery(r, "email", r["recipient"], f"email:{r['id']}", batch, due, at, r["id"]))
     return out
 
 
-def _robot_deliveries(session: Session, robots: list[tuple[dict[str, Any], str, dict[str, Any]]],
-                      at: datetime) -> list[dict[str, Any]]:
-    if not robots:
-        return []
-    hooks = {h.group_id: h for h in session.scalars(select(GroupWebhook).where(
-        GroupWebhook.group_id.in_({g for _, g, _ in robots}), GroupWebhook.enabled.is_(True)))}
+def _robot_deliveries(session: Session, robots: list[tuple[dict[str, Any], str, dict[str, Any]]], at: datetime,
+                      found: _Lookup) -> list[dict[str, Any]]:
     out = []
     for base, group, _data in robots:
-        hook = hooks.get(group)
-        if hook is not None:
+        platform = found.hooks.get(group)
+        if platform is not None:
             batch, due = _timing(session, base["kind"], at, False)
-            out.append(_delivery(base, hook.platform, group, f"{hook.platform}:{group}:{base['source']}", batch, due, at))
+            out.append(_delivery(base, platform, group, f"{platform}:{group}:{base['source']}", batch, due, at))
     return out
 
 

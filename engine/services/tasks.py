@@ -11,7 +11,14 @@ from engine.definitions.forms import validate_submission
 from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, ProcessInstance
 from engine.services import audit
-from engine.services.candidates import candidate_groups, candidate_users, drop_candidate_rows, is_candidate, who
+from engine.services.candidates import (
+    candidate_groups,
+    candidate_users,
+    drop_candidate_rows,
+    has_candidate_rows,
+    is_candidate,
+    who,
+)
 from engine.services.context import local_today, now, plain
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.texts import form_of
@@ -172,7 +179,12 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     """Complete a task with data and run the instance to its next wait state, in one transaction."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("task data must be a JSON object", zh="任务数据必须是一个 JSON 对象")
-    row = task_row(session, task_id)
+    # The task and its instance in one statement: the instance is what the command loads next.
+    found = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                            .where(HumanTask.id == task_id)).first()
+    if found is None:
+        raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
+    row, loaded = found
     groups = require_known_user(session, actor)
     require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
@@ -180,7 +192,7 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
         raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})", zh=f"{actor} 不能完成任务 {task_id}（{whom}）")
     if row.delegation == "pending" and actor == row.assignee:
         return return_delegated_task(session, row, dict(data or {}), actor)
-    instance, info, run = load_instance(session, row.instance_id)
+    instance, info, run = load_instance(session, row.instance_id, loaded=loaded)
     require_running(instance)
     if not run.task_is_open(task_id):
         raise Conflict(f"task {task_id} is no longer open in instance {instance.id}",
@@ -191,7 +203,8 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     row.status, row.completed_at, row.completed_by = "completed", at, actor
     if row.assignee is None:
         row.assignee = actor
-    drop_candidate_rows(session, [task_id])
+    if has_candidate_rows(row):
+        drop_candidate_rows(session, [task_id])
     audit.record(session, "task_completed", actor, instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
                  data={"element_id": row.element_id, "submitted": submitted})
     save_instance(session, instance, info, run, actor, finished_task_id=task_id)
