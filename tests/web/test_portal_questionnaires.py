@@ -106,3 +106,16 @@ def test_the_link_expiry_is_shown_and_the_page_speaks_the_customers_language(bro
     text = browser().get(f"/portal/q/{token}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert '<html lang="zh-CN"' in text
     assert (clock.now() + timedelta(days=21)).strftime("%Y") in text
+
+
+def test_staff_find_the_link_on_the_instance_page(browser, web_engine, survey):
+    instance_id, token = survey
+    text = browser("rep").get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert f"http://localhost/portal/q/{token}" in text and "Waiting for the customer" in text
+    assert token not in browser("auditor").get(f"/instances/{instance_id}").get_data(as_text=True).split(
+        'id="data-title"')[0]  # auditors read the history, they do not send links
+    b = browser()
+    b.get(f"/portal/q/{token}")
+    assert b.post(f"/portal/q/{token}", ALL_SATISFIED).status_code == 200
+    text = browser("rep").get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "in the portal" in text and 'id="questionnaire-link"' not in text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext
 
@@ -19,6 +19,7 @@ from engine.services.questionnaires import (
     SURVEY,
     QuestionnaireView,
     by_token,
+    of_instance,
     order_problems,
     submit_order_questionnaire,
     submit_survey,
@@ -113,3 +114,22 @@ def answer(token: str) -> ResponseReturnValue:
         log.warning("questionnaire %s refused: %s", q.id, exc)
         return _form(q, raw, {}, 422)
     return _page("portal/questionnaire_thanks.html", q=q)
+
+
+@bp.app_template_global("questionnaire_of")
+def questionnaire_of(instance_id: int) -> QuestionnaireView | None:
+    """Return the questionnaire of an instance for its page (staff send the link, or see the answers)."""
+    return of_instance(db(), instance_id)
+
+
+@bp.app_template_global("questionnaire_url")
+def questionnaire_url(q: QuestionnaireView) -> str:
+    """Return the full portal address of a questionnaire."""
+    return url_for("portal_questionnaires.show", token=q.token, _external=True)
+
+
+@bp.app_template_global("questionnaire_state")
+def questionnaire_state(q: QuestionnaireView) -> str:
+    """Say a questionnaire's state in the reader's language."""
+    return str({"open": lazy_gettext("Waiting for the customer"), "answered": lazy_gettext("Answered"),
+                "expired": lazy_gettext("Link expired")}[q.state(now(db()))])
