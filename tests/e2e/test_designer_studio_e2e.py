@@ -3,8 +3,9 @@
 A receivable is running: its chase task is open and the chase's deadline (boundary timer `chase_payment_overdue`,
 2 working days after the debt became overdue) is waiting. The designer opens version 1 in the modeler, makes
 the deadline 3 working days in the properties panel, breaks the escalation condition and sees the validation
-marker on that flow, fixes it, deploys version 2, dry-runs and migrates the running receivable on the migration
-page, and finds the new deadline on the instance: its timer now falls 3 working days after the debt became overdue.
+marker on that flow (checked as they edit), fixes it, deploys version 2, dry-runs and migrates the running
+receivable on the migration page, and finds the new deadline on the instance: its timer now falls 3 working days
+after the debt became overdue.
 Screenshots: studio_modeler_zh.png, studio_timer_zh.png, studio_problem_zh.png, studio_deployed_zh.png,
 studio_dry_run_zh.png, studio_migrated_zh.png, studio_instance_zh.png.
 """
@@ -123,7 +124,7 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     page.wait_for_selector("#modeler-panel #prop-condition")
     assert page.locator("#prop-condition").input_value() == "escalation_level == 1"
     _edit(page, "condition", "escalation_level = = 1")
-    page.locator('[data-action="validate"]').click()
+    # Checked as the designer edits: the marker comes without pressing Validate.
     page.wait_for_selector('.djs-element[data-element-id="f_gw_head"].has-problem')
     problem = page.locator('#modeler-results .problems li[data-element="f_gw_head"]')
     assert "条件" in problem.inner_text()
@@ -133,6 +134,7 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     problem.click()
     page.wait_for_selector("#modeler-panel #prop-condition")
     _edit(page, "condition", "escalation_level == 1")
+    expect(page.locator(".has-problem")).to_have_count(0)  # the live check clears the marker
     page.locator('[data-action="validate"]').click()
     page.wait_for_selector("#modeler-results .flash.success")
     assert page.locator(".has-problem").count() == 0

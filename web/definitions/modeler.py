@@ -82,7 +82,8 @@ def editor_labels() -> dict[str, str]:
         "discarded": gettext("Draft discarded; the deployed version is open again."),
         "confirm_deploy": gettext("Deploy this draft as a new version?"),
         "confirm_discard": gettext("Discard your draft?"), "failed": gettext("The request failed: %(error)s"),
-        "working": gettext("Working…"),
+        "working": gettext("Working…"), "live_ok": gettext("Checked as you edit: no problems."),
+        "live_problems": gettext("Checked as you edit: see the problems below."),
     }
 
 

@@ -59,6 +59,9 @@
 
   E.start({
     key: "dmn", modeler: modeler, open: open, ready: canvas, markers: markers,
+    onEdit: function (callback) {  // each dmn-js view has its own event bus; listen on every one as it is made
+      modeler.on("viewer.created", function (event) { event.viewer.get("eventBus").on("elements.changed", callback); });
+    },
     deployed: function (body) {
       var notes = [{ text: E.fill(L.deployed, { name: E.data.name, version: body.file_version }) }];
       return notes.concat(body.deployed.map(function (d) {

@@ -54,10 +54,13 @@ window.BpmEditor = (function () {
     if (draftNote) { draftNote.remove(); }
   }
 
+  var LIVE_DELAY_MS = 1200;
+
   // Start an editor. config: key ("bpmn" / "dmn": the posted field and the discard answer's field), modeler (the
   // library's editor, with saveXML), open(xml) → Promise, ready (the element that gets data-ready="true"),
   // markers (optional: clear(), add(id, cls, title) → whether the element is on the diagram, focus(id)),
-  // deployed(body) → [{text, url, link}] notes for a deploy answer.
+  // deployed(body) → [{text, url, link}] notes for a deploy answer, onEdit(callback) (optional: call it after
+  // every edit the designer makes; live validation follows).
   function start(config) {
     var markers = config.markers || { clear: function () {}, add: function () { return false; }, focus: null };
 
@@ -133,6 +136,29 @@ window.BpmEditor = (function () {
       });
     }
 
+    // Live validation: a moment after the last edit the draft goes through the engine's checks and the markers
+    // follow. An answer that an edit or a toolbar action overtook is dropped.
+    var liveTimer = null;
+    var checkNumber = 0;
+
+    function liveCheck() {
+      var mine = ++checkNumber;
+      withXml(data.urls.validate).then(function (body) {
+        if (mine === checkNumber) { showProblems(body); say(body.ok ? L.live_ok : L.live_problems); }
+      }).catch(function () { /* a failed live check says nothing; the toolbar's Validate reports errors */ });
+    }
+
+    function edited() {
+      window.clearTimeout(liveTimer);
+      checkNumber++;
+      liveTimer = window.setTimeout(liveCheck, LIVE_DELAY_MS);
+    }
+
+    function settle() {  // a toolbar action supersedes the pending and running live checks
+      window.clearTimeout(liveTimer);
+      checkNumber++;
+    }
+
     var actions = {
       save: function () {
         return withXml(data.urls.save).then(function (body) {
@@ -159,12 +185,14 @@ window.BpmEditor = (function () {
 
     document.querySelectorAll("[data-action]").forEach(function (button) {
       button.addEventListener("click", function () {
+        settle();
         say(L.working);
         actions[button.getAttribute("data-action")]().then(function (message) { say(message || ""); })
           .catch(function (error) { say(fill(L.failed, { error: error.message })); });
       });
     });
 
+    if (config.onEdit) { config.onEdit(edited); }
     return config.open(data[config.key]).then(function () {
       config.ready.setAttribute("data-ready", "true");
     }).catch(function (error) { say(fill(L.failed, { error: error.message })); });

@@ -293,6 +293,9 @@
     return E.start({
       key: "bpmn", modeler: modeler, ready: document.getElementById("modeler-canvas"), markers: markers,
       open: function (xml) { return modeler.importXML(xml).then(function () { fit(); render(null); }); },
+      onEdit: function (callback) {  // not when an import clears the stack
+        modeler.on("commandStack.changed", function (event) { if (event.trigger !== "clear") { callback(); } });
+      },
       deployed: function (body) {
         return body.deployed.map(function (d) {
           return { text: E.fill(L.deployed, { version: d.version }), url: d.url,
