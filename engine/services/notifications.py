@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Select, String, Table, event, func, insert, literal_column, null, or_, select, union_all, update
+from sqlalchemy import Boolean, ColumnElement, Select, String, Table, event, false, func, insert, literal_column, null, or_, select, union_all, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
@@ -100,7 +100,7 @@ def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def _member_rows(groups: set[str]) -> Select[tuple[str, str]]:
+def _member_rows(groups: set[str]) -> Select[str, str]:
     return (select(membership.c.group_id, User.username).join(User, User.id == membership.c.user_id)
             .where(membership.c.group_id.in_(groups), User.active.is_(True)))
 
@@ -117,26 +117,28 @@ class _Lookup:
 
 def _look_up(session: Session, groups: set[str], users: set[str], robot_groups: set[str]) -> _Lookup:
     """Read members, e-mail preferences (of ``users`` and of the groups' members) and robots in one statement."""
-    parts: list[Select[Any]] = []
+    parts: list[Any] = []
     if groups:
         parts.append(_member_rows(groups).with_only_columns(
             literal_column("'m'").label("kind"), membership.c.group_id.label("a"), User.username.label("b"),
             sql_cast(null(), Boolean).label("c"), maintain_column_froms=True))
     if groups or users:
         pref = NotificationPreference
-        whose = pref.username.in_(users) if users else None
+        whose: ColumnElement[bool] | None = pref.username.in_(users) if users else None
         if groups:
             of_members = pref.username.in_(_member_rows(groups).with_only_columns(User.username, maintain_column_froms=True))
             whose = of_members if whose is None else or_(whose, of_members)
         parts.append(select(literal_column("'p'"), sql_cast(null(), String), pref.username, pref.digest).where(
-            pref.email.is_not(None), pref.email_enabled.is_(True), whose))
+            pref.email.is_not(None), pref.email_enabled.is_(True), whose if whose is not None else false()))
     if robot_groups:
         parts.append(select(literal_column("'w'"), GroupWebhook.group_id, GroupWebhook.platform, sql_cast(null(), Boolean))
                      .where(GroupWebhook.group_id.in_(robot_groups), GroupWebhook.enabled.is_(True)))
     found = _Lookup({g: set() for g in groups}, {}, {}, set(users))
     if not parts:
         return found
-    for kind, a, b, c in session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
+    statement: Any = parts[0] if len(parts) == 1 else union_all(*parts)
+    rows: list[Any] = list(session.execute(statement))
+    for kind, a, b, c in rows:
         if kind == "m":
             found.members[a].add(b)
             found.asked.add(b)
