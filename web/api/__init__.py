@@ -21,6 +21,7 @@ def resource_blueprints() -> list[Any]:
         customer_grades,  # noqa: F401  (adds grade history and growth to the customers resource)
         customers,
         definitions,
+        drafts,
         external_tasks,
         instance_actions,
         instances,
@@ -35,7 +36,7 @@ def resource_blueprints() -> list[Any]:
     )
 
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp,
-            external_tasks.blp, definitions.blp, operations.timers_blp,
+            external_tasks.blp, definitions.blp, drafts.blp, operations.timers_blp,
             notifications.blp, reports.blp,
             operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, calls.blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
