@@ -150,6 +150,39 @@ def _key(form_key: str) -> str:
 
 _RULE = re.compile(r"x-rules\[(\d+)\]")
 _QUOTED = re.compile(r"'([^']+)'")
+# The engine's check_form findings (English, for logs and the CLI) → text for people in this language.
+_READABLE: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"the value of '(\w+)' must be a field name"), lambda m: gettext("Choose what to compare with: a field, today or a value.")),
+    (re.compile(r"unknown field '([^']*)'"), lambda m: gettext("Unknown field %(name)s.", name=m.group(1))),
+    (re.compile(r"field '([^']+)' is neither a date nor a number"),
+     lambda m: gettext("%(name)s is neither a date nor a number, so it cannot be compared.", name=m.group(1))),
+    (re.compile(r"'([^']+)' and '([^']+)' are not of the same kind"),
+     lambda m: gettext("%(a)s and %(b)s are not of the same kind (dates, numbers).", a=m.group(1), b=m.group(2))),
+    (re.compile(r"is compared with itself"), lambda m: gettext("A field cannot be compared with itself.")),
+    (re.compile(r'only dates compare with "today"'), lambda m: gettext("Only dates compare with today.")),
+    (re.compile(r"'([^']*)' is neither a declared field, \"today\" nor a literal number"),
+     lambda m: gettext("%(value)s is not a number.", value=m.group(1))),
+    (re.compile(r"'([^']*)' is neither a declared field, \"today\" nor a literal date"),
+     lambda m: gettext("%(value)s is not a date (YYYY-MM-DD).", value=m.group(1))),
+    (re.compile(r"give exactly one operator"), lambda m: gettext("Give exactly one comparison.")),
+    (re.compile(r"hints for undeclared field '([^']+)'"),
+     lambda m: gettext("UI hints for a field the schema does not declare: %(name)s.", name=m.group(1))),
+    (re.compile(r"invalid JSON Schema: (.*)$"), lambda m: gettext("Not a valid JSON Schema: %(detail)s", detail=m.group(1))),
+    (re.compile(r"the top-level type must be object"), lambda m: gettext("The form's schema must have the type object.")),
+    (re.compile(r"field name '([^']*)' must start with a letter"),
+     lambda m: gettext("Field name %(name)s: start with a letter; use only letters, digits and _.", name=m.group(1))),
+    (re.compile(r"field '([^']+)' is a choice without options"),
+     lambda m: gettext("%(name)s is a choice without options; give it at least one.", name=m.group(1))),
+]
+
+
+def readable_problem(text: str) -> str:
+    """Return one of the engine's form problems in this language (the English text when it is not known here)."""
+    for pattern, render in _READABLE:
+        match = pattern.search(text)
+        if match:
+            return str(render(match))
+    return text
 
 
 def located_problems(key: str, schema: dict[str, Any], problems: list[str]) -> list[dict[str, Any]]:
@@ -161,10 +194,9 @@ def located_problems(key: str, schema: dict[str, Any], problems: list[str]) -> l
         message = text.split(": ", 1)[1] if text.startswith(f"{key}.") and ": " in text else text
         rule = _RULE.search(text)
         named = [n for n in _QUOTED.findall(text) if n in props]
-        entry: dict[str, Any] = {"message": message, "field": None, "rule": None}
+        entry: dict[str, Any] = {"message": readable_problem(message), "detail": text, "field": None, "rule": None}
         if rule:
             entry["rule"] = int(rule.group(1))
-            entry["message"] = _RULE.split(message, maxsplit=1)[-1].lstrip(": ") or message
         elif named:
             entry["field"] = named[0]
         elif "invalid JSON Schema" in text and schema_paths:

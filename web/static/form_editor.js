@@ -198,11 +198,17 @@
   const fieldList = document.getElementById("field-list");
   const ruleList = document.getElementById("rule-list");
 
-  function input(labelText, value, onInput, attrs) {
+  function input(labelText, value, onInput, attrs, multiline) {
     const id = `fe-${++uid}`;
-    return el("div", { class: "field" },
-      el("label", { for: id, text: labelText }),
-      el("input", { type: "text", id, value: value || "", oninput: (e) => onInput(e.target.value), ...(attrs || {}) }));
+    const control = multiline
+      ? el("textarea", { id, rows: "2", value: value || "", oninput: (e) => onInput(e.target.value), ...(attrs || {}) })
+      : el("input", { type: "text", id, value: value || "", oninput: (e) => onInput(e.target.value), ...(attrs || {}) });
+    return el("div", { class: "field" }, el("label", { for: id, text: labelText }), control);
+  }
+
+  function retitle(card, name) {
+    const label = read(hint(name), "label");
+    card.querySelector(".field-card-title").textContent = label[language] || label.en || name;
   }
 
   function numberInput(labelText, prop, key) {
@@ -282,14 +288,14 @@
           render();
         } }), L("required")))));
     card.append(el("div", { class: "grid-2" },
-      input(L("label_zh"), read(h, "label")["zh-CN"], (v) => { setText(h, "label", "zh-CN", v); changed(); },
+      input(L("label_zh"), read(h, "label")["zh-CN"], (v) => { setText(h, "label", "zh-CN", v); retitle(card, name); changed(); },
         { "data-role": "label-zh-CN" }),
-      input(L("label_en"), read(h, "label").en, (v) => { setText(h, "label", "en", v); changed(); },
+      input(L("label_en"), read(h, "label").en, (v) => { setText(h, "label", "en", v); retitle(card, name); changed(); },
         { "data-role": "label-en" }),
       input(L("help_zh"), read(h, "help")["zh-CN"], (v) => { setText(h, "help", "zh-CN", v); changed(); },
-        { "data-role": "help-zh-CN" }),
+        { "data-role": "help-zh-CN" }, true),
       input(L("help_en"), read(h, "help").en, (v) => { setText(h, "help", "en", v); changed(); },
-        { "data-role": "help-en" })));
+        { "data-role": "help-en" }, true)));
     const extra = typeExtras(name, type, prop, h);
     if (extra) card.append(extra);
     card.append(problemsBox(`field:${name}`));
@@ -479,11 +485,18 @@
           render();
         } }, "✕")),
       el("div", { class: "grid-2" },
-        input(L("message_zh"), message["zh-CN"], (v) => { if (v) message["zh-CN"] = v; else delete message["zh-CN"]; tidyMessage(rule); changed(); }),
-        input(L("message_en"), message.en, (v) => { if (v) message.en = v; else delete message.en; tidyMessage(rule); changed(); })),
+        input(L("message_zh"), message["zh-CN"], (v) => { setMessage(rule, "zh-CN", v); changed(); }, {}, true),
+        input(L("message_en"), message.en, (v) => { setMessage(rule, "en", v); changed(); }, {}, true)),
       problemsBox(`rule:${index}`));
     tidyMessage(rule);
     return card;
+  }
+
+  function setMessage(rule, lang, value) {
+    const message = rule.message && typeof rule.message === "object" ? rule.message : {};
+    if (value) message[lang] = value; else delete message[lang];
+    rule.message = message;
+    tidyMessage(rule);
   }
 
   function tidyMessage(rule) {
