@@ -59,6 +59,14 @@ def element_info(doc: SourceDocument, process_id: str, groups: GroupNames | None
             lane_name = lane.get("name") or lane.get("id") if lane is not None else None
             group = props.get("group") or (resolve_group(lane_name, groups) if groups is not None else None) or lane_name
             info[node.get("id")] = {"sla": props["sla"] or attached, "attached_to": attached, "group": group}
+    for node in process.xpath(".//bpmn:intermediateCatchEvent[bpmn:timerEventDefinition]", namespaces=NS):
+        # A deadline that is not a task's: the timer itself says when it is missed (its lane is who missed it).
+        props = _properties(node)
+        if "sla" in props:
+            lane = lanes.get(node.get("id") or "")
+            lane_name = lane.get("name") or lane.get("id") if lane is not None else None
+            group = props.get("group") or (resolve_group(lane_name, groups) if groups is not None else None) or lane_name
+            info[node.get("id")] = {"sla": props["sla"] or node.get("id"), "attached_to": None, "group": group}
     return info
 
 
