@@ -29,7 +29,7 @@ def rows() -> list[tuple[str, list[str]]]:
     return found
 
 
-def test_files() -> dict[str, Path]:
+def modules_by_name() -> dict[str, Path]:
     """Return the test modules by file name (names are unique across tests/)."""
     files: dict[str, Path] = {}
     for path in TESTS.rglob("*.py"):
@@ -49,7 +49,7 @@ def test_the_table_has_every_rule_once_with_its_columns() -> None:
 
 
 def test_every_rule_cites_existing_tests_or_says_why_it_is_not_encoded() -> None:
-    files = test_files()
+    files = modules_by_name()
     missing = []
     for rule, cells in rows():
         status = cells[-1]
