@@ -8,7 +8,8 @@ from datetime import timedelta, timezone
 import click
 
 from engine.cli.commands import cli
-from engine.cli.common import build_engine, emit_json, engine_errors
+from engine.cli.common import build_engine, emit_json, engine_errors, require_user
+from engine.services.questionnaire_mail import set_customer_email
 from engine.services.questionnaires import list_questionnaires
 from engine.services.reports.common import Period
 from engine.services.reports.surveys import satisfaction
@@ -39,6 +40,22 @@ def list_command(customer: str | None, kind: str | None, answered: bool | None, 
         return
     for q in rows:
         click.echo(f"{q.id}\t{q.kind}\t{q.customer}\t{q.period}\t{q.state(at)}\t#{q.instance_id}\t{base + q.link}")
+
+
+@surveys.command("email", help="Set where CUSTOMER's questionnaire links are e-mailed (the register keeps it); "
+                               "without ADDRESS, clear it (cs_rep then sends the link or calls).")
+@click.argument("customer")
+@click.argument("address", required=False, default="")
+@click.option("--user", "actor", default="system", show_default=True, help="act as this user (audited)")
+@engine_errors
+def email_command(customer: str, address: str, actor: str) -> None:
+    """Set or clear a customer's questionnaire e-mail address."""
+    engine = build_engine()
+    require_user(engine, actor)
+    with engine.transaction() as session:
+        saved = set_customer_email(session, customer, address, actor)
+    click.echo(f"{customer.strip()}: questionnaires are e-mailed to {saved}" if saved
+               else f"{customer.strip()}: no e-mail address; questionnaire links are sent by customer service")
 
 
 @surveys.command("run", help="Run the worker's survey jobs once: start due surveys and return visits, open "

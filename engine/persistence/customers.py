@@ -20,6 +20,8 @@ class Customer(Base):
     grade: Mapped[int] = mapped_column(Integer, default=3)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     owner: Mapped[str | None] = mapped_column(String(120), nullable=True)  # the cs_rep who owns the customer
+    # Where questionnaires and survey links are e-mailed (#17); none: cs_rep sends the link or calls.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, unquote, urlsplit
@@ -134,7 +135,9 @@ def send_email(settings: SmtpSettings, sender: str, to: str, message: Message, m
         if code not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
         handing_over()
-        code, reply = client.data(mail.as_bytes())
+        # CRLF line ends (policy SMTP): smtplib sends bytes as they are, and a message with bare LF is one long
+        # "line" to the server, refused once it passes 1000 bytes (RFC 5321 4.5.3.1.6).
+        code, reply = client.data(mail.as_bytes(policy=SMTP_POLICY))
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)
     finally:

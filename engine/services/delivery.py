@@ -72,6 +72,10 @@ def prepare(session: Session, ids: tuple[str, ...], owner: str) -> Outgoing | No
     if not rows:
         return None
     first, base_url = rows[0], context_of(session).config.base_url
+    if first.channel == "customer_email":  # a questionnaire link to a customer's address (#17): rendered when queued
+        p = first.payload
+        return Outgoing((first.id,), "email", str(p["to"]), None, Message(p["subject"], p["body"], p["link"]),
+                        first.delivery_key)
     titles = _titles(session, rows)
     if first.channel == "email":
         pref = session.get(NotificationPreference, first.recipient)

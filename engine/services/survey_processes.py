@@ -23,6 +23,7 @@ from engine.errors import EngineError, InvalidInput
 from engine.persistence import Customer, Questionnaire, ReturnVisitRequest
 from engine.services.audit import BUFFER_KEY
 from engine.services.context import CONTEXT_KEY, context_of, now
+from engine.services.questionnaire_mail import queue_questionnaire_mail
 from engine.services.questionnaires import (
     ITEMS,
     ORDER,
@@ -148,6 +149,7 @@ def _prepare(session: Session, task: Any) -> dict[str, Any]:
         for item, answer in (before.answers or {}).items() if answer.get("rating") == "unsatisfied"]
     q = open_questionnaire(session, SURVEY, customer, task.instance_id, period=str(task.variables.get("period") or ""),
                            recheck=recheck)
+    queue_questionnaire_mail(session, q)
     return {"questionnaire_id": q.id, "questionnaire_link": q.link, "questionnaire_expires_at": q.expires_at,
             "recheck_items": [r["item"] for r in q.recheck],
             "recheck_notes": "；".join(f"{r['item']}: {r['comment']}" for r in q.recheck)}
@@ -227,8 +229,6 @@ def on_instances_completed(session: Session, events: list[dict[str, Any]]) -> No
         if not customer:
             continue
         if e.get("process_key") == ORDER_PLAN:
-            from engine.services.questionnaire_mail import queue_questionnaire_mail
-
             q = open_questionnaire(session, ORDER, customer, e["instance_id"], period=str(data.get("order_no") or ""))
             queue_questionnaire_mail(session, q)
         elif e.get("process_key") == EXCEPTION and data.get("severity") in VISITED_SEVERITIES:

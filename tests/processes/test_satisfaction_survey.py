@@ -278,3 +278,56 @@ def test_survey_satisfaction_counts_the_items_answered_in_the_period(engine: Eng
         2, 1, 0.5)
     assert stats.ids == {"satisfied": [b], "unsatisfied": [a]}
     assert later.answered == 0
+
+
+# -- the link goes out by e-mail when the register has the customer's address ----------------------------------
+
+
+def test_the_link_is_e_mailed_when_the_register_has_the_customers_address(tmp_path, clock: ManualClock) -> None:
+    import socket
+    from email import message_from_bytes
+
+    from email.header import decode_header, make_header
+
+    from aiosmtpd.controller import Controller
+
+    from engine.scheduling.delivery import deliver_due
+    from engine.services.questionnaire_mail import set_customer_email
+    from tests.conftest import make_engine
+
+    received: list = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'mail.sqlite3'}", clock, smtp_url=f"smtp://127.0.0.1:{port}",
+                             base_url="https://cs.example.com")
+        engine.deploy([SHIPPED_PROCESSES / "satisfaction_survey.bpmn"], actor="designer")
+        with engine.transaction() as session:
+            save_customer(session, "ACME Logistics", "admin", grade=1)
+            save_customer(session, "Beta Foods", "admin", grade=4)
+            set_customer_email(session, "ACME Logistics", "qa@acme.example", "admin")
+            with pytest.raises(InvalidInput):
+                set_customer_email(session, "Beta Foods", "not-an-address", "admin")
+        acme = start(engine)
+        start(engine, customer="Beta Foods", period="2025")  # no address: nothing to send, cs_rep sends the link
+        results = deliver_due(engine.session, engine.config, "test-worker")
+        assert [r.outcome for r in results] == ["sent"]
+        assert deliver_due(engine.session, engine.config, "test-worker") == []  # once
+        ((to, mail),) = received
+        body = mail.get_payload(decode=True).decode("utf-8")
+        assert to == ["qa@acme.example"] and f"https://cs.example.com/portal/q/{token_of(engine, acme)}" in body
+        assert str(make_header(decode_header(mail["Subject"]))) == "客户满意度调查 / Customer satisfaction survey"
+        with engine.transaction() as session:
+            assert of_instance(session, acme).emailed_to == "qa@acme.example"
+        engine.close()
+    finally:
+        controller.stop()

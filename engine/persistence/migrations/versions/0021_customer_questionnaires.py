@@ -1,7 +1,8 @@
 """customer questionnaires
 
 Satisfaction surveys and post-order questionnaires (token link, answers, re-check of the survey before) and the
-return visits that closed exceptions and poor questionnaires ask for (#17).
+return visits that closed exceptions and poor questionnaires ask for; the customer's e-mail address in the register,
+where questionnaire links are sent (#17).
 
 Revision ID: 0021
 Revises: 0020
@@ -19,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('customer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
     op.create_table(
         'customer_questionnaire',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -74,3 +77,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_customer_questionnaire_answered')
         batch_op.drop_index('ix_customer_questionnaire_customer')
     op.drop_table('customer_questionnaire')
+    with op.batch_alter_table('customer', schema=None) as batch_op:
+        batch_op.drop_column('email')
