@@ -3,11 +3,15 @@
 A receivable is running: its chase task is open and the chase's deadline (boundary timer `chase_payment_overdue`,
 2 working days after the debt became overdue) is waiting. The designer opens version 1 in the modeler, makes
 the deadline 3 working days in the properties panel, breaks the escalation condition and sees the validation
-marker on that flow (checked as they edit), fixes it, deploys version 2, dry-runs and migrates the running
-receivable on the migration page, and finds the new deadline on the instance: its timer now falls 3 working days
-after the debt became overdue.
-Screenshots: studio_modeler_zh.png, studio_timer_zh.png, studio_problem_zh.png, studio_deployed_zh.png,
-studio_dry_run_zh.png, studio_migrated_zh.png, studio_instance_zh.png.
+marker on that flow (checked as they edit), fixes it, saves the draft, relabels the chase form's reason field in
+the form editor (into the same draft), deploys version 2 from the modeler, dry-runs and migrates the running
+receivable on the migration page, and finds the new deadline on the instance (its timer now falls 3 working days
+after the debt became overdue) and the new label on its chase task, which kept its id.
+A second test edits every field of the properties panel on the shipped monthly settlement and checks the saved
+BPMN carries each one as the engine reads it.
+Screenshots: studio_modeler_zh.png, studio_timer_zh.png, studio_problem_zh.png, studio_form_zh.png,
+studio_deployed_zh.png, studio_dry_run_zh.png, studio_migrated_zh.png, studio_instance_zh.png, studio_task_zh.png,
+studio_panel_user_task_zh.png, studio_panel_timer_zh.png.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ PROCESS = "receivables_collection"
 SHIPPED = PROJECT_ROOT / "department"
 MODELER = PROJECT_ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-modeler.development.js"
 NEW_TIMER = "add_working_days(overdue_since, 3)"
+OLD_LABEL, NEW_LABEL_ZH, NEW_LABEL_EN = "逾期原因", "客户拖欠的原因", "Why the customer pays late"
 
 
 def _versions(engine):
@@ -139,9 +144,26 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     page.wait_for_selector("#modeler-results .flash.success")
     assert page.locator(".has-problem").count() == 0
 
-    # Save, compare (the timer is listed as changed), deploy version 2.
+    # Save, then relabel the chase form's reason field in the form editor (saved into the same draft).
     page.locator('[data-action="save"]').click()
     expect(page.locator("#modeler-status")).to_contain_text("草稿")
+    page.locator("#edit-forms").click()
+    page.locator('.form-list a[data-form-key="chase_payment"]').click()
+    page.wait_for_selector('#form-preview label[for="f-reason"]')
+    assert OLD_LABEL in page.locator('#form-preview label[for="f-reason"]').inner_text()
+    card = page.locator('.field-card[data-field="reason"]')
+    card.locator('[data-role="label-zh-CN"]').fill(NEW_LABEL_ZH)
+    card.locator('[data-role="label-en"]').fill(NEW_LABEL_EN)
+    expect(page.locator('#form-preview label[for="f-reason"]')).to_contain_text(NEW_LABEL_ZH)
+    page.locator('[data-action="save-form"]').click()
+    expect(page.locator("#form-status")).to_have_class("muted status-ok")
+    page.screenshot(path=str(screenshots / "studio_form_zh.png"), full_page=True)
+
+    # Back in the modeler the draft keeps the new deadline; compare (the timer is listed as changed), deploy v2.
+    page.locator('.crumbs a[href$="/modeler"]').click()
+    page.wait_for_selector('#modeler-canvas[data-ready="true"]')
+    _select(page, "chase_payment_overdue")
+    assert page.locator("#prop-timer").input_value() == NEW_TIMER
     page.locator('[data-action="diff"]').click()
     page.wait_for_selector('#modeler-results .diff-changed li[data-element="chase_payment_overdue"]')
     assert page.locator('#modeler-results li[data-element="f_gw_head"]').count() == 0
@@ -153,6 +175,7 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     with engine.transaction() as session:
         source = definition_source(session, v2.id)
     assert NEW_TIMER in source and "escalation_level == 1" in source and v2.deployed_by == "designer"
+    assert engine.form(v2.id, "chase_payment").ui["fields"]["reason"]["label"]["zh-CN"] == NEW_LABEL_ZH
 
     # The migration page: the dry run lists the receivable as able to move; confirming moves it.
     page.goto(f"{base}/definitions/")
@@ -183,6 +206,17 @@ def test_a_designer_changes_the_receivables_process_and_migrates_a_running_insta
     shown = due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     assert "3 个工作日" in timers and shown in timers, timers
     page.screenshot(path=str(screenshots / "studio_instance_zh.png"), full_page=True)
+    assert errors == []
+    context.close()
+
+    # The rep's chase task, same id, now reads the form of version 2: the new label.
+    context, page, errors = _page(chromium, base, "rep")
+    page.goto(f"{base}/tasks/{chase.id}")
+    label = page.locator('label[for="f-reason"]').inner_text()
+    assert NEW_LABEL_ZH in label and OLD_LABEL not in label, label
+    diagram = re.sub(r"\s", "", page.locator(".bpmn-diagram").first.text_content())
+    assert "3个工作日" in diagram  # the renamed deadline on the task's diagram
+    page.screenshot(path=str(screenshots / "studio_task_zh.png"), full_page=True)
     assert errors == []
     context.close()
 

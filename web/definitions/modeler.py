@@ -20,7 +20,7 @@ from sqlalchemy import select
 from engine.errors import DefinitionError, EngineError, NotFound, Problem
 from engine.persistence import ProcessDefinition
 from engine.services.definitions import available_form_keys, definition_source, group_names
-from engine.services.drafts import check_draft, deploy_draft, discard_draft, load_draft, save_draft
+from engine.services.drafts import DraftView, check_draft, deploy_draft, discard_draft, load_draft, save_draft
 from engine.services.version_diff import diff_sources, diff_versions, version_source
 from engine.services.views import DefinitionView
 from web.access import DESIGNERS, requires
@@ -48,9 +48,11 @@ TIMER_HELPERS = {
 MODELER_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
-def _form_keys(definition_id: int) -> list[str]:
+def _form_keys(definition_id: int, draft: DraftView | None) -> list[str]:
+    """The form keys a step may name: the draft's forms (the form editor adds to them), else the version's."""
     session = db()
-    forms = session.scalar(select(ProcessDefinition.forms).where(ProcessDefinition.id == definition_id)) or {}
+    forms = draft.forms if draft is not None else (
+        session.scalar(select(ProcessDefinition.forms).where(ProcessDefinition.id == definition_id)) or {})
     return sorted(set(forms) | available_form_keys(get_engine().config.forms_dir))
 
 
@@ -117,7 +119,7 @@ def modeler(definition_id: int) -> ResponseReturnValue:
     data: dict[str, Any] = {
         "bpmn": draft.bpmn if draft is not None else definition_source(session, definition_id),
         "process_key": definition.process_key, "definition_id": definition.id, "version": definition.version,
-        "groups": groups, "form_keys": _form_keys(definition_id), "calendar_helpers": list(CALENDAR_HELPERS),
+        "groups": groups, "form_keys": _form_keys(definition_id, draft), "calendar_helpers": list(CALENDAR_HELPERS),
         "timer_helpers": {kind: list(helpers) for kind, helpers in TIMER_HELPERS.items()}, "labels": _labels(), "field_labels": field_labels(),
         "translations": bpmn_js_texts(),
         "urls": {name: url_for(f"definitions.modeler_{name}", definition_id=definition_id)

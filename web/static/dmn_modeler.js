@@ -60,7 +60,11 @@
   E.start({
     key: "dmn", modeler: modeler, open: open, ready: canvas, markers: markers,
     onEdit: function (callback) {  // each dmn-js view has its own event bus; listen on every one as it is made
-      modeler.on("viewer.created", function (event) { event.viewer.get("eventBus").on("elements.changed", callback); });
+      modeler.on("viewer.created", function (event) {
+        event.viewer.get("eventBus").on("commandStack.changed", function (change) {
+          if (change.trigger !== "clear") { callback(); }  // an import clears the stack; it is no edit
+        });
+      });
     },
     deployed: function (body) {
       var notes = [{ text: E.fill(L.deployed, { name: E.data.name, version: body.file_version }) }];

@@ -148,7 +148,14 @@ window.BpmEditor = (function () {
       }).catch(function () { /* a failed live check says nothing; the toolbar's Validate reports errors */ });
     }
 
+    // Unsaved edits: leaving the page asks first (the browser's own question).
+    var dirty = false;
+    window.addEventListener("beforeunload", function (event) {
+      if (dirty) { event.preventDefault(); event.returnValue = ""; }
+    });
+
     function edited() {
+      dirty = true;
       window.clearTimeout(liveTimer);
       checkNumber++;
       liveTimer = window.setTimeout(liveCheck, LIVE_DELAY_MS);
@@ -162,6 +169,7 @@ window.BpmEditor = (function () {
     var actions = {
       save: function () {
         return withXml(data.urls.save).then(function (body) {
+          dirty = false;
           return fill(L.saved, { time: new Date(body.draft.updated_at).toLocaleTimeString() });
         });
       },
@@ -169,12 +177,16 @@ window.BpmEditor = (function () {
       diff: function () { return withXml(data.urls.diff).then(showDiff); },
       deploy: function () {
         if (!window.confirm(L.confirm_deploy)) { return Promise.resolve(); }
-        return withXml(data.urls.deploy).then(showDeployed);
+        return withXml(data.urls.deploy).then(function (body) {
+          if (!body.problems) { dirty = false; }
+          showDeployed(body);
+        });
       },
       discard: function () {
         if (!window.confirm(L.confirm_discard)) { return Promise.resolve(); }
         return post(data.urls.discard).then(function (body) {
           return config.open(body[config.key]).then(function () {
+            dirty = false;
             reset();
             removeDraftNote();
             return L.discarded;
