@@ -78,7 +78,7 @@ def _labels() -> dict[str, str]:
         "message_en": gettext("Message (English)"),
         "no_rules": gettext("No rules. A rule compares a date or number field with another field, today or a value."),
         "no_comparable": gettext("Add a date, number or amount field to write rules."),
-        "new_field": gettext("new_field"), "saved": gettext("Saved into your draft at %(time)s."),
+        "saved": gettext("Saved into your draft at %(time)s."),
         "save_problems": gettext("Saved into your draft, but a deploy refuses it until these are fixed:"),
         "json_invalid": gettext("Not valid JSON: %(error)s"), "json_applied": gettext("JSON applied."),
         "failed": gettext("The request failed: %(error)s"), "unsaved": gettext("Unsaved changes"),

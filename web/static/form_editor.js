@@ -389,7 +389,7 @@
   }
 
   function addField() {
-    const name = freshName(L("new_field").replace(/[^A-Za-z0-9_]/g, "") || "new_field");
+    const name = freshName("new_field");
     schema.properties[name] = SHAPES.text();
     ui.fields[name] = { label: { "zh-CN": "", en: "" } };
     ui.order.push(name);
@@ -427,7 +427,7 @@
   function fieldLabel(name) {
     const label = (ui.fields[name] || {}).label;
     const text = label && typeof label === "object" ? (label[language] || label.en) : label;
-    return text ? `${text} (${name})` : name;
+    return text || name;
   }
 
   function ruleCard(rule, index, comparable) {
