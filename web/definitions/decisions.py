@@ -70,6 +70,8 @@ def decision_modeler(name: str) -> ResponseReturnValue:
                  for action in ("save", "discard", "validate", "diff", "deploy")},
         "labels": {**editor_labels(), "deployed": gettext("Deployed %(name)s version %(version)s.")},
         "translations": dmn_js_texts(), "field_labels": _field_labels(),
+        "kind_labels": {"decision": gettext("decision"), "input": gettext("input column"),
+                        "output": gettext("output column"), "rule": gettext("rule")},
     }
     response = make_response(render_template("definitions/decision_modeler.html", name=name, draft=draft, data=data,
                                              installed=modeler_installed(DMN_FILES)))

@@ -97,7 +97,8 @@ window.BpmEditor = (function () {
     function describe(change) {
       var name = change.name ? change.name + " " : "";
       var fields = (change.fields || []).map(function (f) { return (data.field_labels || {})[f] || f; });
-      return name + "(" + change.id + ", " + change.kind + ")" + (fields.length ? " — " + fields.join(", ") : "");
+      var kind = (data.kind_labels || {})[change.kind] || change.kind;
+      return name + "(" + change.id + ", " + kind + ")" + (fields.length ? " — " + fields.join(", ") : "");
     }
 
     function showDiff(body) {
