@@ -457,7 +457,7 @@
       setRule(rule, op, choice === "today" ? "today" : choice === "field" ? (others[0] || "") : (kind === "date" ? "" : "0"));
       render();
     } }, againstChoices.map(([v, t]) => el("option", { value: v, selected: v === parts.against ? "selected" : null, text: t })));
-    let operandBox = null;
+    let operandBox = el("div", { class: "field" });
     if (parts.against === "field") {
       operandBox = el("div", { class: "field" }, el("label", { for: ids[3], text: L("rule_other") }),
         el("select", { id: ids[3], "data-role": "rule-other", onchange: (e) => { setRule(rule, op, e.target.value); changed(); } },
