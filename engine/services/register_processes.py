@@ -146,8 +146,16 @@ def _record_renewal(session: Session, variables: dict[str, Any]) -> dict[str, An
     return {"register_updated": "renewed", "next_expires_on": view.expires_on.isoformat()}
 
 
+def _in_transit(session: Session, variables: dict[str, Any]) -> dict[str, Any]:
+    from engine.services.order_progress import in_transit_variables
+
+    return in_transit_variables(session, variables)
+
+
 HANDLERS: dict[str, Callable[[Session, dict[str, Any]], dict[str, Any]]] = {
-    OPEN_RECEIVABLE: _open_receivable, RECORD_RENEWAL: _record_renewal}
+    OPEN_RECEIVABLE: _open_receivable, RECORD_RENEWAL: _record_renewal,
+    # customer_progress_update (#17): the order plans in transit at 16:00.
+    "orders.in_transit": _in_transit}
 
 
 def lock_register_task(session: Session) -> Any | None:
