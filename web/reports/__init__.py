@@ -13,6 +13,7 @@ from engine.services.reports.growth import business_growth, month_text, parse_mo
 from web.access import requires
 from web.api.customer_grades import GROWTH_READERS
 from web.db import db
+from web.instances.presenting import money_text
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 __all__ = ["GROWTH_READERS", "bp"]
@@ -30,7 +31,7 @@ def growth() -> ResponseReturnValue:
         year, mon = parse_month(month)
     except InvalidInput:
         return render_template("reports/growth.html", rows=[], month=month, error=gettext(
-            "The month must be given as YYYY-MM, e.g. %(example)s.", example=default), labels={}), 422
+            "The month must be given as YYYY-MM, e.g. %(example)s.", example=default), labels={}, money=money_text), 422
     labels = {"last_month": month_text(*shift_month(year, mon, -1)), "last_year": month_text(year - 1, mon)}
     return render_template("reports/growth.html", rows=business_growth(session, month), month=month_text(year, mon),
-                           error="", labels=labels)
+                           error="", labels=labels, money=money_text)
