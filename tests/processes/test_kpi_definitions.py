@@ -156,3 +156,56 @@ def test_the_answer_rate_comes_from_the_call_log_with_the_missed_calls_call_back
         True, 0.75, 3, 4, False)  # target 95 %
     assert value.ids == {"missed": [missed.return_instance_id]} and missed.return_instance_id
     assert (empty.recorded, empty.value, empty.denominator, empty.meets_target) == (True, None, 0, None)
+
+
+def test_the_24h_reply_rate_pairs_each_complaint_with_its_signed_answer(engine: Engine, clock: ManualClock) -> None:
+    from tests.processes import test_exception_escalation as exc
+
+    exc.deploy(engine)
+    in_time = exc.start(engine, order_no="SO-1").id
+    exc.answer_in_time(engine, in_time)  # signed at 09:00, received 09:00
+    late = exc.start(engine, order_no="SO-2").id
+    exc.complete(engine, late, "first_response", {"response": "Checking."}, "rep")
+    exc.complete(engine, late, "handling_plan", {"plan": "Re-deliver."}, "rep")
+    exc.complete(engine, late, "exception_feedback", {"cause": "Truck", "handling_result": "Re-delivered",
+                                                      "corrective_measures": "Spare truck"}, "rep")
+    waiting = exc.start(engine, order_no="SO-3").id
+    general = exc.start(engine, order_no="SO-4", severity="general").id  # no first response: not a complaint
+    with engine.transaction() as session:
+        early = reports.kpi_value(session, "reply_within_24h", MARCH)
+    assert (early.ids["on_time"], early.ids["pending"], early.value) == ([in_time], sorted([late, waiting],
+                                                                                           reverse=True), 1.0)
+    fire_at(engine, clock, sh(2026, 3, 3, 9, 1))  # 24 h passed: the answer timer records the breach
+    exc.complete(engine, late, "sign_feedback", {"sign_decision": "signed", "high_impact": False}, "head")
+    with engine.transaction() as session:
+        value = reports.kpi_value(session, "reply_within_24h", MARCH)
+        empty = reports.kpi_value(session, "reply_within_24h", FEBRUARY)
+    assert (value.ids["on_time"], sorted(value.ids["late"]), value.ids["pending"]) == (
+        [in_time], sorted([late, waiting]), [])
+    assert value.value == pytest.approx(1 / 3) and general not in sum(value.ids.values(), [])
+    assert (empty.value, empty.denominator) == (None, 0)
+
+
+def test_one_time_resolution_counts_a_second_attempt_against_it(engine: Engine, clock: ManualClock) -> None:
+    from tests.processes import test_exception_escalation as exc
+
+    engine.add_user("wh", ["warehouse"])
+    exc.deploy(engine)
+    first = exc.start(engine, order_no="SO-1", severity="general", type="quantity").id
+    exc.complete(engine, first, "coordinate", {"actions_taken": "Shipped", "requirement_met": True}, "rep")
+    second = exc.start(engine, order_no="SO-2", severity="general", type="quantity").id
+    exc.complete(engine, second, "coordinate", {"actions_taken": "Recount", "requirement_met": False}, "rep")
+    open_one = exc.start(engine, order_no="SO-3", severity="general").id
+    exc.complete(engine, second, "coordinate", {"actions_taken": "Shipped", "requirement_met": True}, "rep")
+    complaint = exc.start(engine, order_no="SO-5", type="quantity").id
+    exc.answer_in_time(engine, complaint)
+    exc.complete(engine, complaint, "organise_rectification", {"rectification_order": "Retrain"}, "gm")
+    exc.complete(engine, complaint, "rectify", {"rectification_done": "Done", "rectified_on": "2026-03-02"}, "wh")
+    exc.complete(engine, complaint, "verify_rectification", {"customer_satisfied": True, "customer_feedback": "ok"},
+                 "rep")
+    with engine.transaction() as session:
+        value = reports.kpi_value(session, "first_time_resolution", MARCH)
+        empty = reports.kpi_value(session, "first_time_resolution", FEBRUARY)
+    assert (sorted(value.ids["first_time"]), value.ids["repeated"]) == (sorted([first, complaint]), [second])
+    assert value.value == pytest.approx(2 / 3) and open_one not in sum(value.ids.values(), [])
+    assert (empty.value, empty.denominator) == (None, 0)

@@ -24,6 +24,8 @@ NAMES = {
     "damage_rate": lazy_gettext("Damage rate"),
     "receipt_timeliness": lazy_gettext("Return-receipt timeliness"),
     "plan_accuracy": lazy_gettext("Order-plan accuracy"),
+    "reply_within_24h": lazy_gettext("24 h reply rate"),
+    "first_time_resolution": lazy_gettext("One-time resolution rate"),
     "settlement_on_time": lazy_gettext("Settlement on-time rate"),
     "renewal_rate": lazy_gettext("Renewal rate"),
     "satisfaction": lazy_gettext("Customer satisfaction"),
@@ -45,6 +47,10 @@ FORMULAS = {
                                        "period; late and lost receipts count against it."),
     "plan_accuracy": lazy_gettext("Plans within the contract's scope and complete at their first check / plans first "
                                   "checked in the period."),
+    "reply_within_24h": lazy_gettext("Complaints and accidents answered within 24 h of receipt (exception feedback form "
+                                     "signed by cs_head) / complaints and accidents received in the period."),
+    "first_time_resolution": lazy_gettext("Exceptions resolved at the first attempt / exceptions resolved in the "
+                                          "period."),
     "settlement_on_time": lazy_gettext("Settlements whose reconciliation sheet was ready by the 5th and invoice issued by "
                                        "the 10th / settlements started in the period."),
     "renewal_rate": lazy_gettext("Contract terms renewed (same or new price) / terms decided in the period."),
@@ -63,6 +69,9 @@ SOURCES = {
     "receipt_timeliness": lazy_gettext("Manual articles 16–19; order plan step 6: short haul within 7 days, long haul "
                                        "within 15 working days after arrival"),
     "plan_accuracy": lazy_gettext("Order plan step 2 (plan check)"),
+    "reply_within_24h": lazy_gettext("Exception handling: every complaint is answered within 24 hours"),
+    "first_time_resolution": lazy_gettext("Exception handling: coordinate until the requirement is met; verify the "
+                                          "rectification with the customer, not satisfied: rectify again"),
     "settlement_on_time": lazy_gettext("Manual 4.5.1–4.5.5 (monthly settlement)"),
     "renewal_rate": lazy_gettext("Manual 5.6 (contract renewal)"),
     "satisfaction": lazy_gettext("Manual 5.5, article 4 (3), article 10 (satisfaction survey)"),
@@ -78,6 +87,8 @@ ASSUMPTIONS = {
     "on_time_to_agreed": lazy_gettext("Pn is read as on time against the negotiated (约定) time; the manual's own "
                                       "definition is not on record."),
     "damage_rate": lazy_gettext("Counted in orders, not pieces or cargo value: the process records no piece counts."),
+    "first_time_resolution": lazy_gettext("An attempt is one coordination (general case) or one verification of the "
+                                          "rectification with the customer (complaint)."),
 }
 OUTCOMES = {
     "on_time": lazy_gettext("on time"), "late": lazy_gettext("late"), "unknown": lazy_gettext("time not readable"),
@@ -87,12 +98,14 @@ OUTCOMES = {
     "clarified": lazy_gettext("clarified with the customer"), "renewed": lazy_gettext("renewed"),
     "ended": lazy_gettext("ended"), "satisfied": lazy_gettext("all items satisfied"),
     "unsatisfied": lazy_gettext("with an unsatisfied item"), "missed": lazy_gettext("missed calls"),
+    "first_time": lazy_gettext("resolved at the first attempt"), "repeated": lazy_gettext("needed another attempt"),
 }
-GOOD = {"on_time", "on_schedule", "intact", "accurate", "renewed", "satisfied"}
-BAD = {"late", "lost", "damaged", "behind", "clarified", "ended", "unsatisfied", "missed"}
+GOOD = {"on_time", "on_schedule", "intact", "accurate", "renewed", "satisfied", "first_time"}
+BAD = {"late", "lost", "damaged", "behind", "clarified", "ended", "unsatisfied", "missed", "repeated"}
 KPI_GROUPS = (
     (lazy_gettext("Delivery (order plan)"), ("on_time_delivery", "on_time_pickup", "on_schedule_in_transit",
                                              "on_time_to_agreed", "damage_rate", "receipt_timeliness", "plan_accuracy")),
+    (lazy_gettext("Exceptions (complaints and accidents)"), ("reply_within_24h", "first_time_resolution")),
     (lazy_gettext("Settlement, contracts and customers"), ("settlement_on_time", "renewal_rate", "satisfaction",
                                                           "answer_rate")),
 )

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.services.context import context_of, local_today, now
-from engine.services.reports import deliveries, settlements
+from engine.services.reports import deliveries, resolutions, settlements
 from engine.services.reports.common import Period
 from engine.services.reports.shares import Share
 
@@ -77,6 +77,16 @@ CATALOGUE: tuple[Kpi, ...] = (
     Kpi("plan_accuracy", "", "Order-plan accuracy",
         "plans within scope and complete at their first check / plans first checked in the period",
         "order_plan step 2 (check_order); DOMAIN.md: what managers measure", outcomes=("accurate", "clarified")),
+    Kpi("reply_within_24h", "", "24 h reply rate",
+        "complaints and accidents answered within 24 h of receipt (exception feedback form signed by cs_head) / "
+        "complaints and accidents received in the period", "DOMAIN.md process 3 step 4: every complaint is answered "
+        "within 24 hours (exception_escalation answer_24h)", outcomes=("on_time", "late", "pending")),
+    Kpi("first_time_resolution", "", "One-time resolution rate",
+        "exceptions resolved at the first attempt / exceptions resolved in the period", "DOMAIN.md process 3 steps 3-4 "
+        "(coordinate until the requirement is met; verify with the customer, not satisfied: rectify again)",
+        assumption="An attempt is one coordination (general case) or one verification of the rectification with the "
+                   "customer (complaint); resolved means the requirement met or the customer satisfied.",
+        outcomes=("first_time", "repeated")),
     Kpi("settlement_on_time", "", "Settlement on-time rate",
         "settlements with the sheet ready by the 5th and the invoice issued by the 10th / settlements started in the "
         "period", "manual 4.5.1–4.5.5 (monthly_settlement: settlement_sheet, settlement_invoice)",
@@ -102,6 +112,8 @@ _LOCAL: dict[str, Callable[[Session, Period, datetime], Share]] = {
     "damage_rate": lambda s, p, _at: deliveries.damage_rate(s, p),
     "receipt_timeliness": deliveries.receipt_timeliness,
     "plan_accuracy": lambda s, p, _at: deliveries.plan_accuracy(s, p),
+    "reply_within_24h": resolutions.reply_within_24h,
+    "first_time_resolution": lambda s, p, _at: resolutions.first_time_resolution(s, p),
     "settlement_on_time": settlements.settlement_on_time,
     "renewal_rate": lambda s, p, _at: settlements.renewal_rate(s, p),
 }

@@ -69,15 +69,17 @@ class Submission:
     data: dict[str, Any]
 
 
-def submissions(session: Session, process_key: str, elements: Iterable[str], *, period: Period | None = None,
-                instance_ids: Iterable[int] | None = None) -> list[Submission]:
-    """Return the submissions of ``elements`` of ``process_key`` (completed in ``period`` / of ``instance_ids``), in order.
+def submissions(session: Session, process_key: str | tuple[str, ...], elements: Iterable[str], *,
+                period: Period | None = None, instance_ids: Iterable[int] | None = None) -> list[Submission]:
+    """Return the submissions of ``elements`` of ``process_key`` (one key, or several: a called process's tasks carry
+    the calling instance's key) completed in ``period`` / of ``instance_ids``, in order.
 
     The task row names the element (the event's task id is the row's id), so the element filter is plain SQL.
     """
+    keys = [process_key] if isinstance(process_key, str) else list(process_key)
     stmt = (select(AuditEvent.seq, AuditEvent.instance_id, HumanTask.element_id, AuditEvent.at, AuditEvent.data)
             .join(HumanTask, HumanTask.id == AuditEvent.task_id)
-            .where(AuditEvent.type == "task_completed", HumanTask.process_key == process_key,
+            .where(AuditEvent.type == "task_completed", HumanTask.process_key.in_(keys),
                    HumanTask.element_id.in_(list(elements)))
             .order_by(AuditEvent.seq))
     if period is not None:
