@@ -295,6 +295,8 @@ SAMPLE_EVENTS = {
                        "after": {"number": "HT-2026-001", "expires_on": "2026-12-31"}},
     "call_recorded": {"call_id": 7, "caller": "13800001111", "outcome": "missed", "at": "2026-03-02T02:00:00+00:00",
                       "agent": None},
+    "questionnaire_answered": {"questionnaire": 3, "kind": "survey", "customer": "ACME 物流", "via": "portal",
+                               "unsatisfied": ["damage"], "recheck": {}},
     "instance_migrated": {"from_version": 1, "to_version": 2, "from_definition_id": 1, "to_definition_id": 2,
                           "mapping": {"chase_payment": "head_collection"}, "elements": ["head_collection"],
                           "timers": [{"element_id": "first_response_overdue", "old_due_at": "2026-03-02T01:30:00+00:00",

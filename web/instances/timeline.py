@@ -58,6 +58,7 @@ EVENT_LABELS = {
     "customer_saved": lazy_gettext("Customer register changed"),
     "contract_saved": lazy_gettext("Contract register changed"),
     "call_recorded": lazy_gettext("Call logged"),
+    "questionnaire_answered": lazy_gettext("Questionnaire answered"),
 }
 # Who acts when no person does.
 SYSTEM_ACTORS = {"scheduler": lazy_gettext("System (timer)"), "system": lazy_gettext("System"),
@@ -388,6 +389,23 @@ def _call(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
     return text, [(gettext("Called at"), str(e.data.get("at") or "—"))]
 
 
+def _questionnaire(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
+    if e.data.get("via") == "portal":
+        text = gettext("%(customer)s answered the questionnaire in the portal", customer=e.data.get("customer") or "—")
+    else:
+        text = gettext("%(actor)s recorded %(customer)s's answers to the questionnaire", actor=s.person(e.actor),
+                       customer=e.data.get("customer") or "—")
+    fields = []
+    if e.data.get("score") is not None:
+        fields.append((gettext("Score"), f"{e.data['score']} / 5"))
+    if e.data.get("unsatisfied"):
+        from web.portal.questionnaires import ITEMS
+
+        names = [str(ITEMS[i][0]) if i in ITEMS else str(i) for i in e.data["unsatisfied"]]
+        fields.append((gettext("Not satisfied with"), ("、" if s.language == "zh-CN" else ", ").join(names)))
+    return text, fields
+
+
 _Teller = Callable[[_Story, HistoryEntry], tuple[str, list[tuple[str, str]]]]
 _TELLERS: dict[str, _Teller] = {
     "instance_started": _started, "instance_completed": _completed, "instance_cancelled": _cancelled,
@@ -403,6 +421,7 @@ _TELLERS: dict[str, _Teller] = {
     "incident_resolved": _incident, "external_task_locked": _external, "external_task_lock_extended": _external,
     "external_task_failed": _external, "external_task_completed": _external, "data_changed": _data_changed,
     "customer_saved": _register, "contract_saved": _register, "call_recorded": _call,
+    "questionnaire_answered": _questionnaire,
     "instance_migrated": _migrated,
 }
 
