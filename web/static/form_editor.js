@@ -1,4 +1,5 @@
 // 表单设计: edit one form of a designer's draft bundle (web/definitions/form_editor.py) without typing JSON.
+// With static/form_editor_kit.js (DOM helpers, the form model) and static/form_editor_rules.js (rules between fields).
 // The model is the form as the engine stores it — the JSON Schema and the UI hints — so keywords this page does not
 // show survive an edit. Every change asks the server for a preview drawn by the task page's own code and for the
 // engine's check_form findings, which are shown next to their field or rule. No form is drawn here.
@@ -12,7 +13,6 @@
   const DATA = JSON.parse(dataNode.textContent);
   const CSRF = document.getElementById("form-editor-csrf").value;
   const LABELS = DATA.labels;
-  const LANGS = ["zh-CN", "en"];
   const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
   const OPS = DATA.operators.date.concat(DATA.operators.number);
 
@@ -22,32 +22,6 @@
       text = text.replace(`%(${name})s`, value);
     });
     return text;
-  }
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([name, value]) => {
-      if (value === null || value === undefined || value === false) {
-        return;
-      }
-      if (name === "text") {
-        node.textContent = value;
-      } else if (name.startsWith("on")) {
-        node.addEventListener(name.slice(2), value);
-      } else if (name === "value") {
-        node.value = value;
-      } else if (name === "checked") {
-        node.checked = Boolean(value);
-      } else {
-        node.setAttribute(name, value === true ? "" : value);
-      }
-    });
-    children.flat().forEach((child) => {
-      if (child !== null && child !== undefined && child !== false) {
-        node.append(child);
-      }
-    });
-    return node;
   }
 
   // -- the model ------------------------------------------------------------------------------------------------
@@ -60,151 +34,17 @@
   const ui = form.ui;
   let dirty = false;
   let language = DATA.language;
-  let uid = 0;
-
-  function normalise() {
-    if (!schema.properties || typeof schema.properties !== "object" || Array.isArray(schema.properties)) {
-      schema.properties = {};
-    }
-    if (!Array.isArray(schema.required)) {
-      schema.required = [];
-    }
-    if (!ui.fields || typeof ui.fields !== "object" || Array.isArray(ui.fields)) {
-      ui.fields = {};
-    }
-    const names = Object.keys(schema.properties);
-    const order = (Array.isArray(ui.order) ? ui.order : []).filter((n) => names.includes(n));
-    ui.order = order.concat(names.filter((n) => !order.includes(n)));
-    if (!Array.isArray(schema["x-rules"])) {
-      delete schema["x-rules"];
-    }
-  }
-
-  function hint(name) {
-    if (!ui.fields[name] || typeof ui.fields[name] !== "object") {
-      ui.fields[name] = {};
-    }
-    return ui.fields[name];
-  }
-
-  function texts(holder, key) {
-    if (!holder[key] || typeof holder[key] !== "object") {
-      holder[key] = typeof holder[key] === "string" ? { en: holder[key] } : {};
-    }
-    return holder[key];
-  }
-
-  function read(holder, key) {
-    const value = holder[key];
-    if (typeof value === "string") return { en: value };
-    return value && typeof value === "object" ? value : {};
-  }
-
-  function setText(holder, key, lang, value) {
-    const map = texts(holder, key);
-    if (value) {
-      map[lang] = value;
-    } else {
-      delete map[lang];
-    }
-    if (!Object.keys(map).length) {
-      delete holder[key];
-    }
-  }
-
-  function typeOf(name) {
-    const prop = schema.properties[name] || {};
-    const widget = (ui.fields[name] || {}).widget;
-    if (prop.type === "boolean") return "boolean";
-    if (prop.type === "integer") return "integer";
-    if (prop.type === "number") return "number";
-    if (prop.type === "array") return "list";
-    if (prop.format === "money" || prop.format === "decimal") return "money";
-    if (prop.format === "date") return "date";
-    if (prop.format === "date-time") return "datetime";
-    if (Array.isArray(prop.enum)) return "enum";
-    if (widget === "textarea") return "textarea";
-    return "text";
-  }
-
-  function kindOf(name) {
-    const type = typeOf(name);
-    if (type === "date" || type === "datetime") return "date";
-    if (type === "number" || type === "integer" || type === "money") return "number";
-    return null;
-  }
-
-  const SHAPES = {
-    text: () => ({ type: "string" }),
-    textarea: () => ({ type: "string" }),
-    number: () => ({ type: "number" }),
-    integer: () => ({ type: "integer" }),
-    money: () => ({ type: "string", format: "money" }),
-    date: () => ({ type: "string", format: "date" }),
-    datetime: () => ({ type: "string", format: "date-time" }),
-    boolean: () => ({ type: "boolean" }),
-    enum: () => ({ type: "string", enum: ["option_1"] }),
-    list: () => ({ type: "array", items: { type: "string" } }),
-  };
-
-  function setType(name, type) {
-    const old = schema.properties[name] || {};
-    const shape = SHAPES[type]();
-    const keep = ["description", "title"];
-    if (type === "text" || type === "textarea") keep.push("minLength", "maxLength", "pattern");
-    if (type === "number" || type === "integer") keep.push("minimum", "maximum");
-    if (type === "enum" && Array.isArray(old.enum) && old.enum.length) shape.enum = old.enum.slice();
-    keep.forEach((key) => {
-      if (key in old) shape[key] = old[key];
-    });
-    schema.properties[name] = shape;
-    const h = hint(name);
-    delete h.widget;
-    if (type === "textarea") h.widget = "textarea";
-    if (type !== "enum") delete h.options;
-  }
-
-  function rename(oldName, newName) {
-    const props = {};
-    Object.entries(schema.properties).forEach(([key, value]) => {
-      props[key === oldName ? newName : key] = value;
-    });
-    schema.properties = props;
-    schema.required = schema.required.map((n) => (n === oldName ? newName : n));
-    ui.order = ui.order.map((n) => (n === oldName ? newName : n));
-    if (ui.fields[oldName]) {
-      ui.fields[newName] = ui.fields[oldName];
-      delete ui.fields[oldName];
-    }
-    (schema["x-rules"] || []).forEach((rule) => {
-      if (rule.field === oldName) rule.field = newName;
-      OPS.forEach((op) => {
-        if (rule[op] === oldName) rule[op] = newName;
-      });
-    });
-  }
-
-  function freshName(base) {
-    let name = base;
-    let n = 1;
-    while (name in schema.properties) {
-      n += 1;
-      name = `${base}_${n}`;
-    }
-    return name;
-  }
+  const kit = window.FormEditorKit;
+  const { el, input, problemsBox } = kit;
+  const model = kit.model(form, OPS);
+  const { normalise, hint, read, setText, typeOf, SHAPES, setType, rename, freshName } = model;
 
   // -- drawing the design view -----------------------------------------------------------------------------------
   const fieldList = document.getElementById("field-list");
-  const ruleList = document.getElementById("rule-list");
-
-  function input(labelText, value, onInput, attrs, multiline) {
-    const id = `fe-${++uid}`;
-    const control = multiline
-      ? el("textarea", { id, rows: "2", value: value || "", oninput: (e) => onInput(e.target.value), ...(attrs || {}) })
-      : el("input", { type: "text", id, value: value || "", oninput: (e) => onInput(e.target.value), ...(attrs || {}) });
-    return el("div", { class: "field" }, el("label", { for: id, text: labelText }), control);
-  }
+  const rules = window.FormEditorRules({ schema, ui, DATA, L, kit, model, render: () => render(), changed: () => changed(),
+    language: () => language, list: document.getElementById("rule-list") });
+  const drawRules = rules.draw;
+  const addRule = rules.add;
 
   function retitle(card, name) {
     const label = read(hint(name), "label");
@@ -223,10 +63,6 @@
     }, { inputmode: "decimal", class: "short" });
   }
 
-  function problemsBox(target) {
-    return el("ul", { class: "card-problems", "data-problems-for": target });
-  }
-
   function drawFields() {
     fieldList.replaceChildren();
     if (!ui.order.length) {
@@ -240,9 +76,9 @@
     const h = hint(name);
     const type = typeOf(name);
     const required = schema.required.includes(name);
-    const nameId = `fe-${++uid}`;
-    const typeId = `fe-${++uid}`;
-    const reqId = `fe-${++uid}`;
+    const nameId = kit.nextId();
+    const typeId = kit.nextId();
+    const reqId = kit.nextId();
     const card = el("li", { class: "field-card", "data-field": name });
     const title = read(h, "label")[language] || read(h, "label").en || name;
     card.append(el("div", { class: "field-card-head" },
@@ -399,122 +235,6 @@
   }
 
   // -- rules -----------------------------------------------------------------------------------------------------
-  function ruleParts(rule) {
-    const op = OPS.find((o) => o in rule) || null;
-    const operand = op ? String(rule[op]) : "";
-    let against = "value";
-    if (operand in schema.properties) against = "field";
-    else if (operand === "today") against = "today";
-    return { op, operand, against };
-  }
-
-  function setRule(rule, op, operand) {
-    OPS.forEach((o) => delete rule[o]);
-    rule[op] = operand;
-  }
-
-  function drawRules() {
-    ruleList.replaceChildren();
-    const rules = schema["x-rules"] || [];
-    const comparable = ui.order.filter((n) => kindOf(n));
-    if (!rules.length) {
-      ruleList.append(el("li", { class: "empty" }, comparable.length ? L("no_rules") : L("no_comparable")));
-    }
-    rules.forEach((rule, index) => ruleList.append(ruleCard(rule, index, comparable)));
-    document.querySelector('[data-action="add-rule"]').disabled = !comparable.length;
-  }
-
-  function fieldLabel(name) {
-    const label = (ui.fields[name] || {}).label;
-    const text = label && typeof label === "object" ? (label[language] || label.en) : label;
-    return text || name;
-  }
-
-  function ruleCard(rule, index, comparable) {
-    if (typeof rule !== "object" || rule === null) {
-      return el("li", { class: "rule-card" }, el("code", { text: JSON.stringify(rule) }), problemsBox(`rule:${index}`));
-    }
-    const kind = kindOf(rule.field) || "date";
-    const parts = ruleParts(rule);
-    const ops = DATA.operators[kind];
-    const op = ops.includes(parts.op) ? parts.op : (parts.op ? DATA.operators[kind][OPS.indexOf(parts.op) % 4] : ops[0]);
-    const ids = [1, 2, 3, 4, 5].map(() => `fe-${++uid}`);
-    const others = comparable.filter((n) => n !== rule.field && kindOf(n) === kind);
-    const fieldSelect = el("select", { id: ids[0], "data-role": "rule-field", onchange: (e) => {
-      rule.field = e.target.value;
-      const newKind = kindOf(rule.field);
-      const p = ruleParts(rule);
-      setRule(rule, DATA.operators[newKind][Math.max(0, OPS.indexOf(p.op)) % 4], newKind === "date" ? "today" : "0");
-      render();
-    } }, (comparable.includes(rule.field) ? [] : [el("option", { value: rule.field || "", text: rule.field || "—" })]),
-    comparable.map((n) => el("option", { value: n, selected: n === rule.field ? "selected" : null, text: fieldLabel(n) })));
-    const opSelect = el("select", { id: ids[1], "data-role": "rule-op", onchange: (e) => { setRule(rule, e.target.value, parts.operand); changed(); } },
-      ops.map((o) => el("option", { value: o, selected: o === op ? "selected" : null, text: L(`op_${o}`) })));
-    const againstChoices = [["field", L("rule_other")], ["value", L("rule_value")]];
-    if (kind === "date") againstChoices.splice(1, 0, ["today", L("rule_today")]);
-    const againstSelect = el("select", { id: ids[2], "data-role": "rule-against", onchange: (e) => {
-      const choice = e.target.value;
-      setRule(rule, op, choice === "today" ? "today" : choice === "field" ? (others[0] || "") : (kind === "date" ? "" : "0"));
-      render();
-    } }, againstChoices.map(([v, t]) => el("option", { value: v, selected: v === parts.against ? "selected" : null, text: t })));
-    let operandBox = el("div", { class: "field" });
-    if (parts.against === "field") {
-      operandBox = el("div", { class: "field" }, el("label", { for: ids[3], text: L("rule_other") }),
-        el("select", { id: ids[3], "data-role": "rule-other", onchange: (e) => { setRule(rule, op, e.target.value); changed(); } },
-          (others.includes(parts.operand) ? [] : [el("option", { value: parts.operand, text: parts.operand || "—" })]),
-          others.map((n) => el("option", { value: n, selected: n === parts.operand ? "selected" : null, text: fieldLabel(n) }))));
-    } else if (parts.against === "value") {
-      operandBox = el("div", { class: "field" }, el("label", { for: ids[3], text: L("rule_value") }),
-        el("input", { id: ids[3], type: kind === "date" ? "date" : "text", value: parts.operand, "data-role": "rule-value",
-          inputmode: kind === "number" ? "decimal" : null,
-          oninput: (e) => { setRule(rule, op, e.target.value.trim()); changed(); } }));
-    }
-    if (!rule.message || typeof rule.message !== "object") {
-      rule.message = typeof rule.message === "string" ? { en: rule.message } : {};
-    }
-    const message = rule.message;
-    const card = el("li", { class: "rule-card", "data-rule": String(index) },
-      el("div", { class: "rule-line" },
-        el("div", { class: "field" }, el("label", { for: ids[0], text: L("rule_field") }), fieldSelect),
-        el("div", { class: "field" }, el("label", { for: ids[1], text: L("rule_op") }), opSelect),
-        el("div", { class: "field" }, el("label", { for: ids[2], text: L("rule_against") }), againstSelect),
-        operandBox,
-        el("button", { type: "button", class: "icon danger-text", title: L("remove"), "aria-label": L("remove"), onclick: () => {
-          schema["x-rules"].splice(index, 1);
-          if (!schema["x-rules"].length) delete schema["x-rules"];
-          render();
-        } }, "✕")),
-      el("div", { class: "grid-2" },
-        input(L("message_zh"), message["zh-CN"], (v) => { setMessage(rule, "zh-CN", v); changed(); }, {}, true),
-        input(L("message_en"), message.en, (v) => { setMessage(rule, "en", v); changed(); }, {}, true)),
-      problemsBox(`rule:${index}`));
-    tidyMessage(rule);
-    return card;
-  }
-
-  function setMessage(rule, lang, value) {
-    const message = rule.message && typeof rule.message === "object" ? rule.message : {};
-    if (value) message[lang] = value; else delete message[lang];
-    rule.message = message;
-    tidyMessage(rule);
-  }
-
-  function tidyMessage(rule) {
-    if (rule.message && typeof rule.message === "object" && !Object.keys(rule.message).length) {
-      delete rule.message;
-    }
-  }
-
-  function addRule() {
-    const comparable = ui.order.filter((n) => kindOf(n));
-    if (!comparable.length) return;
-    const field = comparable[0];
-    const rule = { field };
-    rule[DATA.operators[kindOf(field)][1]] = kindOf(field) === "date" ? "today" : "0";
-    schema["x-rules"] = (schema["x-rules"] || []).concat([rule]);
-    render();
-  }
-
   // -- titles, views, status ---------------------------------------------------------------------------------------
   document.querySelectorAll("[data-title]").forEach((node) => {
     const lang = node.dataset.title;
@@ -568,6 +288,10 @@
       if (!parsedSchema || typeof parsedSchema !== "object" || Array.isArray(parsedSchema)
           || !parsedUi || typeof parsedUi !== "object" || Array.isArray(parsedUi)) {
         throw new Error("{…}");
+      }
+      const shapeProblem = kit.jsonShapeProblem(parsedSchema, parsedUi);
+      if (shapeProblem) {
+        throw new Error(shapeProblem);
       }
     } catch (error) {
       jsonStatus.textContent = L("json_invalid", { error: error.message });
