@@ -188,8 +188,8 @@ def form_of(session: Session, definition_id: int | None, form_key: str | None) -
         return load_form(context_of(session).config.forms_dir, form_key)
     version = _version(session, definition_id)
     forms: dict[str, FormDefinition] | None = version["forms"]
-    if forms is not None and form_key in forms:
-        return forms[form_key]
+    if forms is not None:  # a version owns its forms: never the forms folder, which another server may not have
+        return forms.get(form_key)
     return load_form(version["forms_dir"], form_key)
 
 

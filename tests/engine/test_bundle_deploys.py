@@ -180,3 +180,22 @@ def test_a_version_s_forms_turn_back_into_bundle_files(engine: Engine) -> None:
     files = form_files({"callback_result": engine.form(v1.id, "callback_result")})
     assert [name for name, _ in files] == ["callback_result.schema.json", "callback_result.ui.json"]
     assert json.loads(files[1][1]) == UI
+
+
+def test_a_new_process_may_reuse_a_form_another_process_deployed(engine: Engine) -> None:
+    deploy(engine, [bpmn(), catalogue(), *form()])
+    other = BPMN.format(name="二次回电", form="callback_result").replace('id="callback"', 'id="second_call"')
+    (second,) = deploy(engine, [("second_call.bpmn", other.encode("utf-8"))]).deployed
+    assert engine.form(second.id, "callback_result").schema == SCHEMA  # type: ignore[union-attr]
+
+
+def test_a_version_never_falls_back_to_the_forms_folder(engine: Engine, tmp_path: Path) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for name, content in form():
+        (forms / name).write_bytes(content)
+    (v1,) = engine._tx(lambda s: deploy_files(s, [bpmn(), catalogue()], "designer", forms_dir=forms)).deployed
+    (forms / "callback_result.schema.json").write_text('{"type": "object", "properties": {}}', "utf-8")
+    (forms / "chase_payment.schema.json").write_text('{"type": "object", "properties": {}}', "utf-8")
+    assert engine.form(v1.id, "callback_result").schema == SCHEMA  # type: ignore[union-attr]
+    assert engine.form(v1.id, "chase_payment") is None  # not in its bundle: not looked up on the server's disk

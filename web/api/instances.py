@@ -7,10 +7,10 @@ from typing import Any
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
 
-from engine.definitions.forms import load_form
 from engine.services.audit import instance_history
 from engine.services.instance_actions import may_see_or_act
 from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, start_instance
+from engine.services.texts import form_of
 from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, WORKERS, in_any
 from web.api.auth import allow, groups, username
@@ -27,7 +27,7 @@ from web.api.schemas import (
     PageArgsSchema,
     StartSchema,
 )
-from web.db import db, get_engine
+from web.db import db
 from web.instances.diagrams import instance_diagram
 from web.processes.startable import StartableProcess, find_process, may_start
 
@@ -46,7 +46,7 @@ def visible_instance(instance_id: int) -> InstanceView:
 def _start_data(process: StartableProcess, data: dict[str, Any]) -> dict[str, Any]:
     """Check who may give start data: with a start form anyone (start_instance validates it), without one admins only."""
     if process.form_key:
-        if load_form(get_engine().config.forms_dir, process.form_key) is None:
+        if form_of(db(), process.definition.id, process.form_key) is None:  # the version's bundle, not the disk
             abort(422, f"the start form {process.form_key!r} of {process.key} is not installed; ask an administrator")
         return data
     if data and "admin" not in groups():

@@ -10,12 +10,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from engine.definitions.forms import FormDefinition, FormErrors, load_form, validate_submission
+from engine.definitions.forms import FormDefinition, FormErrors, validate_submission
 from engine.errors import EngineError
 from engine.services.instances import start_instance
 from engine.services.texts import form_of
 from web.access import ANYONE, WORKERS, requires
-from web.db import db, get_engine, rollback
+from web.db import db, rollback
 from web.errors import status_of
 from web.formview import (
     deployment_today,
@@ -41,12 +41,11 @@ def index() -> ResponseReturnValue:
 
 
 def _form(process: StartableProcess) -> FormDefinition | None:
-    """Return the start form as deployed with the process's version (older versions: the form on disk)."""
+    """Return the start form as deployed with the process's version (its bundle, never this server's disk)."""
     if not process.form_key:
         return None
     # The request's own session: engine.form() opens a second transaction, which SQLite makes wait on this one's lock.
-    return form_of(db(), process.definition.id, process.form_key) or load_form(get_engine().config.forms_dir,
-                                                                                process.form_key)
+    return form_of(db(), process.definition.id, process.form_key)
 
 
 def _startable(process_key: str) -> StartableProcess:

@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from engine.definitions.forms import FormDefinition, load_form
+from engine.definitions.forms import FormDefinition
 from engine.services import inbox as inbox_queries
 from engine.services import task_notes
 from engine.services.admin import list_groups, list_users
@@ -20,7 +20,7 @@ from engine.services.task_returns import send_back_targets
 from engine.services.texts import form_of, process_texts
 from engine.services.views import TaskView
 from web.access import may_assign, may_claim, may_delegate, may_transfer, may_unclaim, may_work_on
-from web.db import db, get_engine
+from web.db import db
 from web.formview import field_views
 from web.i18n import group_label, pick
 from web.instances.diagrams import instance_diagram
@@ -40,7 +40,7 @@ def task_form(task: TaskView, definition_id: int | None = None) -> tuple[FormDef
     session = db()  # not engine.form(): a second transaction would wait on this request's SQLite lock
     if definition_id is None:
         definition_id = definition_of(session, task)
-    form = form_of(session, definition_id, task.form_key) or load_form(get_engine().config.forms_dir, task.form_key)
+    form = form_of(session, definition_id, task.form_key)  # the version's bundle, never this server's disk
     if form is None:
         current_app.logger.error("task %s uses form %r, which is not installed", task.id, task.form_key)
         return None, gettext("This task's form (%(key)s) is not installed; ask an administrator.", key=task.form_key)
