@@ -71,6 +71,7 @@ def _register_areas(app: Flask) -> None:
     from web.access import AUDITORS, DESIGNERS, MANAGERS
     from web.admin import bp as admin_bp
     from web.audit import bp as audit_bp
+    from web.calls import bp as calls_bp
     from web.dashboard import bp as dashboard_bp
     from web.definitions import bp as definitions_bp
     from web.incidents import bp as incidents_bp
@@ -82,6 +83,6 @@ def _register_areas(app: Flask) -> None:
     from web.static_files import bp as static_files_bp
 
     for blueprint in (audit_bp, definitions_bp, dashboard_bp, incidents_bp, portal_bp, admin_bp, static_files_bp,
-                      notifications_bp, reports_bp, questionnaires_bp):
+                      notifications_bp, reports_bp, questionnaires_bp, calls_bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals.update(AUDITORS=AUDITORS, DESIGNERS=DESIGNERS, MANAGERS=MANAGERS, GROWTH_READERS=GROWTH_READERS)
