@@ -74,3 +74,20 @@ def test_a_broken_helper_call_is_refused_on_its_timer(opened):
     _data, validate = opened
     body = validate(COMPLAINT.replace(TIMER, "<bpmn:timeDate>add_working_days(now(), </bpmn:timeDate>"))
     assert body["ok"] is False and [p["element_id"] for p in body["problems"]] == ["handle_late"]
+
+
+def test_the_form_key_picker_offers_what_a_web_deploy_resolves(browser, web_engine):
+    """The draft's forms (new ones from the form editor too) and deployed forms; never the server's forms folder."""
+    from engine.services.drafts import save_draft_form
+
+    with web_engine.transaction() as session:
+        v1 = next(d.id for d in list_definitions(session) if d.process_key == "complaint" and d.version == 1)
+    (web_engine.config.forms_dir / "folder_only.schema.json").write_text('{"type": "object", "properties": {}}')
+    data, _token = _page_data(browser("designer"), v1)
+    assert "handle_complaint" in data["form_keys"] and "folder_only" not in data["form_keys"]
+    schema = {"type": "object", "properties": {"note": {"type": "string"}}}
+    ui = {"title": {"zh-CN": "备注", "en": "Note"}, "fields": {"note": {"label": {"zh-CN": "备注", "en": "Note"}}}}
+    with web_engine.transaction() as session:
+        save_draft_form(session, "designer", "complaint", "complaint_note", schema, ui, v1)
+    data, _token = _page_data(browser("designer"), v1)
+    assert {"complaint_note", "handle_complaint"} <= set(data["form_keys"])

@@ -19,12 +19,12 @@ from sqlalchemy import select
 
 from engine.errors import DefinitionError, EngineError, NotFound, Problem
 from engine.persistence import ProcessDefinition
-from engine.services.definitions import available_form_keys, definition_source, group_names
+from engine.services.definitions import definition_source, group_names
 from engine.services.drafts import DraftView, check_draft, deploy_draft, discard_draft, load_draft, save_draft
 from engine.services.version_diff import diff_sources, diff_versions, version_source
 from engine.services.views import DefinitionView
 from web.access import DESIGNERS, requires
-from web.db import db, get_engine, rollback
+from web.db import db, rollback
 from web.definitions.editor_texts import bpmn_js_texts
 from web.definitions.views import READERS, _definition, _versions, bp
 from web.diagram import render_diagram
@@ -49,11 +49,13 @@ MODELER_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"
 
 
 def _form_keys(definition_id: int, draft: DraftView | None) -> list[str]:
-    """The form keys a step may name: the draft's forms (the form editor adds to them), else the version's."""
+    """The form keys a step may name, as a deploy from the web resolves them (engine.services.bundle_sources): the
+    draft's forms (the form editor adds to them), else the version's, and any process's latest deployed forms."""
     session = db()
     forms = draft.forms if draft is not None else (
         session.scalar(select(ProcessDefinition.forms).where(ProcessDefinition.id == definition_id)) or {})
-    return sorted(set(forms) | available_form_keys(get_engine().config.forms_dir))
+    shared = session.scalars(select(ProcessDefinition.forms).where(ProcessDefinition.is_latest.is_(True)))
+    return sorted(set(forms).union(*(set(f or {}) for f in shared)))
 
 
 def field_labels() -> dict[str, str]:
