@@ -25,6 +25,7 @@ GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEADS = cast(Table, AuditChainHead.__table__)
 BUFFER_KEY = "bpm_audit_buffer"
+NEW_CHAINS_KEY = "bpm_audit_new_chains"
 
 
 @dataclass(frozen=True)
@@ -79,17 +80,19 @@ def chain_of(instance_id: int | None) -> int:
     return instance_id if instance_id is not None else SYSTEM_CHAIN
 
 
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def _upsert_missing(session: Session, keys: list[int]) -> None:
-    dialect = session.get_bind().dialect.name
     values = [{"chain_key": k, "last_seq": 0, "last_hash": GENESIS} for k in keys]
-    if dialect == "postgresql":
-        session.execute(pg_insert(_HEADS).values(values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite_insert(_HEADS).values(values).on_conflict_do_nothing())
+    session.execute(_insert(session)(_HEADS).values(values).on_conflict_do_nothing())
 
 
 def _lock_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]:
     """Lock the heads of ``keys`` (in key order, so two commands never wait on each other in a circle)."""
+    if not keys:
+        return {}
     stmt = (select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.chain_key.in_(keys))
             .order_by(_HEADS.c.chain_key).with_for_update())
     heads = {k: (s, h) for k, s, h in session.execute(stmt)}
@@ -100,27 +103,55 @@ def _lock_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]
     return heads
 
 
-def flush_audit(session: Session) -> None:
-    """Write buffered events, each chained in its instance's chain, under those chains' head locks only.
+def new_chain(session: Session, instance_id: int) -> None:
+    """Say that ``instance_id`` was created in this transaction: its chain starts here, no head to read and lock."""
+    session.info.setdefault(NEW_CHAINS_KEY, set()).add(instance_id)
 
-    Plain Core statements (one locked read, one multi-row INSERT, one UPDATE per chain touched): commands
-    on different instances lock different head rows, so they commit side by side.
-    """
-    buffered = session.info.pop(BUFFER_KEY, None)
-    if not buffered:
-        return
-    heads = _lock_heads(session, sorted({chain_of(row["instance_id"]) for row in buffered}))
+
+def _chain(buffered: list[dict[str, Any]], heads: dict[int, tuple[int, str]]) -> list[dict[str, Any]]:
+    """Chain the rows in record order (the global order, and each chain's order) from ``heads``, advancing them."""
     rows = []
-    for row in buffered:  # record order is the global order, and each chain's order
+    for row in buffered:
         key = chain_of(row["instance_id"])
         position, prev = heads[key]
         digest = chain_digest(prev, key, position + 1, row)
         rows.append({**row, "chain_key": key, "chain_seq": position + 1, "prev_hash": prev, "hash": digest})
         heads[key] = (position + 1, digest)
+    return rows
+
+
+def flush_audit(session: Session) -> None:
+    """Write buffered events, each chained in its instance's chain, under those chains' head locks only.
+
+    Plain Core statements (one locked read, one multi-row INSERT, one UPDATE per chain touched): commands
+    on different instances lock different head rows, so they commit side by side. The chain of an instance
+    started in this transaction has no head yet: its head is inserted with its final position and hash
+    (``INSERT … ON CONFLICT DO NOTHING RETURNING``), not read, locked and updated; should a head already be
+    there (an id used before), that chain is locked and chained from it as any other.
+    """
+    buffered = session.info.pop(BUFFER_KEY, None)
+    new = session.info.pop(NEW_CHAINS_KEY, set())
+    if not buffered:
+        return
+    keys = sorted({chain_of(row["instance_id"]) for row in buffered})
+    fresh = [k for k in keys if k in new]
+    heads = {**_lock_heads(session, [k for k in keys if k not in new]), **{k: (0, GENESIS) for k in fresh}}
+    start = dict(heads)
+    rows = _chain(buffered, heads)
+    if fresh:
+        inserted = set(session.execute(_insert(session)(_HEADS).values(
+            [{"chain_key": k, "last_seq": heads[k][0], "last_hash": heads[k][1]} for k in fresh])
+            .on_conflict_do_nothing().returning(_HEADS.c.chain_key)).scalars())
+        taken = [k for k in fresh if k not in inserted]
+        if taken:
+            heads = {**start, **_lock_heads(session, taken)}
+            rows = _chain(buffered, heads)
+        heads = {k: v for k, v in heads.items() if k not in inserted}
     session.execute(insert(_EVENTS), rows)
-    session.execute(
-        update(_HEADS).where(_HEADS.c.chain_key == bindparam("k")).values(last_seq=bindparam("s"), last_hash=bindparam("h")),
-        [{"k": k, "s": s, "h": h} for k, (s, h) in heads.items()])
+    if heads:
+        session.execute(
+            update(_HEADS).where(_HEADS.c.chain_key == bindparam("k")).values(last_seq=bindparam("s"), last_hash=bindparam("h")),
+            [{"k": k, "s": s, "h": h} for k, (s, h) in heads.items()])
 
 
 @event.listens_for(Session, "before_commit")
@@ -132,6 +163,7 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(BUFFER_KEY, None)
+    session.info.pop(NEW_CHAINS_KEY, None)
 
 
 def _entry(row: AuditEvent) -> HistoryEntry:

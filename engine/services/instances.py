@@ -114,6 +114,7 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
+    audit.new_chain(session, instance.id)
     audit.record(session, "instance_started", actor, instance_id=instance.id, process_key=info.process_key,
                  data={"version": info.version, "business_key": business_key, "data": data or {}})
     run.advance()

@@ -83,7 +83,7 @@ def correlate_message(
         raise InvalidInput(f"{len(deliveries)} instances wait for message {name!r}; give a correlation key")
     for instance_id, contract, definition_id in deliveries:
         payload = clean_message_data(session, sender, contract, dict(data or {}), definition_id)
-        instance, info, run = load_instance(session, instance_id)
+        instance, info, run = load_instance(session, instance_id, loaded=session.get(ProcessInstance, instance_id))
         require_running(instance)
         if not run.catch_message(name, payload, actor):
             continue

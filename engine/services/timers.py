@@ -127,28 +127,31 @@ def next_timer_at(session: Session) -> datetime | None:
     return min(candidates) if candidates else None
 
 
-def _locked_timer(session: Session, timer_id: int, owner: str | None) -> Timer | None:
-    stmt = select(Timer).where(Timer.id == timer_id)
+def _locked_timer(session: Session, timer_id: int, owner: str | None) -> tuple[Timer | None, ProcessInstance | None]:
+    """Read (on PostgreSQL: lock) a leased timer with its instance in one statement; None if it is not ours to fire."""
+    stmt = (select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+            .where(Timer.id == timer_id))
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = session.scalar(stmt)
+        stmt = stmt.with_for_update(of=Timer)
+    found = session.execute(stmt).first()
+    row, instance = (found[0], found[1]) if found is not None else (None, None)
     if row is None or row.status != "waiting":
-        return None
+        return None, None
     if owner is not None and row.lock_owner != owner:
-        return None  # our lease expired and someone else took it
-    return row
+        return None, None  # our lease expired and someone else took it
+    return row, instance
 
 
 def fire_timer(session: Session, timer_id: int, owner: str | None = None) -> FireResult:
     """Fire one leased timer in the caller's transaction: advance the instance or start a new one."""
-    row = _locked_timer(session, timer_id, owner)
+    row, loaded = _locked_timer(session, timer_id, owner)
     if row is None:
         return FireResult(timer_id, None, "?", "skipped")
     at = now(session)
     if row.kind == START:
         return _fire_start(session, row, at)
     assert row.instance_id is not None
-    instance, info, run = load_instance(session, row.instance_id)
+    instance, info, run = load_instance(session, row.instance_id, loaded=loaded)
     if instance.status != "running":
         session.delete(row)
         return FireResult(timer_id, instance.id, row.element_id, "skipped")

@@ -1,0 +1,150 @@
+"""The write path stays lean (#19): how many SQL statements each command sends, and that the leaner path keeps
+its guarantees (a stale instance version is a Conflict, a chain started over a left-over head still verifies).
+
+The bounds are counts from a real run on each backend, not timings: a change that adds a statement to every
+command shows up here, on SQLite and (BPM_TEST_BACKEND=postgres) on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from engine import Conflict, Engine, ManualClock
+from engine.persistence import AuditChainHead, AuditEvent, ProcessInstance
+from engine.services import audit
+from engine.services.loading import write_instance
+from tests.conftest import deploy_fixture
+
+# Statements per command, BEGIN included (SQLite sends it; psycopg begins implicitly, so PostgreSQL counts one fewer).
+# start: definition, instance INSERT, Core UPDATE, task INSERT, outbox lookup, notification INSERT, chain head
+# INSERT … RETURNING, events INSERT. complete: task+instance, groups, task UPDATE, instance UPDATE, task INSERT,
+# outbox lookup, notification INSERT, head lock, events INSERT, head UPDATE.
+# Before #19's leaner path (SQLite): start 14, claim 7, complete 15, message 14, timer lease + fire 15.
+BOUNDS = {"start": 9, "claim": 7, "complete": 11, "complete_last": 8, "message": 12, "timer": 14}
+TRANSACTIONS = {"timer": 2}  # the worker's lease and the fire are two transactions
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    """Collect the SQL statements sent while the block runs."""
+    sent: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(engine.db, "before_cursor_execute", before)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.db, "before_cursor_execute", before)
+
+
+def bound(engine: Engine, command: str) -> int:
+    return BOUNDS[command] - TRANSACTIONS.get(command, 1) * (engine.db.dialect.name == "postgresql")
+
+
+def counted(engine: Engine, fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+    with counting(engine) as sent:
+        result = fn()
+    return result, list(sent)
+
+
+def kinds(sent: list[str]) -> Counter[str]:
+    return Counter(s.split()[0].upper() for s in sent)
+
+
+def test_start_claim_complete_send_few_statements(engine: Engine) -> None:
+    deploy_fixture(engine, "gateways.bpmn")
+    engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep")  # the definition's spec and texts are read once per process
+
+    started, sent = counted(engine, lambda: engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep"))
+    assert len(sent) <= bound(engine, "start"), sent
+    # A new instance's chain head is inserted with its final position, not read, locked and updated.
+    assert not [s for s in sent if s.startswith(("SELECT audit_chain_head", "UPDATE audit_chain_head"))], sent
+
+    task = engine.tasks(instance_id=started.id)[0]
+    _, sent = counted(engine, lambda: engine.claim(task.id, "rep"))
+    assert len(sent) <= bound(engine, "claim"), sent
+
+    _, sent = counted(engine, lambda: engine.complete(task.id, {}, "rep"))
+    assert len(sent) <= bound(engine, "complete"), sent
+    # The task and its instance are read together; the instance is written once, version-checked.
+    assert not [s for s in sent if s.startswith("SELECT") and "FROM process_instance" in s and "human_task" not in s], sent
+    writes = [s for s in sent if s.startswith("UPDATE process_instance")]
+    assert len(writes) == 1 and "process_instance.version = " in writes[0], writes
+    # Members, e-mail preferences and robots of the new task's group are read by one statement.
+    assert sum("notification_preference" in s or "group_webhook" in s for s in sent) == 1, sent
+    assert kinds(sent)["DELETE"] == 0, sent  # the task had no candidate rows to drop
+
+    review = engine.tasks(instance_id=started.id)[0]
+    assert review.element_id == "rep_review"
+    engine.claim(review.id, "rep")
+    _, sent = counted(engine, lambda: engine.complete(review.id, {}, "rep"))
+    assert len(sent) <= bound(engine, "complete_last"), sent
+    assert engine.instance(started.id).status == "completed"
+    assert engine.verify_audit().ok
+
+
+def test_message_and_timer_send_few_statements(engine: Engine, clock: ManualClock) -> None:
+    deploy_fixture(engine, "messages.bpmn")
+    due = (clock.now() + timedelta(days=3)).isoformat()
+    engine.start("await_payment", {"invoice_no": "INV-0", "due_at": due}, business_key="INV-0")
+    a = engine.start("await_payment", {"invoice_no": "INV-1", "due_at": due}, business_key="INV-1")
+    b = engine.start("await_payment", {"invoice_no": "INV-2", "due_at": due}, business_key="INV-2")
+    engine.message("payment_received", {"invoice_no": "INV-0"}, {"amount": "1"})  # reads the message declarations once
+
+    matched, sent = counted(engine, lambda: engine.message("payment_received", {"invoice_no": "INV-1"}, {"amount": "5"}))
+    assert matched == [a.id]
+    assert len(sent) <= bound(engine, "message"), sent
+
+    clock.advance(days=3, seconds=1)
+    fired, sent = counted(engine, lambda: engine.fire_due_timers(limit=1))
+    assert [r.outcome for r in fired] == ["fired"]
+    assert len(sent) <= bound(engine, "timer"), sent
+    assert engine.verify_audit().ok
+    assert {engine.instance(b.id).status, engine.instance(a.id).status} <= {"running", "completed"}
+
+
+def test_a_stale_instance_version_is_a_conflict_and_writes_nothing(engine: Engine) -> None:
+    deploy_fixture(engine, "gateways.bpmn")
+    started = engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep")
+    with pytest.raises(Conflict, match=f"instance {started.id} was changed by someone else"):
+        with engine.transaction() as session:
+            row = session.get(ProcessInstance, started.id)
+            assert row is not None
+            # Someone else's committed change, as the row looks when our UPDATE runs: the version moved on.
+            session.execute(update(ProcessInstance).where(ProcessInstance.id == started.id)
+                            .values(version=ProcessInstance.version + 1).execution_options(synchronize_session=False))
+            write_instance(session, row, {"summary": {"tasks": []}, "status": "cancelled"})
+    view = engine.instance(started.id)
+    assert view.status == "running" and len(view.tasks) == 1
+    with engine.transaction() as session:
+        assert session.scalar(select(ProcessInstance.version).where(ProcessInstance.id == started.id)) == 2
+
+
+def test_a_new_chain_over_a_head_already_there_is_chained_from_that_head(engine: Engine) -> None:
+    """Should an instance id come with a head row already (an id used before), its events go on from that head."""
+    deploy_fixture(engine, "gateways.bpmn")
+    started = engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep")
+    with engine.transaction() as session:
+        before = session.scalar(select(AuditChainHead.last_seq).where(AuditChainHead.chain_key == started.id))
+        assert before and before >= 2
+        audit.new_chain(session, started.id)  # claimed new, but its head is there
+        audit.record(session, "data_changed", "admin", instance_id=started.id, process_key="gateways",
+                     data={"before": {}, "after": {"x": 1}})
+    with engine.transaction() as session:
+        head = session.scalar(select(AuditChainHead.last_seq).where(AuditChainHead.chain_key == started.id))
+        last = session.scalars(select(AuditEvent).where(AuditEvent.chain_key == started.id)
+                               .order_by(AuditEvent.chain_seq.desc()).limit(1)).one()
+        assert head == before + 1 and last.chain_seq == before + 1 and last.type == "data_changed"
+        assert session.execute(text("SELECT count(*) FROM audit_chain_head WHERE chain_key = :k"),
+                               {"k": started.id}).scalar() == 1
+    report = engine.verify_audit()
+    assert report.ok, report.reason
