@@ -156,3 +156,11 @@ def test_a_designer_relabels_the_chase_form_and_only_the_new_version_shows_it(li
     page.screenshot(path=str(screenshots / "form_editor_task_v1_zh.png"), full_page=True)
     assert errors == []
     context.close()
+
+    # In English the new version's task reads the English label.
+    english = chromium.new_context(viewport={"width": 1500, "height": 1000}, locale="en-US")
+    page = english.new_page()
+    sign_in(page, base, "rep2")
+    page.goto(f"{base}/tasks/{new_chase.id}")
+    assert NEW_EN in page.locator('label[for="f-reason"]').inner_text()
+    english.close()
