@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from engine import Engine, ManualClock
+from engine.config import SHIPPED_PROCESSES
 from engine.services import reports
 from engine.services.reports import kpis as kpi_module
 from tests.processes import test_contract_renewal as renewal
@@ -209,3 +210,24 @@ def test_one_time_resolution_counts_a_second_attempt_against_it(engine: Engine, 
     assert (sorted(value.ids["first_time"]), value.ids["repeated"]) == (sorted([first, complaint]), [second])
     assert value.value == pytest.approx(2 / 3) and open_one not in sum(value.ids.values(), [])
     assert (empty.value, empty.denominator) == (None, 0)
+
+
+def test_survey_satisfaction_comes_from_the_answered_surveys_with_the_unhappy_ones_behind_it(engine: Engine) -> None:
+    from tests.processes import test_satisfaction_survey as survey
+
+    for group, user in survey.DEPARTMENT_USERS.items():
+        engine.add_user(user, [group])
+    engine.deploy([SHIPPED_PROCESSES / "satisfaction_survey.bpmn", SHIPPED_PROCESSES / "survey_rectification.bpmn"],
+                  actor="designer")
+    unhappy = survey.start(engine)
+    survey.answer_in_portal(engine, unhappy, {**survey.ALL_SATISFIED, "damage": "unsatisfied", "damage_comment": "压坏"})
+    survey.jobs(engine)
+    happy = survey.start(engine, customer="Beta Foods", period="2025")
+    engine.complete(task(engine, happy, "collect_answers").id, {**survey.ALL_SATISFIED, "answered_via": "phone"}, "rep")
+    survey.jobs(engine)  # the survey pass records the answers
+    with engine.transaction() as session:
+        value = reports.kpi_value(session, "satisfaction", MARCH)
+        empty = reports.kpi_value(session, "satisfaction", FEBRUARY)
+    assert (value.recorded, value.numerator, value.denominator, value.value) == (True, 11, 12, pytest.approx(11 / 12))
+    assert value.ids == {"satisfied": [happy], "unsatisfied": [unhappy]}
+    assert (empty.recorded, empty.value, empty.denominator) == (True, None, 0)
