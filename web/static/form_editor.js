@@ -41,6 +41,7 @@
 
   // -- drawing the design view -----------------------------------------------------------------------------------
   const fieldList = document.getElementById("field-list");
+  const expanded = new Set(); // the fields whose details are open (the first one when the page opens)
   const rules = window.FormEditorRules({ schema, ui, DATA, L, kit, model, render: () => render(), changed: () => changed(),
     language: () => language, list: document.getElementById("rule-list") });
   const drawRules = rules.draw;
@@ -79,11 +80,16 @@
     const nameId = kit.nextId();
     const typeId = kit.nextId();
     const reqId = kit.nextId();
-    const card = el("li", { class: "field-card", "data-field": name });
+    const open = expanded.has(name);
+    const card = el("li", { class: open ? "field-card open" : "field-card", "data-field": name });
     const title = read(h, "label")[language] || read(h, "label").en || name;
     card.append(el("div", { class: "field-card-head" },
       el("span", { class: "field-no", text: String(index + 1) }),
-      el("strong", { class: "field-card-title", text: title }),
+      el("button", { type: "button", class: "field-toggle", "aria-expanded": String(open), "data-role": "toggle",
+        onclick: () => {
+          if (open) expanded.delete(name); else expanded.add(name);
+          drawFields();
+        } }, el("strong", { class: "field-card-title", text: title }), el("code", { text: name })),
       el("span", { class: "tag", text: L(`type_${type}`) }),
       required ? el("span", { class: "tag required-tag", text: L("required") }) : null,
       el("span", { class: "spacer" }),
@@ -109,12 +115,15 @@
         return;
       }
       rename(name, wanted);
+      expanded.delete(name);
+      expanded.add(wanted);
       render();
     });
     const typeSelect = el("select", { id: typeId, "data-role": "type",
       onchange: (e) => { setType(name, e.target.value); render(); } },
       DATA.types.map((t) => el("option", { value: t, selected: t === type ? "selected" : null, text: L(`type_${t}`) })));
-    card.append(el("div", { class: "grid-3" },
+    const body = el("div", { class: "field-card-body", hidden: !open });
+    body.append(el("div", { class: "grid-3" },
       el("div", { class: "field" }, el("label", { for: nameId, text: L("name") }), nameInput, nameError),
       el("div", { class: "field" }, el("label", { for: typeId, text: L("type") }), typeSelect),
       el("div", { class: "field check-cell" }, el("label", { class: "check", for: reqId },
@@ -123,7 +132,7 @@
           if (e.target.checked) schema.required.push(name);
           render();
         } }), L("required")))));
-    card.append(el("div", { class: "grid-2" },
+    body.append(el("div", { class: "grid-2" },
       input(L("label_zh"), read(h, "label")["zh-CN"], (v) => { setText(h, "label", "zh-CN", v); retitle(card, name); changed(); },
         { "data-role": "label-zh-CN" }),
       input(L("label_en"), read(h, "label").en, (v) => { setText(h, "label", "en", v); retitle(card, name); changed(); },
@@ -133,8 +142,8 @@
       input(L("help_en"), read(h, "help").en, (v) => { setText(h, "help", "en", v); changed(); },
         { "data-role": "help-en" }, true)));
     const extra = typeExtras(name, type, prop, h);
-    if (extra) card.append(extra);
-    card.append(problemsBox(`field:${name}`));
+    if (extra) body.append(extra);
+    card.append(body, problemsBox(`field:${name}`));
     return card;
   }
 
@@ -229,6 +238,7 @@
     schema.properties[name] = SHAPES.text();
     ui.fields[name] = { label: { "zh-CN": "", en: "" } };
     ui.order.push(name);
+    expanded.add(name);
     render();
     const card = fieldList.querySelector(`[data-field="${name}"] [data-role="label-zh-CN"]`);
     if (card) card.focus();
@@ -433,6 +443,7 @@
 
   bindNewForm();
   normalise();
+  if (ui.order.length) expanded.add(ui.order[0]);
   drawFields();
   drawRules();
   refreshPreview(null);
