@@ -1,64 +1,107 @@
 """The labels bpmn-js and dmn-js draw themselves (palette, context pad, table headers), in the request's language.
 
 Both libraries look each label up through a ``translate`` service by its English text; web/static/editor.js
-gives them one that reads these dictionaries (``data.translations`` on the editor pages).
+gives them one that reads these dictionaries (``data.translations`` on the editor pages). The catalogue holds them
+under the context "editor", so a library's "When" (a decision table's 当) is not the inbox's "When" (时间).
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext
-
-
-def N_(text: str) -> str:  # noqa: N802 (the name pybabel extracts by default)
-    """Mark a library label for the catalogue; it is translated when a page asks (see _dictionary)."""
-    return text
-
-
-_BPMN = (
-    N_("Activate hand tool"), N_("Activate lasso tool"),
-    N_("Activate create/remove space tool"), N_("Activate global connect tool"),
-    N_("Create start event"), N_("Create intermediate/boundary event"),
-    N_("Create end event"), N_("Create gateway"), N_("Create task"),
-    N_("Create expanded sub-process"), N_("Create data object reference"),
-    N_("Create data store reference"), N_("Create group"), N_("Create pool/participant"),
-    N_("Append task"), N_("Append end event"), N_("Append gateway"),
-    N_("Append intermediate/boundary event"), N_("Append timer intermediate catch event"),
-    N_("Append message intermediate catch event"), N_("Append receive task"),
-    N_("Add text annotation"), N_("Change element"), N_("Connect to other element"),
-    N_("Connect using association"), N_("Delete"), N_("Add lane above"),
-    N_("Add lane below"), N_("Divide into two lanes"), N_("Divide into three lanes"),
-)
-
-_DMN = (
-    N_("When"), N_("And"), N_("Then"), N_("Annotations"),
-    N_("Hit policy:"), N_("Hit policy"), N_("View DRD"), N_("Unique"),
-    N_("First"), N_("Priority"), N_("Any"), N_("Collect"),
-    N_("Rule order"), N_("Output order"), N_("string"), N_("boolean"),
-    N_("number"), N_("integer"), N_("long"), N_("double"),
-    N_("date"), N_("Add rule"), N_("Add rule above"), N_("Add rule below"),
-    N_("Add input"), N_("Add output"), N_("Input expression"),
-    N_("Input label"), N_("Output label"), N_("Output name"),
-    N_("Input values"), N_("Output values"), N_("Type"), N_("Expression language"),
-    N_("Edit string"), N_("Edit number"), N_("Edit boolean"), N_("Edit date"),
-    N_("Delete rule"), N_("Copy rule"), N_("Cut rule"),
-    N_("Decision name"), N_("Create decision"), N_("Create input data"),
-    N_("Create knowledge model"), N_("Create knowledge source"),
-    N_("Append decision"), N_("Append input data"), N_("Append knowledge source"),
-    N_("Append business knowledge model"), N_("Change type"), N_("Delete"),
-    N_("Add text annotation"), N_("Activate hand tool"), N_("Activate lasso tool"),
-)
-
-
-def _dictionary(texts: tuple[str, ...]) -> dict[str, str]:
-    return {text: gettext(text) for text in texts}
+from flask_babel import pgettext
 
 
 def bpmn_js_texts() -> dict[str, str]:
     """Return bpmn-js's palette and context-pad labels, by their English text, in this request's language."""
-    return _dictionary(_BPMN)
+    return {
+        "Activate hand tool": pgettext("editor", "Activate hand tool"),
+        "Activate lasso tool": pgettext("editor", "Activate lasso tool"),
+        "Activate create/remove space tool": pgettext("editor", "Activate create/remove space tool"),
+        "Activate global connect tool": pgettext("editor", "Activate global connect tool"),
+        "Create start event": pgettext("editor", "Create start event"),
+        "Create intermediate/boundary event": pgettext("editor", "Create intermediate/boundary event"),
+        "Create end event": pgettext("editor", "Create end event"),
+        "Create gateway": pgettext("editor", "Create gateway"),
+        "Create task": pgettext("editor", "Create task"),
+        "Create expanded sub-process": pgettext("editor", "Create expanded sub-process"),
+        "Create data object reference": pgettext("editor", "Create data object reference"),
+        "Create data store reference": pgettext("editor", "Create data store reference"),
+        "Create group": pgettext("editor", "Create group"),
+        "Create pool/participant": pgettext("editor", "Create pool/participant"),
+        "Append task": pgettext("editor", "Append task"),
+        "Append end event": pgettext("editor", "Append end event"),
+        "Append gateway": pgettext("editor", "Append gateway"),
+        "Append intermediate/boundary event": pgettext("editor", "Append intermediate/boundary event"),
+        "Append timer intermediate catch event": pgettext("editor", "Append timer intermediate catch event"),
+        "Append message intermediate catch event": pgettext("editor", "Append message intermediate catch event"),
+        "Append receive task": pgettext("editor", "Append receive task"),
+        "Add text annotation": pgettext("editor", "Add text annotation"),
+        "Change element": pgettext("editor", "Change element"),
+        "Connect to other element": pgettext("editor", "Connect to other element"),
+        "Connect using association": pgettext("editor", "Connect using association"),
+        "Delete": pgettext("editor", "Delete"),
+        "Add lane above": pgettext("editor", "Add lane above"),
+        "Add lane below": pgettext("editor", "Add lane below"),
+        "Divide into two lanes": pgettext("editor", "Divide into two lanes"),
+        "Divide into three lanes": pgettext("editor", "Divide into three lanes"),
+    }
 
 
 def dmn_js_texts() -> dict[str, str]:
     """Return dmn-js's table and DRD labels, by their English text, in this request's language."""
-    return _dictionary(_DMN)
-
+    return {
+        "When": pgettext("editor", "When"),
+        "And": pgettext("editor", "And"),
+        "Then": pgettext("editor", "Then"),
+        "Annotations": pgettext("editor", "Annotations"),
+        "Hit policy:": pgettext("editor", "Hit policy:"),
+        "Hit policy": pgettext("editor", "Hit policy"),
+        "View DRD": pgettext("editor", "View DRD"),
+        "Unique": pgettext("editor", "Unique"),
+        "First": pgettext("editor", "First"),
+        "Priority": pgettext("editor", "Priority"),
+        "Any": pgettext("editor", "Any"),
+        "Collect": pgettext("editor", "Collect"),
+        "Rule order": pgettext("editor", "Rule order"),
+        "Output order": pgettext("editor", "Output order"),
+        "string": pgettext("editor", "string"),
+        "boolean": pgettext("editor", "boolean"),
+        "number": pgettext("editor", "number"),
+        "integer": pgettext("editor", "integer"),
+        "long": pgettext("editor", "long"),
+        "double": pgettext("editor", "double"),
+        "date": pgettext("editor", "date"),
+        "Add rule": pgettext("editor", "Add rule"),
+        "Add rule above": pgettext("editor", "Add rule above"),
+        "Add rule below": pgettext("editor", "Add rule below"),
+        "Add input": pgettext("editor", "Add input"),
+        "Add output": pgettext("editor", "Add output"),
+        "Input expression": pgettext("editor", "Input expression"),
+        "Input label": pgettext("editor", "Input label"),
+        "Output label": pgettext("editor", "Output label"),
+        "Output name": pgettext("editor", "Output name"),
+        "Input values": pgettext("editor", "Input values"),
+        "Output values": pgettext("editor", "Output values"),
+        "Type": pgettext("editor", "Type"),
+        "Expression language": pgettext("editor", "Expression language"),
+        "Edit string": pgettext("editor", "Edit string"),
+        "Edit number": pgettext("editor", "Edit number"),
+        "Edit boolean": pgettext("editor", "Edit boolean"),
+        "Edit date": pgettext("editor", "Edit date"),
+        "Delete rule": pgettext("editor", "Delete rule"),
+        "Copy rule": pgettext("editor", "Copy rule"),
+        "Cut rule": pgettext("editor", "Cut rule"),
+        "Decision name": pgettext("editor", "Decision name"),
+        "Create decision": pgettext("editor", "Create decision"),
+        "Create input data": pgettext("editor", "Create input data"),
+        "Create knowledge model": pgettext("editor", "Create knowledge model"),
+        "Create knowledge source": pgettext("editor", "Create knowledge source"),
+        "Append decision": pgettext("editor", "Append decision"),
+        "Append input data": pgettext("editor", "Append input data"),
+        "Append knowledge source": pgettext("editor", "Append knowledge source"),
+        "Append business knowledge model": pgettext("editor", "Append business knowledge model"),
+        "Change type": pgettext("editor", "Change type"),
+        "Delete": pgettext("editor", "Delete"),
+        "Add text annotation": pgettext("editor", "Add text annotation"),
+        "Activate hand tool": pgettext("editor", "Activate hand tool"),
+        "Activate lasso tool": pgettext("editor", "Activate lasso tool"),
+    }
