@@ -122,7 +122,7 @@ def test_a_designer_opens_and_validates_a_decision_table(live_server, chromium, 
     page.wait_for_selector('#dmn-canvas[data-ready="true"] .tjs-table')
     # dmn-js's own labels come from the page's catalogue (each dmn-js view gets the translate module).
     header = page.locator("#dmn-canvas .tjs-table thead").inner_text()
-    assert "则" in header and "Then" not in header and "When" not in header, header
+    assert "当" in header and "则" in header and "Then" not in header and "When" not in header, header
     assert "命中策略" in page.locator("#dmn-canvas .hit-policy").inner_text()
     assert "View DRD" not in page.locator("#dmn-canvas").inner_text()
     # A broken cell is marked where it is and listed; fixed, the table is valid.
