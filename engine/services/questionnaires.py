@@ -25,6 +25,9 @@ from engine.services.context import now
 SURVEY, ORDER = "survey", "order"
 # The survey's items (manual 五.5): the order of the page and of the form.
 ITEMS = ("timeliness", "damage", "quantity", "information", "attitude", "billing")
+# Their names in the process data (written in Chinese, like the shipped processes; the pages translate the keys).
+ITEM_NAMES = {"timeliness": "时效", "damage": "货损货差", "quantity": "数量准确", "information": "信息反馈",
+              "attitude": "服务态度", "billing": "结算与账单"}
 RATINGS = ("satisfied", "unsatisfied")
 RECHECK = ("resolved", "not_resolved")
 SURVEY_DAYS, ORDER_DAYS = 21, 14  # how long a link works

@@ -25,6 +25,7 @@ from engine.services.audit import BUFFER_KEY
 from engine.services.context import CONTEXT_KEY, context_of, now
 from engine.services.questionnaire_mail import queue_questionnaire_mail
 from engine.services.questionnaires import (
+    ITEM_NAMES,
     ITEMS,
     ORDER,
     SURVEY,
@@ -152,7 +153,8 @@ def _prepare(session: Session, task: Any) -> dict[str, Any]:
     queue_questionnaire_mail(session, q)
     return {"questionnaire_id": q.id, "questionnaire_link": q.link, "questionnaire_expires_at": q.expires_at,
             "recheck_items": [r["item"] for r in q.recheck],
-            "recheck_notes": "；".join(f"{r['item']}: {r['comment']}" for r in q.recheck)}
+            "recheck_notes": "；".join(f"{ITEM_NAMES.get(r['item'], r['item'])}（{r['period']}）：{r['comment'] or '—'}"
+                                      for r in q.recheck)}
 
 
 def _record(session: Session, task: Any) -> dict[str, Any]:

@@ -133,3 +133,9 @@ def questionnaire_state(q: QuestionnaireView) -> str:
     """Say a questionnaire's state in the reader's language."""
     return str({"open": lazy_gettext("Waiting for the customer"), "answered": lazy_gettext("Answered"),
                 "expired": lazy_gettext("Link expired")}[q.state(now(db()))])
+
+
+@bp.app_template_global("questionnaire_item")
+def questionnaire_item(item: str) -> str:
+    """Name a survey item in the reader's language."""
+    return str(ITEMS[item][0]) if item in ITEMS else item
