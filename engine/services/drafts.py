@@ -257,15 +257,26 @@ FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 
 def form_keys_in(bpmn: str) -> set[str]:
     """Return the form keys a BPMN text names (start events, user tasks, message contracts); none when it is broken."""
+    return set(form_users(bpmn))
+
+
+def form_users(bpmn: str) -> dict[str, list[tuple[str, str]]]:
+    """Return, per form key the BPMN text names, the elements naming it as (id, name); {} when the text is broken."""
     try:
         root = etree.fromstring(bpmn.encode("utf-8"), _PARSER)
     except etree.XMLSyntaxError:
-        return set()
-    keys = {str(node.get(f"{{{CAMUNDA}}}formKey")).strip() for node in root.iter(etree.Element)
-            if node.get(f"{{{CAMUNDA}}}formKey")}
-    keys |= {str(p.get("value")).strip() for p in root.iter(f"{{{CAMUNDA}}}property")
-             if p.get("name") == "formKey" and p.get("value")}
-    return keys - {""}
+        return {}
+    users: dict[str, list[tuple[str, str]]] = {}
+    for node in root.iter(etree.Element):
+        key = node.get(f"{{{CAMUNDA}}}formKey")
+        owner = node
+        if key is None and node.tag == f"{{{CAMUNDA}}}property" and node.get("name") == "formKey":
+            key = node.get("value")
+            while owner is not None and owner.get("id") is None:  # the message (or element) the property belongs to
+                owner = owner.getparent()
+        if key and key.strip() and owner is not None:
+            users.setdefault(key.strip(), []).append((str(owner.get("id") or ""), " ".join((owner.get("name") or "").split())))
+    return users
 
 
 def form_files(forms: dict[str, Any]) -> list[tuple[str, bytes]]:

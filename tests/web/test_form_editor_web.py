@@ -43,6 +43,8 @@ def test_the_page_is_for_designers_and_opens_the_versions_own_form(browser, v1):
     assert data["key"] == "handle_complaint"
     assert data["form"]["ui"]["fields"]["resolution"]["label"]["zh-CN"] == "处理结果"
     assert 'data-form-key="review_complaint"' in html and "form_editor.js" in html
+    used_by = re.search(r'id="form-used-by">(.*?)</p>', html, re.S).group(1)
+    assert "Handle complaint" in used_by
     first, _html, _t, first_data = _open(browser("designer"), f"/definitions/{v1}/forms")
     assert first.status_code == 200 and first_data["key"] in ("complaint_start", "escalation_note", "handle_complaint",
                                                               "review_complaint")

@@ -25,13 +25,14 @@ from engine.errors import EngineError
 from engine.services.definitions import definition_source
 from engine.services.drafts import (
     FORM_KEY,
-    form_keys_in,
     form_problems,
+    form_users,
     load_draft,
     remove_draft_form,
     save_draft_form,
     version_forms,
 )
+from engine.services.texts import process_texts
 from web.access import DESIGNERS, requires
 from web.db import db
 from web.definitions.modeler import _error
@@ -52,13 +53,19 @@ def _empty_form(key: str) -> dict[str, Any]:
             "ui": {"title": {"zh-CN": "", "en": ""}, "order": [], "fields": {}}}
 
 
-def _bundle(definition_id: int, process_key: str) -> tuple[dict[str, Any], list[str], Any]:
-    """Return the forms being edited (the draft's, else the version's own), the keys its BPMN uses, the draft."""
+def _bundle(definition_id: int, process_key: str) -> tuple[dict[str, Any], dict[str, list[tuple[str, str]]], Any]:
+    """Return the forms being edited (the draft's, else the version's own), the steps naming each form key, the draft."""
     session = db()
     draft = load_draft(session, current_user.username, process_key)
     if draft is not None:
-        return draft.forms, draft.form_keys_used, draft
-    return version_forms(session, definition_id), sorted(form_keys_in(definition_source(session, definition_id))), None
+        return draft.forms, form_users(draft.bpmn), draft
+    return version_forms(session, definition_id), form_users(definition_source(session, definition_id)), None
+
+
+def _step_names(definition_id: int, steps: list[tuple[str, str]]) -> list[str]:
+    """Name the steps using a form in this language (the version's catalogue; the name as written otherwise)."""
+    texts = process_texts(db(), definition_id)
+    return [texts.element(element_id, form_language(), default=name or element_id) for element_id, name in steps]
 
 
 def _labels() -> dict[str, str]:
@@ -111,7 +118,8 @@ def _op_names() -> dict[str, str]:
 def form_editor(definition_id: int, form_key: str | None = None) -> ResponseReturnValue:
     """Edit one form of the designer's draft (the first form the BPMN uses when none is named)."""
     definition = _definition(definition_id)
-    forms, used, draft = _bundle(definition_id, definition.process_key)
+    forms, users, draft = _bundle(definition_id, definition.process_key)
+    used = sorted(users)
     keys = sorted(set(forms) | set(used))
     if form_key is None:
         form_key = next((k for k in used if k in forms), keys[0] if keys else None)
@@ -131,8 +139,9 @@ def form_editor(definition_id: int, form_key: str | None = None) -> ResponseRetu
                  "remove": url_for("definitions.form_remove", definition_id=definition_id, form_key=form_key or "_"),
                  "base": url_for("definitions.form_editor", definition_id=definition_id)},
     }
+    steps = _step_names(definition_id, users.get(form_key, [])) if form_key else []
     return render_template("definitions/form_editor.html", definition=definition, draft=draft, entries=entries,
-                           form_key=form_key, is_new=is_new, used=form_key in used if form_key else False, data=data)
+                           form_key=form_key, is_new=is_new, used=bool(steps), steps=steps, data=data)
 
 
 def _posted_form() -> tuple[dict[str, Any], dict[str, Any]]:
