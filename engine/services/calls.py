@@ -72,11 +72,12 @@ def _instant(session: Session, value: Any) -> datetime:
             raise InvalidInput(f"at must be an ISO 8601 date-time, not {value!r}") from None
     if not isinstance(value, datetime):
         raise InvalidInput("at must be a date-time")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(context_of(session).config.timezone))
-    if value > now(session):
-        raise InvalidInput(f"at {value.isoformat()} is in the future")
-    return value
+    at: datetime = value
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(context_of(session).config.timezone))
+    if at > now(session):
+        raise InvalidInput(f"at {at.isoformat()} is in the future")
+    return at
 
 
 def _views(session: Session, rows: list[CallRecord]) -> list[CallView]:
