@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, ColumnElement, Select, String, Table, event, false, func, insert, literal_column, null, or_, select, union_all, update
+from sqlalchemy import Boolean, Select, String, Table, bindparam, event, func, insert, literal_column, null, or_, select, union_all, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
@@ -100,7 +100,7 @@ def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def _member_rows(groups: set[str]) -> Select[str, str]:
+def _member_rows(groups: Any) -> Select[str, str]:
     return (select(membership.c.group_id, User.username).join(User, User.id == membership.c.user_id)
             .where(membership.c.group_id.in_(groups), User.active.is_(True)))
 
@@ -115,29 +115,34 @@ class _Lookup:
     asked: set[str]
 
 
+def _lookup_statement() -> Any:
+    """One statement for the outbox's three reads (built once; the lists are expanding parameters)."""
+    groups: Any = bindparam("groups", expanding=True)
+    users: Any = bindparam("users", expanding=True)
+    robots: Any = bindparam("robots", expanding=True)
+    members = _member_rows(groups)
+    pref = NotificationPreference
+    return union_all(
+        members.with_only_columns(literal_column("'m'").label("kind"), membership.c.group_id.label("a"),
+                                  User.username.label("b"), sql_cast(null(), Boolean).label("c"), maintain_column_froms=True),
+        select(literal_column("'p'"), sql_cast(null(), String), pref.username, pref.digest).where(
+            pref.email.is_not(None), pref.email_enabled.is_(True),
+            or_(pref.username.in_(users), pref.username.in_(members.with_only_columns(User.username, maintain_column_froms=True)))),
+        select(literal_column("'w'"), GroupWebhook.group_id, GroupWebhook.platform, sql_cast(null(), Boolean))
+        .where(GroupWebhook.group_id.in_(robots), GroupWebhook.enabled.is_(True)),
+    )
+
+
+_LOOKUP = _lookup_statement()
+
+
 def _look_up(session: Session, groups: set[str], users: set[str], robot_groups: set[str]) -> _Lookup:
     """Read members, e-mail preferences (of ``users`` and of the groups' members) and robots in one statement."""
-    parts: list[Any] = []
-    if groups:
-        parts.append(_member_rows(groups).with_only_columns(
-            literal_column("'m'").label("kind"), membership.c.group_id.label("a"), User.username.label("b"),
-            sql_cast(null(), Boolean).label("c"), maintain_column_froms=True))
-    if groups or users:
-        pref = NotificationPreference
-        whose: ColumnElement[bool] | None = pref.username.in_(users) if users else None
-        if groups:
-            of_members = pref.username.in_(_member_rows(groups).with_only_columns(User.username, maintain_column_froms=True))
-            whose = of_members if whose is None else or_(whose, of_members)
-        parts.append(select(literal_column("'p'"), sql_cast(null(), String), pref.username, pref.digest).where(
-            pref.email.is_not(None), pref.email_enabled.is_(True), whose if whose is not None else false()))
-    if robot_groups:
-        parts.append(select(literal_column("'w'"), GroupWebhook.group_id, GroupWebhook.platform, sql_cast(null(), Boolean))
-                     .where(GroupWebhook.group_id.in_(robot_groups), GroupWebhook.enabled.is_(True)))
     found = _Lookup({g: set() for g in groups}, {}, {}, set(users))
-    if not parts:
+    if not (groups or users or robot_groups):
         return found
-    statement: Any = parts[0] if len(parts) == 1 else union_all(*parts)
-    rows: list[Any] = list(session.execute(statement))
+    rows: list[Any] = list(session.execute(_LOOKUP, {"groups": sorted(groups), "users": sorted(users),
+                                                     "robots": sorted(robot_groups)}))
     for kind, a, b, c in rows:
         if kind == "m":
             found.members[a].add(b)
@@ -226,10 +231,10 @@ def _email_deliveries(session: Session, rows: list[dict[str, Any]], at: datetime
     digests = found.digests
     others = people - found.asked  # people the one lookup did not cover (late holders, withdrawn tasks' holders)
     if others:
-        digests = {**digests, **dict(session.execute(select(NotificationPreference.username, NotificationPreference.digest)
-                                                     .where(NotificationPreference.username.in_(others),
-                                                            NotificationPreference.email.is_not(None),
-                                                            NotificationPreference.email_enabled.is_(True))).tuples().all())}
+        more = session.execute(select(NotificationPreference.username, NotificationPreference.digest).where(
+            NotificationPreference.username.in_(others), NotificationPreference.email.is_not(None),
+            NotificationPreference.email_enabled.is_(True)))
+        digests = {**digests, **{username: bool(digest) for username, digest in more}}
     out = []
     for r in rows:
         if r["recipient"] in digests:

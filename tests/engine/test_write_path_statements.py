@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import event, select, text, update
 
 from engine import Conflict, Engine, ManualClock
-from engine.persistence import AuditChainHead, AuditEvent, ProcessInstance
+from engine.persistence import AuditChainHead, AuditEvent, NotificationDelivery, ProcessInstance
 from engine.services import audit
 from engine.services.loading import write_instance
+from engine.services.notify_settings import set_group_webhook, set_preferences
+from engine.services.task_operations import transfer_task
 from tests.conftest import deploy_fixture
 
 # Statements per command, BEGIN included (SQLite sends it; psycopg begins implicitly, so PostgreSQL counts one fewer).
@@ -148,3 +150,27 @@ def test_a_new_chain_over_a_head_already_there_is_chained_from_that_head(engine:
                                {"k": started.id}).scalar() == 1
     report = engine.verify_audit()
     assert report.ok, report.reason
+
+
+def test_the_one_outbox_lookup_still_finds_every_recipient_s_mail_and_robot(engine: Engine, clock: ManualClock) -> None:
+    """Group members, direct recipients and people only the late-task lookup finds all get their e-mail; robots too."""
+    deploy_fixture(engine, "boundary.bpmn")
+    with engine.transaction() as s:
+        set_preferences(s, "rep2", email="rep2@example.com")  # a member of the task's group
+        set_preferences(s, "ops", email="ops@example.com", digest=True)  # holds the late task, in no group it names
+        set_preferences(s, "head", email="head@example.com")
+        set_group_webhook(s, "cs_rep", "wecom", "https://qyapi.example.com/cgi-bin/webhook/send?key=k", None, "admin")
+    started = engine.start("boundary", {"customer": "ACME"}, actor="head")
+    task = engine.tasks(instance_id=started.id)[0]
+    with engine.transaction() as s:
+        transfer_task(s, task.id, "head", to_user="ops", reason="ops knows this customer")
+    clock.advance(timedelta(minutes=31))
+    engine.fire_due_timers()
+    with engine.transaction() as s:
+        sent = {(d.channel, d.recipient, d.payload["kind"]) for d in s.scalars(select(NotificationDelivery))}
+    assert ("email", "rep2", "task_available") in sent  # a member of the new task's group
+    assert ("wecom", "cs_rep", "task_available") in sent  # the group's robot
+    assert ("email", "ops", "task_transferred") in sent  # a direct recipient
+    assert ("email", "ops", "sla_breached") in sent  # found only by the late-task lookup
+    assert ("wecom", "cs_rep", "sla_breached") in sent
+    assert not [d for d in sent if d[1] in ("rep", "head") and d[0] == "email" and d[2] != "escalated"]
