@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
-from engine.definitions.forms import FormDefinition, check_form
+from engine.definitions.forms import FORMATS, FormDefinition, check_form
 from engine.definitions.support import BPMN, CAMUNDA
 from engine.errors import DefinitionError, InvalidInput, NotFound, Problem
 from engine.persistence import DefinitionDraft, DefinitionFile, ProcessDefinition
@@ -301,10 +302,22 @@ def form_problems(key: str, schema: dict[str, Any], ui: dict[str, Any]) -> list[
                 for name in props if not FIELD_NAME.fullmatch(str(name))]
     problems += [f"{key}.schema.json: field {name!r} is a choice without options; give it at least one"
                  for name, prop in props.items() if isinstance(prop, dict) and prop.get("enum") == []]
+    problems += [found for name, prop in props.items()
+                 if isinstance(prop, dict) and "default" in prop and (found := _default_problem(key, name, prop))]
     order = ui.get("order", [])
     if not isinstance(order, list):
         problems.append(f"{key}.ui.json: order must be a list of field names")
     return problems + check_form(FormDefinition(key, schema, ui))
+
+
+def _default_problem(key: str, name: str, prop: dict[str, Any]) -> str:
+    """Return why a field's default does not fit the field ("" when it fits, or the schema itself is broken)."""
+    try:
+        error = next(Draft202012Validator(prop, format_checker=FORMATS).iter_errors(prop["default"]), None)
+    except Exception:  # noqa: BLE001 - an invalid field schema is check_form's finding, not this one
+        return ""
+    return f"{key}.schema.json: field {name!r}: the default {prop['default']!r} does not fit the field ({error.message})" \
+        if error is not None else ""
 
 
 def _checked_form(session: Session, key: str, schema: Any, ui: Any) -> dict[str, Any]:

@@ -102,6 +102,11 @@ def test_bad_forms_are_refused_with_the_reason(engine: Engine, v1: int) -> None:
         _draft, problems = save_draft_form(session, "designer", KEY, "new_form",
                                            {"type": "object", "properties": {"1st": {"type": "string"}}}, {}, v1)
         assert any("field name '1st'" in p for p in problems)
+        _draft, problems = save_draft_form(session, "designer", KEY, "new_form", {"type": "object", "properties": {
+            "when": {"type": "string", "format": "date", "default": "tomorrow"},
+            "kind": {"type": "string", "enum": ["a", "b"], "default": "b"},
+            "count": {"type": "integer", "minimum": 1, "default": 0}}}, {}, v1)
+        assert sorted(p.split("'")[1] for p in problems) == ["count", "when"], problems
         with pytest.raises(NotFound):
             remove_draft_form(session, "designer", KEY, "not_there")
         assert "new_form" not in remove_draft_form(session, "designer", KEY, "new_form").forms

@@ -62,6 +62,12 @@ def test_the_preview_is_the_task_pages_form_in_the_chosen_language(browser, v1):
     assert 'for="f-resolution">处理办法' in zh["html"] and "How it was solved" in en["html"]
     assert 'class="field widget-textarea' in zh["html"]  # the field macro of the task page
     assert ">破损</option>" in zh["html"] and ">Damage</option>" in en["html"]
+    form["schema"]["properties"]["category"]["default"] = "damage"
+    form["schema"]["properties"]["contacts"]["default"] = 99
+    defaulted = _post(b, data["urls"]["preview"], token, {**form, "language": "en"}).get_json()
+    assert '<option value="damage" selected>' in defaulted["html"] and 'value="99"' in defaulted["html"]
+    assert [p["field"] for p in defaulted["problems"]] == ["contacts"]  # 99 is above its maximum of 20
+    assert "does not fit this field" in defaulted["problems"][0]["message"]
 
 
 def test_problems_from_check_form_are_placed_on_their_rule_and_field(browser, v1):

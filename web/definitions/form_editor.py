@@ -77,7 +77,8 @@ def _labels() -> dict[str, str]:
         "options": gettext("Options"), "value": gettext("Value"), "option_zh": gettext("Chinese"),
         "option_en": gettext("English"), "add_option": gettext("Add option"), "remove": gettext("Remove"),
         "move_up": gettext("Move up"), "move_down": gettext("Move down"), "add_field": gettext("Add field"),
-        "max_length": gettext("Maximum length"), "minimum": gettext("Minimum"), "maximum": gettext("Maximum"),
+        "max_length": gettext("Maximum length"), "default": gettext("Default value"),
+        "default_checked": gettext("Ticked by default"), "no_default": gettext("(no default)"), "minimum": gettext("Minimum"), "maximum": gettext("Maximum"),
         "add_currency": gettext("Add a currency field"), "currency_note": gettext("Amounts are in the currency field %(name)s."),
         "rules": gettext("Rules between fields"), "add_rule": gettext("Add rule"), "rule_field": gettext("Field"),
         "rule_op": gettext("must be"), "rule_against": gettext("Compared with"), "rule_other": gettext("another field"),
@@ -180,6 +181,8 @@ _READABLE: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"the top-level type must be object"), lambda m: gettext("The form's schema must have the type object.")),
     (re.compile(r"field name '([^']*)' must start with a letter"),
      lambda m: gettext("Field name %(name)s: start with a letter; use only letters, digits and _.", name=m.group(1))),
+    (re.compile(r"field '[^']+': the default (.*) does not fit the field"),
+     lambda m: gettext("The default value %(value)s does not fit this field.", value=m.group(1))),
     (re.compile(r"field '([^']+)' is a choice without options"),
      lambda m: gettext("%(name)s is a choice without options; give it at least one.", name=m.group(1))),
 ]

@@ -148,23 +148,62 @@
   }
 
   function typeExtras(name, type, prop, h) {
+    const fallback = defaultControl(type, prop, h);
     if (type === "text" || type === "textarea") {
-      return el("div", { class: "grid-3" }, numberInput(L("max_length"), prop, "maxLength"));
+      return el("div", { class: "grid-3" }, numberInput(L("max_length"), prop, "maxLength"), fallback);
     }
     if (type === "number" || type === "integer") {
-      return el("div", { class: "grid-3" }, numberInput(L("minimum"), prop, "minimum"), numberInput(L("maximum"), prop, "maximum"));
+      return el("div", { class: "grid-3" }, numberInput(L("minimum"), prop, "minimum"), numberInput(L("maximum"), prop, "maximum"),
+        fallback);
     }
     if (type === "money") {
-      if ("currency" in schema.properties && name !== "currency") {
-        return el("p", { class: "hint", text: L("currency_note", { name: "currency" }) });
-      }
-      return el("div", {}, el("button", { type: "button", class: "secondary small", "data-action": "add-currency",
-        onclick: () => addCurrency(name) }, L("add_currency")));
+      const currency = "currency" in schema.properties && name !== "currency"
+        ? el("p", { class: "hint", text: L("currency_note", { name: "currency" }) })
+        : el("div", {}, el("button", { type: "button", class: "secondary small", "data-action": "add-currency",
+          onclick: () => addCurrency(name) }, L("add_currency")));
+      return el("div", {}, el("div", { class: "grid-3" }, fallback), currency);
     }
     if (type === "enum") {
-      return optionsTable(name, prop, h);
+      return el("div", {}, el("div", { class: "grid-3" }, fallback), optionsTable(name, prop, h));
     }
-    return null;
+    return fallback ? el("div", { class: "grid-3" }, fallback) : null;
+  }
+
+  // The field's default (the schema's "default"): what the form shows before anyone types. A value that does not fit
+  // the field is kept as typed and the server's check says so.
+  function defaultControl(type, prop, h) {
+    const id = kit.nextId();
+    const set = (value) => {
+      if (value === "" || value === null || value === false) delete prop.default; else prop.default = value;
+      changed();
+    };
+    if (type === "boolean") {
+      return el("div", { class: "field check-cell" }, el("label", { class: "check", for: id },
+        el("input", { type: "checkbox", id, "data-role": "default", checked: prop.default === true,
+          onchange: (e) => set(e.target.checked) }), L("default_checked")));
+    }
+    if (type === "list") {
+      return null;
+    }
+    let control;
+    if (type === "enum") {
+      const names = h.options && typeof h.options === "object" ? h.options : {};
+      control = el("select", { id, "data-role": "default", onchange: (e) => set(e.target.value) },
+        el("option", { value: "", text: L("no_default") }),
+        prop.enum.map((v) => el("option", { value: String(v), selected: String(v) === String(prop.default) ? "selected" : null,
+          text: read(names, String(v))[language] || read(names, String(v)).en || String(v) })));
+    } else {
+      const numeric = type === "number" || type === "integer";
+      control = el("input", { type: type === "date" ? "date" : "text", id, "data-role": "default", class: "short",
+        value: prop.default === undefined ? "" : String(prop.default), inputmode: numeric ? "decimal" : null,
+        placeholder: type === "datetime" ? "2026-03-02T09:00:00+08:00" : null,
+        oninput: (e) => {
+          const text = e.target.value.trim();
+          const number = Number(text);
+          set(numeric && text !== "" && Number.isFinite(number) ? number : text);
+        } });
+    }
+    return el("div", { class: "field" }, el("label", { for: id, text: L("default") }), control);
   }
 
   function optionsTable(name, prop, h) {
