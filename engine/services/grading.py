@@ -23,6 +23,7 @@ from engine.services.context import now, plain
 from engine.services.customers import find_customer
 from engine.services.reports.growth import (
     change,
+    check_year,
     exception_counts,
     month_text,
     month_window,
@@ -104,7 +105,7 @@ def parse_quarter(value: Any) -> tuple[int, int]:
     match = QUARTER.match(str(value or "").strip())
     if match is None:
         raise InvalidInput(f"quarter must be YYYY-Qn (e.g. 2026-Q1), not {value!r}")
-    return int(match.group(1)), (int(match.group(2)) - 1) * 3 + 1
+    return check_year(int(match.group(1))), (int(match.group(2)) - 1) * 3 + 1
 
 
 def _text_amount(value: Decimal | None) -> str | None:

@@ -132,8 +132,9 @@ def test_the_proposal_shows_the_quarters_revenue_orders_exceptions_and_growth(en
     with engine.transaction() as session:
         acme = grading_figures(session, "ACME Logistics", "2026-Q1")
         beta = grading_figures(session, "Beta Foods", "2026-Q1")
-        with pytest.raises(InvalidInput):
-            grading_figures(session, "ACME Logistics", "2026-Q5")
+        for bad in ("2026-Q5", "0001-Q1"):
+            with pytest.raises(InvalidInput):
+                grading_figures(session, "ACME Logistics", bad)
         with pytest.raises(NotFound):
             grading_figures(session, "Nobody", "2026-Q1")
     assert {k: acme[k] for k in ("revenue", "revenue_previous", "revenue_growth", "revenue_currency", "orders",

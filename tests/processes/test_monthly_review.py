@@ -144,8 +144,9 @@ def test_business_growth_compares_the_month_with_the_month_before_and_a_year_bef
     engine.cancel(cancelled.id, "admin", reason="duplicate")
     with engine.transaction() as session:
         rows = {r.customer: r for r in business_growth(session, "2026-02")}
-        with pytest.raises(InvalidInput):
-            business_growth(session, "2026-13")
+        for bad in ("2026-13", "0001-01", "2026-2"):  # a year ago must be a year too
+            with pytest.raises(InvalidInput):
+                business_growth(session, bad)
     acme = rows["ACME Logistics"]
     assert (acme.revenue, acme.revenue_last_month, acme.revenue_last_year, acme.currency) == (
         Decimal("12000.00"), Decimal("12500.00"), Decimal("8000.00"), "CNY")

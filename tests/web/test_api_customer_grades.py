@@ -25,4 +25,5 @@ def test_grade_history_and_growth_over_the_api(api_as):
     assert (row["customer"], row["grade"], row["orders"], row["revenue"], row["revenue_mom"]) == (
         "ACME Logistics", 1, 0, None, None)
     assert_problem(rep.get("/customers/growth?month=2026-13"), 422, "validation")
+    assert_problem(rep.get("/customers/growth?month=0001-02"), 400, "bad-request")  # no year before it
     assert_problem(ops.get("/customers/growth?month=2026-02"), 403, "forbidden")

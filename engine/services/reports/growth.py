@@ -31,6 +31,7 @@ SETTLEMENT_PROCESS = "monthly_settlement"
 ORDER_PROCESS = "order_plan"
 EXCEPTION_ENTRY_STEPS = ("first_response", "coordinate")
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+FIRST_YEAR, LAST_YEAR = 1971, 2999  # a comparison reaches a year back and a month ahead
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,14 @@ def parse_month(value: Any) -> tuple[int, int]:
     match = MONTH.match(str(value or "").strip())
     if match is None:
         raise InvalidInput(f"month must be YYYY-MM (e.g. 2026-03), not {value!r}")
-    return int(match.group(1)), int(match.group(2))
+    return check_year(int(match.group(1))), int(match.group(2))
+
+
+def check_year(year: int) -> int:
+    """Return ``year`` if figures can be compared with the year before it, or raise InvalidInput."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInput(f"the year must be from {FIRST_YEAR} to {LAST_YEAR}, not {year}")
+    return year
 
 
 def month_text(year: int, month: int) -> str:
