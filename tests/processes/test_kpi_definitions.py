@@ -231,3 +231,16 @@ def test_survey_satisfaction_comes_from_the_answered_surveys_with_the_unhappy_on
     assert (value.recorded, value.numerator, value.denominator, value.value) == (True, 11, 12, pytest.approx(11 / 12))
     assert value.ids == {"satisfied": [happy], "unsatisfied": [unhappy]}
     assert (empty.recorded, empty.value, empty.denominator) == (True, None, 0)
+
+
+def test_plan_accuracy_counts_the_first_check_of_a_plan_sent_through_the_api(engine: Engine, clock: ManualClock) -> None:
+    accurate = order.start(engine, order_no="SO-API-1", received_at="2026-03-02T08:50:00+08:00", received_via="api")
+    do(engine, accurate, "check_api_order", order.PLAN_OK, "assistant")
+    unclear = order.start(engine, order_no="SO-API-2", received_at="2026-03-02T08:50:00+08:00", received_via="api")
+    do(engine, unclear, "check_api_order", {"in_scope": True, "data_complete": False}, "assistant")
+    do(engine, unclear, "clarify_with_customer", {"clarification_outcome": "corrected", "customer_reply": "fixed",
+                                                  "weight_kg": 4700}, "assistant")
+    do(engine, unclear, "check_order", order.PLAN_OK, "assistant")  # the re-check does not make it accurate
+    with engine.transaction() as session:
+        value = reports.kpi_value(session, "plan_accuracy", MARCH)
+    assert (value.ids["accurate"], value.ids["clarified"], value.value) == ([accurate], [unclear], 0.5)
