@@ -11,23 +11,20 @@ was deployed from (so the version keeps its translation catalogue) with its form
 from __future__ import annotations
 
 import copy
-import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
-from engine.definitions.forms import FORMATS, FormDefinition, check_form
-from engine.definitions.support import BPMN, CAMUNDA
+from engine.definitions.support import BPMN
 from engine.errors import DefinitionError, InvalidInput, NotFound, Problem
 from engine.persistence import DefinitionDraft, DefinitionFile, ProcessDefinition
 from engine.services.context import context_of, now
 from engine.services.definitions import deploy_files
+from engine.services.draft_forms import FORM_KEY, draft_form_problems, form_files, form_keys_in, form_problems, json_bytes
 from engine.services.views import DeployResult
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -169,7 +166,8 @@ def check_draft(session: Session, process_key: str, bpmn: str, actor: str,
     if problems:
         return problems, []
     forms = _draft_forms(session, actor, process_key) if forms is None else forms
-    return _dry_run(session, [(name, text.encode("utf-8")), *form_files(forms)], actor)
+    found, warnings = _dry_run(session, [(name, text.encode("utf-8")), *form_files(forms)], actor)
+    return draft_form_problems(forms) + found, warnings
 
 
 def _dry_run(session: Session, files: list[tuple[str, bytes]], actor: str) -> tuple[list[Problem], list[Problem]]:
@@ -196,8 +194,10 @@ def deploy_draft(session: Session, designer: str, process_key: str, bpmn: str) -
     name = draft_file_name(session, process_key)
     if problems:
         raise DefinitionError([Problem(name, None, None, p.message, None, p.texts) for p in problems])
-    files = [(name, text.encode("utf-8")), *form_files(_draft_forms(session, designer, process_key))]
-    result = deploy_files(session, files, designer)
+    forms = _draft_forms(session, designer, process_key)
+    if draft_form_problems(forms):
+        raise DefinitionError(draft_form_problems(forms))
+    result = deploy_files(session, [(name, text.encode("utf-8")), *form_files(forms)], designer)
     discard_draft(session, designer, process_key)
     return result
 
@@ -252,74 +252,6 @@ def deploy_decision_draft(session: Session, designer: str, name: str, dmn: str) 
 
 
 # -- the draft's forms (the form editor) ----------------------------------------------------------------------------
-FORM_KEY = re.compile(r"[A-Za-z0-9_.-]{1,200}")
-FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-
-
-def form_keys_in(bpmn: str) -> set[str]:
-    """Return the form keys a BPMN text names (start events, user tasks, message contracts); none when it is broken."""
-    return set(form_users(bpmn))
-
-
-def form_users(bpmn: str) -> dict[str, list[tuple[str, str]]]:
-    """Return, per form key the BPMN text names, the elements naming it as (id, name); {} when the text is broken."""
-    try:
-        root = etree.fromstring(bpmn.encode("utf-8"), _PARSER)
-    except etree.XMLSyntaxError:
-        return {}
-    users: dict[str, list[tuple[str, str]]] = {}
-    for node in root.iter(etree.Element):
-        key = node.get(f"{{{CAMUNDA}}}formKey")
-        owner = node
-        if key is None and node.tag == f"{{{CAMUNDA}}}property" and node.get("name") == "formKey":
-            key = node.get("value")
-            while owner is not None and owner.get("id") is None:  # the message (or element) the property belongs to
-                owner = owner.getparent()
-        if key and key.strip() and owner is not None:
-            users.setdefault(key.strip(), []).append((str(owner.get("id") or ""), " ".join((owner.get("name") or "").split())))
-    return users
-
-
-def form_files(forms: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Return a draft's forms as bundle files: ``<key>.schema.json`` and ``<key>.ui.json``."""
-    files = []
-    for key, form in sorted(forms.items()):
-        files.append((f"{key}.schema.json", _json_bytes(form.get("schema", {}))))
-        files.append((f"{key}.ui.json", _json_bytes(form.get("ui", {}))))
-    return files
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def form_problems(key: str, schema: dict[str, Any], ui: dict[str, Any]) -> list[str]:
-    """Return what stops a form from deploying: the engine's ``check_form`` findings and unusable field names."""
-    props = schema.get("properties", {})
-    if not isinstance(props, dict):
-        return [f"{key}.schema.json: properties must be an object"]
-    problems = [f"{key}.schema.json: field name {name!r} must start with a letter and use only letters, digits and _"
-                for name in props if not FIELD_NAME.fullmatch(str(name))]
-    problems += [f"{key}.schema.json: field {name!r} is a choice without options; give it at least one"
-                 for name, prop in props.items() if isinstance(prop, dict) and prop.get("enum") == []]
-    problems += [found for name, prop in props.items()
-                 if isinstance(prop, dict) and "default" in prop and (found := _default_problem(key, name, prop))]
-    order = ui.get("order", [])
-    if not isinstance(order, list):
-        problems.append(f"{key}.ui.json: order must be a list of field names")
-    return problems + check_form(FormDefinition(key, schema, ui))
-
-
-def _default_problem(key: str, name: str, prop: dict[str, Any]) -> str:
-    """Return why a field's default does not fit the field ("" when it fits, or the schema itself is broken)."""
-    try:
-        error = next(Draft202012Validator(prop, format_checker=FORMATS).iter_errors(prop["default"]), None)
-    except Exception:  # noqa: BLE001 - an invalid field schema is check_form's finding, not this one
-        return ""
-    return f"{key}.schema.json: field {name!r}: the default {prop['default']!r} does not fit the field ({error.message})" \
-        if error is not None else ""
-
-
 def _checked_form(session: Session, key: str, schema: Any, ui: Any) -> dict[str, Any]:
     if not isinstance(key, str) or not FORM_KEY.fullmatch(key):
         raise InvalidInput(f"form key {key!r} must be 1-200 letters, digits, '_', '.' or '-'")
@@ -328,7 +260,7 @@ def _checked_form(session: Session, key: str, schema: Any, ui: Any) -> dict[str,
     if not isinstance(ui, dict):
         raise InvalidInput(f"form {key}: the UI hints must be a JSON object")
     limit = context_of(session).config.max_definition_bytes
-    if len(_json_bytes(schema)) + len(_json_bytes(ui)) > limit:
+    if len(json_bytes(schema)) + len(json_bytes(ui)) > limit:
         raise InvalidInput(f"form {key} is larger than {limit} bytes")
     return {"schema": copy.deepcopy(schema), "ui": copy.deepcopy(ui)}
 

@@ -11,11 +11,10 @@ from engine import Engine
 from engine.config import SHIPPED_PROCESSES
 from engine.errors import DefinitionError, InvalidInput, NotFound
 from engine.services.definitions import definition_source, list_definitions
+from engine.services.draft_forms import form_files, form_keys_in
 from engine.services.drafts import (
     check_draft,
     deploy_draft,
-    form_files,
-    form_keys_in,
     load_draft,
     remove_draft_form,
     save_draft,
@@ -139,3 +138,17 @@ def test_form_files_and_keys_read_as_the_bundle_expects() -> None:
     assert set(files) == {"a.schema.json", "a.ui.json"} and b'"object"' in files["a.schema.json"]
     assert form_keys_in('<x xmlns:camunda="http://camunda.org/schema/1.0/bpmn"><t camunda:formKey="k"/></x>') == {"k"}
     assert form_keys_in("<broken") == set()
+
+
+def test_the_drafts_own_form_checks_stop_its_deploy(engine: Engine, v1: int) -> None:
+    chase = _chase(engine, v1)
+    chase["schema"]["properties"]["promised_date"]["default"] = "next week"
+    with engine.transaction() as session:
+        _draft, problems = save_draft_form(session, "designer", KEY, "chase_payment", **chase, based_on_id=v1)
+        assert any("default 'next week'" in p for p in problems)
+        bpmn = load_draft(session, "designer", KEY).bpmn
+        found, _warnings = check_draft(session, KEY, bpmn, "designer")
+        assert [(p.file, "promised_date" in p.message) for p in found] == [("chase_payment.schema.json", True)]
+        with pytest.raises(DefinitionError) as refused:
+            deploy_draft(session, "designer", KEY, bpmn)
+        assert "next week" in str(refused.value.problems[0].message)

@@ -23,15 +23,8 @@ from werkzeug.datastructures import MultiDict
 from engine.definitions.forms import RULE_OPERATORS, FormDefinition, FormErrors, validate_submission
 from engine.errors import EngineError
 from engine.services.definitions import definition_source
-from engine.services.drafts import (
-    FORM_KEY,
-    form_problems,
-    form_users,
-    load_draft,
-    remove_draft_form,
-    save_draft_form,
-    version_forms,
-)
+from engine.services.draft_forms import FORM_KEY, form_problems, form_users
+from engine.services.drafts import load_draft, remove_draft_form, save_draft_form, version_forms
 from engine.services.texts import process_texts
 from web.access import DESIGNERS, requires
 from web.db import db
