@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from engine.errors import EngineError, InvalidInput
-from engine.persistence import Customer, Questionnaire, ReturnVisitRequest
+from engine.persistence import Customer, ProcessInstance, Questionnaire, ReturnVisitRequest
 from engine.services.audit import BUFFER_KEY
 from engine.services.context import CONTEXT_KEY, context_of, now
 from engine.services.questionnaire_mail import queue_questionnaire_mail
@@ -50,6 +50,7 @@ CATCH_UP_DAYS = 5
 SURVEY_MONTHS = (1, 7)  # key accounts in January and July (the half-year before); everyone else in January (the year)
 VISIT_MONTHS = (1, 4, 7, 10)  # key accounts' quarterly return visit
 VISITED_SEVERITIES = ("complaint", "accident")
+COMPLAINT_CLOSED = "complaint_closed"  # exception_escalation passes it when a complaint or accident is handled
 
 log = logging.getLogger("bpm.surveys")
 
@@ -222,8 +223,11 @@ def run_survey_jobs(transaction: Callable[[], Any], limit: int = 100) -> dict[st
 
 def on_instances_completed(session: Session, events: list[dict[str, Any]]) -> None:
     """Open the post-order questionnaire of each completed order plan and ask for a return visit after each closed
-    complaint or accident."""
+    complaint or accident — a standalone exception_escalation, or one an order raised (its ``complaint_closed``)."""
     for e in events:
+        if e["type"] == "task_passed" and (e.get("data") or {}).get("element_id") == COMPLAINT_CLOSED:
+            _visit_after_complaint(session, e)
+            continue
         if e["type"] != "instance_completed":
             continue
         data = (e.get("data") or {}).get("data") or {}
@@ -240,11 +244,29 @@ def on_instances_completed(session: Session, events: list[dict[str, Any]]) -> No
                                   "severity": data.get("severity")})
 
 
+def _visit_after_complaint(session: Session, e: dict[str, Any]) -> None:
+    """Ask for the visit after a complaint closed inside an instance (the marker only complaints and accidents pass)."""
+    if e.get("process_key") == EXCEPTION:
+        return  # a standalone exception: its completion asks, with its type and severity
+    row = session.get(ProcessInstance, e["instance_id"])
+    customer = str(((row.summary or {}) if row is not None else {}).get("customer") or "").strip()
+    if row is None or not customer:
+        return
+    # Raised by another process (an order), which may raise several: one visit per closed complaint.
+    request_return_visit(session, f"exception:{row.id}:{e.get('task_id')}", "exception", customer,
+                         {"source_ref": row.business_key or str(row.id), "order_instance_id": row.id})
+
+
+def _wants_listener(events: list[dict[str, Any]]) -> bool:
+    return any(e["type"] == "instance_completed" or (
+        e["type"] == "task_passed" and (e.get("data") or {}).get("element_id") == COMPLAINT_CLOSED) for e in events)
+
+
 @event.listens_for(Session, "before_commit", insert=True)
 def _before_commit(session: Session) -> None:
     """Run before the audit hook takes the buffer: the rows commit with the completion, or not at all."""
     events = session.info.get(BUFFER_KEY)
-    if events and CONTEXT_KEY in session.info and any(e["type"] == "instance_completed" for e in events):
+    if events and CONTEXT_KEY in session.info and _wants_listener(events):
         on_instances_completed(session, list(events))
 
 

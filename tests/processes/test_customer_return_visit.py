@@ -192,3 +192,27 @@ def test_a_visit_that_cannot_start_keeps_its_error_and_nothing_else_is_lost(engi
         bad = session.query(ReturnVisitRequest).filter_by(source_key="bad:1").one()
         assert bad.instance_id is None and "visit_reason" in bad.error
     assert jobs(engine)["visits"] == 0
+
+
+def test_a_complaint_an_order_raised_gets_its_visit_when_it_is_closed(engine: Engine, clock: ManualClock) -> None:
+    order_id = arrived(engine, clock, sh(2026, 3, 3, 17, 10))
+    complete(engine, order_id, "confirm_with_consignee", "cs_assistant",
+             {**ALL_FINE, "consignee_on_time": False, "exception_severity": "complaint"}, "assistant")
+    answer_in_time(engine, order_id)
+    for element_id, data, user in [
+            ("organise_rectification", {"rectification_order": "Fix"}, "gm"),
+            ("rectify", {"rectification_done": "Fixed", "rectified_on": "2026-03-04"}, "trans"),
+            ("verify_rectification", {"customer_satisfied": True, "customer_feedback": "ok"}, "rep"),
+            ("write_report", {"report": "Report"}, "rep")]:
+        (task,) = [t for t in engine.tasks(instance_id=order_id) if t.element_id == element_id]
+        engine.complete(task.id, data, user)
+    assert jobs(engine)["visits"] == 0  # not closed yet
+    (confirm,) = [t for t in engine.tasks(instance_id=order_id) if t.element_id == "confirm_report"]
+    engine.complete(confirm.id, {"report_decision": "confirmed"}, "head")
+    assert engine.instance(order_id).status == "running"  # the order goes on (the receipt is still due)
+    assert jobs(engine)["visits"] == 1
+    (visit,) = visits(engine)
+    d = visit.data
+    assert (d["customer"], d["visit_reason"], d["source_ref"], d["order_instance_id"]) == (
+        "ACME Logistics", "exception", "SO-7781", order_id)
+    assert only_task(engine, visit.id, "return_visit", "cs_rep").due_at is not None
