@@ -19,11 +19,14 @@ from engine.persistence import AuditChainHead, AuditEvent, ExternalTask, HumanTa
 from engine.persistence.audit import LEGACY_CHAIN, SYSTEM_CHAIN
 from engine.services.context import now, plain
 from engine.services.csv_export import csv_text
+from engine.services.deferred_writes import defer, run_deferred
 from engine.services.texts import process_texts
 
 GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEADS = cast(Table, AuditChainHead.__table__)
+_ADVANCE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("k"))
+                 .values(last_seq=bindparam("s"), last_hash=bindparam("h")))
 BUFFER_KEY = "bpm_audit_buffer"
 NEW_CHAINS_KEY = "bpm_audit_new_chains"
 
@@ -147,17 +150,17 @@ def flush_audit(session: Session) -> None:
             heads = {**start, **_lock_heads(session, taken)}
             rows = _chain(buffered, heads)
         heads = {k: v for k, v in heads.items() if k not in inserted}
-    session.execute(insert(_EVENTS), rows)
+    defer(session, insert(_EVENTS).inline(), rows)
     if heads:
-        session.execute(
-            update(_HEADS).where(_HEADS.c.chain_key == bindparam("k")).values(last_seq=bindparam("s"), last_hash=bindparam("h")),
-            [{"k": k, "s": s, "h": h} for k, (s, h) in heads.items()])
+        defer(session, _ADVANCE_HEAD, [{"k": k, "s": s, "h": h} for k, (s, h) in heads.items()])
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    """Runs after the hooks inserted before it (the outbox): chain the events, then send every deferred write."""
     if session.info.get(BUFFER_KEY):
         flush_audit(session)
+    run_deferred(session)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -29,6 +29,7 @@ from engine.persistence import (
 )
 from engine.services.audit import BUFFER_KEY
 from engine.services.context import CONTEXT_KEY, context_of, now
+from engine.services.deferred_writes import defer
 from engine.services.hours import in_working_hours, next_working_morning
 
 _NOTIFICATIONS = cast(Table, Notification.__table__)
@@ -200,10 +201,10 @@ def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
                     for p in sorted(people))
         robots.extend((base, g, data) for g in sorted(t.robots))
     deliveries = _email_deliveries(session, rows, at, found) + _robot_deliveries(session, robots, at, found)
-    if rows:
-        session.execute(insert(_NOTIFICATIONS), rows)
+    if rows:  # sent with the audit chain's writes at commit (engine/services/deferred_writes.py)
+        defer(session, insert(_NOTIFICATIONS).inline(), rows)
     if deliveries:
-        session.execute(insert(_DELIVERIES), deliveries)
+        defer(session, insert(_DELIVERIES).inline(), deliveries)
     return len(rows)
 
 

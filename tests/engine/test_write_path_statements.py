@@ -14,15 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from engine import Conflict, Engine, ManualClock
-from engine.persistence import AuditChainHead, AuditEvent, NotificationDelivery, ProcessInstance
+from engine.persistence import AuditChainHead, AuditEvent, Notification, NotificationDelivery, ProcessInstance
 from engine.services import audit
+from engine.services.deferred_writes import defer
 from engine.services.loading import write_instance
 from engine.services.notify_settings import set_group_webhook, set_preferences
 from engine.services.task_operations import transfer_task
-from tests.conftest import deploy_fixture
+from tests.conftest import MONDAY_9AM, deploy_fixture
 
 # Statements per command, BEGIN included (SQLite sends it; psycopg begins implicitly, so PostgreSQL counts one fewer).
 # start: definition, instance INSERT, Core UPDATE, task INSERT, outbox lookup, notification INSERT, chain head
@@ -174,3 +176,25 @@ def test_the_one_outbox_lookup_still_finds_every_recipient_s_mail_and_robot(engi
     assert ("email", "ops", "sla_breached") in sent  # found only by the late-task lookup
     assert ("wecom", "cs_rep", "sla_breached") in sent
     assert not [d for d in sent if d[1] in ("rep", "head") and d[0] == "email" and d[2] != "escalated"]
+
+
+def test_a_failing_deferred_write_rolls_the_whole_command_back(engine: Engine) -> None:
+    """The writes sent together at commit (on PostgreSQL in one pipeline) still fail the command as one."""
+    deploy_fixture(engine, "gateways.bpmn")
+    started = engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep")
+    with engine.transaction() as session:
+        before = session.scalar(select(AuditChainHead.last_seq).where(AuditChainHead.chain_key == started.id))
+    row = {"id": "n" * 32, "recipient": "rep", "kind": "task_available", "task_id": None, "instance_id": started.id,
+           "process_key": "gateways", "actor": "head", "source": "s" * 32, "data": {}, "created_at": MONDAY_9AM,
+           "read_at": None}
+    with pytest.raises(IntegrityError):
+        with engine.transaction() as session:
+            audit.record(session, "data_changed", "admin", instance_id=started.id, process_key="gateways",
+                         data={"before": {}, "after": {"x": 1}})
+            defer(session, insert(Notification).inline(), [row])
+            defer(session, insert(Notification).inline(), [row])  # the same id again
+    with engine.transaction() as session:
+        assert session.scalar(select(AuditChainHead.last_seq).where(AuditChainHead.chain_key == started.id)) == before
+        assert session.scalar(select(func.count()).select_from(Notification).where(Notification.id == "n" * 32)) == 0
+    assert "data_changed" not in [e.type for e in engine.history(started.id)]
+    assert engine.verify_audit().ok

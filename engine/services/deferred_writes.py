@@ -1,0 +1,52 @@
+"""Writes whose results a command does not read, sent together at commit: on PostgreSQL in one psycopg pipeline.
+
+The commit hooks (the notification outbox, the audit chain) end in plain INSERTs and UPDATEs. Each sent on
+its own costs a round trip to the server; deferred here, they go out back to back in pipeline mode and the
+command waits once. They still run inside the command's transaction, before COMMIT, in the order deferred, so
+an error in any of them rolls the whole command back as before. SQLite (in-process, no round trips) runs them
+one after the other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Executable, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+WRITES_KEY = "bpm_deferred_writes"
+
+
+def defer(session: Session, statement: Executable, params: Any = None) -> None:
+    """Send ``statement`` (with ``params``: a dict, or a list of dicts for executemany) at commit.
+
+    Its result is never read: an INSERT must not ask for generated keys back (``insert(...).inline()``).
+    """
+    session.info.setdefault(WRITES_KEY, []).append((statement, params))
+
+
+def run_deferred(session: Session) -> None:
+    """Send the deferred writes now, in order (PostgreSQL: pipelined, one wait for all of them)."""
+    writes: list[tuple[Executable, Any]] = session.info.pop(WRITES_KEY, None) or []
+    if not writes:
+        return
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
+    if len(writes) == 1 or connection.dialect.name != "postgresql" or not hasattr(driver, "pipeline"):
+        for statement, params in writes:
+            connection.execute(statement, params)
+        return
+    import psycopg
+
+    try:
+        with driver.pipeline():
+            for statement, params in writes:
+                connection.execute(statement, params)
+    except psycopg.Error as exc:  # raised when the pipeline syncs, outside SQLAlchemy's own wrapping
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(WRITES_KEY, None)
