@@ -119,3 +119,12 @@ def test_staff_find_the_link_on_the_instance_page(browser, web_engine, survey):
     assert b.post(f"/portal/q/{token}", ALL_SATISFIED).status_code == 200
     text = browser("rep").get(f"/instances/{instance_id}").get_data(as_text=True)
     assert "in the portal" in text and 'id="questionnaire-link"' not in text
+
+
+@pytest.mark.parametrize(("period", "said"), [("2026-H1", "the first half of 2026"), ("2025-H2", "the second half of 2025"),
+                                              ("2025", "the year 2025"), ("odd", "odd")])
+def test_the_period_is_said_in_words(app, period, said):
+    from web.portal.questionnaires import period_label
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert period_label(period) == said

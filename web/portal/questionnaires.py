@@ -52,6 +52,17 @@ def _problem_text(code: str) -> str:
             "recheck": gettext("Please tell us whether this has been put right.")}.get(code, gettext("Check this answer."))
 
 
+def period_label(period: str) -> str:
+    """Say a survey period (``2026-H1``, ``2025-H2``, ``2025``) in the reader's language."""
+    if len(period) == 7 and period[4:6] == "-H" and period[:4].isdigit() and period[6] in "12":
+        if period[6] == "1":
+            return gettext("the first half of %(year)s", year=period[:4])
+        return gettext("the second half of %(year)s", year=period[:4])
+    if len(period) == 4 and period.isdigit():
+        return gettext("the year %(year)s", year=period)
+    return period
+
+
 def _page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     response = current_app.make_response((render_template(template, **context), status))
     # The link is the key: keep the page out of caches and the token out of Referer headers.
@@ -67,7 +78,7 @@ def _closed(q: QuestionnaireView | None, state: str, status: int) -> ResponseRet
 def _form(q: QuestionnaireView, answers: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
           status: int = 200) -> ResponseReturnValue:
     template = "portal/survey.html" if q.kind == SURVEY else "portal/order_questionnaire.html"
-    return _page(template, status, q=q, answers=answers or {}, errors=errors or {}, items=ITEMS, ratings=RATINGS,
+    return _page(template, status, q=q, period=period_label(q.period), answers=answers or {}, errors=errors or {}, items=ITEMS, ratings=RATINGS,
                  recheck_labels=RECHECK, yes_no=YES_NO, scores=SCORES, comment_limit=COMMENT_LIMIT)
 
 
