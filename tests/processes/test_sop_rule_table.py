@@ -1,5 +1,6 @@
 """docs/sop-rules.md, the table of every SOP rule, cannot rot (#17): each row cites tests that exist or says why the
-rule is not encoded, every shipped process is in it, and docs/processes.md links to it."""
+rule is not encoded, every shipped process is in it, docs/processes.md links to it, and the tests the per-process docs
+name exist."""
 
 from __future__ import annotations
 
@@ -71,6 +72,25 @@ def test_every_shipped_process_is_in_the_table() -> None:
                 keys.add(process.get("id"))
     assert keys
     assert not sorted(k for k in keys if f"`{k}`" not in text), "processes missing from docs/sop-rules.md"
+
+
+def test_the_tests_the_process_docs_name_exist() -> None:
+    files = modules_by_name()
+    functions = set()
+    for path in files.values():
+        functions.update(re.findall(r"^(?:async )?def (test_[A-Za-z0-9_]+)\(", path.read_text("utf-8"), re.M))
+    missing = []
+    for doc in [TABLE, DOCS / "kpis.md", *sorted((DOCS / "processes").glob("*.md"))]:
+        for name, suffix in re.findall(r"\b(test_[A-Za-z0-9_]+)(\.py|…)?", doc.read_text("utf-8")):
+            if suffix == ".py":
+                found = f"{name}.py" in files
+            elif suffix == "…":  # an abbreviated name: "test_registering_…"
+                found = any(f.startswith(name) for f in functions)
+            else:
+                found = name in functions or f"{name}.py" in files
+            if not found:
+                missing.append(f"{doc.relative_to(DOCS)}: {name}{suffix}")
+    assert not missing, "docs name tests that do not exist:\n" + "\n".join(missing)
 
 
 def test_the_process_overview_links_the_table_and_the_table_links_existing_docs() -> None:
