@@ -27,6 +27,8 @@ _EVENTS = cast(Table, AuditEvent.__table__)
 _HEADS = cast(Table, AuditChainHead.__table__)
 _ADVANCE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("k"))
                  .values(last_seq=bindparam("s"), last_hash=bindparam("h")))
+_LOCK_HEADS = (select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash)
+               .where(_HEADS.c.chain_key.in_(bindparam("keys", expanding=True))).order_by(_HEADS.c.chain_key).with_for_update())
 BUFFER_KEY = "bpm_audit_buffer"
 NEW_CHAINS_KEY = "bpm_audit_new_chains"
 
@@ -96,13 +98,11 @@ def _lock_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]
     """Lock the heads of ``keys`` (in key order, so two commands never wait on each other in a circle)."""
     if not keys:
         return {}
-    stmt = (select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.chain_key.in_(keys))
-            .order_by(_HEADS.c.chain_key).with_for_update())
-    heads = {k: (s, h) for k, s, h in session.execute(stmt)}
+    heads = {k: (s, h) for k, s, h in session.execute(_LOCK_HEADS, {"keys": keys})}
     missing = [k for k in keys if k not in heads]
     if missing:
         _upsert_missing(session, missing)
-        heads.update({k: (s, h) for k, s, h in session.execute(stmt.where(_HEADS.c.chain_key.in_(missing)))})
+        heads.update({k: (s, h) for k, s, h in session.execute(_LOCK_HEADS, {"keys": missing})})
     return heads
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, event, select, update
+from sqlalchemy import Table, bindparam, event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +31,8 @@ class DefinitionInfo:
 
 _INFO_KEY = "bpm_definition_info"
 _INSTANCES = cast(Table, ProcessInstance.__table__)
+# Built once: the SET columns are the parameters given (state, summary, … version), the WHERE is id and version.
+_WRITE_INSTANCE = update(_INSTANCES).where(_INSTANCES.c.id == bindparam("pk"), _INSTANCES.c.version == bindparam("seen"))
 
 
 def definition_info(session: Session, definition_id: int) -> DefinitionInfo:
@@ -136,8 +138,7 @@ def write_instance(session: Session, instance: ProcessInstance, values: dict[str
         if instance in session.new or session.is_modified(instance):
             flush_or_conflict(session, instance.id)
         version = instance.version
-        result = session.execute(update(_INSTANCES).where(_INSTANCES.c.id == instance.id, _INSTANCES.c.version == version)
-                                 .values(**values, version=version + 1))
+        result = session.execute(_WRITE_INSTANCE, {**values, "version": version + 1, "pk": instance.id, "seen": version})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
     set_committed_value(instance, "version", version + 1)
