@@ -147,7 +147,9 @@ def test_escalations_record_who_missed_what_by_how_much(path: Path) -> None:
     assert escalations == {"daily_plan_summary": 1, "daily_tracking_check": 1, "exception_escalation": 4, "receivables_collection": 3,
                            "monthly_settlement": 5, "contract_renewal": 6,
                            "customer_grading": 2, "monthly_review": 4, **ROUTINE_ESCALATIONS,
-                           "satisfaction_survey": 1, "survey_rectification": 1, "customer_return_visit": 1}.get(
+                           "satisfaction_survey": 1, "survey_rectification": 1, "customer_return_visit": 1,
+                           # the order-plan rules (#17): cargo tracking, the 16:00 update, the call-back
+                           "order_plan": 1, "customer_progress_update": 1, "missed_call_return": 1}.get(
         path.stem, 0)
 
 
