@@ -131,8 +131,9 @@ def list_contracts(customer: str | None, status: str | None, as_json: bool) -> N
         click.echo(f"{c.number}\t{c.kind}\t{c.customer}\t{c.expires_on.isoformat()}\t{c.status}")
 
 
-@cli.command("register-run", help="Run the worker's register jobs once: start due monthly settlements and contract "
-                                  "renewals, open receivables and write renewals back. Prints what happened.")
+@cli.command("register-run", help="Run the worker's register jobs once: start due monthly settlements, contract "
+                                  "renewals, quarterly customer gradings and the monthly customer review, open "
+                                  "receivables, write renewals and approved grades back. Prints what happened.")
 @click.option("--json", "as_json", is_flag=True)
 @engine_errors
 def register_run(as_json: bool) -> None:
