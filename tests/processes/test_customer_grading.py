@@ -255,12 +255,12 @@ def test_a_grade_that_cannot_be_written_becomes_an_incident(engine: Engine, cloc
     assert "ACME Logistics" in incident["error"]
 
 
-def test_cs_head_grades_one_customer_by_hand(engine: Engine, clock: ManualClock) -> None:
+def test_a_rep_grades_one_customer_by_hand(engine: Engine, clock: ManualClock) -> None:
     deploy(engine)
     register(engine)
     with pytest.raises(FormErrors):
-        engine.start("customer_grading", {"customer": "ACME Logistics", "quarter": "2026-Q5"}, actor="head")
-    instance_id = engine.start("customer_grading", {"customer": "ACME Logistics", "quarter": "2026-Q1"}, actor="head").id
+        engine.start("customer_grading", {"customer": "ACME Logistics", "quarter": "2026-Q5"}, actor="rep")
+    instance_id = engine.start("customer_grading", {"customer": "ACME Logistics", "quarter": "2026-Q1"}, actor="rep").id
     jobs(engine)
     task = open_tasks(engine, instance_id)["propose_grade"]
     assert (task.assignee, task.due_at) == ("rep", sh(2026, 3, 9, 17, 30))
