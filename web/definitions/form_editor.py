@@ -25,6 +25,7 @@ from engine.errors import EngineError
 from engine.services.definitions import definition_source
 from engine.services.draft_forms import FORM_KEY, form_problems, form_users
 from engine.services.drafts import load_draft, remove_draft_form, save_draft_form, version_forms
+from engine.services.form_diff import diff_forms
 from engine.services.texts import process_texts
 from web.access import DESIGNERS, requires
 from web.db import db
@@ -53,6 +54,16 @@ def _bundle(definition_id: int, process_key: str) -> tuple[dict[str, Any], dict[
     if draft is not None:
         return draft.forms, form_users(draft.bpmn), draft
     return version_forms(session, definition_id), form_users(definition_source(session, definition_id)), None
+
+
+def _changes(draft: Any) -> dict[str, dict[str, Any]]:
+    """What the saved draft changed in each form against the version it started from (engine.services.form_diff)."""
+    if draft is None or draft.based_on_id is None:
+        return {}
+    diff = diff_forms(version_forms(db(), draft.based_on_id), draft.forms)
+    changes = {c["key"]: c for c in diff["changed"]}
+    changes.update({key: {"key": key, "new": True} for key in diff["added"]})
+    return changes
 
 
 def _step_names(definition_id: int, steps: list[tuple[str, str]]) -> list[str]:
@@ -119,8 +130,9 @@ def form_editor(definition_id: int, form_key: str | None = None) -> ResponseRetu
         abort(404)
     form = forms.get(form_key) if form_key else None
     is_new = form_key is not None and form is None
+    changes = _changes(draft)
     entries = [{"key": k, "title": pick((forms.get(k) or {}).get("ui", {}).get("title"), k), "used": k in used,
-                "missing": k not in forms, "url": url_for("definitions.form_editor", definition_id=definition_id,
+                "missing": k not in forms, "changed": k in changes, "url": url_for("definitions.form_editor", definition_id=definition_id,
                                                           form_key=k)} for k in keys]
     data: dict[str, Any] = {
         "key": form_key, "form": form or (_empty_form(form_key) if form_key else None),
@@ -133,7 +145,8 @@ def form_editor(definition_id: int, form_key: str | None = None) -> ResponseRetu
     }
     steps = _step_names(definition_id, users.get(form_key, [])) if form_key else []
     return render_template("definitions/form_editor.html", definition=definition, draft=draft, entries=entries,
-                           form_key=form_key, is_new=is_new, used=bool(steps), steps=steps, data=data)
+                           form_key=form_key, is_new=is_new, used=bool(steps), steps=steps, data=data,
+                           change=changes.get(form_key) if form_key else None)
 
 
 def _posted_form() -> tuple[dict[str, Any], dict[str, Any]]:
