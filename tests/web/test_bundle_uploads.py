@@ -162,3 +162,25 @@ def test_the_api_deploys_forms_and_zip_bundles(api_as, web_engine):
 def test_the_api_refuses_malformed_files(api_as, file, field):
     body = assert_problem(api_as("designer").post("/definitions", {"files": [file]}), 422, "validation")
     assert field in json.dumps(body)
+
+
+def test_a_version_downloads_as_its_bundle_and_deploying_it_again_changes_nothing(api_as, browser, web_engine):
+    designer = api_as("designer")
+    [deployed] = designer.post("/definitions", _api_files(FILES)).get_json()["deployed"]
+    bundle = designer.get(f"/definitions/{deployed['id']}/bundle")
+    assert bundle.status_code == 200 and bundle.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as archive:
+        names = sorted(archive.namelist())
+        assert json.loads(archive.read("forms/callback_result.ui.json")) == UI
+        assert archive.read("callback.bpmn") == FILES["callback.bpmn"]
+    assert names == ["callback.bpmn", "callback.i18n.json", "forms/callback_result.schema.json",
+                     "forms/callback_result.ui.json"]
+    again = designer.post("/definitions", {"files": [{"name": "callback-v1.zip",
+                                                       "content_base64": base64.b64encode(bundle.data).decode()}]})
+    assert again.status_code == 200 and again.get_json()["deployed"] == []
+    assert_problem(designer.get("/definitions/999/bundle"), 404, "not-found")
+    page = browser("designer").get(f"/definitions/{deployed['id']}")
+    assert f'href="/definitions/{deployed["id"]}/bundle.zip"' in page.get_data(as_text=True)
+    download = browser("designer").client.get(f"/definitions/{deployed['id']}/bundle.zip")  # binary: no CSRF scan
+    assert download.data == bundle.data and 'filename="callback-v1.zip"' in download.headers["Content-Disposition"]
+    assert browser("rep").client.get(f"/definitions/{deployed['id']}/bundle.zip").status_code == 403

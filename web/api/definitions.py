@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from flask import Response, abort
@@ -20,6 +21,7 @@ from engine.services.definitions import (
     group_names,
     list_definitions,
 )
+from engine.services.version_bundles import version_zip
 from engine.services.views import DefinitionView, DeployResult
 from web.access import ANYONE, DESIGNERS
 from web.api.auth import allow, username
@@ -83,6 +85,20 @@ def get_definition(definition_id: int) -> DefinitionView:
 def get_source(definition_id: int) -> ResponseReturnValue:
     """Return the BPMN source of a definition version."""
     return Response(definition_source(db(), _definition(definition_id).id), mimetype="application/xml")
+
+
+@blp.route("/<int(min=1, max=2147483647):definition_id>/bundle")
+@allow(ANYONE)
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="application/zip",
+              description="The version's bundle: its BPMN file, translation catalogue and forms (in forms/)")
+@problems(404)
+def get_bundle(definition_id: int) -> ResponseReturnValue:
+    """Return a version's bundle as a zip; deploying it again changes nothing."""
+    definition = _definition(definition_id)
+    response = Response(version_zip(db(), definition.id), mimetype="application/zip")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", definition.process_key)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-v{definition.version}.zip"'
+    return response
 
 
 @blp.route("/<int(min=1, max=2147483647):definition_id>/diagram")

@@ -21,6 +21,7 @@ from engine.definitions.archives import expand_zips
 from engine.errors import DefinitionError
 from engine.services.definitions import definition_source, deploy_files, list_definitions
 from engine.services.reports import instance_counts_by_definition, instances_on_definition
+from engine.services.version_bundles import version_zip
 from engine.services.views import DefinitionView, DeployResult
 from web.access import AUDITORS, DESIGNERS, in_any, requires
 from web.db import db, get_engine, rollback
@@ -170,5 +171,17 @@ def source(definition_id: int) -> ResponseReturnValue:
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", definition.process_key)
     response = Response(text, mimetype="application/xml")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-v{definition.version}.bpmn"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/<int:definition_id>/bundle.zip")
+@requires(READERS)
+def bundle(definition_id: int) -> ResponseReturnValue:
+    """Download a version's bundle (BPMN, catalogue, forms) as a zip, to edit and deploy as the next version."""
+    definition = _definition(definition_id)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", definition.process_key)
+    response = Response(version_zip(db(), definition_id), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}-v{definition.version}.zip"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,0 +1,53 @@
+"""A deployed version as the bundle it came from: its BPMN file, its translation catalogue and its forms.
+
+The files are what was deployed (the catalogue as it stood when the version was made), so deploying the bundle
+again changes nothing; a designer edits them and deploys them as the next version.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+
+from engine.definitions.bundle_files import Files, form_files
+from engine.definitions.catalogue import catalogue_name
+from engine.errors import NotFound
+from engine.persistence import DefinitionFile, ProcessDefinition
+
+
+def version_files(session: Session, definition_id: int) -> Files:
+    """Return the files of a version's bundle: ``<file>.bpmn``, ``<file>.i18n.json`` (if any), forms."""
+    row = session.scalar(select(ProcessDefinition).options(undefer(ProcessDefinition.source),
+                                                           undefer(ProcessDefinition.forms))
+                         .where(ProcessDefinition.id == definition_id))
+    if row is None:
+        raise NotFound(f"definition {definition_id} not found")
+    bpmn_name = session.scalar(select(DefinitionFile.name).where(DefinitionFile.id == row.file_id)) or f"{row.process_key}.bpmn"
+    files: Files = [(bpmn_name, row.source.encode("utf-8"))]
+    catalogue = session.scalar(
+        select(DefinitionFile).options(undefer(DefinitionFile.text))
+        .where(DefinitionFile.name == catalogue_name(bpmn_name), DefinitionFile.kind == "i18n",
+               DefinitionFile.deployed_at <= row.deployed_at)
+        .order_by(DefinitionFile.version.desc()).limit(1))
+    if catalogue is not None:
+        files.append((catalogue.name, catalogue.text.encode("utf-8")))
+    return [*files, *form_files(row.forms or {})]
+
+
+def version_zip(session: Session, definition_id: int) -> bytes:
+    """Return a version's bundle as a zip (forms in ``forms/``), ready to edit and deploy again."""
+    files = version_files(session, definition_id)
+    deployed_at = session.scalar(select(ProcessDefinition.deployed_at).where(ProcessDefinition.id == definition_id))
+    stamp = deployed_at.timetuple()[:6] if deployed_at is not None else (1980, 1, 1, 0, 0, 0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files:  # dated when the version was deployed: the same version, the same bytes
+            folder = "forms/" if name.endswith((".schema.json", ".ui.json")) else ""
+            info = zipfile.ZipInfo(folder + name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, content)
+    return buffer.getvalue()
