@@ -82,7 +82,7 @@ def assignee_from_data(candidates: Candidates, element: dict[str, Any], data: di
 
     The variable (e.g. ``owner``: the customer's cs_rep from the register) holds a user name; the task is assigned to
     that user and stays open to its groups (given back, anyone of the lane's group may claim it). An empty value or
-    one naming no user leaves the task to its groups, so an unowned customer's task is never lost.
+    one naming no active user leaves the task to its groups, so an unowned customer's task is never lost.
     """
     variable = str((element.get("properties") or {}).get(ASSIGNEE_FROM) or "").strip()
     value = data.get(variable) if variable else None

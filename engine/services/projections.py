@@ -80,7 +80,7 @@ def sync_projections(
         if element.get("follow_up"):
             follow_up_at, _ = evaluate_date(ctx.runtime, element["follow_up"], task.data, task.element_id, "follow-up date")
         people = group_from_data(candidates_for(element, task.lane), element, task.data, lambda: group_names(session))
-        people = assignee_from_data(people, element, task.data, lambda name: get_user(session, name) is not None)
+        people = assignee_from_data(people, element, task.data, lambda name: _active_user(session, name))
         if reopened and tid in reopened:
             _reopen_row(session, tid, reopened[tid], people, at, due_at, trace, follow_up_at)
             continue
@@ -144,6 +144,12 @@ def sync_projections(
     if customer:
         summary["customer"] = customer
     instance.summary = summary
+
+
+def _active_user(session: Session, username: str) -> bool:
+    """Return True if ``username`` is an active user (a task is never assigned to someone who left)."""
+    user = get_user(session, username)
+    return user is not None and user.active
 
 
 def _reopen_row(session: Session, task_id: str, assignee: str | None, people: Any, at: datetime, due_at: datetime | None,

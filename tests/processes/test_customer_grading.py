@@ -264,3 +264,16 @@ def test_a_rep_grades_one_customer_by_hand(engine: Engine, clock: ManualClock) -
     jobs(engine)
     task = open_tasks(engine, instance_id)["propose_grade"]
     assert (task.assignee, task.due_at) == ("rep", sh(2026, 3, 9, 17, 30))
+
+
+def test_an_owner_who_left_does_not_get_the_task_the_cs_rep_group_does(engine: Engine, clock: ManualClock) -> None:
+    from engine.services.admin import set_active
+
+    deploy(engine)
+    register(engine)
+    with engine.transaction() as session:
+        set_active(session, "rep", False, "admin")
+    clock.set(sh(2026, 4, 1, 9, 0))
+    jobs(engine)
+    task = open_tasks(engine, grading_of(engine, "ACME"))["propose_grade"]
+    assert (task.group, task.assignee) == ("cs_rep", None)
