@@ -116,7 +116,7 @@ def test_saving_keeps_the_form_in_the_draft_and_the_modeler_deploys_it(browser, 
     _page, html, _t, again = _open(b, f"/definitions/{v1}/forms/handle_complaint")
     assert again["form"]["ui"]["fields"]["resolution"]["label"]["en"] == "How it was solved"
     assert 'id="form-draft-note"' in html
-    assert re.search(r'id="form-change">.*fields changed <code>resolution</code>', html, re.S)
+    assert re.search(r'id="form-change">.*fields changed <code>resolution</code></span>', html, re.S)
     assert html.count('class="tag changed"') == 1
     deployed = _post(b, f"/definitions/{v1}/modeler/deploy", token, {"bpmn": draft.bpmn}).get_json()
     v2 = deployed["deployed"][0]["id"]
