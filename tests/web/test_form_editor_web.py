@@ -136,6 +136,8 @@ def test_a_new_form_and_removing_it(browser, v1, web_engine):
     assert "visit_note" in answer["draft"]["forms"] and answer["used"] is False
     bad = _post(b, data["urls"]["save"], token, {"schema": [], "ui": {}})
     assert bad.status_code == 400
+    huge = {"schema": {"type": "object", "description": "x" * (2 * web_engine.config.max_definition_bytes)}, "ui": {}}
+    assert _post(b, data["urls"]["preview"], token, huge).status_code == 413
     removed = _post(b, data["urls"]["remove"], token, {})
     assert removed.status_code == 200 and "visit_note" not in removed.get_json()["draft"]["forms"]
     assert _post(b, data["urls"]["remove"], token, {}).status_code == 404

@@ -28,7 +28,7 @@ from engine.services.drafts import load_draft, remove_draft_form, save_draft_for
 from engine.services.form_diff import diff_forms
 from engine.services.texts import process_texts
 from web.access import DESIGNERS, requires
-from web.db import db
+from web.db import db, get_engine
 from web.definitions.modeler import _error
 from web.definitions.views import _definition, bp
 from web.formview import deployment_today, field_views, form_error_messages, raw_values, read_submission
@@ -150,6 +150,9 @@ def form_editor(definition_id: int, form_key: str | None = None) -> ResponseRetu
 
 
 def _posted_form() -> tuple[dict[str, Any], dict[str, Any]]:
+    limit = 2 * get_engine().config.max_definition_bytes  # a schema and its UI hints, each at most a file's size
+    if (request.content_length or 0) > limit:
+        abort(413)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("schema"), dict) or not isinstance(payload.get("ui"), dict):
         abort(400)
