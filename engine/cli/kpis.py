@@ -32,8 +32,10 @@ def kpis(start: datetime | None, end: datetime | None, definitions: bool, as_jso
     with build_engine().transaction() as session:
         period, first_day, last_day = period_of_days(session, start.date() if start else None, end.date() if end else None)
         values = reports.kpi_values(session, period)
+        customers = reports.customer_targets(session, period)
     if as_json:
-        emit_json({"from": first_day.isoformat(), "to": last_day.isoformat(), "kpis": [v.to_json() for v in values]})
+        emit_json({"from": first_day.isoformat(), "to": last_day.isoformat(), "kpis": [v.to_json() for v in values],
+                   "customers": [c.to_json() for c in customers]})
         return
     click.echo(f"KPIs {first_day.isoformat()} – {last_day.isoformat()}")
     for value in values:
@@ -46,4 +48,14 @@ def kpis(start: datetime | None, end: datetime | None, definitions: bool, as_jso
             click.echo(f"    formula: {k.formula}\n    source: {k.source}")
             if k.assumption:
                 click.echo(f"    assumption (to confirm): {k.assumption}")
+    if customers:
+        click.echo("Against each customer's own targets (customer operation requirements):")
+    for c in customers:
+        click.echo(f"  {c.customer}: on time {_rate(c.on_time.rate)} ({c.on_time.numerator}/{c.on_time.denominator}), "
+                   f"target {_rate(c.on_time_target, '≥ ')}; damage {_rate(c.damage.rate)} "
+                   f"({c.damage.numerator}/{c.damage.denominator}), at most {_rate(c.damage_max)}")
+
+
+def _rate(value: float | None, prefix: str = "") -> str:
+    return "-" if value is None else f"{prefix}{value:.1%}"
 

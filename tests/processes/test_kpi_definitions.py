@@ -244,3 +244,28 @@ def test_plan_accuracy_counts_the_first_check_of_a_plan_sent_through_the_api(eng
     with engine.transaction() as session:
         value = reports.kpi_value(session, "plan_accuracy", MARCH)
     assert (value.ids["accurate"], value.ids["clarified"], value.value) == ([accurate], [unclear], 0.5)
+
+
+def test_each_customers_orders_are_held_against_its_own_requirements(engine: Engine, clock: ManualClock) -> None:
+    from tests.processes import test_onboarding as onboarding
+
+    onboarding.deploy(engine)
+    acme = engine.start("new_business_onboarding", dict(onboarding.START), actor="rep").id
+    do(engine, acme, "write_requirements", {**onboarding.REQUIREMENTS, "kpi_on_time_target_pct": 60,
+                                            "kpi_damage_max_pct": 0.1}, "rep")
+    beta = engine.start("new_business_onboarding", {**onboarding.START, "customer": "Beta Foods"}, actor="rep").id
+    do(engine, beta, "write_requirements", onboarding.REQUIREMENTS, "rep")
+    ids = three_orders(engine, clock)  # all three for ACME Logistics
+    with engine.transaction() as session:
+        found = {c.customer: c for c in reports.customer_targets(session, MARCH)}
+        late = reports.kpi_instance_ids(session, "on_time_delivery", "late", MARCH, customer="ACME Logistics")
+        none = reports.kpi_instance_ids(session, "on_time_delivery", "late", MARCH, customer="Beta Foods")
+        empty = reports.customer_targets(session, FEBRUARY)
+    acme_kpis, beta_kpis = found["ACME Logistics"], found["Beta Foods"]
+    assert (acme_kpis.onboarding_id, acme_kpis.on_time_target, acme_kpis.damage_max) == (acme, 0.6, 0.001)
+    assert (acme_kpis.on_time.numerator, acme_kpis.on_time.denominator, acme_kpis.meets_on_time) == (2, 3, True)
+    assert (acme_kpis.damage.ids["damaged"], acme_kpis.meets_damage) == ([ids["B"]], False)
+    assert (beta_kpis.on_time_target, beta_kpis.on_time.rate, beta_kpis.meets_on_time, beta_kpis.meets_damage) == (
+        0.98, None, None, None)
+    assert (late, none) == ([ids["B"]], [])
+    assert [c.on_time.denominator for c in empty] == [0, 0]

@@ -97,3 +97,30 @@ def test_bpm_kpis_prints_and_exports_the_same_numbers(engine: Engine, orders: di
         "on_time": 1, "late": 1, "lost": 1, "pending": 0}
     wrong = runner.invoke(cli, ["kpis", "--from", "2026-04-01", "--to", "2026-03-01"])
     assert wrong.exit_code != 0 and "starts (2026-04-01) after it ends" in wrong.output
+
+
+def test_each_customers_own_targets_on_the_dashboard_and_in_the_api(engine: Engine, orders: dict[str, int]) -> None:
+    from tests.processes import test_onboarding as onboarding
+
+    onboarding.deploy(engine)
+    acme = engine.start("new_business_onboarding", dict(onboarding.START), actor="rep").id
+    (task,) = engine.tasks(instance_id=acme)
+    engine.complete(task.id, {**onboarding.REQUIREMENTS, "kpi_on_time_target_pct": 60}, "rep")
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test-secret", "TESTING": True})
+    head = Browser(app.test_client())
+    assert head.login("head").status_code == 302
+    page = head.get(f"/dashboard/?{MARCH}").get_data(as_text=True)
+    row = unescape(re.search(r"<tr>\s*<th scope=\"row\"><a href=\"/instances/\d+\">ACME Logistics</a>.*?</tr>", page,
+                             re.S).group(0))
+    assert "67%" in row and "≥ 60%" in row and "≤ 0.1%" in row and "kpi-rate ok" in row and "kpi-rate bad" in row
+    link = re.search(r'href="([^"]*kpi=on_time_delivery[^"]*)"', row).group(1)
+    listed = head.get(unescape(link)).get_data(as_text=True)
+    assert "ACME Logistics" in listed and f"/instances/{orders['B']}" in listed
+    assert f"/instances/{orders['A']}\"" not in listed
+    other = head.get(unescape(link).replace("ACME", "Nobody")).get_data(as_text=True)
+    assert f"/instances/{orders['B']}" not in other
+    body = ApiClient(app, issue_token(engine, "head")).get(f"/reports/kpis?{MARCH}").get_json()
+    assert body["customers"] == [{
+        "customer": "ACME Logistics", "onboarding_instance_id": acme, "on_time_target": 0.6, "on_time": 2 / 3,
+        "on_time_counts": [2, 3], "meets_on_time": True, "damage_max": 0.001, "damage": 1 / 3,
+        "damage_counts": [1, 3], "meets_damage": False}]

@@ -45,12 +45,28 @@ class KpiSchema(Schema):
                          metadata={"description": "instances per outcome (on_time, late, pending, …)"})
 
 
+class CustomerTargetSchema(Schema):
+    """One customer's orders against the targets of its customer operation requirements."""
+
+    customer = fields.String()
+    onboarding_instance_id = fields.Integer(metadata={"description": "the onboarding whose requirements set the targets"})
+    on_time_target = fields.Float(allow_none=True)
+    on_time = fields.Float(allow_none=True, metadata={"description": "Pd of this customer's orders"})
+    on_time_counts = fields.List(fields.Integer(), metadata={"description": "[Nd, Nt]"})
+    meets_on_time = fields.Boolean(allow_none=True)
+    damage_max = fields.Float(allow_none=True)
+    damage = fields.Float(allow_none=True)
+    damage_counts = fields.List(fields.Integer(), metadata={"description": "[damaged, checked]"})
+    meets_damage = fields.Boolean(allow_none=True)
+
+
 class KpiReportSchema(Schema):
-    """The KPIs of a period."""
+    """The KPIs of a period, and each customer's orders against its own targets."""
 
     start = fields.Date(data_key="from")
     end = fields.Date(data_key="to")
     kpis = fields.List(fields.Nested(KpiSchema))
+    customers = fields.List(fields.Nested(CustomerTargetSchema))
 
 
 @blp.route("/kpis")
@@ -59,7 +75,9 @@ class KpiReportSchema(Schema):
 @blp.response(200, KpiReportSchema)
 @problems(400)
 def kpis(args: dict[str, Any]) -> dict[str, Any]:
-    """Compute every KPI for the period, with its definition; unrecorded KPIs have ``recorded: false``."""
+    """Compute every KPI for the period, with its definition (unrecorded KPIs have ``recorded: false``), and each
+    customer's on-time and damage rates against the targets of its operation requirements."""
     session = db()
     period, start, end = period_of_days(session, args.get("start"), args.get("end"))
-    return {"start": start, "end": end, "kpis": [v.to_json() for v in reports.kpi_values(session, period)]}
+    return {"start": start, "end": end, "kpis": [v.to_json() for v in reports.kpi_values(session, period)],
+            "customers": [c.to_json() for c in reports.customer_targets(session, period)]}

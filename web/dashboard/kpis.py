@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import Session
 
@@ -187,10 +188,53 @@ def kpi_cards(session: Session, ctx: Context) -> list[tuple[str, list[KpiCard]]]
     return [(str(title), [card(values[key], ctx) for key in keys if key in values]) for title, keys in KPI_GROUPS]
 
 
+@dataclass(frozen=True)
+class CustomerRow:
+    """One customer's on-time and damage rates against the targets of its operation requirements."""
+
+    customer: str
+    requirements_href: str
+    on_time: str
+    on_time_tone: str
+    on_time_fraction: str
+    on_time_target: str
+    late_href: str
+    damage: str
+    damage_tone: str
+    damage_fraction: str
+    damage_max: str
+    damaged_href: str
+
+
+def _tone(meets: bool | None) -> str:
+    return "" if meets is None else "ok" if meets else "bad"
+
+
+def customer_rows(session: Session, ctx: Context) -> list[CustomerRow]:
+    """Return each customer with operation requirements, its orders' Pd and damage rate against its own targets."""
+    rows = []
+    for c in reports.customer_targets(session, ctx.period):
+        rows.append(CustomerRow(
+            c.customer, url_for("instances.show", instance_id=c.onboarding_id),
+            _share(c.on_time.rate), _tone(c.meets_on_time),
+            gettext("%(num)s of %(den)s", num=c.on_time.numerator, den=c.on_time.denominator),
+            "—" if c.on_time_target is None else "≥ " + _share(c.on_time_target),
+            ctx.link("kpi", kpi="on_time_delivery", outcome="late", customer=c.customer),
+            _share(c.damage.rate), _tone(c.meets_damage),
+            gettext("%(num)s of %(den)s", num=c.damage.numerator, den=c.damage.denominator),
+            "—" if c.damage_max is None else "≤ " + _share(c.damage_max),
+            ctx.link("kpi", kpi="damage_rate", outcome="damaged", customer=c.customer)))
+    return rows
+
+
 def kpi_instances(session: Session, args: dict[str, Any], ctx: Context) -> tuple[str, list[int]] | None:
-    """Return the title and instances behind one KPI outcome (None for an unknown KPI or outcome)."""
+    """Return the title and instances behind one KPI outcome, of one customer when the link names one (None for an
+    unknown KPI or outcome)."""
     key, outcome = str(args.get("kpi", "")), str(args.get("outcome", ""))
     if key not in {k.key for k in reports.KPI_CATALOGUE} or outcome not in OUTCOMES:
         return None
+    customer = str(args.get("customer", "")).strip() or None
     title = gettext("%(kpi)s: %(outcome)s", kpi=NAMES.get(key, key), outcome=OUTCOMES[outcome])
-    return title, reports.kpi_instance_ids(session, key, outcome, ctx.period, ctx.at)
+    if customer:
+        title = f"{title} · {customer}"
+    return title, reports.kpi_instance_ids(session, key, outcome, ctx.period, ctx.at, customer=customer)

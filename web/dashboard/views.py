@@ -15,7 +15,7 @@ from engine.services.definitions import list_definitions
 from web.access import INSTANCE_OVERSEERS, MANAGERS, in_any, requires
 from web.dashboard import figures
 from web.dashboard.charts import bar_chart
-from web.dashboard.kpis import kpi_cards, kpi_instances
+from web.dashboard.kpis import customer_rows, kpi_cards, kpi_instances
 from web.db import db, now
 from web.i18n import day_start, pick, user_zone
 from web.paging import Pager, page_size, requested_page
@@ -86,7 +86,7 @@ def index() -> ResponseReturnValue:
     }
     return render_template(
         "dashboard/index.html", ctx=ctx, charts=charts, rate=rate, complaints=complaints,
-        kpi_groups=kpi_cards(session, ctx),
+        kpi_groups=kpi_cards(session, ctx), customer_targets=customer_rows(session, ctx),
         open_total=sorted(open_total.items()), overdue_total=sorted(overdue_total.items()), receivable_count=len(receivables),
         open_tasks=sum(p.open for p in loads) + sum(q.unclaimed for q in queues),
         overdue_tasks=sum(p.overdue for p in loads) + sum(q.overdue for q in queues),

@@ -24,6 +24,7 @@ from engine.services.reports.common import (
     Period,
     start_data,
 )
+from engine.services.reports.customer_targets import CustomerTargets, customer_targets
 from engine.services.reports.exceptions import (
     ComplaintStats,
     ResponseRate,
@@ -61,4 +62,5 @@ __all__ = [
     "instances_on_definition", "open_queues", "open_receivables", "open_task_instance_ids", "process_cycle_times",
     "severity_of", "sla_breach_instance_ids", "sla_breaches", "start_data", "step_cycle_times", "workload",
     "KPI_CATALOGUE", "Kpi", "KpiValue", "Share", "kpi_instance_ids", "kpi_value", "kpi_values",
+    "CustomerTargets", "customer_targets",
 ]

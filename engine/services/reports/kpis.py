@@ -23,6 +23,7 @@ from engine.errors import InvalidInput
 from engine.services.context import context_of, local_today, now
 from engine.services.reports import deliveries, resolutions, settlements
 from engine.services.reports.common import Period
+from engine.services.reports.customer_targets import customer_of
 from engine.services.reports.shares import Share
 
 
@@ -219,11 +220,17 @@ def kpi_values(session: Session, period: Period, at: datetime | None = None) -> 
     return [kpi_value(session, k.key, period, at) for k in CATALOGUE]
 
 
-def kpi_instance_ids(session: Session, key: str, outcome: str, period: Period, at: datetime | None = None) -> list[int]:
-    """Return the instances behind one outcome of a KPI (e.g. the late deliveries); [] for an unknown KPI."""
+def kpi_instance_ids(session: Session, key: str, outcome: str, period: Period, at: datetime | None = None,
+                     customer: str | None = None) -> list[int]:
+    """Return the instances behind one outcome of a KPI (e.g. the late deliveries), only ``customer``'s when given
+    (by the customer its instance was started for); [] for an unknown KPI."""
     if key not in BY_KEY:
         return []
-    return kpi_value(session, key, period, at).ids.get(outcome, [])
+    ids = kpi_value(session, key, period, at).ids.get(outcome, [])
+    if customer is None:
+        return ids
+    names = customer_of(session, set(ids))
+    return [i for i in ids if names.get(i) == customer.strip()]
 
 
 DEFAULT_DAYS = 30

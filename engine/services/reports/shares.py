@@ -48,6 +48,10 @@ class Share:
         """Return numerator / denominator, None when the denominator is 0."""
         return self.numerator / self.denominator if self.denominator else None
 
+    def only(self, instance_ids: set[int]) -> Share:
+        """Return the same share over ``instance_ids`` only (e.g. one customer's orders)."""
+        return Share({k: [i for i in v if i in instance_ids] for k, v in self.ids.items()}, self.hits, self.base)
+
     @classmethod
     def of(cls, found: Iterable[tuple[str, int]], hits: tuple[str, ...], base: tuple[str, ...],
            outcomes: tuple[str, ...]) -> Share:
