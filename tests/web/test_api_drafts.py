@@ -90,6 +90,7 @@ def test_bad_input_and_removing(api_as, receivables):
            "ui": {"fields": {"note": {"label": {"zh-CN": "备注", "en": "Note"}}}}}
     assert _send(designer, "PUT", f"/drafts/{KEY}/forms/chase_note", new).status_code == 200
     assert "chase_note" in designer.get(f"/drafts/{KEY}").get_json()["forms"]
+    assert_problem(_send(designer, "PUT", f"/drafts/{KEY}", {"forms": {}, "based_on_version": 1}), 400, "bad-request")
     assert designer.get(f"/drafts/{KEY}/diff").get_json()["forms"]["added"] == ["chase_note"]
     assert _send(designer, "DELETE", f"/drafts/{KEY}/forms/chase_note").status_code == 204
     assert_problem(_send(designer, "DELETE", f"/drafts/{KEY}/forms/chase_note"), 404, "not-found")

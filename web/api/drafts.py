@@ -198,6 +198,8 @@ def put_draft(body: dict[str, Any], process_key: str) -> dict[str, Any]:
         abort(400, "give bpmn, forms or both")
     existing = load_draft(db(), username(), process_key)
     wanted = body.get("based_on_version")
+    if existing is not None and wanted and "bpmn" not in body:
+        abort(400, "based_on_version moves an existing draft only together with its bpmn")
     based_on = _version_id(process_key, wanted) if existing is None or wanted else None
     if existing is None and based_on is None and "bpmn" not in body:
         abort(404, f"process {process_key!r} is not deployed: give the draft's bpmn")
