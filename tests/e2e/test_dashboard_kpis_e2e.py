@@ -18,9 +18,14 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_head_reads_the_kpis_and_opens_the_late_delivery(engine: Engine, clock: ManualClock, chromium, screenshots,
                                                          locale: str) -> None:
+    from tests.processes import test_onboarding as onboarding
     from web import create_app
 
     engine.add_user("head", ["cs_head"], password_hash=hash_password(DEMO_PASSWORD))
+    onboarding.deploy(engine)  # ACME's operation requirements: on time at least 60 %, damage at most 0.1 %
+    acme = engine.start("new_business_onboarding", dict(onboarding.START), actor="rep").id
+    (requirements,) = engine.tasks(instance_id=acme)
+    engine.complete(requirements.id, {**onboarding.REQUIREMENTS, "kpi_on_time_target_pct": 60}, "rep")
     orders = three_orders(engine, clock)
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
     page = context.new_page()
@@ -33,6 +38,9 @@ def test_head_reads_the_kpis_and_opens_the_late_delivery(engine: Engine, clock: 
             assert "Pd = Nd / Nt" in pd.inner_text() and "98%" in pd.inner_text()
             assert page.locator("#kpi-damage_rate .kpi-value").inner_text() == "33%"
             assert page.locator("#kpi-receipt_timeliness .kpi-value").inner_text() == "33%"
+            customer = page.locator("table.kpi-customers tbody tr", has_text="ACME Logistics")
+            assert customer.locator(".kpi-rate.ok").inner_text() == "67%"  # meets its own 60 %
+            assert customer.locator(".kpi-rate.bad").inner_text() == "33%"  # over its 0.1 % damage ceiling
             page.locator("#kpis").screenshot(path=str(screenshots / f"dashboard-kpis-{locale}.png"))
             page.screenshot(path=str(screenshots / f"dashboard-{locale}.png"), full_page=True)
             late = pd.locator("a[href*='outcome=late']")
