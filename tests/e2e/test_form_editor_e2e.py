@@ -164,3 +164,78 @@ def test_a_designer_relabels_the_chase_form_and_only_the_new_version_shows_it(li
     page.goto(f"{base}/tasks/{new_chase.id}")
     assert NEW_EN in page.locator('label[for="f-reason"]').inner_text()
     english.close()
+
+
+def test_a_designer_writes_a_new_form_without_typing_json(live_server, chromium, screenshots):
+    """Fields, types, options with both languages, a default, an amount with its currency and a rule — all by
+    clicking and typing into the designer view; the saved draft holds the JSON Schema and UI hints the engine reads."""
+    if not MODELER.is_file():
+        pytest.skip(f"the browser modeler's npm packages are not installed ({MODELER} is missing): run `make modeler`")
+    from playwright.sync_api import expect
+
+    from engine.services.drafts import load_draft
+
+    engine, base = live_server.engine, live_server.url
+    if PROCESS not in {d.process_key for d in _versions(engine).values()}:
+        engine.deploy([SHIPPED / "processes" / f"{PROCESS}.bpmn"], actor="designer")
+    latest = _versions(engine)[max(_versions(engine))]
+    context, page, errors = _page(chromium, base, "designer")
+    page.goto(f"{base}/definitions/{latest.id}/forms")
+    page.locator("#new-form-key").fill("chase_visit")
+    page.locator("#new-form button[type=submit]").click()
+    page.wait_for_url("**/forms/chase_visit")
+    page.locator("#title-zh").fill("上门催收记录")
+    page.locator("#title-en").fill("Collection visit")
+
+    def add_field(name: str, type_: str, zh: str, en: str):
+        page.locator('[data-action="add-field"]').click()
+        card = page.locator('.field-card[data-field="new_field"]')
+        card.locator('[data-role="name"]').fill(name)
+        card.locator('[data-role="name"]').press("Tab")
+        card = page.locator(f'.field-card[data-field="{name}"]')
+        card.locator('[data-role="type"]').select_option(type_)
+        card.locator('[data-role="label-zh-CN"]').fill(zh)
+        card.locator('[data-role="label-en"]').fill(en)
+        return card
+
+    add_field("visit_date", "date", "拜访日期", "Visit date").locator('[data-role="required"]').check()
+    outcome = add_field("outcome", "enum", "拜访结果", "Outcome")
+    for index, (value, zh, en) in enumerate([("reached", "已见到负责人", "Met the person in charge"),
+                                             ("no_answer", "无人接待", "Nobody there")]):
+        if index:
+            outcome.locator('[data-action="add-option"]').click()
+        outcome.locator('[data-role="option-value"]').nth(index).fill(value)
+        outcome.locator('[data-role="option-value"]').nth(index).press("Tab")
+        outcome.locator('[data-role="option-zh-CN"]').nth(index).fill(zh)
+        outcome.locator('[data-role="option-en"]').nth(index).fill(en)
+    outcome.locator('[data-role="default"]').select_option("reached")
+    add_field("collected", "money", "当场收款", "Collected on site").locator('[data-action="add-currency"]').click()
+    page.locator('[data-action="add-rule"]').click()
+    rule = page.locator('.rule-card[data-rule="0"]')
+    assert rule.locator('[data-role="rule-field"]').input_value() == "visit_date"
+    rule.locator('[data-role="rule-op"]').select_option("not_after")
+
+    expect(page.locator('#form-preview label[for="f-outcome"]')).to_contain_text("拜访结果")
+    expect(page.locator("#form-preview #f-outcome option:checked")).to_have_text("已见到负责人")
+    expect(page.locator("#form-preview #f-currency option:checked")).to_have_text("人民币")
+    expect(page.locator("#form-problems li.problem")).to_have_count(0)
+    page.locator('[data-action="save-form"]').click()
+    expect(page.locator("#form-status")).to_have_class("muted status-ok")
+    page.screenshot(path=str(screenshots / "form_editor_new_form_zh.png"), full_page=True)
+    assert errors == []
+    context.close()
+
+    with engine.transaction() as session:
+        form = load_draft(session, "designer", PROCESS).forms["chase_visit"]
+    schema, ui = form["schema"], form["ui"]
+    assert schema["properties"] == {
+        "visit_date": {"type": "string", "format": "date"},
+        "outcome": {"type": "string", "enum": ["reached", "no_answer"], "default": "reached"},
+        "collected": {"type": "string", "format": "money"},
+        "currency": {"type": "string", "enum": ["CNY", "USD", "EUR", "HKD"], "default": "CNY"}}
+    assert schema["required"] == ["visit_date"]
+    assert schema["x-rules"] == [{"field": "visit_date", "not_after": "today"}]
+    assert ui["order"] == ["visit_date", "outcome", "collected", "currency"]
+    assert ui["title"] == {"zh-CN": "上门催收记录", "en": "Collection visit"}
+    assert ui["fields"]["outcome"]["options"]["no_answer"] == {"zh-CN": "无人接待", "en": "Nobody there"}
+    assert ui["fields"]["collected"]["label"] == {"zh-CN": "当场收款", "en": "Collected on site"}
