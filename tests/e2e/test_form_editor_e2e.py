@@ -221,6 +221,7 @@ def test_a_designer_writes_a_new_form_without_typing_json(live_server, chromium,
     expect(page.locator("#form-problems li.problem")).to_have_count(0)
     page.locator('[data-action="save-form"]').click()
     expect(page.locator("#form-status")).to_have_class("muted status-ok")
+    expect(page.locator('.form-list li.current a[data-form-key="chase_visit"]')).to_contain_text("上门催收记录")
     page.screenshot(path=str(screenshots / "form_editor_new_form_zh.png"), full_page=True)
     assert errors == []
     context.close()

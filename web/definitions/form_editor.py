@@ -96,7 +96,7 @@ def _labels() -> dict[str, str]:
         "confirm_remove": gettext("Remove this form from your draft?"),
         "name_taken": gettext("Another field already has this name."),
         "name_invalid": gettext("Start with a letter; use only letters, digits and _."),
-        "working": gettext("Working…"), "no_fields": gettext("This form has no fields yet. Add the first one."),
+        "working": gettext("Working…"), "changed": gettext("changed in your draft"), "no_fields": gettext("This form has no fields yet. Add the first one."),
         **{f"type_{k}": v for k, v in _type_names().items()},
         **{f"op_{k}": v for k, v in _op_names().items()},
     }
@@ -135,7 +135,7 @@ def form_editor(definition_id: int, form_key: str | None = None) -> ResponseRetu
                 "missing": k not in forms, "changed": k in changes, "url": url_for("definitions.form_editor", definition_id=definition_id,
                                                           form_key=k)} for k in keys]
     data: dict[str, Any] = {
-        "key": form_key, "form": form or (_empty_form(form_key) if form_key else None),
+        "key": form_key, "form": form or (_empty_form(form_key) if form_key else None), "is_new": is_new,
         "types": list(_type_names()), "operators": OPERATORS,
         "currencies": list(CURRENCIES), "labels": _labels(), "language": form_language(),
         "urls": {"preview": url_for("definitions.form_preview", definition_id=definition_id, form_key=form_key or "_"),

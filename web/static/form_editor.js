@@ -450,12 +450,24 @@
       const time = new Date(answer.draft.updated_at).toLocaleTimeString();
       say(answer.problems.length ? L("save_problems") : L("saved", { time }), answer.problems.length ? "warning" : "ok");
       if (answer.problems.length) showProblems(answer.problems, []);
+      listSavedForm();
     } catch (error) {
       say(L("failed", { error: error.message }), "error");
     } finally {
       button.disabled = false;
     }
   });
+
+  // A new form, once saved, is one of the draft's forms: list it with the others.
+  function listSavedForm() {
+    const list = document.querySelector(".form-list ul");
+    if (!DATA.is_new || !list || list.querySelector(`a[data-form-key="${CSS.escape(DATA.key)}"]`)) return;
+    list.querySelectorAll("li.muted").forEach((item) => item.remove());
+    list.querySelectorAll("li.current").forEach((item) => item.classList.remove("current"));
+    list.append(el("li", { class: "current" }, el("a", { href: window.location.pathname, "aria-current": "page",
+      "data-form-key": DATA.key }, el("span", { class: "form-list-title", text: read(ui, "title")[language] || DATA.key }),
+    el("code", { text: DATA.key }), el("span", { class: "tag changed", text: L("changed") }))));
+  }
 
   const removeButton = document.querySelector('[data-action="remove-form"]');
   if (removeButton) {
