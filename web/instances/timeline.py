@@ -393,7 +393,7 @@ def _questionnaire(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str
     if e.data.get("via") == "portal":
         text = gettext("%(customer)s answered the questionnaire in the portal", customer=e.data.get("customer") or "—")
     else:
-        text = gettext("%(actor)s recorded %(customer)s's answers to the questionnaire", actor=s.person(e.actor),
+        text = gettext("%(actor)s recorded the questionnaire answers of %(customer)s", actor=s.person(e.actor),
                        customer=e.data.get("customer") or "—")
     fields = []
     if e.data.get("score") is not None:
