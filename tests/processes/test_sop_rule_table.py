@@ -49,6 +49,14 @@ def test_the_table_has_every_rule_once_with_its_columns() -> None:
         assert all(cells[:3]), (rule, cells)
 
 
+def test_the_counts_the_table_states_are_its_own() -> None:
+    stated = re.search(r"(\d+) rules; (\d+) encoded and tested, (\d+) not encoded", TABLE.read_text("utf-8"))
+    assert stated, "docs/sop-rules.md states no counts"
+    found = rows()
+    not_encoded = sum(1 for _, cells in found if not CITED.search(cells[-1]))
+    assert tuple(int(n) for n in stated.groups()) == (len(found), len(found) - not_encoded, not_encoded)
+
+
 def test_every_rule_cites_existing_tests_or_says_why_it_is_not_encoded() -> None:
     files = modules_by_name()
     missing = []
