@@ -184,3 +184,21 @@ def test_a_version_downloads_as_its_bundle_and_deploying_it_again_changes_nothin
     download = browser("designer").client.get(f"/definitions/{deployed['id']}/bundle.zip")  # binary: no CSRF scan
     assert download.data == bundle.data and 'filename="callback-v1.zip"' in download.headers["Content-Disposition"]
     assert browser("rep").client.get(f"/definitions/{deployed['id']}/bundle.zip").status_code == 403
+
+
+def test_the_api_takes_a_multipart_bundle_like_curl_sends_it(api_as, web_engine):
+    designer = api_as("designer")
+
+    def parts(files: dict[str, bytes]) -> dict:
+        return {"data": {"files": [(io.BytesIO(content), name) for name, content in files.items()]},
+                "content_type": "multipart/form-data"}
+
+    checked = designer.post("/definitions/bundle/validate", **parts({"callback.zip": zipped(FILES)}))
+    assert checked.status_code == 200 and checked.get_json()["processes"] == ["callback"], checked.get_json()
+    first = designer.post("/definitions/bundle", **parts(FILES))
+    assert first.status_code == 201 and [d["version"] for d in first.get_json()["deployed"]] == [1]
+    again = designer.post("/definitions/bundle", **parts({"callback.zip": zipped(FILES)}))
+    assert again.status_code == 200 and again.get_json()["deployed"] == []
+    unsafe = designer.post("/definitions/bundle", **parts({"bad.zip": zipped({"/etc/evil.bpmn": b"<x/>"})}))
+    assert "points outside the bundle" in assert_problem(unsafe, 422, "invalid-definition")["problems"][0]["message"]
+    assert_problem(api_as("rep").post("/definitions/bundle", **parts(FILES)), 403, "forbidden")

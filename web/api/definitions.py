@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
+from pathlib import PurePosixPath
 from typing import Any
 
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields
+from marshmallow import validate as checks
 
 from engine.definitions.archives import expand_zips
 from engine.definitions.bundle_files import is_form_file, read_forms
@@ -115,6 +120,24 @@ def get_diagram(definition_id: int) -> ResponseReturnValue:
     return Response(svg, mimetype="image/svg+xml")
 
 
+class BundleUploadSchema(Schema):
+    """The multipart body: one ``files`` part per file of the bundle (or one .zip), as ``curl -F files=@…`` sends."""
+
+    files = fields.List(Upload(), required=True, validate=checks.Length(min=1, max=50), metadata={
+        "description": "BPMN/DMN files, catalogues (<stem>.i18n.json), forms (<key>.schema.json, <key>.ui.json) or .zip"})
+
+
+def _uploaded(body: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """The multipart bundle's files by their base names, each .zip unpacked safely (DefinitionError otherwise)."""
+    files = []
+    for upload in body["files"]:
+        name = PurePosixPath((upload.filename or "").replace("\\", "/")).name.strip()
+        if not name:
+            abort(422, "every files part needs a file name, e.g. order_plan.bpmn")
+        files.append((name, upload.stream.read()))
+    return expand_zips(files, get_engine().config.max_definition_bytes)
+
+
 @blp.route("/validate", methods=["POST"])
 @allow(DESIGNERS)
 @blp.arguments(DefinitionFilesSchema)
@@ -122,10 +145,24 @@ def get_diagram(definition_id: int) -> ResponseReturnValue:
 def validate(body: dict[str, Any]) -> dict[str, Any]:
     """Check a bundle as a deploy would (schema, references, groups, forms, scripts) without deploying it; forms it
     does not carry may come from the processes' deployed versions."""
+    return _validate(lambda: _files(body))
+
+
+@blp.route("/bundle/validate", methods=["POST"])
+@allow(DESIGNERS)
+@blp.arguments(BundleUploadSchema, location="files")
+@blp.response(200, ValidationResultSchema)
+@problems(413)
+def validate_upload(body: dict[str, Any]) -> dict[str, Any]:
+    """Check a bundle sent as multipart/form-data (``files`` parts) exactly as ``POST /definitions/validate``."""
+    return _validate(lambda: _uploaded(body))
+
+
+def _validate(read: Callable[[], list[tuple[str, bytes]]]) -> dict[str, Any]:
     session = db()
     config = get_engine().config
     try:
-        files = _files(body)
+        files = read()
         resolver = FormResolver(session, {}, None, process_ids_in(files))
         _docs, parsed, _all = check_files(files, known_groups=group_names(session), form_keys=resolver.keys(),
                                           max_bytes=config.max_definition_bytes)
@@ -152,6 +189,23 @@ def deploy(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Deploy a bundle (BPMN, DMN, translation catalogues, forms, or a .zip of them): changed processes get a new
     version, identical ones stay as they are (200). A form the processes use but the bundle does not carry comes from
     the process's deployed version; the server's forms folder is never read."""
-    result: DeployResult = deploy_files(db(), _files(body), username())
+    return _deploy(_files(body))
+
+
+@blp.route("/bundle", methods=["POST"])
+@allow(DESIGNERS)
+@blp.arguments(BundleUploadSchema, location="files")
+@blp.response(201, DeployResultSchema)
+@blp.alt_response(200, schema=DeployResultSchema, description="Nothing changed: every process was deployed as is",
+                  success=True)
+@problems(413)
+def deploy_upload(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Deploy a bundle sent as multipart/form-data (``files`` parts: the files, or one .zip), exactly as
+    ``POST /definitions``: ``curl -F files=@callback.zip …/api/v1/definitions/bundle``."""
+    return _deploy(_uploaded(body))
+
+
+def _deploy(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], int]:
+    result: DeployResult = deploy_files(db(), files, username())
     body = {"deployed": result.deployed, "unchanged": result.unchanged, "warnings": _problems(result.warnings)}
     return body, 201 if result.deployed else 200
