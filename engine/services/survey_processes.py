@@ -123,6 +123,8 @@ def start_return_visits(session: Session, limit: int = 50) -> list[int]:
     for row in list(rows):
         data = {"customer": row.customer, "visit_reason": row.reason,
                 **{k: v for k, v in row.data.items() if v not in (None, "")}}
+        if _owner(session, row.customer):
+            data["owner"] = _owner(session, row.customer)  # the customer's own cs_rep visits
         data.setdefault("source_ref", row.source_key)
         try:
             with session.begin_nested():
@@ -140,6 +142,11 @@ def start_return_visits(session: Session, limit: int = 50) -> list[int]:
 # -- the survey's in-engine topics ------------------------------------------------------------------------------------
 
 
+def _owner(session: Session, customer: str) -> str:
+    """Return the customer's cs_rep in the register ("" when none: the task stays with the cs_rep group)."""
+    return session.scalar(select(Customer.owner).where(Customer.name == customer.strip())) or ""
+
+
 def _prepare(session: Session, task: Any) -> dict[str, Any]:
     """Open the survey's questionnaire with the items the customer's survey before left unsatisfied to re-check."""
     customer = str(task.variables.get("customer") or "").strip()
@@ -153,6 +160,7 @@ def _prepare(session: Session, task: Any) -> dict[str, Any]:
                            recheck=recheck)
     queue_questionnaire_mail(session, q)
     return {"questionnaire_id": q.id, "questionnaire_link": q.link, "questionnaire_expires_at": q.expires_at,
+            "owner": _owner(session, customer),
             "recheck_items": [r["item"] for r in q.recheck],
             "recheck_notes": "；".join(f"{ITEM_NAMES.get(r['item'], r['item'])}（{r['period']}）：{r['comment'] or '—'}"
                                       for r in q.recheck)}

@@ -150,7 +150,7 @@ def test_a_poor_order_questionnaire_asks_cs_rep_for_a_return_visit(engine: Engin
 
 def test_every_key_account_gets_a_visit_each_quarter(engine: Engine, clock: ManualClock) -> None:
     with engine.transaction() as session:
-        save_customer(session, "ACME Logistics", "admin", grade=2)
+        save_customer(session, "ACME Logistics", "admin", grade=2, owner="rep2")
         save_customer(session, "Beta Foods", "admin", grade=3)
         april = first_working_day(session, 2026, 4)
     clock.set(sh(april.year, april.month, april.day, 9, 0))
@@ -161,6 +161,7 @@ def test_every_key_account_gets_a_visit_each_quarter(engine: Engine, clock: Manu
         "ACME Logistics", "key_account", "ACME Logistics 2026-Q2:1")
     task = only_task(engine, visit.id, "return_visit", "cs_rep")
     assert task.due_at == sh(2026, 4, 16, 17, 30)  # 10 working days (Qingming 4–6 April)
+    assert task.assignee == "rep2"  # the customer's own cs_rep
 
 
 # -- deadlines and the unsatisfied visit ---------------------------------------------------------------------------

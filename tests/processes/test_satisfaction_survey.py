@@ -105,6 +105,10 @@ def test_the_register_starts_key_accounts_twice_a_year_and_everyone_in_january(e
                     ("Beta Foods 2026", "scheduler")]
     clock.set(sh(2027, 3, 1, 10, 0))  # not a survey month
     assert jobs(engine)["surveys"] == 0
+    # The customer's own cs_rep gets the task (the register's owner); an unowned customer's stays with the group.
+    assignees = {engine.instance(i.id).business_key: open_tasks(engine, i.id)["collect_answers"].assignee
+                 for i in engine.instances(process_key="satisfaction_survey")}
+    assert assignees == {"ACME Logistics 2026-H1": "rep", "ACME Logistics 2026-H2": "rep", "Beta Foods 2026": None}
 
 
 def test_a_worker_down_catches_up_within_5_days_only(engine: Engine, clock: ManualClock) -> None:
