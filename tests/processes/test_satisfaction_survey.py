@@ -290,7 +290,6 @@ def test_survey_satisfaction_counts_the_items_answered_in_the_period(engine: Eng
 def test_the_link_is_e_mailed_when_the_register_has_the_customers_address(tmp_path, clock: ManualClock) -> None:
     import socket
     from email import message_from_bytes
-
     from email.header import decode_header, make_header
 
     from aiosmtpd.controller import Controller
