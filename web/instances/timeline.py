@@ -386,7 +386,7 @@ def _call(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
                        caller=e.data.get("caller") or "—")
     else:
         text = gettext("%(actor)s logged a call from %(caller)s", actor=s.person(e.actor), caller=e.data.get("caller") or "—")
-    return text, [(gettext("Called at"), str(e.data.get("at") or "—"))]
+    return text, [(gettext("Called at"), _when(e.data.get("at")))]
 
 
 def _questionnaire(s: _Story, e: HistoryEntry) -> tuple[str, list[tuple[str, str]]]:
