@@ -128,3 +128,24 @@ def test_the_period_is_said_in_words(app, period, said):
 
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert period_label(period) == said
+
+
+def test_the_register_page_keeps_where_questionnaires_are_e_mailed(browser, web_engine):
+    from engine.services.questionnaire_mail import customer_email
+
+    admin = browser("admin")
+    admin.get("/admin/customers")
+    bad = admin.post("/admin/customers", {"name": "ACME Logistics", "grade": "1", "active": "1", "email": "acme"})
+    assert bad.status_code == 422 and "name@example.com" in bad.get_data(as_text=True)
+    with web_engine.transaction() as session:
+        assert customer_email(session, "ACME Logistics") is None  # nothing half-saved
+    added = admin.post("/admin/customers", {"name": "ACME Logistics", "grade": "1", "active": "1",
+                                            "email": "qa@acme.example"})
+    assert added.status_code == 302
+    page = admin.get(added.location).get_data(as_text=True)
+    assert 'value="qa@acme.example"' in page
+    customer_id = int(added.location.rstrip("/").rsplit("/", 1)[-1])
+    assert admin.post(f"/admin/customers/{customer_id}", {"name": "ACME Logistics", "grade": "1", "active": "1",
+                                                          "email": ""}).status_code == 302
+    with web_engine.transaction() as session:
+        assert customer_email(session, "ACME Logistics") is None

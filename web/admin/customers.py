@@ -12,6 +12,7 @@ from flask_login import current_user
 from engine.errors import Conflict, EngineError, NotFound
 from engine.services import customers as register
 from engine.services.grading import grade_history
+from engine.services.questionnaire_mail import set_customer_email
 from web.access import ADMINS, requires
 from web.admin import bp
 from web.db import db, rollback
@@ -36,7 +37,8 @@ def _problem(exc: EngineError) -> str:
 def _customer_form() -> dict[str, Any]:
     return {"name": request.form.get("name", "").strip(), "grade": request.form.get("grade", "3"),
             "owner": request.form.get("owner", "").strip(), "active": request.form.get("active") == "1",
-            "note": request.form.get("note", ""), "grade_reason": request.form.get("grade_reason", "")}
+            "note": request.form.get("note", ""), "grade_reason": request.form.get("grade_reason", ""),
+            "email": request.form.get("email", "").strip()}
 
 
 def _list_page(error: str = "", values: dict[str, Any] | None = None, status: int = 200) -> ResponseReturnValue:
@@ -63,6 +65,7 @@ def create_customer() -> ResponseReturnValue:
     try:
         view = register.save_customer(db(), values["name"], current_user.username, grade=values["grade"],
                                       owner=values["owner"], active=values["active"], note=values["note"])
+        set_customer_email(db(), view.name, values["email"], current_user.username)  # questionnaires (#17)
     except EngineError as exc:
         rollback()
         return _list_page(_problem(exc), values, 422)
@@ -96,6 +99,7 @@ def update_customer(customer_id: int) -> ResponseReturnValue:
         view = register.save_customer(db(), values["name"], current_user.username, customer_id=customer_id,
                                       grade=values["grade"], owner=values["owner"], active=values["active"],
                                       note=values["note"], grade_reason=values["grade_reason"])
+        set_customer_email(db(), view.name, values["email"], current_user.username)  # questionnaires (#17)
     except EngineError as exc:
         rollback()
         return _customer_page(customer_id, _problem(exc), 422)

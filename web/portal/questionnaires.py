@@ -14,6 +14,7 @@ from flask_babel import gettext, lazy_gettext
 
 from engine.errors import Conflict, EngineError, NotFound
 from engine.services.context import now
+from engine.services.questionnaire_mail import customer_email
 from engine.services.questionnaires import (
     COMMENT_LIMIT,
     SURVEY,
@@ -150,3 +151,9 @@ def questionnaire_state(q: QuestionnaireView) -> str:
 def questionnaire_item(item: str) -> str:
     """Name a survey item in the reader's language."""
     return str(ITEMS[item][0]) if item in ITEMS else item
+
+
+@bp.app_template_global("customer_email_of")
+def customer_email_of(name: str) -> str:
+    """Return where a customer's questionnaires are e-mailed (the register page shows it)."""
+    return customer_email(db(), name) or ""
