@@ -81,6 +81,8 @@ def test_unknown_and_expired_links_say_so(browser, clock: ManualClock, survey):
 def test_a_poor_order_questionnaire_asks_for_a_return_visit(browser, web_engine, complaint):
     with web_engine.transaction() as session:
         q = open_questionnaire(session, ORDER, "ACME Logistics", complaint.id, period="SO-7781")
+    staff = browser("rep").get(f"/instances/{complaint.id}").get_data(as_text=True)
+    assert "Customer questionnaire" in staff and f"/portal/q/{q.token}" in staff  # the order's page shows its link
     b = browser()
     text = b.get(f"/portal/q/{q.token}").get_data(as_text=True)
     assert "SO-7781" in text and 'name="score"' in text
