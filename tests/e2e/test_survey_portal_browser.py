@@ -85,3 +85,25 @@ def test_a_customer_answers_the_survey_in_chinese(live_server, chromium, second_
     card.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "survey_portal_staff_zh.png"), full_page=True)
     staff.close()
+
+
+def test_the_questionnaire_after_an_order_in_english(live_server, chromium, screenshots):
+    from engine.services.questionnaires import ORDER, open_questionnaire
+
+    engine, base = live_server.engine, live_server.url
+    host = engine.start("complaint", {"customer": "ACME Logistics", "description": "late"}, "rep", business_key="SO-9")
+    with engine.transaction() as session:
+        q = open_questionnaire(session, ORDER, "ACME Logistics", host.id, period="SO-9")
+    context = chromium.new_context(viewport={"width": 1000, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{base}/portal/q/{q.token}")
+    page.locator("input[name=score][value='2']").check()
+    page.locator("input[name=on_time][value=no]").check()
+    page.locator("input[name=intact][value=yes]").check()
+    page.locator("form[action*='/portal/q/'] button[type=submit]").click()
+    assert page.locator("#q-comment-error").is_visible()  # a poor answer says why
+    page.screenshot(path=str(screenshots / "survey_portal_order_error_en.png"), full_page=True)
+    page.locator("#q-comment").fill("Arrived a day late")
+    page.locator("form[action*='/portal/q/'] button[type=submit]").click()
+    assert page.locator("#thanks-title").is_visible()
+    context.close()
