@@ -38,10 +38,15 @@ def _world(live_server) -> int:
     return grading
 
 
+@pytest.fixture(scope="module")
+def grading(live_server) -> int:
+    """The register, four settled months and a grading of 华东冷链物流 for 2026-Q1 with its figures."""
+    return _world(live_server)
+
+
 def test_owner_proposes_head_approves_and_the_grade_history_and_growth_show_in_chinese(
-        live_server, chromium, screenshots):
+        live_server, chromium, screenshots, grading):
     base, engine = live_server.url, live_server.engine
-    grading = _world(live_server)
     context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN",
                                    extra_http_headers={"Accept-Language": "zh-CN"})
     page = context.new_page()
@@ -98,5 +103,30 @@ def test_owner_proposes_head_approves_and_the_grade_history_and_growth_show_in_c
         other = page.locator("table.growth tbody tr", has_text="华南快消品").inner_text()
         assert "¥15,000.00" in other
         page.screenshot(path=str(screenshots / "growth-zh.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_the_monthly_review_report_task_shows_the_growth_table_in_chinese(live_server, chromium, screenshots, grading):
+    engine = live_server.engine
+    for pattern in ("review_*", "customer_files_update"):
+        for form in SHIPPED_FORMS.glob(f"{pattern}.*.json"):
+            shutil.copy(form, engine.config.forms_dir)
+    engine.deploy([SHIPPED_PROCESSES / "monthly_review.bpmn"], actor="designer")
+    review = engine.start("monthly_review", {"review_month": "2026-02"}, actor="head").id
+    run_register_jobs(engine.transaction)  # the growth and the customer lists
+    (report,) = [t for t in engine.tasks(instance_id=review) if t.element_id == "write_report"]
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN",
+                                   extra_http_headers={"Accept-Language": "zh-CN"})
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url, "rep")
+        page.goto(f"{live_server.url}/tasks/{report.id}")
+        form = page.locator("main").inner_text()
+        assert "编写月度客户分析报告" in form and "业务增长统计" in form and "收入环比（%）" in form
+        growth = page.locator("section.main-col table.display-table")  # beside the form, full width
+        assert growth.count() == 1 and "去年同月收入" in growth.inner_text()
+        assert "华东冷链物流" in growth.locator("tbody tr").first.inner_text()
+        page.screenshot(path=str(screenshots / "monthly-review-report-zh.png"), full_page=True)
     finally:
         context.close()

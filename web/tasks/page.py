@@ -76,7 +76,7 @@ def render_task(session: Session, task: TaskView, *, values: dict[str, Any] | No
         returned_from=pick((task.returned or {}).get("from_titles"), str((task.returned or {}).get("from_element", ""))),
         has_draft=from_draft and bool(values), comments=task_notes.list_comments(session, task.id),
         diagram=instance_diagram(session, instance, history, current={task.element_id}),
-        data=data, display=_display_facts(form, data),
+        data=data, display=_display_facts(form, data), display_tables=_display_tables(form, data),
     ), status
 
 
@@ -96,6 +96,14 @@ def _display_facts(form: FormDefinition | None, data: ShownData) -> list[ShownFi
     """Return the instance fields a form shows above its inputs (ui.json ``display``), e.g. who missed which deadline."""
     wanted = [str(name) for name in (form.ui.get("display") or [])] if form is not None else []
     by_name = {f.name: f for f in data.fields if f.table is None}
+    return [by_name[name] for name in wanted if name in by_name]
+
+
+def _display_tables(form: FormDefinition | None, data: ShownData) -> list[ShownField]:
+    """Return the table fields a form shows above its inputs (ui.json ``display``), e.g. the month's growth per customer:
+    full width beside the form, not squeezed into the data column."""
+    wanted = [str(name) for name in (form.ui.get("display") or [])] if form is not None else []
+    by_name = {f.name: f for f in data.fields if f.table is not None}
     return [by_name[name] for name in wanted if name in by_name]
 
 
