@@ -48,13 +48,16 @@ def run(ctx: Context) -> list[Table]:
     ]
     latency.notes += [
         "Statements counted with a before_cursor_execute listener on engine.db (BEGIN counted too; psycopg sends BEGIN "
-        "implicitly, so PostgreSQL rows show one fewer).",
+        "implicitly, so PostgreSQL rows show one fewer). On PostgreSQL the writes a command sends at commit (notification "
+        "and audit INSERTs, the chain head UPDATE) go out in one psycopg pipeline: counted one by one here, but the "
+        "command waits for them once.",
         "The engine keeps each committed workflow in memory (per instance version), so these in-process commands skip "
         "deserialization; 'run cache off' repeats a fifth of the instances with that cache size set to 0, as a process "
         "sees it when another process handled the instance last.",
     ]
     writes.notes.append("Rows written counts cursor rowcounts of INSERT/UPDATE/DELETE per table (executemany: one per "
-                        "parameter set); audit_chain_head is the tip row of the instance's audit chain, updated by every command.")
+                        "parameter set); audit_chain_head is the tip row of the instance's audit chain, inserted (with its final "
+                        "position) by the start and updated by every later command.")
     return [throughput, latency, writes, sizes]
 
 
