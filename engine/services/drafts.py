@@ -72,9 +72,11 @@ def _view(session: Session, row: DefinitionDraft) -> DraftView:
                      row.updated_at, copy.deepcopy(forms))
 
 
-def _row(session: Session, designer: str, process_key: str) -> DefinitionDraft | None:
-    return session.scalar(select(DefinitionDraft).where(DefinitionDraft.designer == designer,
-                                                        DefinitionDraft.process_key == process_key))
+def _row(session: Session, designer: str, process_key: str, *, for_update: bool = False) -> DefinitionDraft | None:
+    """Return the designer's draft; ``for_update`` locks its row (on PostgreSQL) so two saves of different forms of
+    one draft at the same moment both keep their form instead of the later overwriting the earlier."""
+    stmt = select(DefinitionDraft).where(DefinitionDraft.designer == designer, DefinitionDraft.process_key == process_key)
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
 
 
 def _checked_text(session: Session, bpmn: str) -> str:
@@ -266,8 +268,8 @@ def _checked_form(session: Session, key: str, schema: Any, ui: Any) -> dict[str,
 
 
 def _draft_row(session: Session, designer: str, process_key: str, based_on_id: int | None) -> DefinitionDraft:
-    """Return the designer's draft of the process, starting one from ``based_on_id`` (or the latest version)."""
-    row = _row(session, designer, process_key)
+    """Return the designer's draft of the process, locked, starting one from ``based_on_id`` (or the latest version)."""
+    row = _row(session, designer, process_key, for_update=True)
     if row is not None:
         if row.forms is None:
             row.forms = version_forms(session, row.based_on_id)
@@ -277,7 +279,7 @@ def _draft_row(session: Session, designer: str, process_key: str, based_on_id: i
     if based_on is None or based_on.process_key != process_key:
         raise NotFound(f"process {process_key!r} has no definition {start}")
     save_draft(session, designer, process_key, based_on.source, based_on.id)
-    row = _row(session, designer, process_key)
+    row = _row(session, designer, process_key, for_update=True)
     assert row is not None
     return row
 
@@ -296,7 +298,7 @@ def save_draft_form(session: Session, designer: str, process_key: str, key: str,
 
 def remove_draft_form(session: Session, designer: str, process_key: str, key: str) -> DraftView:
     """Take a form out of the designer's draft (a deploy then keeps the form of the latest version, if it has one)."""
-    row = _row(session, designer, process_key)
+    row = _row(session, designer, process_key, for_update=True)
     if row is None:
         raise NotFound(f"you have no draft of process {process_key!r}")
     forms = dict(row.forms if row.forms is not None else version_forms(session, row.based_on_id))

@@ -152,3 +152,48 @@ def test_the_drafts_own_form_checks_stop_its_deploy(engine: Engine, v1: int) -> 
         with pytest.raises(DefinitionError) as refused:
             deploy_draft(session, "designer", KEY, bpmn)
         assert "next week" in str(refused.value.problems[0].message)
+
+
+@pytest.mark.postgres
+def test_two_forms_saved_into_one_draft_at_the_same_moment_are_both_kept(pg_engine: Engine) -> None:
+    """Designer saves form A; before that commits, a second save of form B starts. B must wait for A and keep it,
+    not read the draft's forms before A's commit and write them back without A (a lost update)."""
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    pg_engine.deploy([SHIPPED_PROCESSES / f"{KEY}.bpmn", SHIPPED_PROCESSES / f"{KEY}.i18n.json"], actor="designer")
+    with pg_engine.transaction() as session:
+        v1 = next(d.id for d in list_definitions(session) if d.process_key == KEY)
+        save_draft(session, "designer", KEY, definition_source(session, v1), v1)
+    old = _chase(pg_engine, v1)
+    failures: list[BaseException] = []
+
+    def save_b() -> None:
+        try:
+            with pg_engine.transaction() as session:
+                save_draft_form(session, "designer", KEY, "chase_payment_copy", **old)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    second = threading.Thread(target=save_b)
+    with pg_engine.transaction() as session:
+        save_draft_form(session, "designer", KEY, "chase_payment", **_relabel(old, "拖欠原因", "Why late"))
+        second.start()
+        watcher = sa.create_engine(pg_engine.config.database_url)
+        try:
+            deadline = time.monotonic() + 30
+            with watcher.connect() as conn:
+                while not conn.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                              "AND datname = current_database()")):
+                    assert time.monotonic() < deadline, "the second save never reached the draft's row"
+                    time.sleep(0.02)  # waiting for another real transaction to block on the row, not for a timer
+        finally:
+            watcher.dispose()
+    second.join(30)
+    assert failures == []
+    with pg_engine.transaction() as session:
+        forms = load_draft(session, "designer", KEY).forms
+    assert {"chase_payment", "chase_payment_copy"} <= set(forms)
+    assert forms["chase_payment"]["ui"]["fields"]["reason"]["label"]["en"] == "Why late", "the first save was lost"
