@@ -79,11 +79,16 @@ class FormResolver:
 
     def source_for(self, process_key: str, related: Iterable[str] = ()) -> dict[str, FormDefinition]:
         """Return the forms a new version of ``process_key`` may use, by key (the first source that has it wins)."""
-        found: dict[str, FormDefinition] = dict(self.shared)
+        return {key: form for key, (form, _origin) in self.origins_for(process_key, related).items()}
+
+    def origins_for(self, process_key: str, related: Iterable[str] = ()) -> dict[str, tuple[FormDefinition, str]]:
+        """Like :meth:`source_for`, with where each form comes from: "bundle" (the deploy's files), "folder" (the
+        forms folder), "version" (the process's deployed version) or "shared" (another process's)."""
+        found = {key: (form, "shared") for key, form in self.shared.items()}
         for key in [*related, process_key]:  # its own previous version wins over those of the processes it calls
-            found.update(self.previous.get(key, {}))
-        found.update(self.folder)
-        found.update(self.given)
+            found.update({k: (form, "version") for k, form in self.previous.get(key, {}).items()})
+        found.update({key: (form, "folder") for key, form in self.folder.items()})
+        found.update({key: (form, "bundle") for key, form in self.given.items()})
         return found
 
 

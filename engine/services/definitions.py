@@ -260,6 +260,7 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
         if name.lower().endswith(".i18n.json"):
             _store_catalogue(session, name, content, actor)
     deployed, unchanged = [], []
+    form_origins: dict[str, dict[str, str]] = {}
     for process_id, process in sorted(parsed.items()):
         doc = by_name.get(process.filename)
         if doc is None:
@@ -267,7 +268,8 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
         stored_spec = ctx.runtime.dump_spec(process)
         version_docs = _version_documents(process, parsed, by_name)
         texts = bundle_texts(version_docs, catalogues)
-        forms = bundle_forms(version_docs, resolver.source_for(process_id, process.called_processes))
+        origins = resolver.origins_for(process_id, process.called_processes)
+        forms = bundle_forms(version_docs, {key: form for key, (form, _origin) in origins.items()})
         sha = hashlib.sha256((doc.text + json.dumps(stored_spec, sort_keys=True, default=str)
                               + bundle_digest(texts, forms)).encode("utf-8")).hexdigest()
         latest = session.scalar(select(ProcessDefinition).where(
@@ -292,8 +294,9 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
         audit.record(session, "definition_deployed", actor, process_key=process_id,
                      data={"version": row.version, "sha256": sha, "file": doc.filename, "definition_id": row.id})
         deployed.append(definition_view(row))
+        form_origins[process_id] = {key: origins[key][1] for key in sorted(forms)}
     warnings = translation_warnings(given, catalogues) + unused_form_warnings(given_forms, documents)
-    return DeployResult(deployed, unchanged, warnings)
+    return DeployResult(deployed, unchanged, warnings, form_origins)
 
 
 def _version_documents(process: ParsedProcess, parsed: dict[str, ParsedProcess],

@@ -138,9 +138,13 @@ class DeployResult:
     unchanged: list[DefinitionView]
     # Problems that do not stop a deploy (missing translations), engine.errors.Problem objects.
     warnings: list[Any] = field(default_factory=list)
+    # The forms each new version carries and where each came from: {process key: {form key: origin}}, origin
+    # "bundle" (the deploy's files), "folder" (the forms folder), "version" (the process's deployed version) or
+    # "shared" (another process's deployed version).
+    forms: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"deployed": [d.to_json() for d in self.deployed], "unchanged": [d.to_json() for d in self.unchanged],
                 "warnings": [{"file": w.file, "line": w.line, "element_id": w.element_id, "message": w.message}
-                             for w in self.warnings]}
+                             for w in self.warnings], "forms": self.forms}

@@ -83,8 +83,9 @@ def test_the_forms_in_the_bundle_are_stored_with_the_version_and_used_by_its_ins
 
 def test_a_bpmn_only_redeploy_keeps_the_forms_of_the_previous_version(engine: Engine) -> None:
     (v1,) = deploy(engine, [bpmn(), *form()]).deployed
-    (v2,) = deploy(engine, [bpmn(name="客户回电（新）")]).deployed
-    assert v2.version == 2
+    redeployed = deploy(engine, [bpmn(name="客户回电（新）")])
+    (v2,) = redeployed.deployed
+    assert v2.version == 2 and redeployed.forms == {"callback": {"callback_result": "version"}}
     assert engine.form(v2.id, "callback_result") == engine.form(v1.id, "callback_result")
     # The same BPMN again without forms is unchanged: the forms it keeps are the same ones.
     assert deploy(engine, [bpmn(name="客户回电（新）")]).deployed == []
@@ -112,7 +113,9 @@ def test_a_folder_deploy_takes_missing_forms_from_the_forms_folder(engine: Engin
     folder.mkdir()
     name, content = bpmn(form="chase_payment")
     (folder / name).write_bytes(content)
-    (v1,) = engine.deploy([folder], actor="designer").deployed
+    result = engine.deploy([folder], actor="designer")
+    (v1,) = result.deployed
+    assert result.forms == {"callback": {"chase_payment": "folder"}}
     shipped = json.loads((engine.config.forms_dir / "chase_payment.schema.json").read_text("utf-8"))
     assert engine.form(v1.id, "chase_payment").schema == shipped  # type: ignore[union-attr]
 
@@ -185,7 +188,9 @@ def test_a_version_s_forms_turn_back_into_bundle_files(engine: Engine) -> None:
 def test_a_new_process_may_reuse_a_form_another_process_deployed(engine: Engine) -> None:
     deploy(engine, [bpmn(), catalogue(), *form()])
     other = BPMN.format(name="二次回电", form="callback_result").replace('id="callback"', 'id="second_call"')
-    (second,) = deploy(engine, [("second_call.bpmn", other.encode("utf-8"))]).deployed
+    reused = deploy(engine, [("second_call.bpmn", other.encode("utf-8"))])
+    (second,) = reused.deployed
+    assert reused.forms == {"second_call": {"callback_result": "shared"}}
     assert engine.form(second.id, "callback_result").schema == SCHEMA  # type: ignore[union-attr]
 
 

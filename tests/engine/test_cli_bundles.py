@@ -73,7 +73,8 @@ def test_forms_beside_the_bpmn_count_too(bpm, tmp_path: Path) -> None:
 def test_deploy_a_zip_bundle(bpm, tmp_path: Path) -> None:
     archive = zipped(tmp_path / "callback.zip", {f"callback/{k}": v for k, v in _bundle_files().items()})
     result = json.loads(bpm("deploy", str(archive), "--json").output)
-    assert set(result) == {"deployed", "unchanged", "warnings"} and result["warnings"] == []
+    assert set(result) == {"deployed", "unchanged", "warnings", "forms"} and result["warnings"] == []
+    assert result["forms"] == {"callback": {"callback_result": "bundle"}}
     assert [d["version"] for d in result["deployed"]] == [1]
     assert bpm("validate", str(archive)).output == "ok: 4 file(s), processes: callback\n"
 

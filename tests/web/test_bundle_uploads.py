@@ -61,6 +61,7 @@ def test_a_multi_file_upload_deploys_the_forms_with_the_version(browser, web_eng
     checked = upload(designer, FILES)
     text = checked.get_data(as_text=True)
     assert checked.status_code == 200 and "callback_result.schema.json" in text and "version 1" in text
+    assert re.search(r"Forms:\s*<code>callback_result</code> \(in these files\)", text)
     assert designer.post("/definitions/deploy", {"token": token_of(checked)}).status_code == 302
     [(version, form)] = versions(web_engine)
     assert version == 1 and form is not None and form.label("outcome", "zh-CN") == "结果"
@@ -80,6 +81,8 @@ def test_a_zip_upload_is_one_bundle_and_a_changed_form_alone_makes_a_new_version
     changed = upload(designer, {"callback_result.schema.json": FILES["callback_result.schema.json"],
                                 "callback_result.ui.json": json.dumps(ui, ensure_ascii=False).encode("utf-8")})
     assert "version 2" in changed.get_data(as_text=True)
+    bpmn_only = upload(designer, {"callback.bpmn": FILES["callback.bpmn"].replace("客户回电".encode(), "回电".encode())})
+    assert "<code>callback_result</code> (kept from the deployed version)" in bpmn_only.get_data(as_text=True)
     assert designer.post("/definitions/deploy", {"token": token_of(changed)}).status_code == 302
     assert [(v, f.label("note", "en")) for v, f in versions(web_engine)] == [(1, "Note"), (2, "Call note")]
 

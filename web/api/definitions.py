@@ -207,5 +207,6 @@ def deploy_upload(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 def _deploy(files: list[tuple[str, bytes]]) -> tuple[dict[str, Any], int]:
     result: DeployResult = deploy_files(db(), files, username())
-    body = {"deployed": result.deployed, "unchanged": result.unchanged, "warnings": _problems(result.warnings)}
+    body = {"deployed": result.deployed, "unchanged": result.unchanged, "warnings": _problems(result.warnings),
+            "forms": result.forms}
     return body, 201 if result.deployed else 200

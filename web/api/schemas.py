@@ -172,6 +172,11 @@ class DeployResultSchema(Schema):
     unchanged = fields.List(fields.Nested(DefinitionSchema), required=True)
     warnings = fields.List(fields.Nested(DefinitionProblemSchema),
                            metadata={"description": "What does not stop a deploy, such as missing translations"})
+    forms = fields.Dict(keys=fields.String(), values=fields.Dict(
+        keys=fields.String(), values=fields.String(validate=validate.OneOf(["bundle", "folder", "version", "shared"]))),
+        metadata={"description": "The forms each new version carries and where each came from: bundle (these files), "
+                                 "version (the process's deployed version) or shared (another process's)",
+                  "example": {"callback": {"callback_result": "bundle"}}})
 
 
 # -- tasks -------------------------------------------------------------------------------------------
