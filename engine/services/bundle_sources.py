@@ -115,3 +115,21 @@ def with_bpmn_using_forms(session: Session, files: Files) -> Files:
                 extra.setdefault(stored.name, stored.text.encode("utf-8"))
     return [*files, *sorted(extra.items())]
 
+
+
+def bundle_old_versions(session: Session, forms_dir: Path) -> int:
+    """Give versions deployed before forms were bundled (``forms`` NULL, before migration 0010) the forms their BPMN
+    names, from the forms folder, so no server reads that folder for them again; return how many were bundled."""
+    from engine.definitions.documents import read_document
+    from engine.services.bundles import keys_used
+
+    rows = list(session.scalars(select(ProcessDefinition).options(undefer(ProcessDefinition.source))
+                                .where(ProcessDefinition.forms.is_(None))))
+    if not rows:
+        return 0
+    folder, _problems = _folder_forms(forms_dir)
+    for row in rows:
+        keys = keys_used([read_document(f"{row.process_key}.bpmn", row.source.encode("utf-8"), 1 << 30)])
+        row.forms = {key: {"schema": folder[key].schema, "ui": folder[key].ui} for key in sorted(keys) if key in folder}
+    session.flush()
+    return len(rows)

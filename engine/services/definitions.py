@@ -23,7 +23,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.persistence import DefinitionFile, Group, ProcessDefinition
 from engine.runtime import ParsedProcess, ProblemsFound, SourceDocument, parse_documents
 from engine.services import audit
-from engine.services.bundle_sources import FormResolver, process_ids_in, with_bpmn_using_forms
+from engine.services.bundle_sources import FormResolver, bundle_old_versions, process_ids_in, with_bpmn_using_forms
 from engine.services.bundle_sources import available_form_keys as available_form_keys  # where callers import it
 from engine.services.bundles import (
     bundle_digest,
@@ -327,6 +327,7 @@ def deploy_paths(session: Session, paths: list[Path], actor: str = "system") -> 
     from engine.definitions.documents import read_paths
 
     config = context_of(session).config
+    bundle_old_versions(session, config.forms_dir)  # a deploy from disk has the folder at hand: bundle the old ones
     return deploy_files(session, read_paths(paths, config.max_definition_bytes), actor, forms_dir=config.forms_dir)
 
 

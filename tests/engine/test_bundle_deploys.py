@@ -204,3 +204,23 @@ def test_a_version_never_falls_back_to_the_forms_folder(engine: Engine, tmp_path
     (forms / "chase_payment.schema.json").write_text('{"type": "object", "properties": {}}', "utf-8")
     assert engine.form(v1.id, "callback_result").schema == SCHEMA  # type: ignore[union-attr]
     assert engine.form(v1.id, "chase_payment") is None  # not in its bundle: not looked up on the server's disk
+
+
+def test_a_deploy_from_disk_bundles_the_forms_of_versions_deployed_before_bundles(engine: Engine, tmp_path: Path) -> None:
+    from sqlalchemy import null, update
+
+    from engine.persistence import ProcessDefinition
+
+    name, content = bpmn(form="chase_payment")
+    (old,) = deploy(engine, [(name, content), catalogue(), *form("chase_payment")]).deployed
+    with engine.transaction() as session:  # as a version deployed before migration 0010 looks
+        session.execute(update(ProcessDefinition).where(ProcessDefinition.id == old.id).values(forms=null()))
+    folder = tmp_path / "other"
+    folder.mkdir()
+    (folder / "second_call.bpmn").write_text(BPMN.format(name="二次回电", form="chase_payment")
+                                             .replace('id="callback"', 'id="second_call"'), "utf-8")
+    engine.deploy([folder], actor="designer")
+    with engine.transaction() as session:
+        stored = session.get(ProcessDefinition, old.id).forms
+    shipped = json.loads((engine.config.forms_dir / "chase_payment.schema.json").read_text("utf-8"))
+    assert stored is not None and stored["chase_payment"]["schema"] == shipped
