@@ -136,3 +136,18 @@ def test_a_second_inquiry_while_tracking_starts_no_second_tracking(engine: Engin
     ask(engine, instance_id, "rep")
     assert tracking_tasks(engine, instance_id) == [("track_cargo", "cs_assistant", sh(2026, 3, 2, 11, 0))]
     assert [e for e, _k, _d in timers(engine, instance_id)].count("tracking_missed") == 1
+
+
+def test_a_withdrawn_order_is_not_tracked_any_more(engine: Engine, clock: ManualClock) -> None:
+    from tests.processes.test_order_plan import start
+
+    instance_id = start(engine)
+    (check,) = engine.tasks(instance_id=instance_id)
+    engine.complete(check.id, {"in_scope": False, "data_complete": True}, "assistant")
+    clock.set(sh(2026, 3, 2, 9, 30))
+    ask(engine, instance_id)
+    assert tracking_tasks(engine, instance_id) == [("track_cargo", "cs_assistant", sh(2026, 3, 2, 11, 0))]
+    (clarify,) = [t for t in engine.tasks(instance_id=instance_id) if t.element_id == "clarify_with_customer"]
+    engine.complete(clarify.id, {"clarification_outcome": "withdrawn", "customer_reply": "cancelled"}, "assistant")
+    assert engine.tasks(instance_id=instance_id) == [] and timers(engine, instance_id) == []
+    assert engine.instance(instance_id).status == "completed"
