@@ -119,8 +119,8 @@ def test_complete_refuses_strangers_and_completed_tasks(api_as, web_engine, comp
 def test_a_lost_optimistic_lock_race_is_a_409(api_as, web_engine, complaint, monkeypatch):
     real_load = task_service.load_instance
 
-    def load_then_someone_else_saves(session, instance_id):
-        loaded = real_load(session, instance_id)
+    def load_then_someone_else_saves(session, instance_id, **options):
+        loaded = real_load(session, instance_id, **options)
         session.execute(update(ProcessInstance).where(ProcessInstance.id == instance_id)
                         .values(version=ProcessInstance.version + 1).execution_options(synchronize_session=False))
         return loaded
