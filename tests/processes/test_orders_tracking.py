@@ -151,3 +151,13 @@ def test_a_withdrawn_order_is_not_tracked_any_more(engine: Engine, clock: Manual
     engine.complete(clarify.id, {"clarification_outcome": "withdrawn", "customer_reply": "cancelled"}, "assistant")
     assert engine.tasks(instance_id=instance_id) == [] and timers(engine, instance_id) == []
     assert engine.instance(instance_id).status == "completed"
+
+
+def test_the_inquiry_as_a_message_correlated_by_order_no(engine: Engine, clock: ManualClock) -> None:
+    instance_id = dispatched(engine)
+    clock.set(sh(2026, 3, 2, 13, 0))
+    assert engine.message("cargo_inquiry", {"business_key": "SO-7781"}, INQUIRY, actor="rep") == [instance_id]
+    assert tracking_tasks(engine, instance_id) == [("track_cargo", "cs_assistant", sh(2026, 3, 2, 16, 0))]
+    data = engine.instance(instance_id).data
+    assert data is not None and data["inquiry_note"] == INQUIRY["inquiry_note"] and data["tracking_slots"] == [
+        "11:00", "16:00"]
