@@ -72,9 +72,11 @@ def list_calls(since: datetime | None, until: datetime | None, outcome: str | No
     if as_json:
         emit_json([c.to_json() for c in rows])
         return
+    local = ZoneInfo(zone)
     for c in rows:
-        returned = "" if not c.missed else f"\treturned {c.returned_at.isoformat()}" if c.returned_at else "\tnot returned"
-        click.echo(f"{c.id}\t{c.at.isoformat()}\t{c.caller}\t{c.outcome}\t{c.agent or '-'}{returned}")
+        returned = ("" if not c.missed else f"\treturned {c.returned_at.astimezone(local).isoformat()}" if c.returned_at
+                    else "\tnot returned")
+        click.echo(f"{c.id}\t{c.at.astimezone(local).isoformat()}\t{c.caller}\t{c.outcome}\t{c.agent or '-'}{returned}")
 
 
 @calls.command("rate", help="Print the 接通率 (answered / total, target 95%) of the last DAYS days.")
