@@ -36,7 +36,7 @@ from engine.services import (
     messages,
     migration,
     notifications,  # its before-commit hook writes the notification outbox
-    survey_processes,  # its before-commit hook opens post-order questionnaires and asks for return visits
+    survey_processes,  # noqa: F401 - its before-commit hook opens post-order questionnaires and asks for return visits
     task_operations,
     task_returns,
     tasks,
@@ -177,9 +177,9 @@ class Engine:
         upgrade(self.db)
         return self._tx(users.ensure_groups)
 
-    def deploy(self, paths: list[str | Path], actor: str = "system") -> DeployResult:
-        """Deploy BPMN/DMN files or directories."""
-        return self._tx(definitions.deploy_paths, [Path(p) for p in paths], actor)
+    def deploy(self, paths: list[str | Path], actor: str = "system", *, keep_site_changes: bool = False) -> DeployResult:
+        """Deploy BPMN/DMN files or directories (``keep_site_changes``: see ``definitions.deploy_files``)."""
+        return self._tx(definitions.deploy_paths, [Path(p) for p in paths], actor, keep_site_changes=keep_site_changes)
 
     def start(self, process_key: str, data: dict[str, Any] | None = None, actor: str = "system",
               business_key: str | None = None) -> InstanceView:

@@ -118,11 +118,21 @@ def validate(paths: tuple[Path, ...], as_json: bool, lang: str | None) -> None:
 def deploy(paths: tuple[Path, ...], shipped: bool, actor: str, as_json: bool, lang: str | None) -> None:
     """Deploy definitions."""
     from engine.config import SHIPPED_PROCESSES
+    from engine.services.views import DeployResult
 
     _remember_language(lang)
     if not paths and not shipped:
         raise click.UsageError("give files or directories to deploy, or --shipped")
-    result = build_engine().deploy([*paths, *([SHIPPED_PROCESSES] if shipped else [])], actor=actor)
+    engine = build_engine()
+    # The shipped processes are deployed on every `make run`: a process a designer has changed since keeps the
+    # designer's version (with a warning) instead of going back to the shipped file.
+    result = engine.deploy([SHIPPED_PROCESSES], actor=actor, keep_site_changes=True) if shipped else None
+    if paths:
+        given = engine.deploy(list(paths), actor=actor)
+        result = given if result is None else DeployResult(
+            result.deployed + given.deployed, result.unchanged + given.unchanged, result.warnings + given.warnings,
+            {**result.forms, **given.forms})
+    assert result is not None
     if as_json:
         emit_json(result.to_json())
         return

@@ -66,6 +66,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "catalogue_not_json": ("the translation catalogue is not valid UTF-8 JSON: {detail}",
                            "翻译目录不是有效的 UTF-8 JSON：{detail}"),
     "catalogue_shape": ("translation catalogue: {detail}", "翻译目录：{detail}"),
+    "shipped_kept": ("kept version {version} of {process}, deployed by {by}: it replaced this shipped file, which is "
+                     "deployed already; deploy the file by name to go back to it",
+                     "保留 {process} 的第 {version} 版（{by} 部署）：它替换了这份已部署过的出厂文件；如需恢复出厂版本，请按文件名部署该文件"),
     "catalogue_orphan": ("translation catalogue without its BPMN file {bpmn}; deploy them together",
                          "翻译目录缺少对应的 BPMN 文件 {bpmn}；请一并部署"),
     "catalogue_missing": ("no translation catalogue {catalogue}: names are shown as written in every language; add one "

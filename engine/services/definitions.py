@@ -204,11 +204,14 @@ def _stored_catalogues(session: Session, bpmn_names: set[str]) -> dict[str, Cata
     return found
 
 
-def _store_catalogue(session: Session, catalogue_file: str, content: bytes, actor: str) -> None:
+def _store_catalogue(session: Session, catalogue_file: str, content: bytes, actor: str, *,
+                     keep_site_changes: bool = False) -> None:
     text = content.decode("utf-8")
     sha = hashlib.sha256(content).hexdigest()
     latest = _latest_file(session, catalogue_file)
     if latest is not None and latest.sha256 == sha:
+        return
+    if keep_site_changes and latest is not None and _replaced_file(session, catalogue_file, sha) is not None:
         return
     session.add(DefinitionFile(name=catalogue_file, kind="i18n", version=(latest.version + 1) if latest else 1, sha256=sha,
                                text=text, deployed_by=actor, deployed_at=now(session), undeployed=False))
@@ -220,12 +223,21 @@ def group_names(session: Session) -> dict[str, tuple[str, str]]:
     return {g.id: (g.name_en, g.name_zh) for g in session.scalars(select(Group))}
 
 
-def _store_file(session: Session, doc: SourceDocument, actor: str) -> DefinitionFile:
+def _replaced_file(session: Session, name: str, sha: str) -> DefinitionFile | None:
+    """Return an earlier stored version of file ``name`` with content ``sha`` that a later version replaced."""
+    return session.scalar(select(DefinitionFile).where(DefinitionFile.name == name, DefinitionFile.sha256 == sha)
+                          .order_by(DefinitionFile.version.desc()).limit(1))
+
+
+def _store_file(session: Session, doc: SourceDocument, actor: str, *, keep_site_changes: bool = False) -> DefinitionFile:
     sha = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
     latest = session.scalar(select(DefinitionFile).where(DefinitionFile.name == doc.filename)
                             .order_by(DefinitionFile.version.desc()).limit(1))
     if latest is not None and latest.sha256 == sha and not latest.undeployed:
         return latest
+    replaced = _replaced_file(session, doc.filename, sha) if keep_site_changes and latest is not None else None
+    if replaced is not None and latest is not None and not latest.undeployed:
+        return replaced  # a designer deployed a newer version of this shipped file: it stays the current one
     row = DefinitionFile(name=doc.filename, kind=doc.kind, version=(latest.version + 1) if latest else 1, sha256=sha,
                          text=doc.text, deployed_by=actor, deployed_at=now(session), undeployed=False)
     session.add(row)
@@ -234,11 +246,14 @@ def _store_file(session: Session, doc: SourceDocument, actor: str) -> Definition
 
 
 def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = "system", *,
-                 forms_dir: Path | None = None) -> DeployResult:
+                 forms_dir: Path | None = None, keep_site_changes: bool = False) -> DeployResult:
     """Validate and deploy a bundle; unchanged processes stay as they are, changed ones get version N+1.
 
     ``files`` holds BPMN/DMN files, catalogues and forms. A form the processes use but the files do not carry comes
     from ``forms_dir`` (deploys from disk only) or else from the process's latest deployed version.
+    ``keep_site_changes`` (the shipped processes, deployed on every ``make run``): a process or file whose content
+    was deployed before and has since been replaced by a newer version (a designer's) keeps that newer version, with
+    a warning, instead of going back to the shipped one.
     """
     ctx = context_of(session)
     files = with_bpmn_using_forms(session, _with_stored_bpmn(session, files))
@@ -255,10 +270,11 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
     _definitions, catalogues, _problems = split_catalogues(files)
     catalogues = {**_stored_catalogues(session, {d.filename for d in documents} - set(catalogues)), **catalogues}
     by_name = {d.filename: d for d in documents}
-    file_rows = {d.filename: _store_file(session, d, actor) for d in given}
+    file_rows = {d.filename: _store_file(session, d, actor, keep_site_changes=keep_site_changes) for d in given}
     for name, content in files:
         if name.lower().endswith(".i18n.json"):
-            _store_catalogue(session, name, content, actor)
+            _store_catalogue(session, name, content, actor, keep_site_changes=keep_site_changes)
+    kept: list[Problem] = []
     deployed, unchanged = [], []
     form_origins: dict[str, dict[str, str]] = {}
     for process_id, process in sorted(parsed.items()):
@@ -276,6 +292,11 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
             ProcessDefinition.process_key == process_id, ProcessDefinition.is_latest.is_(True)))
         if latest is not None and latest.sha256 == sha and latest.active:
             unchanged.append(definition_view(latest))
+            continue
+        if keep_site_changes and latest is not None and latest.active and _deployed_before(session, process_id, sha):
+            unchanged.append(definition_view(latest))
+            kept.append(plain_problem(doc.filename, None, "shipped_kept", process=process_id, version=latest.version,
+                                      by=latest.deployed_by))
             continue
         file_row = file_rows.get(doc.filename) or _store_file(session, doc, actor)
         if latest is not None:
@@ -295,8 +316,13 @@ def deploy_files(session: Session, files: list[tuple[str, bytes]], actor: str = 
                      data={"version": row.version, "sha256": sha, "file": doc.filename, "definition_id": row.id})
         deployed.append(definition_view(row))
         form_origins[process_id] = {key: origins[key][1] for key in sorted(forms)}
-    warnings = translation_warnings(given, catalogues) + unused_form_warnings(given_forms, documents)
+    warnings = kept + translation_warnings(given, catalogues) + unused_form_warnings(given_forms, documents)
     return DeployResult(deployed, unchanged, warnings, form_origins)
+
+
+def _deployed_before(session: Session, process_key: str, sha: str) -> bool:
+    return session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_key == process_key,
+                                                             ProcessDefinition.sha256 == sha).limit(1)) is not None
 
 
 def _version_documents(process: ParsedProcess, parsed: dict[str, ParsedProcess],
@@ -322,13 +348,15 @@ def _element_info(
     return merged
 
 
-def deploy_paths(session: Session, paths: list[Path], actor: str = "system") -> DeployResult:
+def deploy_paths(session: Session, paths: list[Path], actor: str = "system", *,
+                 keep_site_changes: bool = False) -> DeployResult:
     """Deploy files, folders and zip bundles from disk; forms they do not carry may come from the forms folder."""
     from engine.definitions.documents import read_paths
 
     config = context_of(session).config
     bundle_old_versions(session, config.forms_dir)  # a deploy from disk has the folder at hand: bundle the old ones
-    return deploy_files(session, read_paths(paths, config.max_definition_bytes), actor, forms_dir=config.forms_dir)
+    return deploy_files(session, read_paths(paths, config.max_definition_bytes), actor, forms_dir=config.forms_dir,
+                        keep_site_changes=keep_site_changes)
 
 
 def list_definitions(session: Session, *, latest_only: bool = False) -> list[DefinitionView]:
