@@ -50,16 +50,18 @@ def test_secret_key_is_persisted_privately(tmp_path):
 
 
 def test_every_route_declares_who_may_use_it(app: Flask):
-    unguarded, methods = [], set()
+    unguarded, page_methods, api_methods = [], set(), set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
         view = app.view_functions[rule.endpoint]
         if not hasattr(view, "required_groups"):
             unguarded.append(rule.rule)
-        methods |= set(rule.methods or ())
+        (api_methods if rule.rule.startswith("/api/") else page_methods).update(rule.methods or ())
     assert unguarded == []
-    assert methods <= {"GET", "HEAD", "OPTIONS", "POST"}
+    # Pages change things by POST only (forms, CSRF); the token-only API also replaces and removes (drafts).
+    assert page_methods <= {"GET", "HEAD", "OPTIONS", "POST"}
+    assert api_methods <= {"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE"}
     from web.api import resource_blueprints
 
     # Only the API is exempt: it accepts bearer tokens alone and ignores the session cookie.
