@@ -198,3 +198,27 @@ def test_a_failing_deferred_write_rolls_the_whole_command_back(engine: Engine) -
         assert session.scalar(select(func.count()).select_from(Notification).where(Notification.id == "n" * 32)) == 0
     assert "data_changed" not in [e.type for e in engine.history(started.id)]
     assert engine.verify_audit().ok
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_commit_time_writes_go_out_in_one_pipeline(pg_engine: Engine) -> None:
+    """The outbox's and the audit chain's writes are pipelined (one wait); the reads before them are not."""
+    deploy_fixture(pg_engine, "gateways.bpmn")
+    started = pg_engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep")
+    task = pg_engine.tasks(instance_id=started.id)[0]
+    pg_engine.claim(task.id, "rep")
+    seen: list[tuple[str, bool]] = []
+
+    def before(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append((" ".join(statement.split()[:3]), conn.connection.driver_connection.pgconn.pipeline_status != 0))
+
+    event.listen(pg_engine.db, "before_cursor_execute", before)
+    try:
+        pg_engine.complete(task.id, {}, "rep")
+    finally:
+        event.remove(pg_engine.db, "before_cursor_execute", before)
+    piped = [s for s, in_pipeline in seen if in_pipeline]
+    assert piped == ["INSERT INTO notification", "INSERT INTO audit_event", "UPDATE audit_chain_head SET"], seen
+    assert not [s for s, in_pipeline in seen if not in_pipeline and s.startswith(("INSERT INTO audit", "INSERT INTO notif"))]
+    assert pg_engine.verify_audit().ok
+    assert [n.kind for n in pg_engine.notifications("rep2")][:1] == ["task_available"]
