@@ -39,7 +39,8 @@ def resource_blueprints() -> list[Any]:
     return [users.me_blp, tasks.blp, instances.blp, instance_actions.blp, attachments.blp, messages.blp,
             external_tasks.blp, definitions.blp, drafts.blp, operations.timers_blp,
             notifications.blp, reports.blp,
-            operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, calls.blp, questionnaires.blp, users.users_blp, users.groups_blp, users.tokens_blp]
+            operations.incidents_blp, calendar.blp, customers.customers_blp, customers.contracts_blp, calls.blp,
+            questionnaires.blp, users.users_blp, users.groups_blp, users.tokens_blp]
 
 
 def init_app(app: Flask) -> None:
