@@ -92,6 +92,7 @@ def test_chinese_labels_after_switching(live_server, chromium, work, screenshots
     assert page.locator("table.inbox th").first.inner_text() == "任务"
     page.screenshot(path=str(screenshots / "inbox-zh.png"), full_page=True)
     page.locator("tr", has_text="ORD-0990").get_by_role("link").first.click()
+    page.wait_for_url(f"{base}/tasks/**")  # count() does not wait: be on the task page first
     assert page.get_by_text("处理结果").count() >= 1  # the form's own Chinese label
     assert page.get_by_role("button", name="认领").count() == 1
     page.screenshot(path=str(screenshots / "task-zh.png"), full_page=True)
