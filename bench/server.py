@@ -155,8 +155,15 @@ class HttpClient:
         sent = dict(headers or {})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        self.conn.request(method, path, body=body, headers=sent)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=body, headers=sent)
+            response = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed a kept-alive connection that sat idle past its keep-alive time (e.g. while the
+            # benchmark filled the database): nothing was answered, so send it once more on a new connection.
+            self.conn.close()
+            self.conn.request(method, path, body=body, headers=sent)
+            response = self.conn.getresponse()
         reply = Reply(response.status, response.headers, response.read())
         self._keep_cookies(reply.headers)
         return reply

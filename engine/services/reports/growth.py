@@ -45,7 +45,7 @@ class Revenue:
 def parse_month(value: Any) -> tuple[int, int]:
     """Return (year, month) of a ``YYYY-MM`` text or a date, or raise InvalidInput naming the value."""
     if isinstance(value, date):
-        return value.year, value.month
+        return check_year(value.year), value.month
     match = MONTH.match(str(value or "").strip())
     if match is None:
         raise InvalidInput(f"month must be YYYY-MM (e.g. 2026-03), not {value!r}")
