@@ -39,6 +39,11 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# Waiting timers whose due time rests on a provisional calendar year (the calendar notice counts them): few rows.
+Index("ix_timer_provisional", Timer.status, postgresql_where=Timer.due_at_provisional.is_(True),
+      sqlite_where=Timer.due_at_provisional.is_(True))
+
+
 class Incident(Base):
     """A timer, job or external task that kept failing; an operator retries or resolves it."""
 
