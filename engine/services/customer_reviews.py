@@ -11,9 +11,7 @@ once per key in ``register_start``; the figures a person decides on are computed
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,17 +19,17 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput
 from engine.persistence import Customer, HumanTask
 from engine.services import audit
-from engine.services.context import context_of, now
+from engine.services.context import now
 from engine.services.customers import customer_view, find_customer
 from engine.services.grading import grading_figures, parse_quarter, previous_quarter, record_grade_change
 from engine.services.register_processes import (
     ACTOR,
-    CATCH_UP_DAYS,
-    SETTLEMENT_AT,
     _deployed,
     _start_once,
-    first_working_day,
+    active_customers,
     settlement_period,
+    start_per_customer,
+    start_window,
 )
 from engine.services.reports.growth import business_growth, parse_month
 
@@ -43,39 +41,23 @@ REVIEW_FIGURES = "register.review_figures"
 QUARTER_MONTHS = (1, 4, 7, 10)
 
 
-def _opening_day(session: Session) -> datetime | None:
-    """Return local now when it lies within the catch-up window from 09:00 of this month's first working day."""
-    zone = ZoneInfo(context_of(session).config.timezone)
-    local = now(session).astimezone(zone)
-    first = first_working_day(session, local.year, local.month)
-    if local < datetime.combine(first, SETTLEMENT_AT, zone) or local.date() > first + timedelta(days=CATCH_UP_DAYS):
-        return None
-    return local
-
-
 def start_quarterly_gradings(session: Session) -> list[int]:
     """From 09:00 on a quarter's first working day (5 days' catch-up), start each active customer's grading of the
     quarter before, once; return the new instance ids."""
     if not _deployed(session, GRADING):
         return []
-    local = _opening_day(session)
-    if local is None or local.month not in QUARTER_MONTHS:
+    local = start_window(session, QUARTER_MONTHS)
+    if local is None:
         return []
     quarter = previous_quarter(local.date())
-    started = []
-    for customer in session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.name)):
-        new = _start_once(session, GRADING, f"{quarter}:{customer.id}", {"customer": customer.name, "quarter": quarter},
-                          f"{customer.name} {quarter}")
-        if new is not None:
-            started.append(new)
-    return started
+    return start_per_customer(session, GRADING, active_customers(session), "quarter", lambda _customer: quarter)
 
 
 def start_monthly_review(session: Session) -> list[int]:
     """From 09:00 on the month's first working day (5 days' catch-up), start the review of the month before, once."""
     if not _deployed(session, REVIEW):
         return []
-    local = _opening_day(session)
+    local = start_window(session)
     if local is None:
         return []
     month = settlement_period(local.date())

@@ -9,7 +9,7 @@ workers. The worker runs :func:`run_register_jobs` each pass; every start is its
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,16 +83,41 @@ def start_monthly_settlements(session: Session) -> list[int]:
     settlement of the month before, once; return the new instance ids."""
     if not _deployed(session, SETTLEMENT):
         return []
-    zone = ZoneInfo(context_of(session).config.timezone)
-    local = now(session).astimezone(zone)
-    first = first_working_day(session, local.year, local.month)
-    opens = datetime.combine(first, SETTLEMENT_AT, zone)
-    if local < opens or local.date() > first + timedelta(days=CATCH_UP_DAYS):
+    local = start_window(session)
+    if local is None:
         return []
     period = settlement_period(local.date())
+    return start_per_customer(session, SETTLEMENT, active_customers(session), "period", lambda _customer: period)
+
+
+def start_window(session: Session, months: Collection[int] | None = None) -> datetime | None:
+    """Return local now when it lies between 09:00 of this month's first working day and ``CATCH_UP_DAYS`` after it
+    (and this month is one of ``months``, when given): when the register's monthly, quarterly and yearly starts run."""
+    zone = ZoneInfo(context_of(session).config.timezone)
+    local = now(session).astimezone(zone)
+    if months is not None and local.month not in months:
+        return None
+    first = first_working_day(session, local.year, local.month)
+    if local < datetime.combine(first, SETTLEMENT_AT, zone) or local.date() > first + timedelta(days=CATCH_UP_DAYS):
+        return None
+    return local
+
+
+def active_customers(session: Session) -> list[Customer]:
+    """Return the register's active customers by name."""
+    return list(session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.name)))
+
+
+def start_per_customer(session: Session, process_key: str, customers: Iterable[Customer], field: str,
+                       period_of: Callable[[Customer], str | None]) -> list[int]:
+    """Start ``process_key`` once per customer and period (``period_of`` gives it, None: not this time) with data
+    ``{"customer": name, field: period}`` and business key ``<name> <period>``; return the new instance ids."""
     started = []
-    for customer in session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.name)):
-        new = _start_once(session, SETTLEMENT, f"{period}:{customer.id}", {"customer": customer.name, "period": period},
+    for customer in customers:
+        period = period_of(customer)
+        if period is None:
+            continue
+        new = _start_once(session, process_key, f"{period}:{customer.id}", {"customer": customer.name, field: period},
                           f"{customer.name} {period}")
         if new is not None:
             started.append(new)

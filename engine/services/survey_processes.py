@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.errors import EngineError, InvalidInput
 from engine.persistence import Customer, ProcessInstance, Questionnaire, ReturnVisitRequest
 from engine.services.audit import BUFFER_KEY
-from engine.services.context import CONTEXT_KEY, context_of, now
+from engine.services.context import CONTEXT_KEY
 from engine.services.questionnaire_mail import queue_questionnaire_mail
 from engine.services.questionnaires import (
     ITEM_NAMES,
@@ -34,7 +33,7 @@ from engine.services.questionnaires import (
     request_return_visit,
     store_survey_answers,
 )
-from engine.services.register_processes import _deployed, _start_once, first_working_day
+from engine.services.register_processes import _deployed, active_customers, start_per_customer, start_window
 
 SURVEY_KEY = "satisfaction_survey"
 RECTIFICATION = "survey_rectification"
@@ -45,8 +44,6 @@ PREPARE = "survey.prepare"
 RECORD = "survey.record_results"
 WORKER = "surveys"
 ACTOR = "scheduler"
-START_AT = time(9, 0)
-CATCH_UP_DAYS = 5
 SURVEY_MONTHS = (1, 7)  # key accounts in January and July (the half-year before); everyone else in January (the year)
 VISIT_MONTHS = (1, 4, 7, 10)  # key accounts' quarterly return visit
 VISITED_SEVERITIES = ("complaint", "accident")
@@ -57,14 +54,8 @@ log = logging.getLogger("bpm.surveys")
 
 def _window(session: Session, months: tuple[int, ...]) -> date | None:
     """Return today if it is within the start window of one of ``months`` (09:00 on its first working day + 5 days)."""
-    zone = ZoneInfo(context_of(session).config.timezone)
-    local = now(session).astimezone(zone)
-    if local.month not in months:
-        return None
-    first = first_working_day(session, local.year, local.month)
-    if local < datetime.combine(first, START_AT, zone) or local.date() > first + timedelta(days=CATCH_UP_DAYS):
-        return None
-    return local.date()
+    local = start_window(session, months)
+    return local.date() if local is not None else None
 
 
 def survey_period(today: date, key_account: bool) -> str:
@@ -83,16 +74,9 @@ def start_satisfaction_surveys(session: Session) -> list[int]:
     today = _window(session, SURVEY_MONTHS)
     if today is None:
         return []
-    started = []
-    for customer in session.scalars(select(Customer).where(Customer.active.is_(True)).order_by(Customer.name)):
-        if today.month != 1 and not customer.key_account:
-            continue
-        period = survey_period(today, customer.key_account)
-        new = _start_once(session, SURVEY_KEY, f"{period}:{customer.id}", {"customer": customer.name, "period": period},
-                          f"{customer.name} {period}")
-        if new is not None:
-            started.append(new)
-    return started
+    return start_per_customer(
+        session, SURVEY_KEY, active_customers(session), "period",
+        lambda c: survey_period(today, c.key_account) if today.month == 1 or c.key_account else None)
 
 
 def request_key_account_visits(session: Session) -> int:
