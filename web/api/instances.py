@@ -6,7 +6,10 @@ from typing import Any
 
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
+from sqlalchemy import bindparam, select
 
+from engine.errors import NotFound
+from engine.persistence import ProcessInstance
 from engine.services.audit import instance_history
 from engine.services.instance_actions import may_see_or_act
 from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, start_instance
@@ -35,12 +38,16 @@ blp = ApiBlueprint("instances", __name__, description="Process instances: start,
 INSTANCE = "/<int(min=1, max=2147483647):instance_id>"
 
 
-def visible_instance(instance_id: int) -> InstanceView:
-    """Return the instance (404) if the caller may see it (403), by the instance page's rule."""
-    instance = get_instance(db(), instance_id, with_data=False)
+# Whether an instance exists, without loading its row into the session (every list of an instance's tasks asks).
+_EXISTS = select(ProcessInstance.id).where(ProcessInstance.id == bindparam("instance_id"))
+
+
+def visible_instance(instance_id: int) -> None:
+    """Refuse with 404 if the instance does not exist, with 403 if the caller may not see it (the instance page's rule)."""
+    if db().execute(_EXISTS, {"instance_id": instance_id}).first() is None:
+        raise NotFound(f"instance {instance_id} not found")
     if not in_any(INSTANCE_OVERSEERS) and not may_see_or_act(db(), instance_id, username()):
         abort(403, f"instance {instance_id} is not one you started or take part in")
-    return instance
 
 
 def _start_data(process: StartableProcess, data: dict[str, Any]) -> dict[str, Any]:

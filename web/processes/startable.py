@@ -10,10 +10,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions.start_events import start_event_facts
-from engine.services.definitions import definition_source, list_definitions
+from engine.persistence import ProcessDefinition
+from engine.services.definitions import definition_source, definition_view, list_definitions
 from engine.services.views import DefinitionView
 
 _CACHE: OrderedDict[str, tuple[str | None, str | None, bool]] = OrderedDict()
@@ -62,11 +64,14 @@ def startable_processes(session: Session, groups: frozenset[str]) -> list[Starta
 
 
 def find_process(session: Session, process_key: str) -> StartableProcess | None:
-    """Return the latest version of ``process_key`` with its start facts, or None."""
-    for definition in list_definitions(session, latest_only=True):
-        if definition.process_key == process_key:
-            return StartableProcess(definition, *_facts(session, definition))
-    return None
+    """Return the latest version of ``process_key`` with its start facts, or None (reads that one definition only)."""
+    row = session.scalars(select(ProcessDefinition)
+                          .where(ProcessDefinition.process_key == process_key, ProcessDefinition.is_latest.is_(True))
+                          .order_by(ProcessDefinition.version).limit(1)).first()
+    if row is None:
+        return None
+    definition = definition_view(row)
+    return StartableProcess(definition, *_facts(session, definition))
 
 
 def may_start(process: StartableProcess, groups: frozenset[str]) -> bool:
