@@ -78,7 +78,7 @@ def run(ctx: Context) -> list[Table]:
         server_label = _backend_run(ctx, backend, raw, throughput, latency)
     throughput.notes += [
         f"Server: {server_label} (as `bpm serve` runs it, no access log), a subprocess serving a fresh database; "
-        "sync workers close the connection after each response, so every request opens a new TCP connection.",
+        "its gthread workers keep each client's connection open between requests (keep-alive).",
         "One instance is 11 requests: POST /api/v1/instances, 4 × GET /api/v1/tasks?instance_id=…, 3 × "
         "POST /api/v1/tasks/{id}/claim and 3 × POST /api/v1/tasks/{id}/complete; half take the head-approval branch.",
         f"Clients are threads in the benchmark process (one connection each), running instances back to back; "
