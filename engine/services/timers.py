@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, bindparam, delete, func, or_, select, text, update
+from sqlalchemy.orm import Session, undefer
 
 from engine.clock import clock_at
 from engine.errors import Conflict, NotFound
@@ -83,23 +83,34 @@ def unschedule_start_timers(session: Session, process_key: str) -> None:
     session.execute(delete(Timer).where(Timer.process_key == process_key, Timer.instance_id.is_(None)))
 
 
+# Statements of the fire path, built once (building a select per call costs more than running it).
+_DUE = (
+    select(Timer.id)
+    .where(Timer.status == "waiting", Timer.run_at <= bindparam("at"),
+           or_(Timer.lock_expires_at.is_(None), Timer.lock_expires_at < bindparam("at")))
+    .order_by(Timer.run_at)
+    .limit(bindparam("limit", type_=Integer))
+)
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+_LEASE = (update(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
+          .values(lock_owner=bindparam("owner"), lock_expires_at=bindparam("until"))
+          .execution_options(synchronize_session=False))
+# The leased timer with its instance, workflow document included (the worker rarely has it cached: one read, not two).
+_TIMER_WITH_INSTANCE = (
+    select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+    .where(Timer.id == bindparam("timer_id")).options(undefer(ProcessInstance.state))
+)
+_TIMER_WITH_INSTANCE_LOCKED = _TIMER_WITH_INSTANCE.with_for_update(of=Timer)
+_RETURN_LEASE = update(Timer).where(Timer.id == bindparam("timer_id")).values(lock_owner=None, lock_expires_at=None)
+
+
 def acquire_due_timers(session: Session, owner: str, *, limit: int = 100, lease_s: float = 60.0) -> list[int]:
     """Lease up to ``limit`` due timers to ``owner`` (SKIP LOCKED on PostgreSQL) and return their ids."""
     at = now(session)
-    stmt = (
-        select(Timer.id)
-        .where(Timer.status == "waiting", Timer.run_at <= at,
-               or_(Timer.lock_expires_at.is_(None), Timer.lock_expires_at < at))
-        .order_by(Timer.run_at)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.scalars(stmt))
+    stmt = _DUE_SKIP_LOCKED if session.get_bind().dialect.name == "postgresql" else _DUE
+    ids = list(session.scalars(stmt, {"at": at, "limit": limit}))
     if ids:
-        session.execute(update(Timer).where(Timer.id.in_(ids))
-                        .values(lock_owner=owner, lock_expires_at=at + timedelta(seconds=lease_s)))
-        session.flush()
+        session.execute(_LEASE, {"ids": ids, "owner": owner, "until": at + timedelta(seconds=lease_s)})
     return ids
 
 
@@ -129,11 +140,8 @@ def next_timer_at(session: Session) -> datetime | None:
 
 def _locked_timer(session: Session, timer_id: int, owner: str | None) -> tuple[Timer | None, ProcessInstance | None]:
     """Read (on PostgreSQL: lock) a leased timer with its instance in one statement; None if it is not ours to fire."""
-    stmt = (select(Timer, ProcessInstance).outerjoin(ProcessInstance, ProcessInstance.id == Timer.instance_id)
-            .where(Timer.id == timer_id))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Timer)
-    found = session.execute(stmt).first()
+    stmt = _TIMER_WITH_INSTANCE_LOCKED if session.get_bind().dialect.name == "postgresql" else _TIMER_WITH_INSTANCE
+    found = session.execute(stmt, {"timer_id": timer_id}).first()
     row, instance = (found[0], found[1]) if found is not None else (None, None)
     if row is None or row.status != "waiting":
         return None, None
@@ -165,7 +173,7 @@ def fire_timer(session: Session, timer_id: int, owner: str | None = None) -> Fir
         return FireResult(timer_id, instance.id, row.element_id, "skipped")
     save_instance(session, instance, info, run, "scheduler")
     if row.task_id in after:  # still waiting (a cycle's next occurrence): give the lease back; else the save deleted it
-        session.execute(update(Timer).where(Timer.id == timer_id).values(lock_owner=None, lock_expires_at=None))
+        session.execute(_RETURN_LEASE, {"timer_id": timer_id})
     return FireResult(timer_id, instance.id, row.element_id, "fired")
 
 
