@@ -29,6 +29,10 @@ _ADVANCE_HEAD = (update(_HEADS).where(_HEADS.c.chain_key == bindparam("k"))
                  .values(last_seq=bindparam("s"), last_hash=bindparam("h")))
 _LOCK_HEADS = (select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash)
                .where(_HEADS.c.chain_key.in_(bindparam("keys", expanding=True))).order_by(_HEADS.c.chain_key).with_for_update())
+# Most commands touch one chain: a plain equality, with no IN list to render per call.
+_LOCK_HEAD = (select(_HEADS.c.chain_key, _HEADS.c.last_seq, _HEADS.c.last_hash)
+              .where(_HEADS.c.chain_key == bindparam("key")).with_for_update())
+_INSERT_EVENTS = insert(_EVENTS).inline()
 BUFFER_KEY = "bpm_audit_buffer"
 NEW_CHAINS_KEY = "bpm_audit_new_chains"
 
@@ -98,12 +102,18 @@ def _lock_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]
     """Lock the heads of ``keys`` (in key order, so two commands never wait on each other in a circle)."""
     if not keys:
         return {}
-    heads = {k: (s, h) for k, s, h in session.execute(_LOCK_HEADS, {"keys": keys})}
+    heads = {k: (s, h) for k, s, h in _read_heads(session, keys)}
     missing = [k for k in keys if k not in heads]
     if missing:
         _upsert_missing(session, missing)
-        heads.update({k: (s, h) for k, s, h in session.execute(_LOCK_HEADS, {"keys": missing})})
+        heads.update({k: (s, h) for k, s, h in _read_heads(session, missing)})
     return heads
+
+
+def _read_heads(session: Session, keys: list[int]) -> Any:
+    if len(keys) == 1:
+        return session.execute(_LOCK_HEAD, {"key": keys[0]})
+    return session.execute(_LOCK_HEADS, {"keys": keys})
 
 
 def new_chain(session: Session, instance_id: int) -> None:
@@ -150,7 +160,7 @@ def flush_audit(session: Session) -> None:
             heads = {**start, **_lock_heads(session, taken)}
             rows = _chain(buffered, heads)
         heads = {k: v for k, v in heads.items() if k not in inserted}
-    defer(session, insert(_EVENTS).inline(), rows)
+    defer(session, _INSERT_EVENTS, rows)
     if heads:
         defer(session, _ADVANCE_HEAD, [{"k": k, "s": s, "h": h} for k, (s, h) in heads.items()])
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from engine.definitions.forms import FormDefinition, validate_submission
 from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, InstanceCopy, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
+from engine.runtime import InstanceRun
 from engine.services import audit
 from engine.services.context import context_of, local_today, now, plain
 from engine.services.definitions import definition_source
@@ -23,16 +24,17 @@ from engine.services.users import groups_of
 from engine.services.views import InstanceView, TimerView
 from engine.services.worklist import like_pattern
 
+_INSERT_INSTANCE = insert(cast(Table, ProcessInstance.__table__)).returning(ProcessInstance.__table__.c.id)
+_LATEST_ID = select(ProcessDefinition.id).where(ProcessDefinition.process_key == bindparam("key"),
+                                                ProcessDefinition.is_latest.is_(True), ProcessDefinition.active.is_(True))
 
-def latest_definition(session: Session, process_key: str) -> ProcessDefinition:
-    """Return the latest active version of a process or raise NotFound."""
-    row = session.scalar(
-        select(ProcessDefinition).where(ProcessDefinition.process_key == process_key, ProcessDefinition.is_latest.is_(True),
-                                        ProcessDefinition.active.is_(True))
-    )
-    if row is None:
+
+def latest_definition_id(session: Session, process_key: str) -> int:
+    """Return the id of the latest active version of a process or raise NotFound (a statement built once: every start asks)."""
+    found = session.scalar(_LATEST_ID, {"key": process_key})
+    if found is None:
         raise NotFound(f"no deployed process with key {process_key!r}")
-    return row
+    return int(found)
 
 
 def instance_view(row: ProcessInstance, **extra: Any) -> InstanceView:
@@ -87,17 +89,19 @@ def business_key_of(form: FormDefinition | None, data: dict[str, Any]) -> str | 
 def start_instance(
     session: Session, process_key: str, data: dict[str, Any] | None = None, actor: str = "system",
     business_key: str | None = None, *, definition_id: int | None = None, start_form: bool = True,
+    with_data: bool = False,
 ) -> InstanceView:
     """Start an instance of the latest version (checked against its start form) and run it to its first wait state.
 
     ``start_form=False`` is for starts that do not enter by the plain start event (a timer start event).
+    ``with_data``: return the view ``get_instance`` would (data, open tasks, timers), from the workflow in hand.
     """
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("start data must be a JSON object")
     if business_key is not None and (not isinstance(business_key, str) or len(business_key) > 255):
         raise InvalidInput("business key must be a string of at most 255 characters")
     if definition_id is None:
-        definition_id = latest_definition(session, process_key).id
+        definition_id = latest_definition_id(session, process_key)
     info = definition_info(session, definition_id)
     if start_form:
         data = check_start_data(session, definition_id, info.process_key, dict(data or {}))
@@ -107,19 +111,21 @@ def start_instance(
     ctx = context_of(session)
     at = now(session)
     run = ctx.runtime.new_run(spec_bundle(session, definition_id), dict(data or {}))
-    instance = ProcessInstance(
+    values: dict[str, Any] = dict(
         definition_id=info.id, process_key=info.process_key, definition_version=info.version,
-        business_key=business_key, status="running", state="", summary={}, started_by=actor,
-        started_at=at, updated_at=at,
+        business_key=business_key, status="running", state="", summary={}, version=1, parent_instance_id=None,
+        started_by=actor, started_at=at, updated_at=at, ended_at=None,
     )
+    # One Core INSERT … RETURNING id (no unit-of-work flush); the row object joins the session as if it had been read.
+    instance = ProcessInstance(id=session.execute(_INSERT_INSTANCE, values).scalar_one(), **values)
+    make_transient_to_detached(instance)
     session.add(instance)
-    session.flush()
     audit.new_chain(session, instance.id)
     audit.record(session, "instance_started", actor, instance_id=instance.id, process_key=info.process_key,
                  data={"version": info.version, "business_key": business_key, "data": data or {}})
     run.advance()
     save_instance(session, instance, info, run, actor)
-    return instance_view(instance)
+    return _full_view(session, instance, run) if with_data else instance_view(instance)
 
 
 def timer_view(row: Timer) -> TimerView:
@@ -136,8 +142,12 @@ def get_instance(session: Session, instance_id: int, *, with_data: bool = True) 
             raise NotFound(f"instance {instance_id} not found")
         return instance_view(row)
     row, _info, run = load_instance(session, instance_id, for_update=False)
-    timers = session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.due_at))
-    return instance_view(row, data=run.data(), tasks=list_tasks(session, instance_id=instance_id),
+    return _full_view(session, row, run)
+
+
+def _full_view(session: Session, row: ProcessInstance, run: InstanceRun) -> InstanceView:
+    timers = session.scalars(select(Timer).where(Timer.instance_id == row.id).order_by(Timer.due_at))
+    return instance_view(row, data=run.data(), tasks=list_tasks(session, instance_id=row.id),
                          timers=[timer_view(t) for t in timers])
 
 

@@ -34,6 +34,8 @@ from engine.services.hours import in_working_hours, next_working_morning
 
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _DELIVERIES = cast(Table, NotificationDelivery.__table__)
+_INSERT_NOTIFICATIONS = insert(_NOTIFICATIONS).inline()
+_INSERT_DELIVERIES = insert(_DELIVERIES).inline()
 PLATFORMS = ("wecom", "dingtalk", "feishu")
 # What a notification keeps of its event's data (enough to say it; the rest is in the audit trail).
 _KEPT = ("element_id", "title", "reason", "note", "group", "to_user", "to_group", "step", "deadline", "delegate",
@@ -202,9 +204,9 @@ def write_outbox(session: Session, events: list[dict[str, Any]]) -> int:
         robots.extend((base, g, data) for g in sorted(t.robots))
     deliveries = _email_deliveries(session, rows, at, found) + _robot_deliveries(session, robots, at, found)
     if rows:  # sent with the audit chain's writes at commit (engine/services/deferred_writes.py)
-        defer(session, insert(_NOTIFICATIONS).inline(), rows)
+        defer(session, _INSERT_NOTIFICATIONS, rows)
     if deliveries:
-        defer(session, insert(_DELIVERIES).inline(), deliveries)
+        defer(session, _INSERT_DELIVERIES, deliveries)
     return len(rows)
 
 

@@ -7,10 +7,11 @@ difference in memory and writes only what changed — no extra SELECTs.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import WorkflowError
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessInstance, Timer
@@ -30,6 +31,7 @@ from engine.services.texts import process_texts
 from engine.services.users import get_user, group_names
 
 SCALAR_TYPES = (str, int, bool)
+_INSERT_TASKS = insert(cast(Table, HumanTask.__table__))
 
 
 def _correlation_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +72,8 @@ def sync_projections(
             audit.record(session, "task_cancelled", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key)
     customer = data.get("customer") if isinstance(data.get("customer"), str) else None
     texts = process_texts(session, definition.id)
+    new_tasks: list[dict[str, Any]] = []
+    candidate_rows: list[tuple[str, Any]] = []
     for tid, task in ready.items():
         if tid in known_tasks:
             continue
@@ -84,7 +88,7 @@ def sync_projections(
         if reopened and tid in reopened:
             _reopen_row(session, tid, reopened[tid], people, at, due_at, trace, follow_up_at)
             continue
-        session.add(HumanTask(
+        new_tasks.append(dict(
             id=tid, instance_id=instance.id, process_key=instance.process_key, element_id=task.element_id,
             title=task.title, titles=texts.element_names(task.element_id, task.title),
             candidate_group=people.group, assignee=people.assignee, form_key=task.form_key, status="open",
@@ -93,11 +97,15 @@ def sync_projections(
             created_at=at, due_at=due_at, due_at_provisional=bool(trace and trace.provisional),
             due_calendar_from=trace.first if trace else None, due_calendar_to=trace.last if trace else None,
         ))
-        add_candidate_rows(session, tid, people)
+        candidate_rows.append((tid, people))
         audit.record(session, "task_created", actor, instance_id=instance.id, task_id=tid, process_key=instance.process_key,
                      data={"element_id": task.element_id, "title": task.title, "group": people.group,
                            "candidates": people.as_json(), "assignee": people.assignee,
                            "due_at": due_at.isoformat() if due_at else None})
+    if new_tasks:  # one Core INSERT for them all, no unit of work; their candidate rows (ORM) follow at the flush
+        session.execute(_INSERT_TASKS, new_tasks)
+        for tid, people in candidate_rows:
+            add_candidate_rows(session, tid, people)
     summary["tasks"] = list(ready)
     _record_passes(session, instance, info, run, actor, summary)
 
@@ -143,7 +151,8 @@ def sync_projections(
 
     if customer:
         summary["customer"] = customer
-    instance.summary = summary
+    # Written by save_instance's UPDATE with the state; set as committed so the ORM sees nothing left to flush.
+    set_committed_value(instance, "summary", summary)
 
 
 def _active_user(session: Session, username: str) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, Select, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.definitions.forms import validate_submission
 from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
@@ -22,15 +24,27 @@ from engine.services.candidates import (
 from engine.services.context import local_today, now, plain
 from engine.services.loading import load_instance, require_running, save_instance
 from engine.services.texts import form_of
-from engine.services.users import active_groups, groups_of
+from engine.services.users import ACTOR_ACTIVE, ACTOR_GROUPS, active_groups, groups_from_columns, groups_of
 from engine.services.views import TaskView
 from engine.services.worklist import Worklist, inbox_order
 
 SYSTEM_ACTORS = {"system", "scheduler"}
 
+_TASKS = cast(Table, HumanTask.__table__)
+# The statements of every claim and completion, built once (building one costs more than running it).
+_TASK_BY_ID = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
+# A claim reads the task and its actor's standing in one statement; a completion also reads the instance.
+_TASK_FOR_ACTOR = select(HumanTask, ACTOR_ACTIVE, ACTOR_GROUPS).where(HumanTask.id == bindparam("task_id"))
+_TASK_AND_INSTANCE = (select(HumanTask, ProcessInstance, ACTOR_ACTIVE, ACTOR_GROUPS)
+                      .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                      .where(HumanTask.id == bindparam("task_id")))
+# SET is the parameters given; only a task still open (and for a claim, still unclaimed) is written.
+_WRITE_OPEN_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("pk"), _TASKS.c.status == "open")
+_CLAIM = _WRITE_OPEN_TASK.where(_TASKS.c.assignee.is_(None)).values(assignee=bindparam("actor"))
 
-def task_view(row: HumanTask) -> TaskView:
-    """Turn a human_task row into a TaskView."""
+
+def task_view(row: Any) -> TaskView:
+    """Turn a human_task row (an ORM object or a Core row) into a TaskView."""
     return TaskView(
         id=row.id, instance_id=row.instance_id, process_key=row.process_key, element_id=row.element_id,
         title=row.title, titles=dict(row.titles or {}), owner=row.owner, delegation=row.delegation,
@@ -55,21 +69,30 @@ def list_tasks(
         worklist = Worklist(user, frozenset(groups_of(session, user)), group=group, instance_id=instance_id)
         statement, params = worklist.page(session.get_bind().dialect.name, limit=limit, offset=offset)
         return [task_view(r) for r in session.scalars(statement, params)]
-    stmt = select(HumanTask)
+    params = {"status": status, "user": user, "group": group, "instance_id": instance_id, "limit": limit,
+              "offset": offset, "groups": sorted(groups_of(session, user)) if user else []}
+    statement = _listing(bool(status), bool(user), bool(group), instance_id is not None, limit is not None)
+    return [task_view(r) for r in session.execute(statement, params)]
+
+
+@lru_cache(maxsize=64)
+def _listing(status: bool, user: bool, group: bool, instance: bool, limited: bool) -> Select[Any]:
+    """The task listing of one shape (which filters are set), built once: plain rows of ``human_task``, in inbox order."""
+    c = _TASKS.c
+    stmt = select(_TASKS)
     if status:
-        stmt = stmt.where(HumanTask.status == status)
+        stmt = stmt.where(c.status == bindparam("status"))
     if user:
-        groups = groups_of(session, user)
-        stmt = stmt.where(or_(HumanTask.assignee == user,
-                              (HumanTask.assignee.is_(None)) & (HumanTask.candidate_group.in_(groups))))
+        stmt = stmt.where(or_(c.assignee == bindparam("user"),
+                              c.assignee.is_(None) & c.candidate_group.in_(bindparam("groups", expanding=True))))
     if group:
-        stmt = stmt.where(HumanTask.candidate_group == group)
-    if instance_id is not None:
-        stmt = stmt.where(HumanTask.instance_id == instance_id)
-    stmt = stmt.order_by(*inbox_order(HumanTask))
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
-    return [task_view(r) for r in session.scalars(stmt)]
+        stmt = stmt.where(c.candidate_group == bindparam("group"))
+    if instance:
+        stmt = stmt.where(c.instance_id == bindparam("instance_id"))
+    stmt = stmt.order_by(*inbox_order(c))
+    if limited:
+        stmt = stmt.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    return stmt
 
 
 def get_task(session: Session, task_id: str) -> TaskView:
@@ -79,20 +102,44 @@ def get_task(session: Session, task_id: str) -> TaskView:
 
 def task_row(session: Session, task_id: str) -> HumanTask:
     """Return a task's row, or raise NotFound."""
-    row = session.get(HumanTask, task_id)
+    row = session.execute(_TASK_BY_ID, {"task_id": task_id}).scalar()
     if row is None:
         raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
     return row
+
+
+def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OPEN_TASK, **values: Any) -> None:
+    """Write ``values`` to an open task's row with one Core UPDATE (no unit-of-work flush); the ORM object is told
+    them as committed. A row no longer open (or, for ``_CLAIM``, claimed meanwhile) was changed by someone else: Conflict."""
+    result = session.execute(statement, {**values, "pk": row.id})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"task {row.id} was changed by someone else; reload and try again",
+                       zh=f"任务 {row.id} 已被他人修改，请刷新后重试")
+    for key, value in values.items():
+        set_committed_value(row, "assignee" if key == "actor" else key, value)
 
 
 def require_known_user(session: Session, actor: str) -> set[str]:
     """Return an active user's groups (none for the engine's own actors); raise NotAllowed for anyone else."""
     if actor in SYSTEM_ACTORS:
         return set()
-    groups = active_groups(session, actor)
+    return _known(actor, active_groups(session, actor))
+
+
+def _known(actor: str, groups: set[str] | None) -> set[str]:
+    if actor in SYSTEM_ACTORS:
+        return set()
     if groups is None:
         raise NotAllowed(f"unknown or inactive user {actor!r}", zh=f"用户 {actor!r} 不存在或已停用")
     return groups
+
+
+def _task_for(session: Session, statement: Any, task_id: str, actor: str) -> Any:
+    """Read a task (with what ``statement`` adds) and its actor's groups in one statement; NotFound, NotAllowed."""
+    found = session.execute(statement, {"task_id": task_id, "actor": actor}).first()
+    if found is None:
+        raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
+    return found, _known(actor, groups_from_columns(found.actor_active, found.actor_groups))
 
 
 def require_open(row: HumanTask) -> None:
@@ -112,8 +159,8 @@ def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
 
 def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
     """Assign an unassigned task to ``actor``, who must be in its candidate group."""
-    row = task_row(session, task_id)
-    groups = require_known_user(session, actor)
+    found, groups = _task_for(session, _TASK_FOR_ACTOR, task_id, actor)
+    row = found[0]
     require_open(row)
     if row.assignee == actor:
         return task_view(row)
@@ -123,9 +170,8 @@ def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
     if not is_candidate(row, actor, groups):
         raise NotAllowed(f"{actor} may not claim task {task_id}: it is for {who(row)}",
                          zh=f"{actor} 不能认领任务 {task_id}：它属于 {who(row)}")
-    row.assignee = actor
+    write_open_task(session, row, _CLAIM, actor=actor)
     audit.record(session, "task_claimed", actor, instance_id=row.instance_id, task_id=row.id, process_key=row.process_key)
-    session.flush()
     return task_view(row)
 
 
@@ -180,12 +226,8 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("task data must be a JSON object", zh="任务数据必须是一个 JSON 对象")
     # The task and its instance in one statement: the instance is what the command loads next.
-    found = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                            .where(HumanTask.id == task_id)).first()
-    if found is None:
-        raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
-    row, loaded = found
-    groups = require_known_user(session, actor)
+    found, groups = _task_for(session, _TASK_AND_INSTANCE, task_id, actor)
+    row, loaded = found[0], found[1]
     require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
         whom = f"assigned to {row.assignee}" if row.assignee else f"for {who(row)}"
@@ -199,15 +241,14 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
                        zh=f"任务 {task_id} 在实例 {instance.id} 中已不再待办")
     submitted = clean_submission(session, row, dict(data or {}), instance.definition_id)
     run.complete(task_id, submitted)
-    at = now(session)
-    row.status, row.completed_at, row.completed_by = "completed", at, actor
-    if row.assignee is None:
-        row.assignee = actor
     if has_candidate_rows(row):
         drop_candidate_rows(session, [task_id])
     audit.record(session, "task_completed", actor, instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
                  data={"element_id": row.element_id, "submitted": submitted})
     save_instance(session, instance, info, run, actor, finished_task_id=task_id)
+    # After the instance's version-checked UPDATE, as the flush used to: every command locks the instance row first.
+    write_open_task(session, row, status="completed", completed_at=now(session), completed_by=actor,
+                    assignee=row.assignee or actor)
     return task_view(row)
 
 

@@ -76,8 +76,7 @@ def start(body: dict[str, Any]) -> InstanceView:
     if not may_start(process, groups()):
         abort(403, f"{process.key} is started by members of {process.group or 'no group'} (or admins)")
     data = _start_data(process, body["data"])
-    started = start_instance(session, process.key, data, username(), body.get("business_key"))
-    return get_instance(session, started.id)
+    return start_instance(session, process.key, data, username(), body.get("business_key"), with_data=True)
 
 
 @blp.route("")
