@@ -123,17 +123,20 @@ def release_leases(session: Session, owner: str) -> int:
     return released
 
 
+_NEXT_FREE = select(func.min(Timer.run_at)).where(
+    Timer.status == "waiting", or_(Timer.lock_expires_at.is_(None), Timer.lock_expires_at <= bindparam("at")))
+_NEXT_LEASE_END = select(func.min(Timer.lock_expires_at)).where(
+    Timer.status == "waiting", Timer.lock_expires_at > bindparam("at"))
+
+
 def next_timer_at(session: Session) -> datetime | None:
     """Return when the worker has something to do next: the earliest unleased due time, or a lease running out.
 
     Two indexed minimums rather than one expression over every row: a timer leased to a live worker is not due
     for anyone else until its lease ends, and a lease that already ran out makes its timer due at its run_at.
     """
-    at = now(session)
-    free = session.scalar(select(func.min(Timer.run_at)).where(
-        Timer.status == "waiting", or_(Timer.lock_expires_at.is_(None), Timer.lock_expires_at <= at)))
-    leased = session.scalar(select(func.min(Timer.lock_expires_at)).where(
-        Timer.status == "waiting", Timer.lock_expires_at > at))
+    at = {"at": now(session)}
+    free, leased = session.scalar(_NEXT_FREE, at), session.scalar(_NEXT_LEASE_END, at)
     candidates = [t for t in (free, leased) if t is not None]
     return min(candidates) if candidates else None
 
