@@ -28,10 +28,12 @@ from tests.conftest import MONDAY_9AM, deploy_fixture
 
 # Statements per command, BEGIN included (SQLite sends it; psycopg begins implicitly, so PostgreSQL counts one fewer).
 # start: definition, instance INSERT, Core UPDATE, task INSERT, outbox lookup, notification INSERT, chain head
-# INSERT … RETURNING, events INSERT. complete: task+instance, groups, task UPDATE, instance UPDATE, task INSERT,
-# outbox lookup, notification INSERT, head lock, events INSERT, head UPDATE.
-# Before #19's leaner path (SQLite): start 14, claim 7, complete 15, message 14, timer lease + fire 15.
-BOUNDS = {"start": 9, "claim": 7, "complete": 11, "complete_last": 8, "message": 12, "timer": 14}
+# INSERT … RETURNING, events INSERT. claim: task with the actor's groups, task UPDATE, head lock, events INSERT, head
+# UPDATE. complete: task+instance with the actor's groups, task INSERT, instance UPDATE, task UPDATE, outbox lookup,
+# notification INSERT, head lock, events INSERT, head UPDATE.
+# Before #19's leaner path (SQLite): start 14, claim 7, complete 15, message 14, timer lease + fire 15; then claim 7,
+# complete 11 until the actor's groups came with the task.
+BOUNDS = {"start": 9, "claim": 6, "complete": 10, "complete_last": 7, "message": 12, "timer": 14}
 TRANSACTIONS = {"timer": 2}  # the worker's lease and the fire are two transactions
 
 
