@@ -24,7 +24,7 @@ class Settings:
     profile_completes: int         # completions under cProfile (bench.profile_complete)
     http_instances: int            # HTTP API: whole bench_flow instances per client count and backend
     http_clients: tuple[int, ...]  # HTTP API: concurrent client threads, one run each
-    http_workers: int              # gunicorn sync workers serving the HTTP API and the inbox page
+    http_workers: int              # gunicorn (gthread) workers serving the HTTP API and the inbox page
     inbox_page_requests: int       # inbox page: timed GETs per size (and as many API listings)
 
 
