@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, cast
 
@@ -134,11 +135,18 @@ def _known(actor: str, groups: set[str] | None) -> set[str]:
     return groups
 
 
-def _task_for(session: Session, statement: Any, task_id: str, actor: str) -> Any:
+# A caller's own rule about the task, run on it as read, before any of the command's checks (the API: may the caller
+# open it at all? — it raises its own error); the task is not read a second time for it.
+TaskCheck = Callable[[TaskView], None]
+
+
+def _task_for(session: Session, statement: Any, task_id: str, actor: str, check: TaskCheck | None = None) -> Any:
     """Read a task (with what ``statement`` adds) and its actor's groups in one statement; NotFound, NotAllowed."""
     found = session.execute(statement, {"task_id": task_id, "actor": actor}).first()
     if found is None:
         raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
+    if check is not None:
+        check(task_view(found[0]))
     return found, _known(actor, groups_from_columns(found.actor_active, found.actor_groups))
 
 
@@ -157,9 +165,9 @@ def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
     return is_candidate(row, actor, groups)
 
 
-def claim_task(session: Session, task_id: str, actor: str) -> TaskView:
+def claim_task(session: Session, task_id: str, actor: str, *, check: TaskCheck | None = None) -> TaskView:
     """Assign an unassigned task to ``actor``, who must be in its candidate group."""
-    found, groups = _task_for(session, _TASK_FOR_ACTOR, task_id, actor)
+    found, groups = _task_for(session, _TASK_FOR_ACTOR, task_id, actor, check)
     row = found[0]
     require_open(row)
     if row.assignee == actor:
@@ -221,12 +229,13 @@ def clean_submission(session: Session, row: HumanTask, data: dict[str, Any], def
     return validate_submission(form, data, today=local_today(session))
 
 
-def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:
+def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, actor: str, *,
+                  check: TaskCheck | None = None) -> TaskView:
     """Complete a task with data and run the instance to its next wait state, in one transaction."""
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("task data must be a JSON object", zh="任务数据必须是一个 JSON 对象")
     # The task and its instance in one statement: the instance is what the command loads next.
-    found, groups = _task_for(session, _TASK_AND_INSTANCE, task_id, actor)
+    found, groups = _task_for(session, _TASK_AND_INSTANCE, task_id, actor, check)
     row, loaded = found[0], found[1]
     require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):

@@ -52,9 +52,14 @@ TASK = "/<string(minlength=1, maxlength=36):task_id>"
 def visible_task(task_id: str) -> TaskView:
     """Return the task (404) if the caller may open it (403), by the task page's rule."""
     task = task_service.get_task(db(), task_id)
-    if not may_view_task(task):
-        abort(403, f"task {task_id} belongs to group {task.group}")
+    must_view(task)
     return task
+
+
+def must_view(task: TaskView) -> None:
+    """403 unless the caller may open ``task`` (the engine runs this on the task as it reads it for a command)."""
+    if not may_view_task(task):
+        abort(403, f"task {task.id} belongs to group {task.group}")
 
 
 @blp.route("")
@@ -101,8 +106,7 @@ def get_task(task_id: str) -> dict[str, Any]:
 @problems(404, 409)
 def claim(task_id: str) -> TaskView:
     """Take an unclaimed task of one of my groups."""
-    visible_task(task_id)
-    return task_service.claim_task(db(), task_id, username())
+    return task_service.claim_task(db(), task_id, username(), check=must_view)
 
 
 @blp.route(f"{TASK}/unclaim", methods=["POST"])
@@ -134,8 +138,7 @@ def assign(body: dict[str, Any], task_id: str) -> TaskView:
 @problems(404, 409)
 def complete(body: dict[str, Any], task_id: str) -> TaskView:
     """Complete a task with data validated against its form (422 names each invalid field)."""
-    visible_task(task_id)
-    return task_service.complete_task(db(), task_id, body["data"], username())
+    return task_service.complete_task(db(), task_id, body["data"], username(), check=must_view)
 
 
 @blp.route("/done")
