@@ -112,13 +112,15 @@ def save_instance(
     with session.no_autoflush:
         record_fired_timers(session, instance, info, run)
         document = checked_document(session, instance, run)
-        sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id, reopened=reopened)
+        new_tasks = sync_projections(session, instance, info, run, actor, finished_task_id=finished_task_id,
+                                     reopened=reopened)
         values: dict[str, Any] = {"state": document, "summary": instance.summary, "updated_at": at}
         if run.completed and instance.status == "running":
             values.update(status="completed", ended_at=at)
             audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
                          data={"data": run.data()})
     write_instance(session, instance, values)
+    new_tasks.insert(session)
     flush_or_conflict(session, instance.id)
     if instance.status == "running":
         # Kept for the next command once (and only if) this transaction commits.

@@ -6,6 +6,7 @@ difference in memory and writes only what changed — no extra SELECTs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -48,8 +49,9 @@ def timer_calendar_columns(timer: WaitingTimer) -> dict[str, Any]:
 def sync_projections(
     session: Session, instance: ProcessInstance, definition: Any, run: InstanceRun, actor: str,
     *, finished_task_id: str | None = None, reopened: dict[str, str | None] | None = None,
-) -> None:
-    """Insert, update or delete human-task, timer and subscription rows to match ``run``.
+) -> NewTasks:
+    """Insert, update or delete human-task, timer and subscription rows to match ``run``; return the new task rows
+    for the caller to insert once the instance row is written.
 
     ``reopened`` maps completed tasks made ready again (send back, withdraw) to whom they go: their rows are reused.
     """
@@ -102,10 +104,6 @@ def sync_projections(
                      data={"element_id": task.element_id, "title": task.title, "group": people.group,
                            "candidates": people.as_json(), "assignee": people.assignee,
                            "due_at": due_at.isoformat() if due_at else None})
-    if new_tasks:  # one Core INSERT for them all, no unit of work; their candidate rows (ORM) follow at the flush
-        session.execute(_INSERT_TASKS, new_tasks)
-        for tid, people in candidate_rows:
-            add_candidate_rows(session, tid, people)
     summary["tasks"] = list(ready)
     _record_passes(session, instance, info, run, actor, summary)
 
@@ -153,6 +151,23 @@ def sync_projections(
         summary["customer"] = customer
     # Written by save_instance's UPDATE with the state; set as committed so the ORM sees nothing left to flush.
     set_committed_value(instance, "summary", summary)
+    return NewTasks(new_tasks, candidate_rows)
+
+
+@dataclass
+class NewTasks:
+    """The task rows a command creates, inserted only after its instance UPDATE won the version check: two commands
+    racing on one instance create the same task ids, and the loser must meet a Conflict, not a duplicate key."""
+
+    rows: list[dict[str, Any]]
+    candidates: list[tuple[str, Any]]
+
+    def insert(self, session: Session) -> None:
+        """One Core INSERT for them all (no unit of work); their candidate rows (ORM) follow at the flush."""
+        if self.rows:
+            session.execute(_INSERT_TASKS, self.rows)
+        for task_id, people in self.candidates:
+            add_candidate_rows(session, task_id, people)
 
 
 def _active_user(session: Session, username: str) -> bool:
