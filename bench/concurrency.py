@@ -11,10 +11,13 @@ so they collide on every task: conflicts belong there, and each task is still co
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
+
+import sqlalchemy as sa
 
 from bench.context import Context
 from bench.harness import ACTOR_OF_GROUP, TASK_DATA, build_engine, deploy, flow_data
@@ -31,7 +34,7 @@ def run(ctx: Context) -> list[Table]:
     """Run the client processes against a fresh PostgreSQL database."""
     table = Table(SECTION, "Client processes completing tasks of distinct instances (and of shared ones)", [
         "processes", "instances", "completes", "completes/s", "instances/s", "× 1 process", "complete p50 ms",
-        "complete p95 ms", "conflicts", "other errors"])
+        "complete p95 ms", "conflicts", "other errors", "CPU busy", "backends waiting on a lock"])
     backend = ctx.backend("PostgreSQL")
     if backend is None:
         table.add("skipped", None, None, None, None, None, None, None, None,
@@ -46,7 +49,8 @@ def run(ctx: Context) -> list[Table]:
             for count, shared in [*((c, False) for c in PROCESS_COUNTS), (max(PROCESS_COUNTS), True)]:
                 ctx.log(f"PostgreSQL: {count} client process(es), {total} {'shared' if shared else 'distinct'} instances")
                 ids = [engine.start("bench_flow", flow_data(i), "rep").id for i in range(total)]
-                results = _clients(url, [ids if shared else ids[k::count] for k in range(count)], shared)
+                with Sampler(url) as sampled:
+                    results = _clients(url, [ids if shared else ids[k::count] for k in range(count)], shared)
                 wall = max(r["end"] for r in results) - min(r["begin"] for r in results)
                 completes = sum(r["completes"] for r in results)
                 rate = completes / wall
@@ -54,9 +58,12 @@ def run(ctx: Context) -> list[Table]:
                 latencies = [x for r in results for x in r["latencies"]]
                 table.add(f"{count} (shared instances)" if shared else count, total, completes, rate, total / wall,
                           rate / base_rate, ms(percentile(latencies, 50)), ms(percentile(latencies, 95)),
-                          sum(r["conflicts"] for r in results), sum(r["errors"] for r in results))
+                          sum(r["conflicts"] for r in results), sum(r["errors"] for r in results),
+                          f"{sampled.cpu_busy:.0%}", f"{sampled.lock_share:.0%}")
                 if not shared:
                     ctx.metrics[f"concurrency_{count}"] = rate
+                else:
+                    ctx.metrics["concurrency_shared_errors"] = sum(r["errors"] for r in results)
         finally:
             engine.close()
     table.notes += [
@@ -65,8 +72,61 @@ def run(ctx: Context) -> list[Table]:
         "(each task completed exactly once), the losers of each race count as conflicts.",
         "Every command appends to its instance's audit chain under a row lock on that chain's head only "
         "(audit_chain_head, docs/audit.md), so commits on distinct instances do not queue on one lock.",
+        "CPU busy: the whole machine's, from /proc/stat over the run (clients, PostgreSQL and everything else). "
+        "Backends waiting on a lock: of the benchmark database's server processes seen running a statement "
+        f"(pg_stat_activity sampled every {SAMPLE_S * 1000:.0f} ms), the share waiting on a heavyweight lock. Near 100% CPU "
+        "and few lock waits mean the cores, not a lock, cap the throughput.",
     ]
     return [table]
+
+
+SAMPLE_S = 0.02
+
+
+class Sampler:
+    """While the block runs: the machine's CPU busy share (/proc/stat) and how often the benchmark database's active
+    server processes wait on a lock (pg_stat_activity, sampled from a thread)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.cpu_busy = 0.0
+        self.lock_share = 0.0
+        self._stop = threading.Event()
+        self._active = self._locked = 0
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._cpu = _cpu_times()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        idle, total = (b - a for a, b in zip(self._cpu, _cpu_times(), strict=True))
+        self.cpu_busy = 1 - idle / total if total else 0.0
+        self.lock_share = self._locked / self._active if self._active else 0.0
+
+    def _sample(self) -> None:
+        probe = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        try:
+            with probe.connect() as conn:
+                while not self._stop.wait(SAMPLE_S):
+                    for kind, in conn.exec_driver_sql(
+                            "SELECT wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND state = 'active' AND pid <> pg_backend_pid()"):
+                        self._active += 1
+                        self._locked += kind == "Lock"
+                    conn.rollback()
+        finally:
+            probe.dispose()
+
+
+def _cpu_times() -> tuple[int, int]:
+    """Return (idle + iowait, total) jiffies of all CPUs."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
 
 
 def _clients(url: str, shares: list[list[int]], shared: bool) -> list[dict[str, Any]]:

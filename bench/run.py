@@ -23,6 +23,7 @@ from bench.context import Context
 from bench.harness import RESULTS, RUN_NOTES
 from bench.machine import git_commit, header_lines, load_average
 from bench.report import Table
+from bench.scale_goals import scale_goals_table
 from bench.settings import FULL, QUICK
 from bench.targets import targets_table
 
@@ -79,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         if failures.rows:
             emit([failures])
         targets = targets_table(ctx)
+        goals = scale_goals_table(ctx)
         print(targets.markdown())
+        print(goals.markdown())
         seconds = time.monotonic() - clock
-        report = _report([targets, *tables], header_lines(backends, backend_notes, settings.name, started, seconds,
+        report = _report([targets, goals, *tables], header_lines(backends, backend_notes, settings.name, started, seconds,
                                                                   load_at_start, commit))
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(report, encoding="utf-8")

@@ -147,6 +147,8 @@ def _lag(ctx: Context, backend: Backend, table: Table, interval: float, start_ra
             engine.close()
     lags = [float((r if isinstance(r, dict) else json.loads(r))["lag_s"]) for r in rows]
     key = backend.name.lower()
+    if interval == EngineConfig().worker_interval_s:
+        ctx.metrics[f"lag_p99_s_{key}_w{workers}"] = percentile(lags, 99)
     if interval == EngineConfig().worker_interval_s and workers == 1:
         ctx.metrics[f"lag_p99_s_{key}"] = percentile(lags, 99)
         ctx.metrics["worker_interval_s"] = interval
