@@ -7,32 +7,16 @@ by another worker is not fired by the first one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine import Engine, ManualClock
 from engine.persistence import Timer
 from engine.scheduling import fire_one
 from engine.services.timers import acquire_due_timers
 from tests.conftest import deploy_fixture
-
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    event.listen(engine.db, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.db, "before_cursor_execute", before)
+from tests.engine.sql_counting import counting
 
 
 def _due_instances(engine: Engine, clock: ManualClock, count: int) -> list[int]:

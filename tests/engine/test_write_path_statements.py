@@ -8,8 +8,7 @@ command shows up here, on SQLite and (BPM_TEST_BACKEND=postgres) on PostgreSQL.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from engine.services.loading import write_instance
 from engine.services.notify_settings import set_group_webhook, set_preferences
 from engine.services.task_operations import transfer_task
 from tests.conftest import MONDAY_9AM, deploy_fixture
+from tests.engine.sql_counting import counting
 
 # Statements per command, BEGIN included (SQLite sends it; psycopg begins implicitly, so PostgreSQL counts one fewer).
 # start: definition, instance INSERT, Core UPDATE, task INSERT, outbox lookup, notification INSERT, chain head
@@ -35,21 +35,6 @@ from tests.conftest import MONDAY_9AM, deploy_fixture
 # complete 11 until the actor's groups came with the task.
 BOUNDS = {"start": 9, "claim": 6, "complete": 10, "complete_last": 7, "message": 12, "timer": 14}
 TRANSACTIONS = {"timer": 2}  # the worker's lease and the fire are two transactions
-
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements sent while the block runs."""
-    sent: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    event.listen(engine.db, "before_cursor_execute", before)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.db, "before_cursor_execute", before)
 
 
 def bound(engine: Engine, command: str) -> int:
