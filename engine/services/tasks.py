@@ -122,9 +122,7 @@ def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OP
 
 def require_known_user(session: Session, actor: str) -> set[str]:
     """Return an active user's groups (none for the engine's own actors); raise NotAllowed for anyone else."""
-    if actor in SYSTEM_ACTORS:
-        return set()
-    return _known(actor, active_groups(session, actor))
+    return _known(actor, None if actor in SYSTEM_ACTORS else active_groups(session, actor))
 
 
 def _known(actor: str, groups: set[str] | None) -> set[str]:
