@@ -86,13 +86,13 @@ def _read_password(confirm: bool) -> str:
 def users_add(name: str, groups: tuple[str, ...], password_stdin: bool, email: str | None, as_json: bool) -> None:
     """Add a user."""
     from engine.passwords import hash_password
+    from engine.services.notify_settings import check_email, set_preferences
 
+    email = check_email(email) if email else None  # a bad address is refused before the user is created, not after
     password_hash = hash_password(_read_password(False)) if password_stdin else None
     engine = build_engine()
     engine.add_user(name, list(groups), password_hash=password_hash)
     if email:
-        from engine.services.notify_settings import set_preferences
-
         with engine.transaction() as session:
             set_preferences(session, name, email=email)
     if as_json:

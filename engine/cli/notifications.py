@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.commands import cli
-from engine.cli.common import build_engine, emit_json, engine_errors
+from engine.cli.common import build_engine, emit_json, engine_errors, require_user
 
 
 @cli.command(help="Urge (催办) whoever holds open task TASK (its assignee, or its candidates when unclaimed): they are "
@@ -33,7 +33,8 @@ def urge(task_id: str, actor: str, note: str, as_json: bool) -> None:
 @engine_errors
 def notifications(user: str, unread: bool, limit: int, as_json: bool) -> None:
     """List notifications."""
-    found = build_engine().notifications(user, unread_only=unread, limit=limit)
+    engine = build_engine()
+    found = engine.notifications(require_user(engine, user), unread_only=unread, limit=limit)
     if as_json:
         emit_json([n.to_json() for n in found])
         return
@@ -57,7 +58,9 @@ def notifications_read(notification_id: str | None, user: str, everything: bool)
 
     if (notification_id is None) == (not everything):
         raise click.UsageError("give a notification id or --all")
-    with build_engine().transaction() as session:
+    engine = build_engine()
+    require_user(engine, user)
+    with engine.transaction() as session:
         count = mark_read(session, user, notification_id)
     click.echo(f"{count} notification(s) marked read")
 
@@ -73,7 +76,9 @@ def notify_prefs(user: str, email: str | None, email_enabled: bool | None, diges
     """Show or set notification preferences."""
     from engine.services.notify_settings import preferences, set_preferences
 
-    with build_engine().transaction() as session:
+    engine = build_engine()
+    require_user(engine, user)
+    with engine.transaction() as session:
         if email is None and email_enabled is None and digest is None:
             prefs = preferences(session, user)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.commands import cli
-from engine.cli.common import build_engine, designer_language, emit_json, engine_errors
+from engine.cli.common import build_engine, designer_language, emit_json, engine_errors, require_user
 
 
 @cli.command(help="Hand task TASK on (转办) to a user (--to-user, who then holds it) or a group (--to-group, unclaimed "
@@ -88,7 +88,8 @@ def withdraw(task_id: str, actor: str, as_json: bool) -> None:
 @engine_errors
 def done(user: str, query: str | None, limit: int, as_json: bool) -> None:
     """List completed tasks."""
-    found = build_engine().done(user, query=query, limit=limit)
+    engine = build_engine()
+    found = engine.done(require_user(engine, user), query=query, limit=limit)
     if as_json:
         emit_json([d.to_json() for d in found])
         return
@@ -125,7 +126,8 @@ def copy(instance_id: int, actor: str, to: str, note: str, as_json: bool) -> Non
 @engine_errors
 def copied(user: str, unread: bool, as_json: bool) -> None:
     """List copies."""
-    found = build_engine().copied_to(user, unread_only=unread)
+    engine = build_engine()
+    found = engine.copied_to(require_user(engine, user), unread_only=unread)
     if as_json:
         emit_json([c.to_json() for c in found])
         return

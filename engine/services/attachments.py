@@ -115,7 +115,7 @@ def may_attach(session: Session, instance_id: int, actor: str, task_id: str | No
 def attach(session: Session, instance_id: int, filename: str, content: bytes, actor: str,
            task_id: str | None = None) -> AttachmentView:
     """Store a file on an instance (or one of its open tasks): type sniffed, size checked, thumbnail made; audited."""
-    _instance(session, instance_id)
+    instance = _instance(session, instance_id)
     if task_id is not None:
         task = session.get(HumanTask, task_id)
         if task is None or task.instance_id != instance_id:
@@ -153,6 +153,7 @@ def attach(session: Session, instance_id: int, filename: str, content: bytes, ac
     session.add(row)
     session.flush()
     audit.record(session, "attachment_added", actor, instance_id=instance_id, task_id=task_id,
+                 process_key=instance.process_key,
                  data={"attachment_id": row.id, "filename": name, "media_type": media_type, "size": len(content),
                        "sha256": digest, "task_id": task_id})
     return _view(row)

@@ -47,7 +47,8 @@ def _members(session: Session, group: str) -> list[str]:
 
 def copy_instance(session: Session, instance_id: int, actor: str, to: list[str], note: str = "") -> list[str]:
     """Copy an instance to users and groups (a group: its active members now); return who received it."""
-    if session.get(ProcessInstance, instance_id) is None:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
         raise NotFound(f"instance {instance_id} not found", zh=f"实例 {instance_id} 不存在")
     if active_groups(session, actor) is None or not may_see_instance(session, instance_id, actor):
         raise NotAllowed(f"{actor} may not copy instance {instance_id}: only people who may see it may",
@@ -76,7 +77,7 @@ def copy_instance(session: Session, instance_id: int, actor: str, to: list[str],
     for recipient, group in sorted(recipients.items()):
         session.add(InstanceCopy(instance_id=instance_id, recipient=recipient, via_group=group, note=note,
                                  copied_by=actor, copied_at=at))
-    audit.record(session, "instance_copied", actor, instance_id=instance_id,
+    audit.record(session, "instance_copied", actor, instance_id=instance_id, process_key=instance.process_key,
                  data={"to": names, "recipients": sorted(recipients), "note": note})
     session.flush()
     return sorted(recipients)

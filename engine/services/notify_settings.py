@@ -33,6 +33,14 @@ class Preferences:
                 "digest": self.digest}
 
 
+def check_email(email: str) -> str:
+    """Return the address without surrounding blanks; InvalidInput if it is not an e-mail address."""
+    address = email.strip()
+    if len(address) > 255 or not _EMAIL.match(address):
+        raise InvalidInput(f"{address!r} is not an e-mail address")
+    return address
+
+
 def preferences(session: Session, username: str) -> Preferences:
     """Return a person's preferences (defaults when they never set any)."""
     row = session.get(NotificationPreference, username)
@@ -52,10 +60,7 @@ def set_preferences(session: Session, username: str, *, email: str | None = None
                                      updated_at=now(session))
         session.add(row)
     if email is not None and email.strip():
-        address = email.strip()
-        if len(address) > 255 or not _EMAIL.match(address):
-            raise InvalidInput(f"{address!r} is not an e-mail address")
-        row.email = address
+        row.email = check_email(email)
     elif clear_email:
         row.email = None
     if email_enabled is not None:

@@ -21,6 +21,7 @@ from engine.services.attachment_files import MAX_PIXELS, display_name
 from engine.services.attachments import read_thumbnail
 from engine.services.audit import history_csv
 from tests.attachment_stores import STORES, s3_endpoint, store_settings  # noqa: F401  (s3_endpoint: fixture)
+from tests.backends import database_url
 from tests.conftest import deploy_fixture, make_engine
 
 LIMIT = 256 * 1024
@@ -39,11 +40,11 @@ EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
 
 @pytest.fixture(params=STORES)
 def engine(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
-    """An engine storing attachments in the database, or in S3 (a moto server), with a 256 KB limit."""
-    eng = make_engine(f"sqlite:///{tmp_path / 'bpm.sqlite3'}", clock, attachment_max_bytes=LIMIT,
-                      **store_settings(request))
-    yield eng
-    eng.close()
+    """An engine storing attachments in the database, or in S3 (a moto server), with a 256 KB limit (SQLite or PostgreSQL)."""
+    with database_url(tmp_path / "bpm.sqlite3") as url:
+        eng = make_engine(url, clock, attachment_max_bytes=LIMIT, **store_settings(request))
+        yield eng
+        eng.close()
 
 
 @pytest.fixture

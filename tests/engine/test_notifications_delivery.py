@@ -31,6 +31,7 @@ from engine.persistence import Incident, NotificationDelivery
 from engine.services.delivery import retry_delivery
 from engine.services.notify_settings import set_group_webhook, set_preferences
 from engine.services.users import set_locale
+from tests.backends import database_url
 from tests.conftest import deploy_fixture, make_engine
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
@@ -98,9 +99,16 @@ def robots() -> Iterator[tuple[list[Any], int]]:
         server.server_close()
 
 
-def _engine(tmp_path: Path, clock: ManualClock, port: int, **extra: Any) -> Engine:
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """The outbox's database: SQLite, or PostgreSQL (SKIP LOCKED leases) under BPM_TEST_BACKEND=postgres."""
+    with database_url(tmp_path / "notify.sqlite3") as url:
+        yield url
+
+
+def _engine(db_url: str, clock: ManualClock, port: int, **extra: Any) -> Engine:
     settings = {"smtp_url": f"smtp://127.0.0.1:{port}", "notify_backoff_s": (10.0, 60.0), **extra}
-    engine = make_engine(f"sqlite:///{tmp_path / 'notify.sqlite3'}", clock, **settings)
+    engine = make_engine(db_url, clock, **settings)
     deploy_fixture(engine, "gateways.bpmn")
     return engine
 
@@ -113,9 +121,9 @@ def _transfer_to_head(engine: Engine) -> tuple[int, str]:
     return instance.id, task.id
 
 
-def test_an_email_goes_out_once_in_the_recipients_language(tmp_path: Path, clock: ManualClock, smtp: Any) -> None:
+def test_an_email_goes_out_once_in_the_recipients_language(db_url: str, clock: ManualClock, smtp: Any) -> None:
     inbox, port = smtp
-    engine = _engine(tmp_path, clock, port)
+    engine = _engine(db_url, clock, port)
     with engine.transaction() as s:
         set_preferences(s, "head", email="head@example.com")
         set_preferences(s, "rep2", email="rep2@example.com")
@@ -139,9 +147,9 @@ def test_an_email_goes_out_once_in_the_recipients_language(tmp_path: Path, clock
 
 
 def test_failures_retry_with_backoff_then_raise_an_incident_that_can_be_retried(
-        tmp_path: Path, clock: ManualClock, smtp: Any) -> None:
+        db_url: str, clock: ManualClock, smtp: Any) -> None:
     inbox, port = smtp
-    engine = _engine(tmp_path, clock, port, smtp_url="smtp://127.0.0.1:1")  # nothing listens there
+    engine = _engine(db_url, clock, port, smtp_url="smtp://127.0.0.1:1")  # nothing listens there
     with engine.transaction() as s:
         set_preferences(s, "head", email="head@example.com")
     _transfer_to_head(engine)
@@ -165,9 +173,9 @@ def test_failures_retry_with_backoff_then_raise_an_incident_that_can_be_retried(
     assert len(inbox.messages) == 1 and engine.notifications("head")[0].channels == {"email": "sent"}
 
 
-def test_group_robots_get_signed_posts(tmp_path: Path, clock: ManualClock, smtp: Any, robots: Any) -> None:
+def test_group_robots_get_signed_posts(db_url: str, clock: ManualClock, smtp: Any, robots: Any) -> None:
     received, port = robots
-    engine = _engine(tmp_path, clock, smtp[1])
+    engine = _engine(db_url, clock, smtp[1])
     base = f"http://127.0.0.1:{port}"
     with engine.transaction() as s:
         set_group_webhook(s, "cs_rep", "dingtalk", f"{base}/robot/send?access_token=tok", "SECdd", "admin")
@@ -193,9 +201,9 @@ def test_group_robots_get_signed_posts(tmp_path: Path, clock: ManualClock, smtp:
     assert query == {"key": ["wkey"]} and "sign" not in body and body["msgtype"] == "text"
 
 
-def test_outside_working_hours_a_digest_goes_out_the_next_morning(tmp_path: Path, clock: ManualClock, smtp: Any) -> None:
+def test_outside_working_hours_a_digest_goes_out_the_next_morning(db_url: str, clock: ManualClock, smtp: Any) -> None:
     inbox, port = smtp
-    engine = _engine(tmp_path, clock, port)
+    engine = _engine(db_url, clock, port)
     with engine.transaction() as s:
         set_preferences(s, "rep2", email="rep2@example.com", digest=True)
     clock.advance(dt.timedelta(hours=11))  # Monday 20:00 in Shanghai
@@ -219,9 +227,9 @@ def _worker(url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def test_exactly_one_email_when_the_worker_is_killed_between_sending_and_marking(
-        tmp_path: Path, clock: ManualClock, smtp: Any) -> None:
+        db_url: str, clock: ManualClock, smtp: Any) -> None:
     inbox, port = smtp
-    engine = _engine(tmp_path, clock, port)
+    engine = _engine(db_url, clock, port)
     with engine.transaction() as s:
         set_preferences(s, "head", email="head@example.com")
     _transfer_to_head(engine)
@@ -272,7 +280,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-def test_starttls_and_login(tmp_path: Path, clock: ManualClock) -> None:
+def test_starttls_and_login(tmp_path: Path, db_url: str, clock: ManualClock) -> None:
     import ssl
 
     from aiosmtpd.smtp import AuthResult
@@ -292,7 +300,7 @@ def test_starttls_and_login(tmp_path: Path, clock: ManualClock) -> None:
                                                 auth_require_tls=True)
     controller.start()
     try:
-        engine = _engine(tmp_path, clock, port,
+        engine = _engine(db_url, clock, port,
                          smtp_url=f"smtp://bpm:s3cret@127.0.0.1:{port}?starttls=1&cafile={cert_file}")
         with engine.transaction() as s:
             set_preferences(s, "head", email="head@example.com")
@@ -303,11 +311,11 @@ def test_starttls_and_login(tmp_path: Path, clock: ManualClock) -> None:
         controller.stop()
 
 
-def test_nothing_is_sent_for_a_rolled_back_command(tmp_path: Path, clock: ManualClock, smtp: Any) -> None:
+def test_nothing_is_sent_for_a_rolled_back_command(db_url: str, clock: ManualClock, smtp: Any) -> None:
     from engine.services.task_operations import transfer_task
 
     inbox, port = smtp
-    engine = _engine(tmp_path, clock, port)
+    engine = _engine(db_url, clock, port)
     with engine.transaction() as s:
         set_preferences(s, "head", email="head@example.com")
     instance = engine.start("gateways", {"amount": 50}, actor="rep")

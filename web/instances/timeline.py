@@ -29,7 +29,7 @@ EVENT_LABELS = {
     "task_unclaimed": lazy_gettext("Task given back"),
     "task_assigned": lazy_gettext("Task assigned"),
     "task_transferred": lazy_gettext("Task transferred"),
-    "instance_copied": lazy_gettext("Copied"),
+    "instance_copied": lazy_gettext("Case copied"),  # not "Copied": that is the copied list's date column (抄送时间)
     "attachment_added": lazy_gettext("File attached"),
     "task_urged": lazy_gettext("Urged"),
     "task_delegated": lazy_gettext("Task delegated"),
