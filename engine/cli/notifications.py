@@ -51,8 +51,9 @@ def notifications(user: str, unread: bool, limit: int, as_json: bool) -> None:
 @click.argument("notification_id", required=False)
 @click.option("--user", "user", required=True)
 @click.option("--all", "everything", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
 @engine_errors
-def notifications_read(notification_id: str | None, user: str, everything: bool) -> None:
+def notifications_read(notification_id: str | None, user: str, everything: bool, as_json: bool) -> None:
     """Mark notifications read."""
     from engine.services.notifications import mark_read
 
@@ -62,7 +63,10 @@ def notifications_read(notification_id: str | None, user: str, everything: bool)
     require_user(engine, user)
     with engine.transaction() as session:
         count = mark_read(session, user, notification_id)
-    click.echo(f"{count} notification(s) marked read")
+    if as_json:
+        emit_json({"marked": count})  # as POST /api/v1/notifications/{id}/read answers
+    else:
+        click.echo(f"{count} notification(s) marked read")
 
 
 @cli.command("notify-prefs", help="Show or set USER's e-mail address and notification choices.")

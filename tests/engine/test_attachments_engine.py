@@ -160,11 +160,20 @@ def test_display_names_are_safe() -> None:
     assert display_name("a\x00b\"c<d>.png", "image/png") == "a_b_c_d_.png"
 
 
-def test_bpm_attach_is_a_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=STORES)
+def cli_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The CLI's environment: its database, and the store chosen by the documented variables (BPM_S3_* for S3)."""
+    for name, value in store_settings(request).items():
+        monkeypatch.setenv(f"BPM_{name.upper()}", value)
+    with database_url(tmp_path / "cli.sqlite3") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        yield request.param
+
+
+def test_bpm_attach_is_a_contract(tmp_path: Path, cli_env: str) -> None:
     from engine.cli.commands import cli
     from tests.conftest import BPMN_DIR
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     runner = CliRunner()
 
     def bpm(*args: str, ok: bool = True):
@@ -186,6 +195,7 @@ def test_bpm_attach_is_a_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "attached #" in bpm("attach", str(started["id"]), str(photo), "--user", "alice").output
     listed = json.loads(bpm("attachments", str(started["id"]), "--user", "alice", "--json").output)
     assert [a["sha256"] for a in listed] == [hashlib.sha256(photo.read_bytes()).hexdigest()] * 2
+    assert {a["storage"] for a in listed} == {cli_env}, "BPM_ATTACHMENTS_STORAGE chose the store"
     back = tmp_path / "back.png"
     bpm("attachment-get", str(out["id"]), "--user", "alice", "-o", str(back))
     assert back.read_bytes() == photo.read_bytes()

@@ -51,6 +51,7 @@ def test_a_user_added_with_an_email_sees_its_channel_in_notifications_json(engin
     assert no_mail["channels"] == {}, "no address, no e-mail channel: the bell only"
     assert bpm("notifications-read", note["id"], "--user", "carol").output.strip() == "1 notification(s) marked read"
     assert json.loads(bpm("notifications", "--user", "carol", "--unread", "--json").output) == []
+    assert json.loads(bpm("notifications-read", "--all", "--user", "carol", "--json").output) == {"marked": 0}
 
 
 def test_a_bad_address_is_refused_before_the_user_is_created(engine: Engine, bpm) -> None:
