@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, event, insert, select, update
@@ -93,6 +94,15 @@ def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+@lru_cache(maxsize=2)
+def _new_head_statement(dialect: str) -> Any:
+    """``INSERT`` a new chain's head with its final position and hash unless the chain has one; ``RETURNING`` its key
+    (built once per dialect: a statement built per call is compiled per call)."""
+    insert_into = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert_into(_HEADS).values(chain_key=bindparam("k"), last_seq=bindparam("s"), last_hash=bindparam("h"))
+            .on_conflict_do_nothing().returning(_HEADS.c.chain_key))
+
+
 def _upsert_missing(session: Session, keys: list[int]) -> None:
     values = [{"chain_key": k, "last_seq": 0, "last_hash": GENESIS} for k in keys]
     session.execute(_insert(session)(_HEADS).values(values).on_conflict_do_nothing())
@@ -152,9 +162,9 @@ def flush_audit(session: Session) -> None:
     start = dict(heads)
     rows = _chain(buffered, heads)
     if fresh:
-        inserted = set(session.execute(_insert(session)(_HEADS).values(
-            [{"chain_key": k, "last_seq": heads[k][0], "last_hash": heads[k][1]} for k in fresh])
-            .on_conflict_do_nothing().returning(_HEADS.c.chain_key)).scalars())
+        statement = _new_head_statement(session.get_bind().dialect.name)
+        inserted = {key for k in fresh
+                    for key in session.execute(statement, {"k": k, "s": heads[k][0], "h": heads[k][1]}).scalars()}
         taken = [k for k in fresh if k not in inserted]
         if taken:
             heads = {**start, **_lock_heads(session, taken)}

@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Boolean, Select, String, Table, bindparam, event, func, insert, literal_column, null, or_, select, union_all, update
@@ -34,6 +35,9 @@ from engine.services.hours import in_working_hours, next_working_morning
 
 _NOTIFICATIONS = cast(Table, Notification.__table__)
 _DELIVERIES = cast(Table, NotificationDelivery.__table__)
+_USERS = cast(Table, User.__table__)
+_PREFERENCES = cast(Table, NotificationPreference.__table__)
+_WEBHOOKS = cast(Table, GroupWebhook.__table__)
 _INSERT_NOTIFICATIONS = insert(_NOTIFICATIONS).inline()
 _INSERT_DELIVERIES = insert(_DELIVERIES).inline()
 PLATFORMS = ("wecom", "dingtalk", "feishu")
@@ -104,8 +108,9 @@ def _members(session: Session, groups: set[str]) -> dict[str, set[str]]:
 
 
 def _member_rows(groups: Any) -> Select[str, str]:
-    return (select(membership.c.group_id, User.username).join(User, User.id == membership.c.user_id)
-            .where(membership.c.group_id.in_(groups), User.active.is_(True)))
+    # Table columns, not mapped attributes: a statement over mapped classes goes through the ORM's set-up per call.
+    return (select(membership.c.group_id, _USERS.c.username).join(_USERS, _USERS.c.id == membership.c.user_id)
+            .where(membership.c.group_id.in_(groups), _USERS.c.active.is_(True)))
 
 
 @dataclass
@@ -118,25 +123,29 @@ class _Lookup:
     asked: set[str]
 
 
-def _lookup_statement() -> Any:
-    """One statement for the outbox's three reads (built once; the lists are expanding parameters)."""
-    groups: Any = bindparam("groups", expanding=True)
-    users: Any = bindparam("users", expanding=True)
-    robots: Any = bindparam("robots", expanding=True)
+def _names(prefix: str, count: int) -> list[Any]:
+    # An empty list still needs a valid IN (): NULL matches nothing.
+    return [bindparam(f"{prefix}{i}") for i in range(count)] or [null()]
+
+
+@lru_cache(maxsize=64)
+def _lookup_statement(n_groups: int, n_users: int, n_robots: int) -> Any:
+    """One statement for the outbox's three reads, built once per list sizes: one named parameter per list item, so a
+    call only binds values (expanding parameters would be rendered into the statement on every call)."""
+    groups, users, robots = _names("g", n_groups), _names("u", n_users), _names("r", n_robots)
     members = _member_rows(groups)
-    pref = NotificationPreference
+    pref, hook = _PREFERENCES.c, _WEBHOOKS.c
     return union_all(
         members.with_only_columns(literal_column("'m'").label("kind"), membership.c.group_id.label("a"),
-                                  User.username.label("b"), sql_cast(null(), Boolean).label("c"), maintain_column_froms=True),
+                                  _USERS.c.username.label("b"), sql_cast(null(), Boolean).label("c"),
+                                  maintain_column_froms=True),
         select(literal_column("'p'"), sql_cast(null(), String), pref.username, pref.digest).where(
             pref.email.is_not(None), pref.email_enabled.is_(True),
-            or_(pref.username.in_(users), pref.username.in_(members.with_only_columns(User.username, maintain_column_froms=True)))),
-        select(literal_column("'w'"), GroupWebhook.group_id, GroupWebhook.platform, sql_cast(null(), Boolean))
-        .where(GroupWebhook.group_id.in_(robots), GroupWebhook.enabled.is_(True)),
+            or_(pref.username.in_(users),
+                pref.username.in_(members.with_only_columns(_USERS.c.username, maintain_column_froms=True)))),
+        select(literal_column("'w'"), hook.group_id, hook.platform, sql_cast(null(), Boolean))
+        .where(hook.group_id.in_(robots), hook.enabled.is_(True)),
     )
-
-
-_LOOKUP = _lookup_statement()
 
 
 def _look_up(session: Session, groups: set[str], users: set[str], robot_groups: set[str]) -> _Lookup:
@@ -144,8 +153,9 @@ def _look_up(session: Session, groups: set[str], users: set[str], robot_groups: 
     found = _Lookup({g: set() for g in groups}, {}, {}, set(users))
     if not (groups or users or robot_groups):
         return found
-    rows: list[Any] = list(session.execute(_LOOKUP, {"groups": sorted(groups), "users": sorted(users),
-                                                     "robots": sorted(robot_groups)}))
+    lists = {"g": sorted(groups), "u": sorted(users), "r": sorted(robot_groups)}
+    params = {f"{prefix}{i}": value for prefix, values in lists.items() for i, value in enumerate(values)}
+    rows: list[Any] = list(session.execute(_lookup_statement(len(groups), len(users), len(robot_groups)), params))
     for kind, a, b, c in rows:
         if kind == "m":
             found.members[a].add(b)

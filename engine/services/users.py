@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, func, select
+from sqlalchemy import Table, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
@@ -73,7 +73,9 @@ _ACTIVE_GROUPS = (select(membership.c.group_id).select_from(_USERS)
 # The same facts as columns of another statement, for commands that read what they act on anyway (a task): the
 # actor's standing comes with it, one round trip fewer. Group ids are [a-z0-9_] (admin.GROUP_ID): "," separates.
 ACTOR_ACTIVE = exists().where(_USERS.c.username == bindparam("actor"), _USERS.c.active.is_(True)).label("actor_active")
-ACTOR_GROUPS = (select(func.aggregate_strings(membership.c.group_id, ","))
+# The separator is SQL text, not a bound value: a bound one is rendered into the statement on every call.
+_COMMA: Any = literal_column("','")
+ACTOR_GROUPS = (select(func.aggregate_strings(membership.c.group_id, _COMMA))
                 .select_from(_USERS.join(membership, membership.c.user_id == _USERS.c.id))
                 .where(_USERS.c.username == bindparam("actor"), _USERS.c.active.is_(True))
                 .scalar_subquery().label("actor_groups"))
