@@ -177,10 +177,11 @@ def flush_audit(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    """Runs after the hooks inserted before it (the outbox): chain the events, then send every deferred write."""
+    """Runs after the hooks inserted before it (the outbox): chain the events, then send every deferred write (the last
+    commit hook: on PostgreSQL the COMMIT may go with them, see ``run_deferred``)."""
     if session.info.get(BUFFER_KEY):
         flush_audit(session)
-    run_deferred(session)
+    run_deferred(session, last=True)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from engine.runtime import InstanceRun, SpecBundle
 from engine.services import audit
 from engine.services.context import context_of, now
 from engine.services.projections import sync_projections
+from engine.services.write_batch import WriteBatch, write_batch
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,11 @@ def require_running(instance: ProcessInstance) -> None:
 def save_instance(
     session: Session, instance: ProcessInstance, info: DefinitionInfo, run: InstanceRun, actor: str,
     *, finished_task_id: str | None = None, reopened: dict[str, str | None] | None = None,
+    also: Callable[[WriteBatch], None] | None = None,
 ) -> None:
-    """Write the workflow document and projections; a concurrent change raises Conflict."""
+    """Write the workflow document and projections; a concurrent change raises Conflict.
+
+    ``also`` adds the caller's own writes to the batch of the instance's (see :mod:`engine.services.write_batch`)."""
     at = now(session)
     # No autoflush until the end: the optimistic-lock UPDATE must surface here as a Conflict.
     with session.no_autoflush:
@@ -119,30 +124,46 @@ def save_instance(
             values.update(status="completed", ended_at=at)
             audit.record(session, "instance_completed", actor, instance_id=instance.id, process_key=instance.process_key,
                          data={"data": run.data()})
-    write_instance(session, instance, values)
-    new_tasks.insert(session)
+    settle_instance(session, instance, values)
+    # The instance UPDATE first (every command locks the instance row first), then the new task rows (only once that
+    # UPDATE won: racing commands create the same task ids), then what the caller adds (a completion's own task row):
+    # on PostgreSQL one pipeline, one wait.
+    with session.no_autoflush, write_batch(session) as batch:
+        write_instance(session, instance, values, batch)
+        new_tasks.insert(session)
+        if also is not None:
+            also(batch)
     flush_or_conflict(session, instance.id)
     if instance.status == "running":
         # Kept for the next command once (and only if) this transaction commits.
         session.info.setdefault(_PENDING_KEY, []).append((instance.id, instance.version, run))
 
 
-def write_instance(session: Session, instance: ProcessInstance, values: dict[str, Any]) -> None:
-    """Write ``values`` to the instance row with one Core ``UPDATE … WHERE id = :id AND version = :v`` (the version
-    bumped); no row matched means someone else committed a change first: Conflict, nothing written.
-
-    The ORM object is told the new values as committed, so the flush writes nothing more for it. Changes a caller
-    made to other attributes are flushed first by the ORM, under the same version check.
-    """
+def settle_instance(session: Session, instance: ProcessInstance, values: dict[str, Any]) -> None:
+    """Tell the ORM object ``values`` as committed (the flush writes nothing more for them); flush changes a caller made
+    to its other attributes now, under the version check."""
     with session.no_autoflush:
         for key, value in values.items():
             set_committed_value(instance, key, value)
         if instance in session.new or session.is_modified(instance):
             flush_or_conflict(session, instance.id)
-        version = instance.version
+
+
+def write_instance(session: Session, instance: ProcessInstance, values: dict[str, Any],
+                   batch: WriteBatch | None = None) -> None:
+    """Write ``values`` to the instance row with one Core ``UPDATE … WHERE id = :id AND version = :v`` (the version
+    bumped); no row matched means someone else committed a change first: Conflict, nothing written (in a ``batch``,
+    raised when the batch ends).
+    """
+    settle_instance(session, instance, values)
+    version = instance.version
+    with session.no_autoflush:
         result = session.execute(_WRITE_INSTANCE, {**values, "version": version + 1, "pk": instance.id, "seen": version})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
+
+    def conflict() -> Exception:
+        return Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
+
+    (batch or WriteBatch(pipelined=False)).expect_one(result, conflict)
     set_committed_value(instance, "version", version + 1)
 
 

@@ -28,6 +28,7 @@ from engine.services.texts import form_of
 from engine.services.users import ACTOR_ACTIVE, ACTOR_GROUPS, active_groups, groups_from_columns, groups_of
 from engine.services.views import TaskView
 from engine.services.worklist import Worklist, inbox_order
+from engine.services.write_batch import WriteBatch
 
 SYSTEM_ACTORS = {"system", "scheduler"}
 
@@ -109,13 +110,18 @@ def task_row(session: Session, task_id: str) -> HumanTask:
     return row
 
 
-def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OPEN_TASK, **values: Any) -> None:
+def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OPEN_TASK, *, batch: WriteBatch | None = None,
+                    **values: Any) -> None:
     """Write ``values`` to an open task's row with one Core UPDATE (no unit-of-work flush); the ORM object is told
-    them as committed. A row no longer open (or, for ``_CLAIM``, claimed meanwhile) was changed by someone else: Conflict."""
+    them as committed. A row no longer open (or, for ``_CLAIM``, claimed meanwhile) was changed by someone else: Conflict
+    (in a ``batch``, raised when the batch ends)."""
     result = session.execute(statement, {**values, "pk": row.id})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"task {row.id} was changed by someone else; reload and try again",
-                       zh=f"任务 {row.id} 已被他人修改，请刷新后重试")
+
+    def conflict() -> Exception:
+        return Conflict(f"task {row.id} was changed by someone else; reload and try again",
+                        zh=f"任务 {row.id} 已被他人修改，请刷新后重试")
+
+    (batch or WriteBatch(pipelined=False)).expect_one(result, conflict)
     for key, value in values.items():
         set_committed_value(row, "assignee" if key == "actor" else key, value)
 
@@ -252,10 +258,10 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
         drop_candidate_rows(session, [task_id])
     audit.record(session, "task_completed", actor, instance_id=instance.id, task_id=task_id, process_key=instance.process_key,
                  data={"element_id": row.element_id, "submitted": submitted})
-    save_instance(session, instance, info, run, actor, finished_task_id=task_id)
-    # After the instance's version-checked UPDATE, as the flush used to: every command locks the instance row first.
-    write_open_task(session, row, status="completed", completed_at=now(session), completed_by=actor,
-                    assignee=row.assignee or actor)
+    # The task row goes in the batch of the instance's writes, after its version-checked UPDATE.
+    save_instance(session, instance, info, run, actor, finished_task_id=task_id, also=lambda batch: write_open_task(
+        session, row, batch=batch, status="completed", completed_at=now(session), completed_by=actor,
+        assignee=row.assignee or actor))
     return task_view(row)
 
 

@@ -1,0 +1,58 @@
+"""A batch of writes (one pipeline on PostgreSQL) reports what went wrong as if the writes had been sent one by one:
+a write that matched no row is the Conflict it stands for, also when it made a later write fail; any other failure
+is the database's own error, not a Conflict."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Table, insert, update
+from sqlalchemy.exc import IntegrityError
+
+from engine import Conflict, Engine
+from engine.persistence import HumanTask, ProcessInstance
+from engine.services.write_batch import write_batch
+from tests.conftest import deploy_fixture
+
+TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
+INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
+
+
+def _open_task(engine: Engine) -> tuple[int, dict[str, object]]:
+    deploy_fixture(engine, "gateways.bpmn")
+    started = engine.start("gateways", {"amount": 600, "urgent": False}, actor="rep")
+    with engine.transaction() as session:
+        row = session.get(HumanTask, engine.tasks(instance_id=started.id)[0].id)
+        assert row is not None
+        return started.id, {c.name: getattr(row, c.name) for c in TASKS.columns}
+
+
+def test_a_write_that_matched_no_row_is_a_conflict(engine: Engine) -> None:
+    instance_id, _ = _open_task(engine)
+    with pytest.raises(Conflict, match="stale"):
+        with engine.transaction() as session, write_batch(session) as batch:
+            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
+                                     .values(status="running"))
+            batch.expect_one(result, lambda: Conflict("stale instance"))
+
+
+def test_a_conflict_explains_the_failure_it_caused(engine: Engine) -> None:
+    """The loser of a race writes its instance (no row: the winner moved the version), then the same new task row as
+    the winner (a duplicate key): what it is told is the Conflict."""
+    instance_id, task = _open_task(engine)
+    with pytest.raises(Conflict, match="stale"):
+        with engine.transaction() as session, write_batch(session) as batch:
+            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
+                                     .values(status="running"))
+            batch.expect_one(result, lambda: Conflict("stale instance"))
+            session.execute(insert(TASKS), task)
+
+
+def test_any_other_failure_is_the_database_error(engine: Engine) -> None:
+    instance_id, task = _open_task(engine)
+    with pytest.raises(IntegrityError):
+        with engine.transaction() as session, write_batch(session) as batch:
+            session.execute(insert(TASKS), task)
+            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id).values(status="running"))
+            batch.expect_one(result, lambda: Conflict("stale instance"))
+    assert engine.instance(instance_id).status == "running"
+    assert engine.verify_audit().ok
