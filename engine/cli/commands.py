@@ -217,6 +217,8 @@ def complete(task_id: str, actor: str, data_json: str | None, as_json: bool) -> 
     view = engine.complete(task_id, data, require_user(engine, actor))
     if as_json:
         emit_json(view.to_json())
+    elif view.status == "open" and view.delegation == "resolved":  # a delegate's complete hands the form back (委派)
+        click.echo(f"handed task {view.id} ({view.title}) of instance {view.instance_id} back to {view.owner} to confirm")
     else:
         click.echo(f"completed task {view.id} ({view.title}) of instance {view.instance_id}")
 

@@ -141,6 +141,12 @@ def test_delegate_from_the_command_line(bpm) -> None:
     assert (delegated["assignee"], delegated["owner"], delegated["delegation"]) == ("olga", "alice", "pending")
     back = json.loads(bpm("complete", task["id"], "--user", "olga", "--data", '{"checked": true}', "--json").output)
     assert (back["status"], back["assignee"], back["delegation"]) == ("open", "alice", "resolved")
+    # Said in words too: the delegate's "complete" hands the form back, it does not complete the task.
+    bpm("delegate", task["id"], "--user", "alice", "--to-user", "olga")
+    said = bpm("complete", task["id"], "--user", "olga", "--data", '{"checked": true}').output
+    assert said.startswith(f"handed task {task['id']} (") and said.rstrip().endswith("back to alice to confirm")
+    confirmed = bpm("complete", task["id"], "--user", "alice", "--data", '{"checked": true}').output
+    assert confirmed.startswith(f"completed task {task['id']} (")
 
 
 def test_copy_from_the_command_line(bpm) -> None:
