@@ -84,13 +84,19 @@ class SqlCounter:
         self.calls: Counter[str] = Counter()
         self.statements: dict[str, Counter[str]] = defaultdict(Counter)
         self.rows_written: Counter[str] = Counter()
-        event.listen(self.db, "before_cursor_execute", self._before)
-        event.listen(self.db, "after_cursor_execute", self._after)
+        # PostgreSQL: how often a command waits for the server (a statement on its own, a pipeline, BEGIN, COMMIT).
+        self.waits: Counter[str] = Counter()
+        self._piped = False
+        self._unsynced: list[tuple[str, Any]] = []  # pipelined UPDATE/DELETE cursors: their row counts come at the sync
+        self._listeners = [("before_cursor_execute", self._before), ("after_cursor_execute", self._after),
+                           ("begin", self._begin), ("commit", self._commit)]
+        for name, fn in self._listeners:
+            event.listen(self.db, name, fn)
 
     def close(self) -> None:
         """Stop listening."""
-        event.remove(self.db, "before_cursor_execute", self._before)
-        event.remove(self.db, "after_cursor_execute", self._after)
+        for name, fn in self._listeners:
+            event.remove(self.db, name, fn)
 
     @contextmanager
     def measure(self, command: str) -> Iterator[None]:
@@ -100,12 +106,31 @@ class SqlCounter:
         try:
             yield
         finally:
-            self.command = None
+            self.command, self._piped = None, False
+            for table, cursor in self._unsynced:
+                self.rows_written[table] += max(cursor.rowcount, 0)
+            self._unsynced.clear()
+
+    def _pipeline_on(self, conn: Any) -> bool:
+        return self.db.dialect.name == "postgresql" and conn.connection.driver_connection.pgconn.pipeline_status != 0
 
     def _before(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if self.command is not None:
             kind = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
             self.statements[self.command][kind] += 1
+            piped = self._pipeline_on(conn)
+            if not (piped and self._piped):  # a pipeline is one wait, however many statements it sends
+                self.waits[self.command] += 1
+            self._piped = piped
+
+    def _begin(self, conn: Any) -> None:
+        if self.command is not None and self.db.dialect.name == "postgresql" and not conn.connection.driver_connection.autocommit:
+            self.waits[self.command] += 1  # psycopg sends BEGIN on its own before the first statement
+
+    def _commit(self, conn: Any) -> None:
+        # A COMMIT that went in the commit-time pipeline left the transaction ended: this one sends nothing.
+        if self.command is not None and self.db.dialect.name == "postgresql":
+            self.waits[self.command] += conn.connection.driver_connection.pgconn.transaction_status != 0
 
     def _after(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if self.command is None:
@@ -114,6 +139,9 @@ class SqlCounter:
         if not match:
             return
         count = cursor.rowcount if cursor.rowcount is not None else -1
+        if count == -1 and not executemany and self._pipeline_on(conn):
+            self._unsynced.append((match.group(1).lower(), cursor))
+            return
         if executemany:
             rows = len(parameters)
         elif statement.lstrip()[:6].upper() == "INSERT":
@@ -128,6 +156,12 @@ class SqlCounter:
         calls = self.calls[command] or 1
         kinds = self.statements[command]
         return sum(kinds.values()) / calls, kinds
+
+    def waits_per_call(self, command: str) -> float | None:
+        """Return how often a call of ``command`` waited for the server on average (PostgreSQL only)."""
+        if self.db.dialect.name != "postgresql":
+            return None
+        return self.waits[command] / (self.calls[command] or 1)
 
 
 def rss_bytes() -> int:

@@ -32,7 +32,7 @@ def run(ctx: Context) -> list[Table]:
         throughput.add(b.name, b.instances, b.per_second, ms(1 / b.per_second),
                        b.per_second / baselines[0].per_second, b.per_second / baselines[1].per_second)
     latency = Table(SECTION, "Latency per engine command (ms; each command is one transaction)", [
-        "backend", "command", "calls", "mean", "p50", "p95", "p99", "SQL statements/call", "statements by kind (per call)"])
+        "backend", "command", "calls", "mean", "p50", "p95", "p99", "SQL statements/call", "server waits/call", "statements by kind (per call)"])
     writes = Table(SECTION, "Database writes per instance", [
         "backend", "table", "rows added (net)", "rows written (insert+update+delete)"])
     sizes = Table(SECTION, "Bytes per instance", ["backend", "database growth", "WAL written", "instance document (lean JSON)",
@@ -48,9 +48,12 @@ def run(ctx: Context) -> list[Table]:
     ]
     latency.notes += [
         "Statements counted with a before_cursor_execute listener on engine.db (BEGIN counted too; psycopg sends BEGIN "
-        "implicitly, so PostgreSQL rows show one fewer). On PostgreSQL the writes a command sends at commit (notification "
-        "and audit INSERTs, the chain head UPDATE) go out in one psycopg pipeline: counted one by one here, but the "
-        "command waits for them once.",
+        "implicitly, so PostgreSQL rows show one fewer). On PostgreSQL some writes go out in psycopg pipelines: a "
+        "completion's instance UPDATE, new task rows and task UPDATE; at commit, the notification and audit INSERTs, "
+        "the chain head UPDATE and the COMMIT. They are counted one by one as statements, but a pipeline is one wait.",
+        "Server waits (PostgreSQL): how often a command waits for the server's answer: each statement sent on its own, "
+        "each pipeline, psycopg's BEGIN and a COMMIT sent on its own (counted with SQLAlchemy's cursor, begin and commit "
+        "events; not measured on SQLite, which runs in the process).",
         "The engine keeps each committed workflow in memory (per instance version), so these in-process commands skip "
         "deserialization; 'run cache off' repeats a fifth of the instances with that cache size set to 0, as a process "
         "sees it when another process handled the instance last.",
@@ -95,12 +98,13 @@ def _engine_run(ctx: Context, backend: Backend, n: int, baselines: list[Baseline
         calls = counter.calls[command] or 1
         by_kind = ", ".join(f"{k} {v / calls:.1f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
         latency.add(backend.name, command, len(data), ms(sum(data) / len(data)), ms(percentile(data, 50)),
-                    ms(percentile(data, 95)), ms(percentile(data, 99)), mean_statements, by_kind)
+                    ms(percentile(data, 95)), ms(percentile(data, 99)), mean_statements, counter.waits_per_call(command),
+                    by_kind)
         ctx.metrics[f"{command}_p50_ms_{key}"] = ms(percentile(data, 50))
         ctx.metrics[f"{command}_p99_ms_{key}"] = ms(percentile(data, 99))
     if cold:
         latency.add(backend.name, "complete, run cache off", len(cold), ms(sum(cold) / len(cold)), ms(percentile(cold, 50)),
-                    ms(percentile(cold, 95)), ms(percentile(cold, 99)), cold_statements,
+                    ms(percentile(cold, 95)), ms(percentile(cold, 99)), cold_statements, None,
                     "workflow restored from its JSON document")
     tables = sorted(set(rows_after) | set(counter.rows_written))
     total_net = total_written = 0.0

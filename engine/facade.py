@@ -19,7 +19,7 @@ from engine.config import EngineConfig
 from engine.definitions.forms import FormDefinition
 from engine.errors import InvalidInput
 from engine.persistence import Base
-from engine.persistence.db import create_db_engine, make_session_factory
+from engine.persistence.db import READS_ONLY, create_db_engine, make_session_factory
 from engine.runtime import Runtime
 from engine.runtime.calendar import BusinessCalendar
 from engine.runtime.calendar_files import DayRow, parse_days
@@ -122,6 +122,23 @@ class Engine:
         with self.transaction() as session:
             return fn(session, *args, **kwargs)
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Yield a session for reads that need no snapshot: each statement runs on its own (``AUTOCOMMIT``), so
+        there is no BEGIN or COMMIT to wait for (PostgreSQL) and no write lock is taken (SQLite: readers never queue
+        behind a writer). It must not write; two of its statements may see a commit made between them."""
+        self._follow_calendar()
+        with self._sessions() as session:
+            # SQLite's connections already run statements on their own unless db.py's begin hook sends BEGIN IMMEDIATE:
+            # the option tells the hook not to (and leaves the driver's settings alone).
+            postgres = self.db.dialect.name == "postgresql"
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"} if postgres else {READS_ONLY: True})
+            yield session
+
+    def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.reading() as session:
+            return fn(session, *args, **kwargs)
+
     def close(self) -> None:
         """Release database connections."""
         self.db.dispose()
@@ -189,7 +206,7 @@ class Engine:
     def tasks(self, user: str | None = None, group: str | None = None, instance_id: int | None = None,
               status: str | None = "open") -> list[TaskView]:
         """List human tasks (plain indexed query)."""
-        return self._tx(tasks.list_tasks, user=user, group=group, instance_id=instance_id, status=status)
+        return self._read(tasks.list_tasks, user=user, group=group, instance_id=instance_id, status=status)
 
     def claim(self, task_id: str, actor: str) -> TaskView:
         """Claim a task for ``actor``."""
@@ -236,7 +253,7 @@ class Engine:
 
     def notifications(self, user: str, unread_only: bool = False, limit: int = 50) -> list[Any]:
         """Return ``user``'s notifications, newest first, with each channel's delivery status."""
-        return self._tx(notifications.list_notifications, user, unread_only=unread_only, limit=limit)
+        return self._read(notifications.list_notifications, user, unread_only=unread_only, limit=limit)
 
     def deliver_notifications(self, owner: str = "deliver-once") -> list[Any]:
         """Send the notifications due now (as the worker does), each in its own transactions."""
@@ -259,7 +276,7 @@ class Engine:
 
     def done(self, user: str, query: str | None = None, limit: int = 50, offset: int = 0) -> list[DoneTask]:
         """Return the tasks ``user`` completed (已办), latest first."""
-        return self._tx(task_operations.done_tasks, user, query=query, limit=limit, offset=offset)[0]
+        return self._read(task_operations.done_tasks, user, query=query, limit=limit, offset=offset)[0]
 
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: str) -> TaskView:
         """Complete a task with data."""
@@ -280,11 +297,11 @@ class Engine:
 
     def instance(self, instance_id: int) -> InstanceView:
         """Return an instance with data, open tasks and timers."""
-        return self._tx(instances.get_instance, instance_id)
+        return self._read(instances.get_instance, instance_id)
 
     def instances(self, status: str | None = None, process_key: str | None = None) -> list[InstanceView]:
         """List instances, newest first."""
-        return self._tx(instances.list_instances, status=status, process_key=process_key)
+        return self._read(instances.list_instances, status=status, process_key=process_key)
 
     def cancel(self, instance_id: int, actor: str, reason: str = "") -> InstanceView:
         """Cancel a running instance."""
@@ -296,7 +313,7 @@ class Engine:
 
     def history(self, instance_id: int) -> list[audit.HistoryEntry]:
         """Return an instance's audit trail."""
-        return self._tx(audit.instance_history, instance_id)
+        return self._read(audit.instance_history, instance_id)
 
     def verify_audit(self, instance_id: int | None = None) -> ChainReport:
         """Verify every audit hash chain (or one instance's)."""

@@ -11,6 +11,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+# A connection execution option: its session only reads (no BEGIN IMMEDIATE on SQLite; see Engine.reading).
+READS_ONLY = "bpm_reads_only"
+
 
 def create_db_engine(url: str, echo: bool = False) -> Engine:
     """Create a SQLAlchemy engine; SQLite gets WAL, a busy timeout and foreign keys."""
@@ -36,7 +39,9 @@ def create_db_engine(url: str, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A session that only reads (Engine.reading) runs each statement on its own and holds no lock.
+            if not conn.get_execution_options().get(READS_ONLY):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
