@@ -127,13 +127,19 @@ class Engine:
         """Yield a session for reads that need no snapshot: each statement runs on its own (``AUTOCOMMIT``), so
         there is no BEGIN or COMMIT to wait for (PostgreSQL) and no write lock is taken (SQLite: readers never queue
         behind a writer). It must not write; two of its statements may see a commit made between them."""
-        self._follow_calendar()
-        with self._sessions() as session:
-            # SQLite's connections already run statements on their own unless db.py's begin hook sends BEGIN IMMEDIATE:
-            # the option tells the hook not to (and leaves the driver's settings alone).
-            postgres = self.db.dialect.name == "postgresql"
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"} if postgres else {READS_ONLY: True})
+        with self.read_session() as session:
             yield session
+
+    def read_session(self) -> Session:
+        """Return a new session for reads only (see :meth:`reading`); a write through it is refused (ReadOnlyError)."""
+        session = self.session()
+        # SQLite's connections already run statements on their own unless db.py's begin hook sends BEGIN IMMEDIATE:
+        # the option tells the hook not to (and the guard to refuse writes).
+        options: dict[str, Any] = {READS_ONLY: True}
+        if self.db.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        session.connection(execution_options=options)
+        return session
 
     def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.reading() as session:

@@ -13,6 +13,11 @@ from sqlalchemy.pool import NullPool
 
 # A connection execution option: its session only reads (no BEGIN IMMEDIATE on SQLite; see Engine.reading).
 READS_ONLY = "bpm_reads_only"
+_READ_STATEMENTS = ("SELECT", "WITH", "PRAGMA", "SHOW")
+
+
+class ReadOnlyError(RuntimeError):
+    """A session opened for reads only tried to write: without a transaction its writes would commit one by one."""
 
 
 def create_db_engine(url: str, echo: bool = False) -> Engine:
@@ -37,6 +42,8 @@ def create_db_engine(url: str, echo: bool = False) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        _refuse_writes_when_reading(engine)
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # A session that only reads (Engine.reading) runs each statement on its own and holds no lock.
@@ -48,7 +55,15 @@ def create_db_engine(url: str, echo: bool = False) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
     _ping_when_idle(engine)
+    _refuse_writes_when_reading(engine)
     return engine
+
+
+def _refuse_writes_when_reading(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _only_reads(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.get_execution_options().get(READS_ONLY) and not statement.lstrip(" \n\t(")[:6].upper().startswith(_READ_STATEMENTS):
+            raise ReadOnlyError(f"a write in a session opened for reads only: {statement.split(None, 3)[:3]}")
 
 
 # A pooled connection unused for this long is pinged before it is handed out (the server may have restarted or an

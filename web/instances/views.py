@@ -29,7 +29,7 @@ from engine.services.tasks import list_tasks
 from engine.services.texts import ProcessTexts, form_of, process_texts
 from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, WORKERS, in_any, requires
-from web.db import commit, db, now
+from web.db import commit, db, now, writes_on_read
 from web.i18n import day_start, form_language, select_timezone, user_zone
 from web.instances.diagrams import instance_diagram
 from web.instances.presenting import form_labels, present_data, writers_labels
@@ -109,6 +109,7 @@ def instance_overviews_of(instances: Iterable[InstanceView]) -> dict[int, Instan
 
 @bp.get("/<int:instance_id>")
 @requires(ANYONE)
+@writes_on_read  # opening a case copied to me marks it read
 def show(instance_id: int) -> ResponseReturnValue:
     """Show an instance: diagram, open tasks, pending timers, current data and the full history."""
     session = db()
