@@ -59,9 +59,12 @@ def write_batch(session: Session) -> Iterator[WriteBatch]:
     try:
         with driver.pipeline():
             yield batch
-    except psycopg.Error as exc:  # raised when the pipeline syncs, outside SQLAlchemy's own wrapping
+    except (psycopg.Error, DBAPIError) as exc:
         # A write that matched no row explains what failed after it (the loser of a race on an instance meets the
-        # winner's new task rows as a duplicate key): report the Conflict, not the error it caused.
+        # winner's new task rows as a duplicate key): report the Conflict, not the error it caused. The error comes
+        # from a later statement of the block (SQLAlchemy's wrapping) or from the sync at its end (psycopg's own).
         batch.check(failed=True)
+        if isinstance(exc, DBAPIError):
+            raise
         raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
     batch.check()

@@ -47,6 +47,19 @@ def test_a_conflict_explains_the_failure_it_caused(engine: Engine) -> None:
             session.execute(insert(TASKS), task)
 
 
+def test_a_conflict_explains_the_failure_it_caused_before_the_batch_ends(engine: Engine) -> None:
+    """The same, with a write after the failing one: psycopg reports the failure while that write is sent."""
+    instance_id, task = _open_task(engine)
+    with pytest.raises(Conflict, match="stale"):
+        with engine.transaction() as session, write_batch(session) as batch:
+            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
+                                     .values(status="running"))
+            batch.expect_one(result, lambda: Conflict("stale instance"))
+            session.execute(insert(TASKS), task)
+            for _ in range(3):
+                session.execute(update(TASKS).where(TASKS.c.id == task["id"]).values(priority=1))
+
+
 def test_any_other_failure_is_the_database_error(engine: Engine) -> None:
     instance_id, task = _open_task(engine)
     with pytest.raises(IntegrityError):
