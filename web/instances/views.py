@@ -29,7 +29,7 @@ from engine.services.tasks import list_tasks
 from engine.services.texts import ProcessTexts, form_of, process_texts
 from engine.services.views import InstanceView
 from web.access import ADMINS, ANYONE, INSTANCE_OVERSEERS, WORKERS, in_any, requires
-from web.db import commit, db, now, writes_on_read
+from web.db import db, get_engine, now
 from web.i18n import day_start, form_language, select_timezone, user_zone
 from web.instances.diagrams import instance_diagram
 from web.instances.presenting import form_labels, present_data, writers_labels
@@ -109,15 +109,15 @@ def instance_overviews_of(instances: Iterable[InstanceView]) -> dict[int, Instan
 
 @bp.get("/<int:instance_id>")
 @requires(ANYONE)
-@writes_on_read  # opening a case copied to me marks it read
 def show(instance_id: int) -> ResponseReturnValue:
     """Show an instance: diagram, open tasks, pending timers, current data and the full history."""
     session = db()
     instance = get_instance(session, instance_id, with_data=False)  # 404 before the permission check
     require_visible(instance_id)
     if unread_copies(session, current_user.username):  # opening a case copied to me marks it read
-        mark_copies_read(session, instance_id, current_user.username)
-        commit()
+        # In a short transaction of its own: the page reads without one (no write lock held while it renders).
+        with get_engine().transaction() as marking:
+            mark_copies_read(marking, instance_id, current_user.username)
     instance = get_instance(session, instance_id)
     history = instance_history(session, instance_id)
     names = {d.process_key: d.name for d in list_definitions(session, latest_only=True)}
