@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import Engine, ManualClock
+from engine import Engine, ManualClock, TaskView
 from engine.persistence import NotificationDelivery
 from engine.services.notify_settings import set_preferences
 from tests.conftest import deploy_fixture
@@ -34,31 +34,37 @@ def _kinds(engine: Engine, user: str) -> list[str]:
     return [n.kind for n in engine.notifications(user)]
 
 
-def test_delegation_withdrawal_and_copy_tell_exactly_their_people(engine: Engine, tmp_path: Path) -> None:
+def start_two_steps(engine: Engine, tmp_path: Path) -> tuple[int, TaskView]:
+    """Deploy TWO_STEPS, start it as rep; return the instance id and its first (cs_rep) task."""
     model = tmp_path / "told.bpmn"
     model.write_text(TWO_STEPS, encoding="utf-8")
     engine.deploy([model], actor="designer")
     instance = engine.start("told", {}, actor="rep")
     [enter] = engine.tasks(instance_id=instance.id)
+    return instance.id, enter
+
+
+def test_delegation_withdrawal_and_copy_tell_exactly_their_people(engine: Engine, tmp_path: Path) -> None:
+    instance_id, enter = start_two_steps(engine, tmp_path)
     assert _kinds(engine, "rep2") == ["task_available"] and _kinds(engine, "rep") == []
     engine.claim(enter.id, "rep2")
     engine.delegate(enter.id, "rep2", "ops")
     [delegated] = engine.notifications("ops")
-    assert (delegated.kind, delegated.task_id, delegated.instance_id) == ("task_delegated", enter.id, instance.id)
+    assert (delegated.kind, delegated.task_id, delegated.instance_id) == ("task_delegated", enter.id, instance_id)
     engine.complete(enter.id, {}, "ops")  # handed back to its owner
     assert _kinds(engine, "rep2") == ["task_delegation_returned", "task_available"]
     assert _kinds(engine, "ops") == ["task_delegated"], "never the person who caused it"
     engine.complete(enter.id, {}, "rep2")
-    [check] = [t for t in engine.tasks(instance_id=instance.id) if t.element_id == "check"]
+    [check] = [t for t in engine.tasks(instance_id=instance_id) if t.element_id == "check"]
     assert check.assignee == "head" and _kinds(engine, "head") == ["task_assigned"]
     engine.withdraw(enter.id, "rep2")
     [withdrawn, assigned] = engine.notifications("head")
     assert (withdrawn.kind, withdrawn.task_id, assigned.kind) == ("task_withdrawn", enter.id, "task_assigned")
-    received = engine.copy(instance.id, "rep2", ["fin", "operations"], note="请关注")
+    received = engine.copy(instance_id, "rep2", ["fin", "operations"], note="请关注")
     assert received == ["fin", "ops"]
     assert _kinds(engine, "fin") == ["instance_copied"] and _kinds(engine, "ops")[0] == "instance_copied"
     [copied] = engine.notifications("fin")
-    assert (copied.task_id, copied.instance_id, copied.data.get("note")) == (None, instance.id, "请关注")
+    assert (copied.task_id, copied.instance_id, copied.data.get("note")) == (None, instance_id, "请关注")
     assert {n.kind for n in engine.notifications("rep2")} == {"task_delegation_returned", "task_available"}
 
 

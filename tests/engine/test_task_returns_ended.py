@@ -8,23 +8,19 @@ import pytest
 
 from engine import Engine
 from engine.errors import Conflict
-from tests.engine.test_notification_causes import TWO_STEPS
+from tests.engine.test_notification_causes import start_two_steps
 
 
 def test_a_task_of_an_ended_instance_can_be_neither_withdrawn_nor_sent_back(engine: Engine, tmp_path: Path) -> None:
-    model = tmp_path / "told.bpmn"
-    model.write_text(TWO_STEPS, encoding="utf-8")
-    engine.deploy([model], actor="designer")
-    instance = engine.start("told", {}, actor="rep")
-    [enter] = engine.tasks(instance_id=instance.id)
+    instance_id, enter = start_two_steps(engine, tmp_path)
     engine.claim(enter.id, "rep")
     engine.complete(enter.id, {}, "rep")
-    [check] = engine.tasks(instance_id=instance.id)
+    [check] = engine.tasks(instance_id=instance_id)
     engine.complete(check.id, {}, "head")
-    assert engine.instance(instance.id).status == "completed"
-    with pytest.raises(Conflict, match=f"instance {instance.id} is completed"):
+    assert engine.instance(instance_id).status == "completed"
+    with pytest.raises(Conflict, match=f"instance {instance_id} is completed"):
         engine.withdraw(check.id, "head")
     with pytest.raises(Conflict):
         engine.send_back(check.id, "head", "enter", "太晚了")
-    assert engine.instance(instance.id).status == "completed" and engine.tasks(instance_id=instance.id) == []
-    assert not {"task_withdrawn", "task_sent_back"} & {e.type for e in engine.history(instance.id)}
+    assert engine.instance(instance_id).status == "completed" and engine.tasks(instance_id=instance_id) == []
+    assert not {"task_withdrawn", "task_sent_back"} & {e.type for e in engine.history(instance_id)}

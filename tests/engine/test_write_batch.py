@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine import Conflict, Engine
 from engine.persistence import HumanTask, ProcessInstance
-from engine.services.write_batch import write_batch
+from engine.services.write_batch import WriteBatch, write_batch
 from tests.conftest import deploy_fixture
 
 TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
@@ -26,13 +27,18 @@ def _open_task(engine: Engine) -> tuple[int, dict[str, object]]:
         return started.id, {c.name: getattr(row, c.name) for c in TASKS.columns}
 
 
+def write_stale_instance(session: Session, batch: WriteBatch, instance_id: int) -> None:
+    """An instance UPDATE that matches no row (the version it expects is gone), expected to change one."""
+    result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
+                             .values(status="running"))
+    batch.expect_one(result, lambda: Conflict("stale instance"))
+
+
 def test_a_write_that_matched_no_row_is_a_conflict(engine: Engine) -> None:
     instance_id, _ = _open_task(engine)
     with pytest.raises(Conflict, match="stale"):
         with engine.transaction() as session, write_batch(session) as batch:
-            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
-                                     .values(status="running"))
-            batch.expect_one(result, lambda: Conflict("stale instance"))
+            write_stale_instance(session, batch, instance_id)
 
 
 def test_a_conflict_explains_the_failure_it_caused(engine: Engine) -> None:
@@ -41,9 +47,7 @@ def test_a_conflict_explains_the_failure_it_caused(engine: Engine) -> None:
     instance_id, task = _open_task(engine)
     with pytest.raises(Conflict, match="stale"):
         with engine.transaction() as session, write_batch(session) as batch:
-            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
-                                     .values(status="running"))
-            batch.expect_one(result, lambda: Conflict("stale instance"))
+            write_stale_instance(session, batch, instance_id)
             session.execute(insert(TASKS), task)
 
 
@@ -52,9 +56,7 @@ def test_a_conflict_explains_the_failure_it_caused_before_the_batch_ends(engine:
     instance_id, task = _open_task(engine)
     with pytest.raises(Conflict, match="stale"):
         with engine.transaction() as session, write_batch(session) as batch:
-            result = session.execute(update(INSTANCES).where(INSTANCES.c.id == instance_id, INSTANCES.c.version == -1)
-                                     .values(status="running"))
-            batch.expect_one(result, lambda: Conflict("stale instance"))
+            write_stale_instance(session, batch, instance_id)
             session.execute(insert(TASKS), task)
             for _ in range(3):
                 session.execute(update(TASKS).where(TASKS.c.id == task["id"]).values(priority=1))
