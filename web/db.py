@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
@@ -12,7 +10,6 @@ from sqlalchemy.orm import Session
 from engine import Engine
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-F = TypeVar("F", bound=Callable[..., Any])
 ENGINE_KEY = "bpm_engine"
 
 
@@ -24,29 +21,14 @@ def get_engine() -> Engine:
 
 def db() -> Session:
     """Return this request's session, opening it on first use: for a GET (HEAD, OPTIONS) one for reads only (no
-    transaction: on SQLite no write lock, so page views never queue behind a writer or each other), unless the view
-    says it writes (:func:`writes_on_read`)."""
+    transaction: on SQLite no write lock, so page views never queue behind a writer or each other; a GET view that
+    must write does it in a short ``get_engine().transaction()`` of its own)."""
     if "db_session" not in g:
         engine = get_engine()
-        g.db_session = engine.read_session() if _reads_only() else engine.session()
+        reading = has_request_context() and request.method in SAFE_METHODS
+        g.db_session = engine.read_session() if reading else engine.session()
     session: Session = g.db_session
     return session
-
-
-WRITES_ON_READ = "bpm_writes_on_read"
-
-
-def writes_on_read(view: F) -> F:
-    """Mark a view that writes (and commits) although it answers a GET, e.g. marking a copied case read."""
-    setattr(view, WRITES_ON_READ, True)
-    return view
-
-
-def _reads_only() -> bool:
-    if not has_request_context() or request.method not in SAFE_METHODS:
-        return False
-    view = current_app.view_functions.get(request.endpoint or "")
-    return not getattr(view, WRITES_ON_READ, False)
 
 
 def commit() -> None:

@@ -129,7 +129,7 @@ def save_instance(
     # UPDATE won: racing commands create the same task ids), then what the caller adds (a completion's own task row):
     # on PostgreSQL one pipeline, one wait.
     with session.no_autoflush, write_batch(session) as batch:
-        write_instance(session, instance, values, batch)
+        _update_instance(session, instance, values, batch)
         new_tasks.insert(session)
         if also is not None:
             also(batch)
@@ -149,13 +149,16 @@ def settle_instance(session: Session, instance: ProcessInstance, values: dict[st
             flush_or_conflict(session, instance.id)
 
 
-def write_instance(session: Session, instance: ProcessInstance, values: dict[str, Any],
-                   batch: WriteBatch | None = None) -> None:
+def write_instance(session: Session, instance: ProcessInstance, values: dict[str, Any]) -> None:
     """Write ``values`` to the instance row with one Core ``UPDATE … WHERE id = :id AND version = :v`` (the version
-    bumped); no row matched means someone else committed a change first: Conflict, nothing written (in a ``batch``,
-    raised when the batch ends).
+    bumped); no row matched means someone else committed a change first: Conflict, nothing written.
     """
     settle_instance(session, instance, values)
+    _update_instance(session, instance, values, WriteBatch(pipelined=False))
+
+
+def _update_instance(session: Session, instance: ProcessInstance, values: dict[str, Any], batch: WriteBatch) -> None:
+    """The version-checked UPDATE of a settled instance; its Conflict is raised by ``batch`` (at once unless pipelined)."""
     version = instance.version
     with session.no_autoflush:
         result = session.execute(_WRITE_INSTANCE, {**values, "version": version + 1, "pk": instance.id, "seen": version})
@@ -163,7 +166,7 @@ def write_instance(session: Session, instance: ProcessInstance, values: dict[str
     def conflict() -> Exception:
         return Conflict(f"instance {instance.id} was changed by someone else; reload and try again")
 
-    (batch or WriteBatch(pipelined=False)).expect_one(result, conflict)
+    batch.expect_one(result, conflict)
     set_committed_value(instance, "version", version + 1)
 
 

@@ -1,6 +1,6 @@
 """Pages and API reads (GET) run without a transaction (#19): on SQLite they take no write lock, so a page view never
-queues behind a command in another process or another page view. A GET view that writes says so (writes_on_read) and
-keeps its transaction; any other write in a GET is refused, never committed statement by statement."""
+queues behind a command in another process or another page view. A write through a GET's session is refused, never
+committed statement by statement (tests/web/test_web_app.py)."""
 
 from __future__ import annotations
 
