@@ -173,5 +173,23 @@ def init_app(app: Flask, database: SqlEngine) -> Limiter:
             # Off unless BPM_API_RATE_LIMIT is set: integrations hold trusted tokens, and counting costs a write.
             limiter.limit(limit_of("API_RATE_LIMIT"), key_func=api_client,
                           exempt_when=disabled("API_RATE_LIMIT"))(blueprint)
+    api = frozenset(name for name, blueprint in app.blueprints.items()
+                    if blueprint.url_prefix and blueprint.url_prefix.startswith("/api/v1"))
+    limiter.request_filter(lambda: _unlimited(current_app.config, request.endpoint, request.blueprint, api))
     app.extensions[LIMITER_KEY] = limiter
     return limiter
+
+
+_LIMITED_ENDPOINTS = {endpoint: name for endpoint, name, _methods in ROUTE_LIMITS}
+# Limits Flask-Limiter applies beyond ours, when an operator sets them in the app's config: then every request is checked.
+_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
+def _unlimited(config: Any, endpoint: str | None, blueprint: str | None, api: frozenset[str]) -> bool:
+    """Return True when no limit applies to the request, so Flask-Limiter skips resolving them (most requests: pages,
+    the inbox, the API while ``API_RATE_LIMIT`` is off). Read per request, as the limits themselves are."""
+    if any(config.get(name) for name in _WIDE_LIMITS):
+        return False
+    if endpoint in _LIMITED_ENDPOINTS:
+        return not config.get(_LIMITED_ENDPOINTS[endpoint])
+    return not (blueprint in api and config.get("API_RATE_LIMIT"))

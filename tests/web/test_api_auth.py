@@ -6,6 +6,7 @@ import hashlib
 from datetime import timedelta
 
 from click.testing import CliRunner
+from flask import request
 from sqlalchemy import select
 
 from engine.persistence import ApiToken
@@ -30,6 +31,30 @@ def test_the_session_cookie_never_authenticates_the_api(browser):
     assert signed_in.get("/").status_code == 200
     assert_problem(signed_in.client.get("/api/v1/me"), 401, "unauthorized")
     assert_problem(signed_in.client.post("/api/v1/tokens", json={}), 401, "unauthorized")
+
+
+def test_the_api_neither_reads_nor_sets_the_session_cookie(browser, app, web_engine):
+    signed_in = browser("admin")
+    cookie = signed_in.client.get_cookie("session")
+    assert cookie is not None and signed_in.get("/").status_code == 200
+    token = ApiClient(app, issue_token(web_engine, "admin"))
+    token.client = signed_in.client  # the same browser, now also sending a token
+    response = token.get("/me")
+    assert response.status_code == 200 and response.get_json()["username"] == "admin"
+    assert "Set-Cookie" not in response.headers, "an API response never touches the session"
+    assert signed_in.client.get_cookie("session").value == cookie.value
+    assert "Set-Cookie" not in signed_in.client.post("/api/v1/tokens", json={}).headers  # refused, and no cookie
+    # The reference pages under /api/v1 are pages: the browser is still signed in there and after.
+    page = signed_in.get("/api/v1/docs").get_data(as_text=True)
+    assert 'action="/logout"' in page or "/logout" in page
+    assert signed_in.get("/").status_code == 200
+    # Not read either: the API's requests get no session at all, the pages (the reference too) the cookie's.
+    interface = app.session_interface
+    for path, has_session in [("/api/v1/me", False), ("/api/v1/tasks/abc/complete", False),
+                              ("/api/v1/docs", True), ("/api/v1/problems/conflict", True), ("/", True), ("/tasks/x", True)]:
+        with app.test_request_context(path, headers={"Cookie": f"session={cookie.value}"}):
+            opened = interface.open_session(app, request)
+            assert (not interface.is_null_session(opened)) == has_session, path
 
 
 def test_me_tells_who_the_token_acts_as(api_as):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.services.definitions import undeploy
 from tests.web.test_api_fixtures import INVOICE, assert_problem
 
 pytest_plugins = ["tests.web.test_api_fixtures"]
@@ -49,6 +50,14 @@ def test_only_the_start_lane_or_admins_may_start(api_as, receivables):
     assert assistant.post("/instances", {"process_key": "order_check"}).status_code == 201
     admin_start = api_as("admin").post("/instances", {"process_key": "order_check", "data": {"customer": "Beta"}})
     assert admin_start.get_json()["data"]["customer"] == "Beta"
+
+
+def test_an_undeployed_process_starts_no_more_instances(api_as, receivables):
+    with receivables.transaction() as session:
+        undeploy(session, "receivables_collection", "admin")
+    body = assert_problem(api_as("fin").post("/instances", _start_body()), 404, "not-found")
+    assert "no deployed process with key 'receivables_collection'" in body["detail"]
+    assert receivables.instances() == []
 
 
 def test_one_idempotency_key_starts_one_instance(api_as, receivables):

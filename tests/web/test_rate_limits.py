@@ -51,6 +51,20 @@ def test_the_api_is_limited_per_token_only_when_configured(web_engine) -> None:
     assert head.get("/tasks").status_code == 200, "another token has its own allowance"
 
 
+def test_requests_no_limit_applies_to_skip_the_limiter_but_every_configured_limit_holds(web_engine) -> None:
+    app = _app(web_engine)
+    rep = ApiClient(app, issue_token(web_engine, "rep"))
+    assert {rep.get("/tasks").status_code for _ in range(4)} == {200}
+    assert "X-RateLimit-Limit" not in rep.get("/tasks").headers, "no limit applies: none was checked"
+    app.config["API_RATE_LIMIT"] = "2 per minute"  # read per request, as the limits themselves are
+    assert [rep.get("/tasks").status_code for _ in range(3)] == [200, 200, 429]
+    # A limit an operator sets for every route (Flask-Limiter's own settings) reaches pages and the API alike.
+    wide = _app(web_engine, RATELIMIT_DEFAULT="2 per minute")
+    client = wide.test_client()
+    assert [client.get("/healthz").status_code for _ in range(3)] == [200, 200, 429]
+    assert [ApiClient(wide, issue_token(web_engine, "head")).get("/me").status_code for _ in range(3)][-1] == 429
+
+
 def test_counters_live_in_fixed_windows_in_the_database(web_engine) -> None:
     now = [1000.0]
     storage = DatabaseStorage("bpmdb://", engine=web_engine.db, clock=lambda: now[0])

@@ -32,7 +32,7 @@ from web.api.schemas import (
 )
 from web.db import db
 from web.instances.diagrams import instance_diagram
-from web.processes.startable import StartableProcess, find_process, may_start
+from web.processes.startable import StartFacts, may_start, start_facts
 
 blp = ApiBlueprint("instances", __name__, description="Process instances: start, follow, cancel.")
 INSTANCE = "/<int(min=1, max=2147483647):instance_id>"
@@ -50,10 +50,10 @@ def visible_instance(instance_id: int) -> None:
         abort(403, f"instance {instance_id} is not one you started or take part in")
 
 
-def _start_data(process: StartableProcess, data: dict[str, Any]) -> dict[str, Any]:
+def _start_data(process: StartFacts, data: dict[str, Any]) -> dict[str, Any]:
     """Check who may give start data: with a start form anyone (start_instance validates it), without one admins only."""
     if process.form_key:
-        if form_of(db(), process.definition.id, process.form_key) is None:  # the version's bundle, not the disk
+        if form_of(db(), process.definition_id, process.form_key) is None:  # the version's bundle, not the disk
             abort(422, f"the start form {process.form_key!r} of {process.key} is not installed; ask an administrator")
         return data
     if data and "admin" not in groups():
@@ -70,13 +70,15 @@ def _start_data(process: StartableProcess, data: dict[str, Any]) -> dict[str, An
 def start(body: dict[str, Any]) -> InstanceView:
     """Start an instance of a process's latest version with start data (validated against its start form)."""
     session = db()
-    process = find_process(session, body["process_key"])
+    process = start_facts(session, body["process_key"])
     if process is None:
         abort(404, f"no deployed process with key {body['process_key']!r}")
     if not may_start(process, groups()):
         abort(403, f"{process.key} is started by members of {process.group or 'no group'} (or admins)")
     data = _start_data(process, body["data"])
-    return start_instance(session, process.key, data, username(), body.get("business_key"), with_data=True)
+    # The version just read (an inactive one: start_instance looks again and answers 404, as it always did).
+    return start_instance(session, process.key, data, username(), body.get("business_key"), with_data=True,
+                          definition_id=process.definition_id if process.active else None)
 
 
 @blp.route("")

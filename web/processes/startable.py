@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.definitions.start_events import start_event_facts
@@ -38,15 +38,31 @@ class StartableProcess:
         return self.definition.process_key
 
 
+@dataclass(frozen=True)
+class StartFacts:
+    """The latest version of a process as starting it needs it (the API's start): no names, no texts."""
+
+    definition_id: int
+    key: str
+    active: bool
+    group: str | None
+    form_key: str | None
+    has_plain_start: bool
+
+
 def _facts(session: Session, definition: DefinitionView) -> tuple[str | None, str | None, bool]:
+    return _facts_of(session, definition.id, definition.process_key, definition.sha256)
+
+
+def _facts_of(session: Session, definition_id: int, process_key: str, sha256: str) -> tuple[str | None, str | None, bool]:
     # A definition version never changes; its content hash is a safe cache key across databases.
     with _LOCK:
-        cached = _CACHE.get(definition.sha256)
+        cached = _CACHE.get(sha256)
     if cached is not None:
         return cached
-    facts = start_event_facts(definition_source(session, definition.id), definition.process_key)
+    facts = start_event_facts(definition_source(session, definition_id), process_key)
     with _LOCK:
-        _CACHE[definition.sha256] = facts
+        _CACHE[sha256] = facts
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return facts
@@ -74,7 +90,21 @@ def find_process(session: Session, process_key: str) -> StartableProcess | None:
     return StartableProcess(definition, *_facts(session, definition))
 
 
-def may_start(process: StartableProcess, groups: frozenset[str]) -> bool:
+# Built once (every API start asks): the latest version's id and content hash, not the whole row.
+_LATEST = (select(ProcessDefinition.id, ProcessDefinition.sha256, ProcessDefinition.active)
+           .where(ProcessDefinition.process_key == bindparam("key"), ProcessDefinition.is_latest.is_(True))
+           .order_by(ProcessDefinition.version).limit(1))
+
+
+def start_facts(session: Session, process_key: str) -> StartFacts | None:
+    """Return what starting ``process_key`` needs to know about its latest version, or None (as ``find_process``)."""
+    row = session.execute(_LATEST, {"key": process_key}).first()
+    if row is None:
+        return None
+    return StartFacts(row.id, process_key, bool(row.active), *_facts_of(session, row.id, process_key, row.sha256))
+
+
+def may_start(process: StartableProcess | StartFacts, groups: frozenset[str]) -> bool:
     """Admins may start any process people start; others need the start event's lane group."""
     if not process.has_plain_start:
         return False
