@@ -19,6 +19,9 @@ from engine.services.audit_signing import SignedHead, load_signing_key, sign_hea
 from engine.services.register_processes import run_register_jobs
 from engine.services.survey_processes import run_survey_jobs
 from engine.services.timers import release_leases
+from engine.services.uploads import purge_expired
+
+PURGE_UPLOADS_EVERY_S = 600  # staged uploads live an hour: sweep the expired ones every 10 minutes
 
 log = logging.getLogger("bpm.worker")
 
@@ -86,6 +89,11 @@ class Worker:
         with self.engine.transaction() as session:
             return sign_head(session, key, f"worker {self.owner}"[:120])
 
+    def purge_staged_uploads(self) -> int:
+        """Delete the staged uploads (files validated but never deployed) that expired; return how many."""
+        with self.engine.transaction() as session:
+            return purge_expired(session)
+
     def serve(self) -> None:
         """Block, running passes on an interval, until a signal asks us to stop."""
         scheduler = BackgroundScheduler()
@@ -96,6 +104,8 @@ class Worker:
                           id="register")
         scheduler.add_job(self._safe_surveys, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="surveys")
+        scheduler.add_job(self._safe_purge, "interval", seconds=PURGE_UPLOADS_EVERY_S, max_instances=1, coalesce=True,
+                          id="purge-staged-uploads")
         checkpoint_every = self.engine.config.audit_checkpoint_interval_s
         if checkpoint_every > 0:
             scheduler.add_job(self._safe_checkpoint, "interval", seconds=checkpoint_every, max_instances=1,
@@ -147,6 +157,15 @@ class Worker:
             return
         if signed is not None:
             log.info("signed audit checkpoint %s with key %s", signed.seq, signed.key_id)
+
+    def _safe_purge(self) -> None:
+        try:
+            purged = self.purge_staged_uploads()
+        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+            log.exception("purging expired staged uploads failed")
+            return
+        if purged:
+            log.info("purged %d expired staged upload(s)", purged)
 
     def _safe_register(self) -> None:
         try:

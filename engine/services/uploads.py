@@ -3,7 +3,7 @@
 The validate step keeps the files under a random token for the user who uploaded them; the deploy step reads them
 back (that user only, within :data:`KEEP_FOR`), so a designer never uploads twice, what is deployed is exactly what
 was validated, and any web server sharing the database can take the deploy. Expired uploads are removed whenever
-a new one is staged (and by :func:`purge_expired`).
+a new one is staged, and by the worker every few minutes (:func:`purge_expired`), so files nobody deploys do not stay.
 """
 
 from __future__ import annotations

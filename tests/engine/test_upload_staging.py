@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from engine import Engine, ManualClock
 from engine.errors import NotFound
 from engine.persistence import StagedFile, StagedUpload
+from engine.scheduling.worker import Worker
 from engine.services import uploads
 
 FILES = [("a.bpmn", b"<a/>"), ("a.i18n.json", b"{}"), ("big.zip", bytes(range(256)) * 100)]
@@ -41,3 +42,19 @@ def test_an_upload_expires_after_an_hour_and_is_purged(engine: Engine, clock: Ma
         assert session.scalar(select(func.count()).select_from(StagedFile)) == 1
     clock.advance(hours=2)
     assert engine._tx(uploads.purge_expired) == 1
+
+
+def test_the_worker_purges_expired_uploads_nobody_staged_after(engine: Engine, clock: ManualClock) -> None:
+    old = engine._tx(uploads.stage, FILES, "designer")
+    clock.advance(minutes=30)
+    fresh = engine._tx(uploads.stage, FILES[:1], "designer")
+    worker = Worker(engine, interval_s=1)
+    assert worker.purge_staged_uploads() == 0
+    clock.advance(minutes=31)  # the first expired, the second has half an hour left; nobody stages again
+    assert worker.purge_staged_uploads() == 1
+    with engine.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(StagedUpload)) == 1
+        assert session.scalar(select(func.count()).select_from(StagedFile)) == 1, "the files went with their upload"
+    assert engine._tx(uploads.load, fresh, "designer") == FILES[:1]
+    with pytest.raises(NotFound):
+        engine._tx(uploads.load, old, "designer")
