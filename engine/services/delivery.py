@@ -56,16 +56,38 @@ def claim_deliveries(session: Session, owner: str, *, limit: int = 50, lease_s: 
     return [tuple(unit) for unit in units.values()]
 
 
-def _titles(session: Session, rows: list[NotificationDelivery]) -> dict[str, dict[str, str]]:
+# Messages asking someone to act on a task: once the task is no longer open when the message is due (completed by a
+# colleague, withdrawn, cancelled — e.g. while it waited for the next working morning), it is not sent.
+ACT_ON_TASK = frozenset({"task_available", "task_assigned", "task_transferred", "task_delegated",
+                         "task_delegation_returned", "task_sent_back", "task_urged"})
+CLOSED_TASK = "the task was completed, withdrawn or cancelled before this message was due; not sent"
+
+
+def _tasks(session: Session, rows: list[NotificationDelivery]) -> dict[str, tuple[dict[str, str], str]]:
+    """Return the titles and status of the tasks the messages are about."""
     task_ids = {r.payload.get("task_id") for r in rows if r.payload.get("task_id")}
     if not task_ids:
         return {}
-    return {tid: t or {} for tid, t in session.execute(select(HumanTask.id, HumanTask.titles)
-                                                       .where(HumanTask.id.in_(task_ids)))}
+    return {tid: (t or {}, status) for tid, t, status in session.execute(
+        select(HumanTask.id, HumanTask.titles, HumanTask.status).where(HumanTask.id.in_(task_ids)))}
+
+
+def _still_wanted(session: Session, rows: list[NotificationDelivery],
+                  tasks: dict[str, tuple[dict[str, str], str]]) -> list[NotificationDelivery]:
+    """Cancel the messages about tasks that closed meanwhile; return the others."""
+    def closed(r: NotificationDelivery) -> bool:
+        task_id = r.payload.get("task_id")
+        return r.payload.get("kind") in ACT_ON_TASK and bool(task_id) and tasks.get(task_id, ({}, ""))[1] != "open"
+
+    gone = [r for r in rows if closed(r)]
+    if gone:
+        _finish(session, gone, "cancelled", CLOSED_TASK)
+    return [r for r in rows if not closed(r)]
 
 
 def prepare(session: Session, ids: tuple[str, ...], owner: str) -> Outgoing | None:
-    """Render a leased unit; None when it is no longer ours (or nobody to send it to: it is cancelled)."""
+    """Render a leased unit; None when it is no longer ours, or nothing is left to send (nobody to send it to, or
+    every message in it is about a task closed meanwhile: those are cancelled)."""
     rows = list(session.scalars(select(NotificationDelivery).where(NotificationDelivery.id.in_(ids))
                                 .order_by(NotificationDelivery.created_at, NotificationDelivery.id)))
     rows = [r for r in rows if r.status == "pending" and r.lock_owner == owner]
@@ -76,7 +98,11 @@ def prepare(session: Session, ids: tuple[str, ...], owner: str) -> Outgoing | No
         p = first.payload
         return Outgoing((first.id,), "email", str(p["to"]), None, Message(p["subject"], p["body"], p["link"]),
                         first.delivery_key)
-    titles = _titles(session, rows)
+    tasks = _tasks(session, rows)
+    rows = _still_wanted(session, rows, tasks)
+    if not rows:
+        return None
+    first, titles = rows[0], {tid: t for tid, (t, _status) in tasks.items()}
     if first.channel == "email":
         pref = session.get(NotificationPreference, first.recipient)
         if pref is None or not pref.email or not pref.email_enabled:

@@ -216,6 +216,44 @@ def test_outside_working_hours_a_digest_goes_out_the_next_morning(db_url: str, c
     assert [n.channels for n in engine.notifications("rep2")] == [{"email": "sent"}] * 2
 
 
+def test_a_message_about_a_task_closed_overnight_is_not_sent_in_the_morning(
+        db_url: str, clock: ManualClock, smtp: Any) -> None:
+    inbox, port = smtp
+    engine = _engine(db_url, clock, port)
+    with engine.transaction() as s:
+        set_preferences(s, "rep2", email="rep2@example.com")  # a message each, the next working morning
+        set_preferences(s, "head", email="head@example.com", digest=True)
+    clock.advance(dt.timedelta(hours=11))  # Monday 20:00 in Shanghai
+    done = engine.start("gateways", {"amount": 50}, actor="rep")
+    still_open = engine.start("gateways", {"amount": 60}, actor="rep")
+    [closed_task] = engine.tasks(instance_id=done.id)
+    [open_task] = engine.tasks(instance_id=still_open.id)
+    for task in (closed_task, open_task):  # urged at night: head hears of both in the morning's digest
+        engine.claim(task.id, "rep")
+        engine.transfer(task.id, "rep", to_user="head", reason="夜间转办")
+    clock.advance(dt.timedelta(hours=1))
+    engine.complete(closed_task.id, {}, "head")  # head finishes one at 21:00 from home
+    assert engine.deliver_notifications() == [] and inbox.messages == []
+    clock.advance(dt.timedelta(hours=12))  # Tuesday 09:00
+    results = engine.deliver_notifications()
+    # rep2's three (two new group tasks at night, the step after the one head completed) and head's digest unit.
+    assert sorted(r.outcome for r in results) == ["sent", "sent", "sent", "skipped"], results
+    to_rep2 = [str(make_header(decode_header(m["Subject"]))) for m in inbox.messages if m["To"] == "rep2@example.com"]
+    # The first group task is closed now: its message is dropped, the others go out.
+    assert sorted(subject.split("：")[0] for subject in to_rep2) == ["组内新任务", "组内新任务"]
+    assert any(f"#{still_open.id}" in subject and "Enter order" in subject for subject in to_rep2)
+    assert not any(f"#{done.id}" in subject and "Enter order" in subject for subject in to_rep2)
+    [to_head] = [m for m in inbox.messages if m["To"] == "head@example.com"]
+    digest_body = to_head.get_payload(decode=True).decode()
+    assert str(make_header(decode_header(to_head["Subject"]))) == "工作时间外的 1 条通知"
+    assert f"/tasks/{open_task.id}" in digest_body and f"/tasks/{closed_task.id}" not in digest_body
+    with engine.transaction() as s:
+        cancelled = s.scalars(select(NotificationDelivery).where(NotificationDelivery.status == "cancelled")).all()
+    assert {(c.recipient, c.payload["task_id"]) for c in cancelled} == {("rep2", closed_task.id), ("head", closed_task.id)}
+    assert all("completed, withdrawn or cancelled" in c.last_error for c in cancelled)
+    assert engine.deliver_notifications() == [], "nothing left, nothing twice"
+
+
 def _worker(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "BPM_WORKER_INTERVAL": "0.2", "BPM_SMTP_URL": f"smtp://127.0.0.1:{port}",
            "BPM_NOTIFY_PAUSE_AFTER_SEND": "60", "BPM_NOTIFY_LEASE": "5"}

@@ -119,3 +119,22 @@ def test_the_audit_page_tells_a_robot_change(browser, web_engine):
         set_group_webhook(s, "cs_rep", "wecom", "https://qyapi.example.com/cgi-bin/webhook/send?key=K", None, "admin")
     page = browser("admin").get("/audit/").get_data(as_text=True)
     assert "admin set the WeCom chat robot of" in page and "key=K" not in page
+
+
+def test_a_message_dropped_because_its_task_closed_shows_as_in_the_app_only(browser, web_engine, complaint):
+    from engine.services.delivery import claim_deliveries, prepare
+    from engine.services.notify_settings import set_preferences
+
+    with web_engine.transaction() as s:
+        set_preferences(s, "head", email="head@example.com")
+    [task] = web_engine.tasks(instance_id=complaint.id)
+    web_engine.claim(task.id, "rep")
+    web_engine.transfer(task.id, "rep", to_user="head", reason="请处理")
+    page = browser("head").get("/notifications/", headers=ZH).get_data(as_text=True)
+    assert '<span class="badge channel-pending">邮件：待发送</span>' in page
+    web_engine.cancel(complaint.id, "admin", reason="客户撤诉")  # the task closes before the e-mail goes out
+    with web_engine.transaction() as s:
+        [unit] = claim_deliveries(s, "w1")
+        assert prepare(s, unit, "w1") is None, "nothing to send: the task is closed"
+    page = browser("head").get("/notifications/", headers=ZH).get_data(as_text=True)
+    assert "请处理" in page and "channel-pending" not in page and '<span class="muted">仅站内</span>' in page
