@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.persistence.base import Base, UTCDateTime
@@ -45,7 +46,7 @@ Index("ix_timer_provisional", Timer.status, postgresql_where=Timer.due_at_provis
 
 
 class Incident(Base):
-    """A timer, job or external task that kept failing; an operator retries or resolves it."""
+    """A timer, job, external task or automatic start that kept failing; an operator retries or resolves it."""
 
     __tablename__ = "incident"
 
@@ -56,6 +57,11 @@ class Incident(Base):
                                                          nullable=True, index=True)
     # A notification that could not be delivered (e-mail, group robot): retrying puts it back in the outbox.
     notification_delivery_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # A start the worker makes on its own that failed (migration 0027): where it came from ("register": a
+    # register_start key; "return_visit": a return_visit_request's source key), the key, and what it started with.
+    start_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    start_key: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    start_data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     process_key: Mapped[str] = mapped_column(String(255))
     element_id: Mapped[str] = mapped_column(String(255))
     error: Mapped[str] = mapped_column(Text)

@@ -3,7 +3,8 @@ term, and the two in-engine external-task topics their models use (open a receiv
 
 Why jobs and not a multi-instance start: the register is data that changes between runs, a per-customer instance has
 its own deadlines, inbox rows and history, and a start keyed in ``register_start`` happens once even with several
-workers. The worker runs :func:`run_register_jobs` each pass; every start is its own transaction.
+workers. The worker runs :func:`run_register_jobs` each pass; every start is its own savepoint, and one that fails
+becomes an incident (``start_incidents``) without holding up the others.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput
 from engine.persistence import Contract, Customer, ProcessDefinition, RegisterStart
 from engine.services.context import context_of, now
+from engine.services.start_incidents import REGISTER, attempt, raise_start_incident, retried_register_starts, transient
 
 SETTLEMENT = "monthly_settlement"
 RENEWAL = "contract_renewal"
@@ -43,21 +45,40 @@ def _deployed(session: Session, process_key: str) -> bool:
         ProcessDefinition.active.is_(True))) is not None
 
 
-def _start_once(session: Session, process_key: str, start_key: str, data: dict[str, Any], business_key: str) -> int | None:
-    """Start ``process_key`` unless ``start_key`` already started it; return the new instance id (None: done before)."""
+def _marked(session: Session, process_key: str, start_key: str) -> bool:
+    return session.scalar(select(RegisterStart.id).where(RegisterStart.process_key == process_key,
+                                                         RegisterStart.start_key == start_key)) is not None
+
+
+def _start_once(session: Session, process_key: str, start_key: str, data: dict[str, Any], business_key: str, *,
+                about: str | None = None, retry: dict[str, Any] | None = None, incident: bool = True) -> int | None:
+    """Start ``process_key`` unless ``start_key`` already started it; return the new instance id (None: done before,
+    or failed).
+
+    The start runs in a savepoint: when it fails (``incident``) it is rolled back alone, its marker stays without an
+    instance and an incident names it (``about``: the customer or source; ``retry``: what a retried start needs to be
+    made again after its window closed); otherwise the error propagates (a person saving a contract sees it).
+    """
     from engine.services.instances import start_instance
 
-    if session.scalar(select(RegisterStart.id).where(RegisterStart.process_key == process_key,
-                                                     RegisterStart.start_key == start_key)) is not None:
+    start_key = start_key[:255]
+    if _marked(session, process_key, start_key):
         return None
-    marker = RegisterStart(process_key=process_key, start_key=start_key[:255], started_at=now(session))
+    marker = RegisterStart(process_key=process_key, start_key=start_key, started_at=now(session))
     try:
         with session.begin_nested():
             session.add(marker)
             session.flush()
     except IntegrityError:
         return None  # another worker started it a moment ago
-    view = start_instance(session, process_key, data, ACTOR, business_key[:255])
+    try:
+        view = attempt(session, start_instance, session, process_key, data, ACTOR, business_key[:255])
+    except Exception as exc:  # noqa: BLE001 - any failure of one start is its incident, never the whole pass's
+        if not incident or transient(exc):
+            raise
+        raise_start_incident(session, REGISTER, process_key, start_key, about or business_key, exc,
+                             {"data": data, "business_key": business_key, **(retry or {})})
+        return None
     marker.instance_id = view.id
     session.flush()
     return view.id
@@ -117,26 +138,36 @@ def start_per_customer(session: Session, process_key: str, customers: Iterable[C
         period = period_of(customer)
         if period is None:
             continue
-        new = _start_once(session, process_key, f"{period}:{customer.id}", {"customer": customer.name, field: period},
-                          f"{customer.name} {period}")
+        new = _start_for(session, process_key, customer, field, period)
         if new is not None:
             started.append(new)
     return started
+
+
+def _start_for(session: Session, process_key: str, customer: Customer, field: str, period: str) -> int | None:
+    return _start_once(session, process_key, f"{period}:{customer.id}", {"customer": customer.name, field: period},
+                       f"{customer.name} {period}", about=f"customer {customer.name} ({period})",
+                       retry={"customer_id": customer.id, "field": field, "period": period})
 
 
 def _term_key(contract: Contract) -> str:
     return f"{contract.number}@{contract.expires_on.isoformat()}"[:255]
 
 
-def start_renewal(session: Session, contract: Contract) -> int | None:
-    """Start the renewal of an active contract's current term (once per number and expiry); None if not started."""
+def start_renewal(session: Session, contract: Contract, *, incident: bool = False) -> int | None:
+    """Start the renewal of an active contract's current term (once per number and expiry); None if not started.
+
+    A failing start raises its error (a person saving the contract sees it), or with ``incident`` (the worker's
+    catch-up) becomes an incident."""
     customer = session.get(Customer, contract.customer_id)
     if contract.status != "active" or customer is None or not customer.active or not _deployed(session, RENEWAL):
         return None
     data = {"customer": customer.name, "contract_no": contract.number, "contract_kind": contract.kind,
             "expires_on": contract.expires_on.isoformat()}
     return _start_once(session, RENEWAL, _term_key(contract), data,
-                       f"{contract.number} {contract.expires_on.isoformat()}")
+                       f"{contract.number} {contract.expires_on.isoformat()}", incident=incident,
+                       about=f"customer {customer.name}, contract {contract.number} expiring {data['expires_on']}",
+                       retry={"contract_id": contract.id})
 
 
 def start_contract_renewals(session: Session) -> list[int]:
@@ -147,7 +178,34 @@ def start_contract_renewals(session: Session) -> list[int]:
     started = set(session.scalars(select(RegisterStart.start_key).where(RegisterStart.process_key == RENEWAL)))
     rows = session.scalars(select(Contract).where(Contract.status == "active").order_by(Contract.expires_on, Contract.id))
     due = [row for row in rows if _term_key(row) not in started]
-    return [i for i in (start_renewal(session, row) for row in due) if i is not None]
+    return [i for i in (start_renewal(session, row, incident=True) for row in due) if i is not None]
+
+
+def start_retried(session: Session) -> list[int]:
+    """Start, once, the failed starts an operator retried that the regular starts of the pass did not take up (their
+    window closed), with the register's current data; return the new instance ids."""
+    started = []
+    for incident in retried_register_starts(session):
+        key, saved = incident.start_key or "", incident.start_data or {}
+        new = None
+        if "contract_id" in saved:  # a renewal: the contract's current term, if it is still that one and active
+            contract = session.get(Contract, saved["contract_id"])
+            if contract is not None and _term_key(contract) == key:
+                new = start_renewal(session, contract, incident=True)
+        elif "customer_id" in saved:  # a per-customer start: the customer's current name, if still active
+            customer = session.get(Customer, saved["customer_id"])
+            if customer is not None and customer.active and _deployed(session, incident.process_key):
+                new = _start_for(session, incident.process_key, customer, str(saved["field"]), str(saved["period"]))
+        elif _deployed(session, incident.process_key):
+            new = _start_once(session, incident.process_key, key, dict(saved.get("data") or {}),
+                              str(saved.get("business_key") or key))
+        if new is not None:
+            started.append(new)
+        elif not _marked(session, incident.process_key, key):
+            # Not due any more (contract ended, customer inactive, process undeployed): tried, nothing to start.
+            session.add(RegisterStart(process_key=incident.process_key, start_key=key, started_at=now(session)))
+            session.flush()
+    return started
 
 
 def _open_receivable(session: Session, variables: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +284,8 @@ def run_register_jobs(transaction: Callable[[], Any], limit: int = 100) -> dict[
         counts["renewals"] = len(start_contract_renewals(session))
     with transaction() as session:
         counts.update(start_customer_processes(session))  # quarterly gradings, the monthly review (#17)
+    with transaction() as session:  # what an operator retried (an incident) and the starts above did not take up
+        start_retried(session)
     for _ in range(limit):
         with transaction() as session:
             task = lock_register_task(session)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from engine.errors import EngineError, InvalidInput
+from engine.errors import InvalidInput
 from engine.persistence import Customer, ProcessInstance, Questionnaire, ReturnVisitRequest
 from engine.services.audit import BUFFER_KEY
 from engine.services.context import CONTEXT_KEY
@@ -34,6 +34,8 @@ from engine.services.questionnaires import (
     store_survey_answers,
 )
 from engine.services.register_processes import _deployed, active_customers, start_per_customer, start_window
+from engine.services.start_incidents import RETURN_VISIT as RETURN_VISIT_SOURCE
+from engine.services.start_incidents import attempt, raise_start_incident, transient
 
 SURVEY_KEY = "satisfaction_survey"
 RECTIFICATION = "survey_rectification"
@@ -95,7 +97,8 @@ def request_key_account_visits(session: Session) -> int:
 
 
 def start_return_visits(session: Session, limit: int = 50) -> list[int]:
-    """Start the return visits asked for and not started yet; a start that fails keeps its error on the request."""
+    """Start the return visits asked for and not started yet, each in a savepoint; one that fails keeps its error on
+    the request (not tried again) and raises an incident (retrying it clears the error: the next pass tries again)."""
     from engine.services.instances import start_instance
 
     if not _deployed(session, RETURN_VISIT):
@@ -107,15 +110,19 @@ def start_return_visits(session: Session, limit: int = 50) -> list[int]:
     for row in list(rows):
         data = {"customer": row.customer, "visit_reason": row.reason,
                 **{k: v for k, v in row.data.items() if v not in (None, "")}}
-        if _owner(session, row.customer):
-            data["owner"] = _owner(session, row.customer)  # the customer's own cs_rep visits
+        owner = _owner(session, row.customer)
+        if owner:
+            data["owner"] = owner  # the customer's own cs_rep visits
         data.setdefault("source_ref", row.source_key)
         try:
-            with session.begin_nested():
-                view = start_instance(session, RETURN_VISIT, data, ACTOR, f"{row.customer} {row.source_key}"[:255])
-        except EngineError as exc:
+            view = attempt(session, start_instance, session, RETURN_VISIT, data, ACTOR,
+                           f"{row.customer} {row.source_key}"[:255])
+        except Exception as exc:  # noqa: BLE001 - any failure of one start is its incident, never the whole pass's
+            if transient(exc):
+                raise
             row.error = f"{type(exc).__name__}: {exc}"[:2000]
-            log.warning("return visit %s not started: %s", row.source_key, exc)
+            raise_start_incident(session, RETURN_VISIT_SOURCE, RETURN_VISIT, row.source_key,
+                                 f"customer {row.customer} ({row.reason} {row.source_key})", exc)
             continue
         row.instance_id = view.id
         started.append(view.id)

@@ -259,6 +259,10 @@ def retry_incident(session: Session, incident_id: int, actor: str) -> Incident:
         from engine.services.delivery import retry_delivery
 
         return retry_delivery(session, incident, actor)
+    if incident.start_key is not None:  # an automatic start that failed: the worker's next pass tries it again
+        from engine.services.start_incidents import retry_start
+
+        return retry_start(session, incident, actor)
     timer = session.get(Timer, incident.timer_id) if incident.timer_id else None
     if timer is None:
         raise Conflict(f"incident {incident_id} has no timer left to retry; resolve it instead")
@@ -272,13 +276,14 @@ def retry_incident(session: Session, incident_id: int, actor: str) -> Incident:
 
 
 def resolve_incident(session: Session, incident_id: int, actor: str, note: str = "") -> Incident:
-    """Close an incident without retrying (its timer is dropped)."""
+    """Close an incident without retrying (its timer is dropped; an automatic start is not tried again)."""
     incident = _open_incident(session, incident_id)
     if incident.timer_id:
         session.execute(delete(Timer).where(Timer.id == incident.timer_id, Timer.status == "incident"))
     incident.status, incident.resolved_at, incident.resolved_by = "resolved", now(session), actor
     audit.record(session, "incident_resolved", actor, instance_id=incident.instance_id, process_key=incident.process_key,
-                 data={"incident_id": incident.id, "note": note})
+                 data={"incident_id": incident.id, "note": note,
+                       **({"start_key": incident.start_key} if incident.start_key is not None else {})})
     session.flush()
     return incident
 

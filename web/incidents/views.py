@@ -1,4 +1,5 @@
-"""Incident pages: the list with each failure's error, retry (fires the timer at once) and resolve."""
+"""Incident pages: the list with each failure's error, retry (fires the timer at once; an automatic start: on the
+worker's next pass) and resolve."""
 
 from __future__ import annotations
 
@@ -42,6 +43,10 @@ def retry(incident_id: int) -> ResponseReturnValue:
     timer_id = incident.timer_id
     if incident.notification_delivery_id is not None:  # a notification: the worker sends it again
         flash(gettext("Incident #%(id)s retried: the notification is sent again by the worker.", id=incident_id),
+              "success")
+        return redirect(url_for("incidents.index"))
+    if incident.start_key is not None:  # an automatic start that failed: the worker's next pass tries it again
+        flash(gettext("Incident #%(id)s retried: the worker tries the start again on its next pass.", id=incident_id),
               "success")
         return redirect(url_for("incidents.index"))
     if timer_id is None:  # an external task's incident: its workers fetch the task again
