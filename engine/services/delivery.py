@@ -77,12 +77,14 @@ def _still_wanted(session: Session, rows: list[NotificationDelivery],
     """Cancel the messages about tasks that closed meanwhile; return the others."""
     def closed(r: NotificationDelivery) -> bool:
         task_id = r.payload.get("task_id")
-        return r.payload.get("kind") in ACT_ON_TASK and bool(task_id) and tasks.get(task_id, ({}, ""))[1] != "open"
+        if r.payload.get("kind") not in ACT_ON_TASK or not task_id:
+            return False
+        return tasks.get(str(task_id), ({}, ""))[1] != "open"
 
-    gone = [r for r in rows if closed(r)]
+    gone = {r.id for r in rows if closed(r)}
     if gone:
-        _finish(session, gone, "cancelled", CLOSED_TASK)
-    return [r for r in rows if not closed(r)]
+        _finish(session, [r for r in rows if r.id in gone], "cancelled", CLOSED_TASK)
+    return [r for r in rows if r.id not in gone]
 
 
 def prepare(session: Session, ids: tuple[str, ...], owner: str) -> Outgoing | None:
