@@ -106,6 +106,7 @@ def test_an_undeliverable_notification_shows_on_the_incidents_page_and_is_retrie
     admin = browser("admin")
     page = admin.get("/incidents/").get_data(as_text=True)
     assert "Connection unexpectedly closed" in page
+    assert f'action="/incidents/{incident_id}/retry"' in page, "the page offers the retry the engine supports"
     done = admin.post(f"/incidents/{incident_id}/retry", follow_redirects=True).get_data(as_text=True)
     assert "the notification is sent again" in done
     with web_engine.transaction() as s:
