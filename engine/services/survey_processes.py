@@ -104,9 +104,12 @@ def start_return_visits(session: Session, limit: int = 50) -> list[int]:
     if not _deployed(session, RETURN_VISIT):
         return []
     started = []
-    rows = session.scalars(select(ReturnVisitRequest).where(ReturnVisitRequest.instance_id.is_(None),
-                                                            ReturnVisitRequest.error.is_(None))
-                           .order_by(ReturnVisitRequest.id).limit(limit))
+    waiting = (select(ReturnVisitRequest).where(ReturnVisitRequest.instance_id.is_(None), ReturnVisitRequest.error.is_(None))
+               .order_by(ReturnVisitRequest.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        # Several workers: each takes the requests no other pass holds (SQLite has one writer at a time anyway).
+        waiting = waiting.with_for_update(skip_locked=True)
+    rows = session.scalars(waiting)
     for row in list(rows):
         data = {"customer": row.customer, "visit_reason": row.reason,
                 **{k: v for k, v in row.data.items() if v not in (None, "")}}
