@@ -160,6 +160,31 @@ def timer_kind_label(kind: str | None) -> str:
     return str(TIMER_KINDS.get(kind or "", kind or ""))
 
 
+# BPMN element kinds as the version comparison names them (the BPMN name stays beside it for designers).
+BPMN_KINDS = {
+    "startEvent": lazy_gettext("start event"), "endEvent": lazy_gettext("end event"),
+    "intermediateCatchEvent": lazy_gettext("intermediate catch event"),
+    "intermediateThrowEvent": lazy_gettext("intermediate throw event"), "boundaryEvent": lazy_gettext("boundary event"),
+    "task": lazy_gettext("task"), "userTask": lazy_gettext("user task"), "manualTask": lazy_gettext("manual task"),
+    "serviceTask": lazy_gettext("service task"), "scriptTask": lazy_gettext("script task"),
+    "businessRuleTask": lazy_gettext("business rule task"), "sendTask": lazy_gettext("send task"),
+    "receiveTask": lazy_gettext("receive task"), "callActivity": lazy_gettext("call activity"),
+    "subProcess": lazy_gettext("subprocess"), "transaction": lazy_gettext("transaction subprocess"),
+    "adHocSubProcess": lazy_gettext("ad-hoc subprocess"),
+    "exclusiveGateway": lazy_gettext("exclusive gateway"), "parallelGateway": lazy_gettext("parallel gateway"),
+    "inclusiveGateway": lazy_gettext("inclusive gateway"), "eventBasedGateway": lazy_gettext("event-based gateway"),
+    "complexGateway": lazy_gettext("complex gateway"), "sequenceFlow": lazy_gettext("sequence flow"),
+    "lane": lazy_gettext("lane"), "dataObject": lazy_gettext("data object"),
+    "dataObjectReference": lazy_gettext("data object"), "dataStoreReference": lazy_gettext("data store"),
+    "textAnnotation": lazy_gettext("text annotation"), "association": lazy_gettext("association"),
+}
+
+
+def bpmn_kind_label(kind: str | None) -> str:
+    """Return a BPMN element kind in this language (an unknown one as it is)."""
+    return str(BPMN_KINDS.get(kind or "", kind or ""))
+
+
 # Who acts when no person does (the same words as the instance history uses).
 SYSTEM_ACTORS = {"scheduler": lazy_gettext("System (timer)"), "system": lazy_gettext("System"),
                  "portal": lazy_gettext("Customer portal")}
@@ -176,7 +201,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         local_datetime=local_datetime, relative=relative, group_label=group_label, pick=pick,
         display_value=display_value, status_label=status_label,
-        timer_kind=timer_kind_label, actor_label=actor_label,
+        timer_kind=timer_kind_label, actor_label=actor_label, bpmn_kind=bpmn_kind_label,
     )
     app.jinja_env.globals.update(
         is_overdue=is_overdue, current_language=current_language, LANGUAGE_NAMES=LANGUAGE_NAMES,

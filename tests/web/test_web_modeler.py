@@ -173,6 +173,8 @@ def test_version_diff_page_lists_and_marks_the_changes(browser, v1, installed):
     assert page.status_code == 200
     assert 'data-element="review"' in html and "Review the complaint" in html and "PT6H" in html
     assert "is-waiting" in html  # changed elements are marked on both diagrams
+    zh = browser("auditor").get("/definitions/complaint/diff?from=1&to=2", headers={"Accept-Language": "zh-CN"})
+    assert '<span class="muted element-kind">用户任务 <code>userTask</code></span>' in zh.get_data(as_text=True)
     assert browser("auditor").get("/definitions/complaint/diff?from=1&to=7").status_code == 404
     assert browser("auditor").get("/definitions/nothing/diff").status_code == 404
     assert browser("rep").get("/definitions/complaint/diff").status_code == 403
