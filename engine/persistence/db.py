@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -54,9 +55,32 @@ def create_db_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    _quiet_aborted_pipelines()
     _ping_when_idle(engine)
     _refuse_writes_when_reading(engine)
     return engine
+
+
+class _AbortedPipelineEcho(logging.Filter):
+    """Drops psycopg's warning that a pipeline ended "aborted" while an error raised in it was on its way out.
+
+    When a statement in a pipeline fails (the loser of a race on an instance), every statement after it is skipped
+    and the pipeline ends aborted; psycopg then logs that second error as ignored, beside the first one, which the
+    engine reports (a Conflict) and rolls back. Only that echo is dropped: any other error psycopg ignores is logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import psycopg
+
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (str(record.msg).startswith("error ignored terminating") and len(args) == 2
+                    and isinstance(args[1], psycopg.errors.PipelineAborted))
+
+
+def _quiet_aborted_pipelines() -> None:
+    psycopg_log = logging.getLogger("psycopg")
+    if not any(isinstance(f, _AbortedPipelineEcho) for f in psycopg_log.filters):
+        psycopg_log.addFilter(_AbortedPipelineEcho())
 
 
 def _refuse_writes_when_reading(engine: Engine) -> None:

@@ -4,6 +4,8 @@ is the database's own error, not a Conflict."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -71,3 +73,28 @@ def test_any_other_failure_is_the_database_error(engine: Engine) -> None:
             batch.expect_one(result, lambda: Conflict("stale instance"))
     assert engine.instance(instance_id).status == "running"
     assert engine.verify_audit().ok
+
+
+def test_the_loser_of_a_race_leaves_no_psycopg_warning(pg_engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """psycopg logs the aborted end of a pipeline whose statement failed as an 'ignored' error; the engine reports that
+    failure itself (a Conflict here), so the echo is dropped: an operator's log shows no warning per lost race."""
+    instance_id, task = _open_task(pg_engine)
+    with caplog.at_level(logging.WARNING, logger="psycopg"), pytest.raises(Conflict, match="stale"):
+        with pg_engine.transaction() as session, write_batch(session) as batch:
+            write_stale_instance(session, batch, instance_id)
+            session.execute(insert(TASKS), task)
+            session.execute(update(TASKS).where(TASKS.c.id == task["id"]).values(priority=1))
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+
+
+def test_other_errors_psycopg_ignores_are_still_logged(pg_engine: Engine) -> None:
+    """Only the aborted pipeline's echo is dropped; another error psycopg ignores while ending a pipeline is logged."""
+    import psycopg
+
+    record = logging.LogRecord("psycopg", logging.WARNING, __file__, 1, "error ignored terminating %r: %s",
+                               ("<pipeline>", psycopg.OperationalError("server closed the connection")), None)
+    echo = logging.LogRecord("psycopg", logging.WARNING, __file__, 1, "error ignored terminating %r: %s",
+                             ("<pipeline>", psycopg.errors.PipelineAborted("pipeline aborted")), None)
+    psycopg_log = logging.getLogger("psycopg")
+    assert psycopg_log.filter(record)
+    assert not psycopg_log.filter(echo)
