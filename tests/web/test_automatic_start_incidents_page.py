@@ -56,6 +56,7 @@ def test_the_api_lists_it_and_resolves_it(app: Flask, web_engine: Engine, failed
     [item] = client.get("/incidents").get_json()["items"]
     assert (item["id"], item["process_key"], item["element_id"], item["instance_id"], item["timer_id"]) == (
         failed_start, "monthly_settlement", "start", None, None)
+    assert (item["start_source"], item["start_key"], item["notification_delivery_id"]) == ("register", "2026-02:1", None)
     assert item["error"].startswith(f"could not start monthly_settlement for customer {LONG}")
     resolved = client.post(f"/incidents/{failed_start}/resolve", json={"note": "settled by hand"})
     assert resolved.status_code == 200 and resolved.get_json()["status"] == "resolved"

@@ -18,11 +18,19 @@ class TimerListArgsSchema(PageArgsSchema):
 
 
 class IncidentSchema(Schema):
-    """A timer that kept failing, or an external task whose worker reported no retries left."""
+    """Work the engine could not do on its own: a timer that kept failing, an external task whose worker reported no
+    retries left, a notification that could not be delivered, or an automatic start (the register's, a return visit)."""
 
     id = fields.Integer(required=True)
     timer_id = fields.Integer(allow_none=True, required=True)
     external_task_id = fields.String(allow_none=True, required=True)
+    notification_delivery_id = fields.String(allow_none=True, required=True,
+                                             metadata={"description": "the undeliverable notification's delivery"})
+    start_source = fields.String(allow_none=True, required=True,
+                                 metadata={"description": "an automatic start's source: register or return_visit"})
+    start_key = fields.String(allow_none=True, required=True,
+                              metadata={"description": "which start of its process failed (e.g. the register's "
+                                                       "period:customer key); a retry starts it with that key"})
     instance_id = fields.Integer(allow_none=True, required=True)
     process_key = fields.String(required=True)
     element_id = fields.String(required=True)
