@@ -94,10 +94,8 @@ class Worker:
         with self.engine.transaction() as session:
             return purge_expired(session)
 
-    def serve(self) -> None:
-        """Block, running passes on an interval, until a signal asks us to stop."""
-        scheduler = BackgroundScheduler()
-        timers = threading.Thread(target=self.fire_timers_forever, name="due-timers")
+    def schedule_passes(self, scheduler: BackgroundScheduler) -> None:
+        """Add the worker's interval passes (all but the timers, which have their own thread) to ``scheduler``."""
         scheduler.add_job(self._safe_deliver, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
                           id="notifications")
         scheduler.add_job(self._safe_register, "interval", seconds=self.interval_s, max_instances=1, coalesce=True,
@@ -117,6 +115,12 @@ class Worker:
             log.info("signing the audit head every %ss", sign_every)
         else:
             log.warning("not signing the audit head: no BPM_AUDIT_SIGNING_KEY_FILE / BPM_AUDIT_SIGNING_KEY")
+
+    def serve(self) -> None:
+        """Block, running passes on an interval, until a signal asks us to stop."""
+        scheduler = BackgroundScheduler()
+        timers = threading.Thread(target=self.fire_timers_forever, name="due-timers")
+        self.schedule_passes(scheduler)
 
         def stop(signum: int, _frame: Any) -> None:
             # Only set a flag here: the main thread shuts the scheduler down outside the handler.

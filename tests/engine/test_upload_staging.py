@@ -58,3 +58,20 @@ def test_the_worker_purges_expired_uploads_nobody_staged_after(engine: Engine, c
     assert engine._tx(uploads.load, fresh, "designer") == FILES[:1]
     with pytest.raises(NotFound):
         engine._tx(uploads.load, old, "designer")
+
+
+def test_the_worker_schedules_the_purge_every_ten_minutes(engine: Engine, clock: ManualClock) -> None:
+    """``bpm worker`` adds the purge to its scheduler; the job it runs is the purge (its errors logged, not raised)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler()
+    Worker(engine, interval_s=1).schedule_passes(scheduler)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert {"notifications", "register", "surveys", "purge-staged-uploads"} <= set(jobs)
+    purge = jobs["purge-staged-uploads"]
+    assert purge.trigger.interval.total_seconds() == 600 and purge.max_instances == 1
+    engine._tx(uploads.stage, FILES, "designer")
+    clock.advance(hours=2)
+    purge.func()
+    with engine.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(StagedUpload)) == 0
