@@ -7,10 +7,21 @@ pytest_plugins = ["tests.web.test_api_fixtures"]
 ZH = {"Accept-Language": "zh-CN"}
 
 
-def test_a_transfer_rings_the_bell_and_the_list_opens_the_task(browser, web_engine, complaint):
+def _transfer_to_head(web_engine, complaint, reason, *, email=None):
+    """The complaint's first task, claimed by rep and transferred to head (who gets e-mail at ``email``, if given)."""
+    from engine.services.notify_settings import set_preferences
+
+    if email is not None:
+        with web_engine.transaction() as s:
+            set_preferences(s, "head", email=email)
     [task] = web_engine.tasks(instance_id=complaint.id)
     web_engine.claim(task.id, "rep")
-    web_engine.transfer(task.id, "rep", to_user="head", reason="请负责人处理")
+    web_engine.transfer(task.id, "rep", to_user="head", reason=reason)
+    return task
+
+
+def test_a_transfer_rings_the_bell_and_the_list_opens_the_task(browser, web_engine, complaint):
+    task = _transfer_to_head(web_engine, complaint, "请负责人处理")
     head = browser("head")
     inbox = head.get("/").get_data(as_text=True)
     bell = inbox[inbox.index('href="/notifications/"'):]
@@ -90,13 +101,8 @@ def test_an_undeliverable_notification_shows_on_the_incidents_page_and_is_retrie
 
     from engine.persistence import Incident, NotificationDelivery
     from engine.services.delivery import record_failure
-    from engine.services.notify_settings import set_preferences
 
-    with web_engine.transaction() as s:
-        set_preferences(s, "head", email="head@example.com")
-    [task] = web_engine.tasks(instance_id=complaint.id)
-    web_engine.claim(task.id, "rep")
-    web_engine.transfer(task.id, "rep", to_user="head", reason="x")
+    _transfer_to_head(web_engine, complaint, "x", email="head@example.com")
     with web_engine.transaction() as s:
         [delivery] = s.scalars(select(NotificationDelivery))
         for _ in range(len(web_engine.config.notify_backoff_s) + 1):
@@ -124,13 +130,8 @@ def test_the_audit_page_tells_a_robot_change(browser, web_engine):
 
 def test_a_message_dropped_because_its_task_closed_shows_as_in_the_app_only(browser, web_engine, complaint):
     from engine.services.delivery import claim_deliveries, prepare
-    from engine.services.notify_settings import set_preferences
 
-    with web_engine.transaction() as s:
-        set_preferences(s, "head", email="head@example.com")
-    [task] = web_engine.tasks(instance_id=complaint.id)
-    web_engine.claim(task.id, "rep")
-    web_engine.transfer(task.id, "rep", to_user="head", reason="请处理")
+    _transfer_to_head(web_engine, complaint, "请处理", email="head@example.com")
     page = browser("head").get("/notifications/", headers=ZH).get_data(as_text=True)
     assert '<span class="badge channel-pending">邮件：待发送</span>' in page
     web_engine.cancel(complaint.id, "admin", reason="客户撤诉")  # the task closes before the e-mail goes out
