@@ -14,6 +14,17 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 
 
+# A plain or manual task's property: the variables whose values the history records when the task passes (its
+# task_passed event), e.g. an exception's type and responsible department for the dashboard (DOMAIN.md measures).
+RECORD_FIELDS = "recordFields"
+
+
+def record_fields(node: Any) -> list[str]:
+    """Return the variable names of a task's ``recordFields`` property (comma-separated), in order."""
+    value = _properties(node).get(RECORD_FIELDS, "")
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def _properties(node: Any) -> dict[str, str]:
     props = {}
     for prop in node.xpath("./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS):
@@ -51,6 +62,8 @@ def element_info(doc: SourceDocument, process_id: str, groups: GroupNames | None
     for node in process.xpath(".//bpmn:task | .//bpmn:manualTask", namespaces=NS):
         # They pass straight through (engine.runtime.dialect); the history still shows each pass.
         info[node.get("id")] = {"pass_through": etree.QName(node).localname, "title": " ".join((node.get("name") or "").split())}
+        if record_fields(node):
+            info[node.get("id")]["record"] = record_fields(node)
     for node in process.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
         props = _properties(node)
         if "sla" in props:

@@ -152,6 +152,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                 "用户任务 {task}：{attribute} 中的 '{group}' 不是用户组；已知用户组：{groups}"),
     "bad_priority": ("user task {task}: camunda:priority '{value}' is not a whole number; use 0 to 100",
                      "用户任务 {task}：camunda:priority '{value}' 不是整数；请使用 0 到 100"),
+    "bad_record_fields": ("task {element}: recordFields names {value}, which is no variable name; list the variables "
+                          "the history should record when the task passes, separated by commas (e.g. type, "
+                          "responsible_department)", "任务 {element}：recordFields 中的 {value} 不是变量名；请列出任务经过时"
+                          "历史应记录的变量，用逗号分隔（如 type, responsible_department）"),
+    "record_fields_elsewhere": ("{kind} {element}: recordFields only works on a plain task (bpmn:task) or a manual "
+                                "task, which pass straight through; a user task's history already records its data. "
+                                "Move the property to a plain task", "{kind} {element}：recordFields 只适用于直接经过的"
+                                "普通任务（bpmn:task）或手工任务；用户任务的历史已记录其数据。请把该属性移到普通任务上"),
     "bad_date": ("user task {task}: {attribute} '{value}' is neither an ISO 8601 date/duration nor a Python expression: "
                  "{error}", "用户任务 {task}：{attribute} '{value}' 既不是 ISO 8601 日期/时长，也不是 Python 表达式：{error}"),
     "form_key_missing": ("form key '{key}' names no form in the forms folder, the files deployed or the process's "

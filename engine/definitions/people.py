@@ -134,8 +134,21 @@ def people_problems(doc: SourceDocument, process: Any, groups: GroupNames) -> li
 
 
 def attribute_problems(doc: SourceDocument, process: Any) -> list[Problem]:
-    """Check the values of camunda:priority, camunda:dueDate and camunda:followUpDate on user tasks."""
+    """Check the values of camunda:priority, camunda:dueDate and camunda:followUpDate on user tasks, and the variable
+    names a plain or manual task's ``recordFields`` property lists (only those tasks record them)."""
+    from engine.definitions.elements import NS, RECORD_FIELDS, record_fields
+
     problems = []
+    for node in process.xpath(f".//*[bpmn:extensionElements/camunda:properties/camunda:property[@name='{RECORD_FIELDS}']]",
+                              namespaces=NS):
+        kind = node.tag.rsplit("}", 1)[-1]
+        if kind not in ("task", "manualTask"):
+            problems.append(problem(doc.filename, node, node, "record_fields_elsewhere", kind=kind, element=node.get("id")))
+            continue
+        bad = [name for name in record_fields(node) if not name.isidentifier()]
+        if bad or not record_fields(node):
+            problems.append(problem(doc.filename, node, node, "bad_record_fields", element=node.get("id"),
+                                    value=", ".join(bad) or "''"))
     for task in process.iter(f"{{{BPMN}}}userTask"):
         task_id = task.get("id")
         priority = camunda(task, "priority")

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -52,3 +54,11 @@ def finished_elements(workflow: Any, element_ids: set[str]) -> list[tuple[str, s
         return []
     tasks = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id in element_ids]
     return [(str(t.id), str(t.task_spec.bpmn_id)) for t in sorted(tasks, key=lambda t: t.last_state_change)]
+
+
+def passed_data(workflow: Any, task_id: str) -> dict[str, Any]:
+    """Return the data a finished task (one of :func:`finished_elements`) held when it finished."""
+    try:
+        return dict(workflow.get_task_from_id(UUID(task_id)).data)
+    except TaskNotFoundException:
+        return {}

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.errors import WorkflowError
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessInstance, Timer
 from engine.runtime import InstanceRun, WaitingTimer
-from engine.runtime.dialect import finished_elements
+from engine.runtime.dialect import finished_elements, passed_data
 from engine.services import audit
 from engine.services.candidates import (
     add_candidate_rows,
@@ -244,8 +244,11 @@ def _record_passes(session: Session, instance: ProcessInstance, info: dict[str, 
     passed = finished_elements(run.workflow, elements)
     for task_id, element_id in passed:
         if task_id not in known:
+            data = {"element_id": element_id, "title": info[element_id].get("title") or element_id,
+                    "kind": info[element_id]["pass_through"]}
+            if info[element_id].get("record"):  # the variables its recordFields property names, as they were then
+                values = passed_data(run.workflow, task_id)
+                data["data"] = plain({name: values[name] for name in info[element_id]["record"] if name in values})
             audit.record(session, "task_passed", actor, instance_id=instance.id, task_id=task_id,
-                         process_key=instance.process_key,
-                         data={"element_id": element_id, "title": info[element_id].get("title") or element_id,
-                               "kind": info[element_id]["pass_through"]})
+                         process_key=instance.process_key, data=data)
     summary["passed"] = [task_id for task_id, _ in passed]

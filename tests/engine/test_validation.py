@@ -335,3 +335,28 @@ def test_other_languages_and_missing_decisions_are_named() -> None:
                                     "set camunda:decisionRef to the id of a DMN decision")
     assert "written in 'groovy'; this engine evaluates Python expressions only" in problems[1].message
     assert problems[1].text("zh-CN").startswith("顺序流 F 的条件使用 'groovy' 编写")
+
+
+def test_record_fields_name_variables_on_a_task_that_passes() -> None:
+    """A plain task's recordFields lists variable names (its pass records their values); anything else is refused."""
+    def props(value: str) -> str:
+        return ('<bpmn:extensionElements><camunda:properties><camunda:property name="recordFields" value="'
+                f'{value}"/></camunda:properties></bpmn:extensionElements>')
+    text = (HEAD + '<bpmn:process id="p" isExecutable="true">\n'
+            '<bpmn:startEvent id="s"/>\n'
+            f'<bpmn:task id="good">{props("type, responsible_department")}</bpmn:task>\n'
+            f'<bpmn:task id="bad">{props("type, 2nd value")}</bpmn:task>\n'
+            f'<bpmn:manualTask id="empty">{props(" , ")}</bpmn:manualTask>\n'
+            f'<bpmn:scriptTask id="elsewhere">{props("type")}<bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>\n'
+            '<bpmn:endEvent id="e"/>\n'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="good"/><bpmn:sequenceFlow id="f2" sourceRef="good" targetRef="bad"/>\n'
+            '<bpmn:sequenceFlow id="f3" sourceRef="bad" targetRef="empty"/><bpmn:sequenceFlow id="f4" sourceRef="empty" targetRef="elsewhere"/>\n'
+            '<bpmn:sequenceFlow id="f5" sourceRef="elsewhere" targetRef="e"/>\n'
+            '</bpmn:process></bpmn:definitions>\n')
+    problems = validate_documents([read_document("record.bpmn", text.encode())])
+    by_element = {p.element_id: p for p in problems}
+    assert set(by_element) == {"bad", "empty", "elsewhere"}, problems
+    assert by_element["bad"].line == 6 and "recordFields names 2nd value, which is no variable name" in by_element["bad"].message
+    assert "recordFields names ''" in by_element["empty"].message
+    assert "script task elsewhere: recordFields only works on a plain task" in by_element["elsewhere"].message
+    assert "不是变量名" in dict(by_element["bad"].texts)["zh"]  # the zh-CN text goes along

@@ -50,7 +50,10 @@ def test_a_complaint_raised_from_an_order_counts_in_both_kpis(engine: Engine, cl
     assert view.status == "running"  # the order still waits for its return receipt
     assert view.data["outcome"] == "resolved"
     passes = [e for e in engine.history(instance_id) if e.type == "task_passed"]
-    assert [e.data["element_id"] for e in passes] == ["complaint_closed"]
+    assert [e.data["element_id"] for e in passes] == ["exception_registered", "complaint_closed"]
+    assert passes[0].data["data"] == {"type": "timeliness", "responsible_department": "transport", "severity": "complaint",
+                                      "channel": "phone", "customer": passes[0].data["data"]["customer"],
+                                      "order_no": passes[0].data["data"]["order_no"]}
 
     with engine.transaction() as session:
         rate = reports.first_response_rate(session, PERIOD)
@@ -88,3 +91,47 @@ def test_the_dashboard_and_its_drill_down_show_the_order_raised_complaint(engine
     for figure in ("figure=first_response&outcome=met", "figure=complaints&which=within"):
         listed = head.get(f"/dashboard/instances?{figure}&from=2026-03-01&to=2026-03-31").get_data(as_text=True)
         assert f"/instances/{instance_id}" in listed, figure
+
+
+def test_exceptions_are_counted_by_type_and_responsible_department_wherever_they_were_raised(
+        engine: Engine, clock: ManualClock) -> None:
+    """DOMAIN.md's dashboard measure: exceptions by type and responsible department (rule 10.14). The order's complaint
+    (late: timeliness) counts beside the ones started on their own; the department is the one the matrix decided."""
+    from_order = raise_complaint_from_an_order(engine, clock)
+    short = exc.start(engine, type="quantity", severity="general").id
+    crushed = exc.start(engine).id  # damage
+    late = exc.start(engine, type="timeliness", severity="general").id
+    with engine.transaction() as session:
+        counts = reports.exceptions_by_type(session, PERIOD)
+        before = reports.exceptions_by_type(session, reports.Period(PERIOD.since - timedelta(days=31), PERIOD.since))
+    assert [(c.type, c.department, c.count, c.ids) for c in counts] == [
+        ("timeliness", "transport", 2, sorted([from_order, late], reverse=True)),
+        ("damage", "transport", 1, [crushed]),
+        ("quantity", "warehouse", 1, [short]),
+    ]
+    assert before == []
+
+
+def test_the_dashboard_shows_exceptions_by_type_and_department_with_their_instances(
+        engine: Engine, clock: ManualClock) -> None:
+    engine.add_user("head", ["cs_head"], password_hash=hash_password(PASSWORD))
+    from_order = raise_complaint_from_an_order(engine, clock)
+    short = exc.start(engine, type="quantity", severity="general").id
+    app = create_app({"ENGINE": engine, "SECRET_KEY": "test-secret", "TESTING": True})
+    head = Browser(app.test_client())
+    assert head.login("head").status_code == 302
+    period = "from=2026-03-01&to=2026-03-31"
+    page = head.get(f"/dashboard/?{period}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    card = page[page.index('id="exceptions"'):]
+    card = card[:card.index("</section>")]
+    assert "按类型和责任部门统计的异常" in card
+    assert "时效（延误或提前） · 运输部" in card and "数量（短少或多发） · 仓储部" in card
+    english = head.get(f"/dashboard/?{period}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Timeliness (late or early delivery) · Transport department" in english
+    listed = head.get(f"/dashboard/instances?figure=exceptions&type=timeliness&department=transport&{period}")
+    text = listed.get_data(as_text=True)
+    assert f"/instances/{from_order}" in text and f"/instances/{short}" not in text
+    listed = head.get(f"/dashboard/instances?figure=exceptions&type=quantity&department=warehouse&{period}")
+    assert f"/instances/{short}" in listed.get_data(as_text=True)
+    earlier = head.get("/dashboard/?from=2026-02-01&to=2026-02-28").get_data(as_text=True)
+    assert "No exception was registered in this period." in earlier

@@ -17,7 +17,7 @@ from engine.services import reports
 from engine.services.definitions import list_definitions
 from engine.services.texts import ProcessTexts, process_texts
 from web.dashboard.charts import Bar
-from web.i18n import display_value, form_language, group_label
+from web.i18n import EXCEPTION_TYPES, display_value, form_language, group_label
 
 SLA_STEPS = {
     "first_response": lazy_gettext("First response (30 min)"),
@@ -138,6 +138,18 @@ def complaint_bars(stats: reports.ComplaintStats, ctx: Context) -> list[Bar]:
             for k in ("within", "over", "open")]
 
 
+def exception_label(kind: str, department: str | None) -> str:
+    """Return "type · responsible department" in this language (a type a designer added shows as its value)."""
+    return f"{EXCEPTION_TYPES.get(kind, kind)} · {group_label(department) or gettext('no department decided')}"
+
+
+def exception_bars(counts: list[reports.ExceptionCount], ctx: Context) -> list[Bar]:
+    """Return one bar per exception type and responsible department, the most frequent first."""
+    return [Bar(exception_label(c.type, c.department), c.count, str(c.count),
+                ctx.link("exceptions", type=c.type, department=c.department or ""), "")
+            for c in counts]
+
+
 def _amount_bars(rows: list[reports.AmountRow], labels: dict[str, Any], figure: str, ctx: Context) -> list[Bar]:
     bars = []
     for row in rows:
@@ -209,6 +221,12 @@ def instances_behind(session: Session, figure: str, args: dict[str, str], ctx: C
         which = get("which", "")
         stats = reports.complaint_handling(session, ctx.period)
         return gettext("Complaints: %(which)s", which=COMPLAINTS[which]), stats.ids.get(which, [])
+    if figure == "exceptions" and get("type"):
+        kind, department = get("type", ""), get("department", "")
+        ids = {i for c in reports.exceptions_by_type(session, ctx.period)
+               if c.type == kind and (c.department or "") == department for i in c.ids}
+        return (gettext("Exceptions: %(what)s", what=exception_label(kind, department or None)),
+                sorted(ids, reverse=True))
     if figure in ("ageing", "escalation"):
         items = reports.open_receivables(session, ctx.today)
         rows = reports.ageing(items) if figure == "ageing" else reports.escalation(items)

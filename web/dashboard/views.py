@@ -75,6 +75,8 @@ def index() -> ResponseReturnValue:
         "sla": bar_chart(figures.sla_bars(session, ctx, names), title=gettext("SLA breaches by step and group")),
         "response": bar_chart(figures.response_bars(rate, ctx), title=gettext("First response within 30 minutes")),
         "complaints": bar_chart(figures.complaint_bars(complaints, ctx), title=gettext("Complaint handling time")),
+        "exceptions": bar_chart(figures.exception_bars(reports.exceptions_by_type(session, ctx.period), ctx),
+                                title=gettext("Exceptions by type and responsible department")),
         "ageing": bar_chart(ageing_bars, title=gettext("Receivables ageing")),
         "levels": bar_chart(level_bars, title=gettext("Escalation levels")),
         "people": bar_chart(figures.workload_bars(loads, ctx), title=gettext("Workload per person")),

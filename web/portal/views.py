@@ -17,6 +17,7 @@ from engine.errors import EngineError, NotFound
 from engine.services.instances import start_instance
 from web.access import public
 from web.db import db, rollback
+from web.i18n import EXCEPTION_TYPES
 from web.portal.tickets import open_ticket, public_status, ticket_instance
 
 log = logging.getLogger(__name__)
@@ -24,12 +25,7 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 PROCESS = "exception_escalation"
 ACTOR = "portal"
 CODE_KEY = "portal_code"
-TYPES = {
-    "timeliness": lazy_gettext("Timeliness (late or early delivery)"),
-    "damage": lazy_gettext("Damage (broken or soiled goods)"),
-    "quantity": lazy_gettext("Quantity (short or over delivery)"),
-    "information": lazy_gettext("Information (tracking missing, wrong address)"),
-}
+TYPES = EXCEPTION_TYPES
 SEVERITIES = {
     "general": lazy_gettext("Feedback or a general problem"),
     "complaint": lazy_gettext("Complaint"),

@@ -27,9 +27,11 @@ from engine.services.reports.common import (
 from engine.services.reports.customer_targets import CustomerTargets, customer_targets
 from engine.services.reports.exceptions import (
     ComplaintStats,
+    ExceptionCount,
     ResponseRate,
     SlaCount,
     complaint_handling,
+    exceptions_by_type,
     first_response_rate,
     severity_of,
     sla_breach_instance_ids,
@@ -58,7 +60,8 @@ __all__ = [
     "AGEING_BUCKETS", "COMPLAINT_CLOSED", "COMPLAINT_TARGET", "ESCALATION_LEVELS", "EXCEPTION_PROCESS", "FIRST_RESPONSE",
     "RECEIVABLES_PROCESS", "SERIOUS", "SEVERITIES", "AmountRow", "ComplaintStats", "CycleTime", "Durations",
     "GroupQueue", "Period", "PersonLoad", "Receivable", "ResponseRate", "SlaCount", "ageing", "completed_instance_ids",
-    "complaint_handling", "escalation", "first_response_rate", "instance_counts_by_definition", "instances_by_ids",
+    "complaint_handling", "escalation", "ExceptionCount", "exceptions_by_type", "first_response_rate",
+    "instance_counts_by_definition", "instances_by_ids",
     "instances_on_definition", "open_queues", "open_receivables", "open_task_instance_ids", "process_cycle_times",
     "severity_of", "sla_breach_instance_ids", "sla_breaches", "start_data", "step_cycle_times", "workload",
     "KPI_CATALOGUE", "Kpi", "KpiValue", "Share", "kpi_instance_ids", "kpi_value", "kpi_values",

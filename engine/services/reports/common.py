@@ -18,6 +18,9 @@ RECEIVABLES_PROCESS = "receivables_collection"
 FIRST_RESPONSE = "first_response"
 # exception_escalation passes this plain task when a complaint or accident is handled (its history marks the end).
 COMPLAINT_CLOSED = "complaint_closed"
+# exception_escalation passes this plain task once an exception is registered; its history event records the type and
+# the responsible department (the task's recordFields).
+EXCEPTION_REGISTERED = "exception_registered"
 SERIOUS = ("complaint", "accident")
 SEVERITIES = ("general", "complaint", "accident")
 COMPLAINT_TARGET = timedelta(hours=2)

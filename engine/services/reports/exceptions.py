@@ -15,6 +15,7 @@ from engine.services.reports.common import (
     COMPLAINT_CLOSED,
     COMPLAINT_TARGET,
     EXCEPTION_PROCESS,
+    EXCEPTION_REGISTERED,
     FIRST_RESPONSE,
     SERIOUS,
     SEVERITIES,
@@ -59,6 +60,43 @@ def sla_breach_instance_ids(session: Session, period: Period, *, process_key: st
     elif group is not None:
         stmt = stmt.where(SlaBreach.responsible_group == group)
     return sorted(session.scalars(stmt), reverse=True)
+
+
+# -- exceptions by type and responsible department ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExceptionCount:
+    """Exceptions of one type that the responsibility matrix gave to one department."""
+
+    type: str
+    department: str | None
+    ids: list[int]  # the instances they ran in, newest first; an instance with two exceptions is listed twice
+
+    @property
+    def count(self) -> int:
+        """Return how many exceptions these are."""
+        return len(self.ids)
+
+
+def exceptions_by_type(session: Session, period: Period) -> list[ExceptionCount]:
+    """Count the exceptions registered in ``period`` by type and responsible department, most first.
+
+    An exception counts wherever it ran — exception_escalation on its own or called from order_plan — by the pass
+    through ``exception_registered``, whose history event records the type and the department the responsibility
+    matrix decided (its ``recordFields``). Exceptions registered by versions without that step are not counted.
+    """
+    found: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    for instance_id, data in session.execute(
+            select(AuditEvent.instance_id, AuditEvent.data)
+            .where(AuditEvent.type == "task_passed", period.holds(AuditEvent.at),
+                   AuditEvent.data["element_id"].as_string() == EXCEPTION_REGISTERED)):
+        values = (data or {}).get("data") or {}
+        kind = str(values.get("type") or "").strip().lower() or "unknown"
+        department = str(values.get("responsible_department") or "").strip() or None
+        found[(kind, department)].append(int(instance_id))
+    counts = [ExceptionCount(kind, department, sorted(ids, reverse=True)) for (kind, department), ids in found.items()]
+    return sorted(counts, key=lambda c: (-c.count, c.type, c.department or ""))
 
 
 # -- first response within 30 minutes ----------------------------------------------------------------
