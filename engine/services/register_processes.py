@@ -25,6 +25,8 @@ from engine.services.context import context_of, now
 from engine.services.start_incidents import REGISTER, attempt, raise_start_incident, retried_register_starts, transient
 
 SETTLEMENT = "monthly_settlement"
+# Per-customer starts whose start form takes the customer's owner (the register's cs_rep), who then gets its tasks.
+OWNER_STARTS = {SETTLEMENT}
 RENEWAL = "contract_renewal"
 RECEIVABLES = "receivables_collection"
 OPEN_RECEIVABLE = "register.open_receivable"
@@ -145,7 +147,10 @@ def start_per_customer(session: Session, process_key: str, customers: Iterable[C
 
 
 def _start_for(session: Session, process_key: str, customer: Customer, field: str, period: str) -> int | None:
-    return _start_once(session, process_key, f"{period}:{customer.id}", {"customer": customer.name, field: period},
+    data = {"customer": customer.name, field: period}
+    if process_key in OWNER_STARTS and customer.owner:
+        data["owner"] = customer.owner
+    return _start_once(session, process_key, f"{period}:{customer.id}", data,
                        f"{customer.name} {period}", about=f"customer {customer.name} ({period})",
                        retry={"customer_id": customer.id, "field": field, "period": period})
 

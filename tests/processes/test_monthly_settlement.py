@@ -261,3 +261,31 @@ def test_signature_confirmation_and_delivery_each_have_a_deadline(engine: Engine
                                              ("invoice_delivery", "cs_rep", sh(2026, 3, 10, 9, 0))]
     overdue = [t for t in engine.tasks(instance_id=instance_id) if t.element_id == "settlement_overdue"]
     assert len(overdue) == 3 and {t.group for t in overdue} == {"cs_head"}
+
+
+def test_the_customers_owner_gets_its_confirmation_and_delivery_and_an_unowned_customer_the_group(
+        engine: Engine, clock: ManualClock) -> None:
+    """The register's start carries the customer's owner (its cs_rep): the confirmation and the invoice delivery are
+    assigned to them, the cs_rep group kept as candidates; a customer without an owner leaves both to the group."""
+    deploy(engine)
+    register(engine)  # ACME is rep's; Beta has no owner
+    clock.set(sh(2026, 3, 2, 9, 0))
+    assert jobs(engine)["settlements"] == 2
+    by_customer = {engine.instance(i.id).data["customer"]: i.id for i in engine.instances(process_key="monthly_settlement")}
+    owned, unowned = by_customer["ACME Logistics"], by_customer["Beta Foods"]
+    assert engine.instance(owned).data["owner"] == "rep" and "owner" not in engine.instance(unowned).data
+    for instance_id in (owned, unowned):
+        to_confirmation(engine, instance_id)
+    confirm = open_tasks(engine, owned)["customer_confirm"]
+    assert (confirm.assignee, confirm.group) == ("rep", "cs_rep")
+    assert open_tasks(engine, unowned)["customer_confirm"].assignee is None
+    finish(engine, owned, "customer_confirm", {"confirmation": "confirmed", "confirmed_by": "王经理"}, "rep")
+    assert open_tasks(engine, owned)["deliver_invoice"].assignee == "rep"
+
+
+def test_a_settlement_started_by_hand_may_name_the_owner(engine: Engine, clock: ManualClock) -> None:
+    deploy(engine)
+    instance_id = engine.start("monthly_settlement", {"customer": "Beta Foods", "period": "2026-02", "owner": "rep"},
+                               actor="assistant").id
+    to_confirmation(engine, instance_id)
+    assert open_tasks(engine, instance_id)["customer_confirm"].assignee == "rep"
