@@ -44,3 +44,22 @@ def test_process_keys_are_for_designers(browser, web_engine):
     admin_page = browser("admin").get("/start/").get_data(as_text=True)
     assert "<code>complaint</code>" not in rep_page and "<code>complaint</code>" in admin_page
     assert ">Customer complaint</a>" in rep_page
+
+
+def test_the_start_form_names_the_process_in_the_readers_language(browser, web_engine):
+    """A process drawn in Chinese is named in English on an English start form (breadcrumb), and in Chinese in zh-CN."""
+    import shutil
+
+    from engine.config import SHIPPED_FORMS, SHIPPED_PROCESSES
+
+    for form in SHIPPED_FORMS.glob("*.json"):  # the shipped processes' forms, next to the web fixtures' own
+        if not (web_engine.config.forms_dir / form.name).exists():
+            shutil.copy(form, web_engine.config.forms_dir / form.name)
+    web_engine.deploy([SHIPPED_PROCESSES / "receivables_collection.bpmn", SHIPPED_PROCESSES / "monthly_settlement.bpmn"],
+                      actor="designer")
+    english = browser("admin").get("/start/monthly_settlement", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    crumbs = english[english.index('class="crumbs"'):]
+    assert "› Monthly settlement</p>" in crumbs[:crumbs.index("</p>") + 4]
+    chinese = browser("admin").get("/start/monthly_settlement", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    crumbs = chinese[chinese.index('class="crumbs"'):]
+    assert "› 营业收入结算</p>" in crumbs[:crumbs.index("</p>") + 4]

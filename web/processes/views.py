@@ -64,7 +64,7 @@ def _render(process: StartableProcess, *, values: dict[str, Any] | None = None, 
     errors = errors or {}
     return render_template(
         "processes/start.html", process=process, form=form, missing_form=missing_form,
-        form_title=pick(form.ui.get("title"), process.definition.name) if form else process.definition.name,
+        form_title=pick(form.ui.get("title") if form else None, pick(process.definition.names, process.definition.name)),
         fields=field_views(form, values, errors) if form else [], errors=errors, business_key=business_key,
         json_text=json_text, json_allowed=form is None and not missing_form and current_user.is_admin,
         top_error=top_error,
