@@ -17,7 +17,14 @@ from tests.web.test_dashboard import RECEIVABLES_STAND_IN
 from tests.web.test_portal import EXCEPTION_STAND_IN
 
 pytestmark = pytest.mark.slow
-EXCEPTION = {"channel": "phone", "type": "damage", "description": "Cartons crushed at the hub"}
+EXCEPTION = {"channel": "phone", "type": "damage", "description": "Cartons crushed at the hub",
+             "responsible_department": "transport"}
+# The stand-in passes a step that records the type and department, as the shipped exception_escalation does.
+REGISTERED = ('<bpmn:task id="exception_registered" name="异常已登记"><bpmn:extensionElements><camunda:properties>'
+              '<camunda:property name="recordFields" value="type, responsible_department"/></camunda:properties>'
+              '</bpmn:extensionElements><bpmn:incoming>f_start</bpmn:incoming><bpmn:outgoing>f_registered</bpmn:outgoing>'
+              '</bpmn:task>\n    <bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="exception_registered"/>\n'
+              '    <bpmn:sequenceFlow id="f_registered" sourceRef="exception_registered" targetRef="severity_gw"/>')
 
 
 
@@ -33,8 +40,12 @@ def history(live_server, tmp_path_factory):
     engine.add_user("auditor", ["auditor"], password_hash=hashed)
     engine.add_user("vp", ["vp"], password_hash=hashed)
     folder = tmp_path_factory.mktemp("bpmn")
-    (folder / "exception_escalation.bpmn").write_text(
-        EXCEPTION_STAND_IN.replace("Exception escalation (stand-in)", "异常处理"), "utf-8")
+    stand_in = (EXCEPTION_STAND_IN.replace("Exception escalation (stand-in)", "异常处理")
+                .replace('<bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="severity_gw"/>', REGISTERED)
+                .replace("<bpmn:incoming>f_start</bpmn:incoming><bpmn:outgoing>f_serious", "<bpmn:incoming>f_registered"
+                         "</bpmn:incoming><bpmn:outgoing>f_serious"))
+    assert stand_in.count("exception_registered") == 3 and "f_registered</bpmn:incoming>" in stand_in
+    (folder / "exception_escalation.bpmn").write_text(stand_in, "utf-8")
     (folder / "receivables_collection.bpmn").write_text(
         RECEIVABLES_STAND_IN.replace("Receivables (stand-in)", "应收账款催收"), "utf-8")
     engine.deploy([folder], actor="designer")
@@ -138,6 +149,8 @@ def test_head_reads_the_dashboard(live_server, chromium, history, screenshots):
     page.wait_for_url(f"{base}/dashboard/")
     assert page.locator("ul.chart").count() >= 7 and page.locator("svg.bar").count() >= 20
     assert "50%" in page.locator(".kpi").first.inner_text()  # 2 of 4 first responses in time
+    exceptions = page.locator("#exceptions").inner_text()
+    assert "Damage (broken or soiled goods) · Transport department" in exceptions and "5" in exceptions
     page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
     # The SLA chart's bar for the first response lists the instances that missed it.
     page.locator("section[aria-labelledby='sla-title'] ul.chart a.bar-row", has_text="First response (30 min)").first.click()
@@ -156,5 +169,7 @@ def test_dashboard_on_a_phone_in_chinese(live_server, chromium, history, screens
     assert page.get_by_role("heading", level=1).inner_text() == "管理看板"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width  # nothing runs off the side of the phone
+    assert "破损（货物破损或污染） · 运输部" in page.locator("#exceptions").inner_text()
+    page.locator("#exceptions").screenshot(path=str(screenshots / "dashboard-exceptions-phone-zh-CN.png"))
     page.screenshot(path=str(screenshots / "dashboard-phone.png"), full_page=True)
     context.close()
