@@ -160,7 +160,6 @@ def timer_kind_label(kind: str | None) -> str:
     return str(TIMER_KINDS.get(kind or "", kind or ""))
 
 
-# BPMN element kinds as the version comparison names them (the BPMN name stays beside it for designers).
 # The exception types of exception_escalation's start form, as customers (portal) and managers (dashboard) read them.
 EXCEPTION_TYPES = {
     "timeliness": lazy_gettext("Timeliness (late or early delivery)"),
@@ -168,6 +167,7 @@ EXCEPTION_TYPES = {
     "quantity": lazy_gettext("Quantity (short or over delivery)"),
     "information": lazy_gettext("Information (tracking missing, wrong address)"),
 }
+# BPMN element kinds as the version comparison names them (the BPMN name stays beside it for designers).
 BPMN_KINDS = {
     "startEvent": lazy_gettext("start event"), "endEvent": lazy_gettext("end event"),
     "intermediateCatchEvent": lazy_gettext("intermediate catch event"),

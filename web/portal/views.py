@@ -25,7 +25,6 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 PROCESS = "exception_escalation"
 ACTOR = "portal"
 CODE_KEY = "portal_code"
-TYPES = EXCEPTION_TYPES
 SEVERITIES = {
     "general": lazy_gettext("Feedback or a general problem"),
     "complaint": lazy_gettext("Complaint"),
@@ -66,7 +65,7 @@ class Report:
             elif len(value) > most:
                 errors[name] = gettext("At most %(n)s characters.", n=most)
         errors.update(self._contact_errors())
-        if self.type not in TYPES:
+        if self.type not in EXCEPTION_TYPES:
             errors["type"] = gettext("Choose one of the options.")
         if self.severity not in SEVERITIES:
             errors["severity"] = gettext("Choose one of the options.")
@@ -96,7 +95,7 @@ class Report:
 def _form(report: Report | None = None, errors: dict[str, str] | None = None, problem: str = "",
           status: int = 200) -> ResponseReturnValue:
     return render_template("portal/index.html", report=report or Report(), errors=errors or {}, problem=problem,
-                           types=TYPES, severities=SEVERITIES, max_length={**MAX_LENGTH, **CONTACT_LENGTH}), status
+                           types=EXCEPTION_TYPES, severities=SEVERITIES, max_length={**MAX_LENGTH, **CONTACT_LENGTH}), status
 
 
 @bp.get("/")
