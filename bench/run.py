@@ -38,6 +38,7 @@ class Benchmark:
 
 BENCHMARKS = [
     Benchmark("throughput", "bench.throughput"),
+    Benchmark("driver_floor", "bench.driver_floor"),
     Benchmark("http", "bench.http_api"),  # after throughput: it compares with the raw and in-process numbers
     Benchmark("inbox", "bench.inbox"),
     Benchmark("inbox_page", "bench.inbox_page"),
