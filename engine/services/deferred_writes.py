@@ -16,13 +16,16 @@ from sqlalchemy import Executable, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from engine.persistence.driver import send_write
+
 WRITES_KEY = "bpm_deferred_writes"
 
 
 def defer(session: Session, statement: Executable, params: Any = None) -> None:
     """Send ``statement`` (with ``params``: a dict, or a list of dicts for executemany) at commit.
 
-    Its result is never read: an INSERT must not ask for generated keys back (``insert(...).inline()``).
+    Its result is never read: an INSERT must not ask for generated keys back (``insert(...).inline()``). It is built
+    once (a module constant): it goes out on the DB-API cursor, compiled once per dialect (engine.persistence.driver).
     """
     session.info.setdefault(WRITES_KEY, []).append((statement, params))
 
@@ -42,14 +45,14 @@ def run_deferred(session: Session, *, last: bool = False) -> None:
     commit = last and not session.in_nested_transaction() and not (session.new or session.dirty or session.deleted)
     if (len(writes) == 1 and not commit) or connection.dialect.name != "postgresql" or not hasattr(driver, "pipeline"):
         for statement, params in writes:
-            connection.execute(statement, params)
+            send_write(connection, statement, params)
         return
     import psycopg
 
     try:
         with driver.pipeline():
             for statement, params in writes:
-                connection.execute(statement, params)
+                send_write(connection, statement, params)
             if commit:
                 driver.commit()
     except psycopg.Error as exc:  # raised when the pipeline syncs, outside SQLAlchemy's own wrapping

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict, LimitExceeded, NotFound
 from engine.persistence import HumanTask, ProcessDefinition, ProcessInstance, SlaBreach
+from engine.persistence.driver import send_write
 from engine.runtime import InstanceRun, SpecBundle
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -160,8 +161,8 @@ def write_instance(session: Session, instance: ProcessInstance, values: dict[str
 def _update_instance(session: Session, instance: ProcessInstance, values: dict[str, Any], batch: WriteBatch) -> None:
     """The version-checked UPDATE of a settled instance; its Conflict is raised by ``batch`` (at once unless pipelined)."""
     version = instance.version
-    with session.no_autoflush:
-        result = session.execute(_WRITE_INSTANCE, {**values, "version": version + 1, "pk": instance.id, "seen": version})
+    result = send_write(session.connection(), _WRITE_INSTANCE,
+                        {**values, "version": version + 1, "pk": instance.id, "seen": version})
 
     def conflict() -> Exception:
         return Conflict(f"instance {instance.id} was changed by someone else; reload and try again")

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.definitions.forms import validate_submission
 from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, ProcessInstance
+from engine.persistence.driver import send_write
 from engine.services import audit
 from engine.services.candidates import (
     candidate_groups,
@@ -115,7 +116,7 @@ def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OP
     """Write ``values`` to an open task's row with one Core UPDATE (no unit-of-work flush); the ORM object is told
     them as committed. A row no longer open (or, for ``_CLAIM``, claimed meanwhile) was changed by someone else: Conflict
     (in a ``batch``, raised when the batch ends)."""
-    result = session.execute(statement, {**values, "pk": row.id})
+    result = send_write(session.connection(), statement, {**values, "pk": row.id})
 
     def conflict() -> Exception:
         return Conflict(f"task {row.id} was changed by someone else; reload and try again",

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from engine.persistence.driver import Sent
+
 
 class WriteBatch:
     """The row counts a block of writes expects, checked as they come or (pipelined) when the block ends."""
@@ -40,7 +42,7 @@ class WriteBatch:
         and matched no row is reported."""
         for result, error in self._checks:
             # SQLAlchemy read the count before the pipeline synced; the driver's cursor has it now.
-            count = result.context.cursor.rowcount
+            count = result.rowcount if isinstance(result, Sent) else result.context.cursor.rowcount
             if count == 0 or (count != 1 and not failed):
                 raise error()
 
