@@ -40,15 +40,18 @@ class _Compiled:
         return {name: processors[k](row[k]) if k in processors else row[k] for k, name in self.names.items()}
 
 
-# Per dialect object (an engine's own: its JSON serializer is part of it), per statement, per parameter names.
-_CACHE: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Compiled | None]] = weakref.WeakKeyDictionary()
+# Per dialect object (an engine's own: its JSON serializer is part of it), per statement, per parameter names. The
+# entry holds its statement, so no other statement can take over its id while it is cached.
+_CACHE: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], tuple[Executable, _Compiled | None]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) -> _Compiled | None:
     by_statement = _CACHE.setdefault(dialect, {})
     cache_key = (id(statement), keys)
-    if cache_key in by_statement:
-        return by_statement[cache_key]
+    cached = by_statement.get(cache_key)
+    if cached is not None and cached[0] is statement:
+        return cached[1]
     compiled: Any = cast(ClauseElement, statement).compile(dialect=dialect, column_keys=list(keys))
     needed = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
     own = set(needed) - set(keys)  # parameters the statement carries its values for, or that nobody gives
@@ -61,7 +64,7 @@ def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) ->
         found = _Compiled(compiled.string, needed if compiled.positional else None,
                           {k: escaped.get(k, k) for k in needed}, compiled._bind_processors,
                           {name: compiled.binds[name].effective_value for name in own})
-    by_statement[cache_key] = found
+    by_statement[cache_key] = (statement, found)
     return found
 
 

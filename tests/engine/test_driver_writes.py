@@ -157,3 +157,16 @@ def test_a_claim_goes_on_the_cursor_with_its_statements_own_values_and_a_lost_ra
             set_committed_value(row, "assignee", stale["assignee"])  # as read before rep's claim
             write_open_task(session, row, _CLAIM, actor="rep2")
     assert engine.tasks(instance_id=started.id)[0].assignee == "rep"
+
+
+def test_statements_built_one_after_another_each_send_their_own_sql(engine: Engine) -> None:
+    """The compiled SQL is cached per statement object: a statement built after another was dropped (which may take
+    its id) gets its own, so each UPDATE below changes its own row."""
+    with engine.transaction() as session:
+        send_write(session.connection(), INSERT, [_row(0), _row(1), _row(2)])
+    for n in range(3):
+        with engine.transaction() as session:
+            statement = update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == f"n-{n}").values(kind=bindparam("k"))
+            assert send_write(session.connection(), statement, {"k": f"kind-{n}"}).rowcount == 1
+        del statement
+    assert [(r.id, r.kind) for r in _stored(engine)] == [("n-0", "kind-0"), ("n-1", "kind-1"), ("n-2", "kind-2")]
