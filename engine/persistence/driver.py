@@ -1,4 +1,5 @@
-"""Writes sent on the DB-API cursor: an INSERT or UPDATE that returns no rows, compiled once per dialect.
+"""Statements sent on the DB-API cursor, compiled once per dialect: writes (an INSERT or UPDATE that returns no
+rows) and the hot reads of every command (a plain Core SELECT).
 
 SQLAlchemy's execution path costs far more than the database work of a small write (on SQLite a one-row UPDATE
 takes 17 µs through a session and under 2 µs on the cursor; see bench/README.md). The writes of every command (the
@@ -8,19 +9,24 @@ datetimes) convert the values as SQLAlchemy would, and the cursor gets them. The
 ``after_cursor_execute`` listeners still see every statement (the read-only guard, statement counts), and a driver
 error is raised as SQLAlchemy's own ``DBAPIError`` subclass, as from ``Connection.execute``.
 
+A read (:func:`read_rows`) is the same: its parameters converted as for a write, its rows converted by the result
+processors of its columns' types (SQLite's JSON and UTC datetimes; psycopg converts most values itself), and returned
+as :class:`Record` objects, the columns as attributes. psycopg builds no ``cursor.description`` for it.
+
 A statement that needs more than that (Python-side column defaults, expanding parameters, a parameter nobody gives,
-RETURNING) is sent through ``Connection.execute`` as before.
+RETURNING, an ORM entity) is sent through ``Connection.execute`` as before.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ClauseElement, Connection, Executable
+from sqlalchemy import ClauseElement, CompoundSelect, Connection, Executable, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 
 class _Compiled:
@@ -30,6 +36,9 @@ class _Compiled:
                  constants: dict[str, Any]):
         self.sql, self.order, self.names, self.processors = sql, order, names, processors
         self.constants = constants  # the statement's own values (``status == "open"``), the same for every row
+        # A SELECT's result: its column keys, and (position, processor) for each column whose values need converting.
+        self.columns: tuple[str, ...] = ()
+        self.results: tuple[tuple[int, Any], ...] = ()
 
     def convert(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """Return ``given`` as the driver takes it: a tuple in the SQL's order (qmark) or a dict by the SQL's names."""
@@ -64,8 +73,84 @@ def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) ->
         found = _Compiled(compiled.string, needed if compiled.positional else None,
                           {k: escaped.get(k, k) for k in needed}, compiled._bind_processors,
                           {name: compiled.binds[name].effective_value for name in own})
+        if isinstance(statement, (Select, CompoundSelect)) and not _result_columns(found, statement, dialect, compiled):
+            found = None
     by_statement[cache_key] = (statement, found)
     return found
+
+
+def _result_columns(found: _Compiled, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect,
+                    compiled: Any) -> bool:
+    """Give ``found`` the keys and result processors of a Core SELECT's (or UNION's) columns; False for one the cursor path cannot
+    read (an ORM entity, columns of the same key, a result column count that does not match its SQL's)."""
+    if statement._propagate_attrs.get("compile_state_plugin") == "orm":
+        return False
+    columns = list(statement.selected_columns)
+    keys = tuple(str(column.key) for column in columns)
+    if len(set(keys)) != len(keys) or len(compiled._result_columns) != len(keys):
+        return False
+    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+    found.columns = keys
+    found.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+    return True
+
+
+class Record:
+    """A row read on the cursor: its columns as attributes, by their keys (a command may set one it changed)."""
+
+    def __init__(self, values: Iterable[tuple[str, Any]]):
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"Record({self.__dict__!r})"
+
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def read_rows(connection: Connection, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]) -> list[Record]:
+    """Run ``statement`` (a module-level Core SELECT, built once) with ``params``; return its rows as Records, read on
+    the DB-API cursor when it can be (see the module's docstring), else through ``connection.execute``."""
+    compiled = _compiled(connection.dialect, statement, tuple(sorted(params)))
+    if compiled is None or not compiled.columns:
+        return [Record(row._asdict().items()) for row in connection.execute(statement, params)]
+    given = compiled.convert(params)
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, given, None, False)
+        try:
+            cursor.execute(compiled.sql, given)
+            fetched = cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(compiled.sql, given, exc, connection.dialect.loaded_dbapi.Error) from exc
+        connection.dispatch.after_cursor_execute(connection, cursor, compiled.sql, given, None, False)
+    finally:
+        cursor.close()
+    keys, results = compiled.columns, compiled.results
+    if not results:
+        return [Record(zip(keys, row, strict=True)) for row in fetched]
+    records = []
+    for row in fetched:
+        values = list(row)
+        for i, processor in results:
+            values[i] = processor(values[i])
+        records.append(Record(zip(keys, values, strict=True)))
+    return records
+
+
+def read_one(connection: Connection, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]) -> Record | None:
+    """The first row of :func:`read_rows`, or None."""
+    rows = read_rows(connection, statement, params)
+    return rows[0] if rows else None
+
+
+def session_rows(session: Session, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]) -> list[Record]:
+    """:func:`read_rows` on a session's connection, after the autoflush ``session.execute`` would do (the session's
+    pending changes are sent first, so the read sees them)."""
+    if session.autoflush:
+        session.flush()
+    return read_rows(session.connection(), statement, params)
 
 
 class Sent:
@@ -95,6 +180,11 @@ def send_write(connection: Connection, statement: Executable,
         return connection.execute(statement, params)
     values = [compiled.convert(row) for row in rows]
     return _send(connection, compiled.sql, values if len(values) > 1 else values[0], many=len(values) > 1)
+
+
+def send_sql(connection: Connection, sql: str) -> None:
+    """Send one SQL text without parameters or rows (``BEGIN IMMEDIATE``) on the cursor, its listeners told."""
+    _send(connection, sql, (), many=False)
 
 
 def _send(connection: Connection, sql: str, params: Any, *, many: bool) -> Sent:

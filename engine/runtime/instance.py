@@ -256,20 +256,26 @@ class InstanceRun:
         """Return True when the workflow has reached its end."""
         return bool(self.workflow.completed)
 
-    def ready_tasks(self) -> list[ReadyTask]:
-        """Return every ready user/manual task, in subprocesses too."""
-        return [
-            self._ready_view(t)
-            for t in self.workflow.get_tasks(state=TaskState.READY)
-            if isinstance(t.task_spec, (UserTask, ManualTask))
-        ]
+    def open_tasks(self) -> list[Any]:
+        """Return the ready and waiting tasks, in subprocesses too, in tree order: one walk of the task tree, which
+        ``ready_tasks``, ``waiting_external_tasks`` and ``data`` can share while the workflow does not change."""
+        return list(self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING))
 
-    def waiting_external_tasks(self) -> list[WaitingExternalTask]:
-        """Return every external service task waiting for a worker, in subprocesses too."""
+    def _ready(self, open_tasks: list[Any] | None) -> list[Any]:
+        if open_tasks is None:
+            return list(self.workflow.get_tasks(state=TaskState.READY))
+        return [t for t in open_tasks if t.state == TaskState.READY]
+
+    def ready_tasks(self, open_tasks: list[Any] | None = None) -> list[ReadyTask]:
+        """Return every ready user/manual task, in subprocesses too (from ``open_tasks`` when given)."""
+        return [self._ready_view(t) for t in self._ready(open_tasks) if isinstance(t.task_spec, (UserTask, ManualTask))]
+
+    def waiting_external_tasks(self, open_tasks: list[Any] | None = None) -> list[WaitingExternalTask]:
+        """Return every external service task waiting for a worker, in subprocesses too (from ``open_tasks``)."""
         return [
             WaitingExternalTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
                                 t.task_spec.topic, dict(t.data))
-            for t in self.workflow.get_tasks(state=TaskState.READY)
+            for t in self._ready(open_tasks)
             if isinstance(t.task_spec, ExternalServiceTask)
         ]
 
@@ -325,15 +331,17 @@ class InstanceRun:
             result.append(WaitingMessage(subscription_id(self.workflow, start), start.bpmn_id, definition.name))
         return result
 
-    def data(self) -> dict[str, Any]:
-        """Return the instance's current data: the end data, or the latest completed task's."""
+    def data(self, open_tasks: list[Any] | None = None) -> dict[str, Any]:
+        """Return the instance's current data: the end data, or the latest completed task's (``open_tasks``: as
+        ``open_tasks()`` returned them, if the workflow has not changed since)."""
         if self.workflow.completed:
             return dict(self.workflow.data)
         # Parallel branches each carry their own copy of the data: overlay the open branches'
         # data (oldest first) on the latest completed task's, so every branch's values show.
         last = self.workflow.last_task
         merged = dict(last.data if last is not None else self.workflow.task_tree.data)
-        open_tasks = self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if open_tasks is None:
+            open_tasks = self.open_tasks()
         for task in sorted(open_tasks, key=lambda t: t.last_state_change):
             merged.update(task.data)
         if last is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.persistence import AuditChainHead, AuditEvent, ExternalTask, HumanTask, ProcessInstance
 from engine.persistence.audit import LEGACY_CHAIN, SYSTEM_CHAIN
+from engine.persistence.driver import session_rows
 from engine.services.context import now, plain
 from engine.services.csv_export import csv_text
 from engine.services.deferred_writes import defer, run_deferred
@@ -112,18 +113,19 @@ def _lock_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]
     """Lock the heads of ``keys`` (in key order, so two commands never wait on each other in a circle)."""
     if not keys:
         return {}
-    heads = {k: (s, h) for k, s, h in _read_heads(session, keys)}
+    heads = _read_heads(session, keys)
     missing = [k for k in keys if k not in heads]
     if missing:
         _upsert_missing(session, missing)
-        heads.update({k: (s, h) for k, s, h in _read_heads(session, missing)})
+        heads.update(_read_heads(session, missing))
     return heads
 
 
-def _read_heads(session: Session, keys: list[int]) -> Any:
-    if len(keys) == 1:
-        return session.execute(_LOCK_HEAD, {"key": keys[0]})
-    return session.execute(_LOCK_HEADS, {"keys": keys})
+def _read_heads(session: Session, keys: list[int]) -> dict[int, tuple[int, str]]:
+    # One chain (most commands): read on the cursor (engine.persistence.driver).
+    rows = (session_rows(session, _LOCK_HEAD, {"key": keys[0]}) if len(keys) == 1
+            else session_rows(session, _LOCK_HEADS, {"keys": keys}))
+    return {r.chain_key: (r.last_seq, r.last_hash) for r in rows}
 
 
 def new_chain(session: Session, instance_id: int) -> None:

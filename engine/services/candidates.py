@@ -20,7 +20,11 @@ from sqlalchemy.orm import Session
 from engine.definitions.people import resolve_group
 from engine.errors import EngineError, ScriptError
 from engine.persistence import HumanTask, HumanTaskCandidate
+from engine.persistence.driver import Record
 from engine.runtime import Runtime, evaluate_due_traced
+
+# A task row as an ORM object or as a Record read on the cursor (engine.persistence.driver).
+TaskRow = HumanTask | Record
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def drop_candidate_rows(session: Session, task_ids: list[str]) -> None:
         session.execute(delete(HumanTaskCandidate).where(HumanTaskCandidate.task_id.in_(task_ids)))
 
 
-def has_candidate_rows(row: HumanTask) -> bool:
+def has_candidate_rows(row: TaskRow) -> bool:
     """Say whether an open task may have candidate rows (``add_candidate_rows`` writes them only for candidates
     beyond the first group; a row without a ``candidates`` document is not known, so it may)."""
     found = row.candidates
@@ -116,24 +120,24 @@ def has_candidate_rows(row: HumanTask) -> bool:
     return len(found.get("groups") or ()) > 1 or bool(found.get("users"))
 
 
-def candidate_groups(row: HumanTask) -> tuple[str, ...]:
+def candidate_groups(row: TaskRow) -> tuple[str, ...]:
     """Return every candidate group of a task row."""
     if row.candidates is not None:
         return tuple(row.candidates.get("groups") or ())
     return (row.candidate_group,) if row.candidate_group else ()
 
 
-def candidate_users(row: HumanTask) -> tuple[str, ...]:
+def candidate_users(row: TaskRow) -> tuple[str, ...]:
     """Return every candidate user of a task row."""
     return tuple((row.candidates or {}).get("users") or ())
 
 
-def is_candidate(row: HumanTask, actor: str, groups: set[str]) -> bool:
+def is_candidate(row: TaskRow, actor: str, groups: set[str]) -> bool:
     """Return True if ``actor`` (a member of ``groups``) may claim the task."""
     return actor in candidate_users(row) or bool(set(candidate_groups(row)) & groups)
 
 
-def who(row: HumanTask) -> str:
+def who(row: TaskRow) -> str:
     """Describe a task's candidates for a refusal message."""
     parts = [f"group {', '.join(candidate_groups(row))}"] if candidate_groups(row) else []
     parts += [f"user {', '.join(candidate_users(row))}"] if candidate_users(row) else []

@@ -7,17 +7,18 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, insert, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from engine.definitions.forms import FormDefinition, validate_submission
 from engine.definitions.start_events import start_event_facts
 from engine.errors import InvalidInput, NotFound
 from engine.persistence import ExternalTask, HumanTask, InstanceCopy, MessageSubscription, ProcessDefinition, ProcessInstance, Timer
+from engine.persistence.driver import session_rows
 from engine.runtime import InstanceRun
 from engine.services import audit
 from engine.services.context import context_of, local_today, now, plain
 from engine.services.definitions import definition_source
-from engine.services.loading import definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
+from engine.services.loading import attach_instance, definition_info, flush_or_conflict, load_instance, require_running, save_instance, spec_bundle
 from engine.services.tasks import list_tasks
 from engine.services.texts import form_of
 from engine.services.users import groups_of
@@ -25,16 +26,18 @@ from engine.services.views import InstanceView, TimerView
 from engine.services.worklist import like_pattern
 
 _INSERT_INSTANCE = insert(cast(Table, ProcessInstance.__table__)).returning(ProcessInstance.__table__.c.id)
-_LATEST_ID = select(ProcessDefinition.id).where(ProcessDefinition.process_key == bindparam("key"),
-                                                ProcessDefinition.is_latest.is_(True), ProcessDefinition.active.is_(True))
+_DEFINITIONS = cast(Table, ProcessDefinition.__table__)
+# Table columns, read on the cursor (engine.persistence.driver).
+_LATEST_ID = select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"),
+                                             _DEFINITIONS.c.is_latest.is_(True), _DEFINITIONS.c.active.is_(True))
 
 
 def latest_definition_id(session: Session, process_key: str) -> int:
     """Return the id of the latest active version of a process or raise NotFound (a statement built once: every start asks)."""
-    found = session.scalar(_LATEST_ID, {"key": process_key})
-    if found is None:
+    found = session_rows(session, _LATEST_ID, {"key": process_key})
+    if not found:
         raise NotFound(f"no deployed process with key {process_key!r}")
-    return int(found)
+    return int(found[0].id)
 
 
 def instance_view(row: ProcessInstance, **extra: Any) -> InstanceView:
@@ -117,9 +120,7 @@ def start_instance(
         started_by=actor, started_at=at, updated_at=at, ended_at=None,
     )
     # One Core INSERT … RETURNING id (no unit-of-work flush); the row object joins the session as if it had been read.
-    instance = ProcessInstance(id=session.execute(_INSERT_INSTANCE, values).scalar_one(), **values)
-    make_transient_to_detached(instance)
-    session.add(instance)
+    instance = attach_instance(session, {"id": session.execute(_INSERT_INSTANCE, values).scalar_one(), **values})
     audit.new_chain(session, instance.id)
     audit.record(session, "instance_started", actor, instance_id=instance.id, process_key=info.process_key,
                  data={"version": info.version, "business_key": business_key, "data": data or {}})

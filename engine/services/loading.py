@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from engine.errors import Conflict, LimitExceeded, NotFound
 from engine.persistence import HumanTask, ProcessDefinition, ProcessInstance, SlaBreach
@@ -63,6 +64,23 @@ def spec_bundle(session: Session, definition_id: int) -> SpecBundle:
     return runtime.spec_bundle(definition_id, spec)
 
 
+def attach_instance(session: Session, values: dict[str, Any]) -> ProcessInstance:
+    """Return the instance row whose columns (all but perhaps its deferred workflow document) a command read or wrote
+    itself, as the session's persistent ORM object: unchanged, as if loaded (the one already in the session if there
+    is one)."""
+    known = session.identity_map.get((ProcessInstance, (values["id"],), None))
+    if known is not None:
+        return known
+    # As a query loads a row: the values straight into the object's dict (not through the instrumented constructor),
+    # then made persistent with nothing pending; the document is loaded if something asks for it.
+    instance = _INSTANCE_CLASS.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+_INSTANCE_CLASS = manager_of_class(ProcessInstance)
 _PENDING_KEY = "bpm_runs_to_keep"
 
 

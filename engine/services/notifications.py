@@ -28,6 +28,7 @@ from engine.persistence import (
     User,
     membership,
 )
+from engine.persistence.driver import session_rows
 from engine.services.audit import BUFFER_KEY
 from engine.services.context import CONTEXT_KEY, context_of, now
 from engine.services.deferred_writes import defer
@@ -155,8 +156,8 @@ def _look_up(session: Session, groups: set[str], users: set[str], robot_groups: 
         return found
     lists = {"g": sorted(groups), "u": sorted(users), "r": sorted(robot_groups)}
     params = {f"{prefix}{i}": value for prefix, values in lists.items() for i, value in enumerate(values)}
-    rows: list[Any] = list(session.execute(_lookup_statement(len(groups), len(users), len(robot_groups)), params))
-    for kind, a, b, c in rows:
+    for row in session_rows(session, _lookup_statement(len(groups), len(users), len(robot_groups)), params):
+        kind, a, b, c = row.kind, row.a, row.b, row.c
         if kind == "m":
             found.members[a].add(b)
             found.asked.add(b)

@@ -84,11 +84,12 @@ def sync_projections(
     at = now(session)
     summary = dict(instance.summary or {})
     info = definition.element_info or {}
-    data = run.data()
+    open_tasks = run.open_tasks()  # one walk of the task tree for the data, the human and the external tasks
+    data = run.data(open_tasks)
 
     # Human tasks
     known_tasks: list[str] = list(summary.get("tasks", []))
-    ready = {t.id: t for t in run.ready_tasks()}
+    ready = {t.id: t for t in run.ready_tasks(open_tasks)}
     gone = [tid for tid in known_tasks if tid not in ready and tid != finished_task_id]
     if gone:
         session.execute(_CANCEL_TASKS, {"ids": gone, "at": at})
@@ -170,7 +171,7 @@ def sync_projections(
                 message_name=sub.message_name, instance_id=instance.id, task_id=tid, element_id=sub.element_id,
                 business_key=instance.business_key, correlation=_correlation_values(data)))
     summary["messages"] = list(subs)
-    _sync_external_tasks(session, instance, run, summary)
+    _sync_external_tasks(session, instance, run, summary, open_tasks)
 
     if customer:
         summary["customer"] = customer
@@ -216,10 +217,11 @@ def _reopen_row(session: Session, task_id: str, assignee: str | None, people: An
     add_candidate_rows(session, task_id, people)
 
 
-def _sync_external_tasks(session: Session, instance: ProcessInstance, run: InstanceRun, summary: dict[str, Any]) -> None:
+def _sync_external_tasks(session: Session, instance: ProcessInstance, run: InstanceRun, summary: dict[str, Any],
+                         open_tasks: list[Any]) -> None:
     """Write a row per external task the workflow waits on (its variables kept current); cancel rows it left."""
     known: list[str] = list(summary.get("external", []))
-    waiting = {t.task_id: t for t in run.waiting_external_tasks()}
+    waiting = {t.task_id: t for t in run.waiting_external_tasks(open_tasks)}
     stale = [tid for tid in known if tid not in waiting]
     if stale:  # a completion marked its own row; anything else left (a boundary event, a cancel) was cancelled
         session.execute(update(ExternalTask).where(ExternalTask.id.in_(stale), ExternalTask.status.in_(("open", "incident")))

@@ -9,13 +9,15 @@ from typing import Any, cast
 from sqlalchemy import Integer, Select, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from engine.definitions.forms import validate_submission
 from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, ProcessInstance
-from engine.persistence.driver import send_write
+from engine.persistence.driver import Record, send_write, session_rows
 from engine.services import audit
 from engine.services.candidates import (
+    TaskRow,
     candidate_groups,
     candidate_users,
     drop_candidate_rows,
@@ -24,7 +26,7 @@ from engine.services.candidates import (
     who,
 )
 from engine.services.context import local_today, now, plain
-from engine.services.loading import load_instance, require_running, save_instance
+from engine.services.loading import attach_instance, load_instance, require_running, save_instance
 from engine.services.texts import form_of
 from engine.services.users import ACTOR_ACTIVE, ACTOR_GROUPS, active_groups, groups_from_columns, groups_of
 from engine.services.views import TaskView
@@ -36,11 +38,15 @@ SYSTEM_ACTORS = {"system", "scheduler"}
 _TASKS = cast(Table, HumanTask.__table__)
 # The statements of every claim and completion, built once (building one costs more than running it).
 _TASK_BY_ID = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
-# A claim reads the task and its actor's standing in one statement; a completion also reads the instance.
-_TASK_FOR_ACTOR = select(HumanTask, ACTOR_ACTIVE, ACTOR_GROUPS).where(HumanTask.id == bindparam("task_id"))
-_TASK_AND_INSTANCE = (select(HumanTask, ProcessInstance, ACTOR_ACTIVE, ACTOR_GROUPS)
-                      .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                      .where(HumanTask.id == bindparam("task_id")))
+_INSTANCES = cast(Table, ProcessInstance.__table__)
+# A claim reads the task and its actor's standing in one statement; a completion also reads the instance (its columns
+# as ``inst_<key>``; not its deferred workflow document). Both are read on the cursor (engine.persistence.driver).
+_TASK_FOR_ACTOR = select(*_TASKS.c, ACTOR_ACTIVE, ACTOR_GROUPS).where(_TASKS.c.id == bindparam("task_id"))
+_INSTANCE_KEYS = tuple(c.key for c in _INSTANCES.c if c.key != "state")
+_TASK_AND_INSTANCE = (select(*_TASKS.c, *[_INSTANCES.c[k].label(f"inst_{k}") for k in _INSTANCE_KEYS],
+                             ACTOR_ACTIVE, ACTOR_GROUPS)
+                      .join_from(_TASKS, _INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id)
+                      .where(_TASKS.c.id == bindparam("task_id")))
 # SET is the parameters given; only a task still open (and for a claim, still unclaimed) is written.
 _WRITE_OPEN_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("pk"), _TASKS.c.status == "open")
 _CLAIM = _WRITE_OPEN_TASK.where(_TASKS.c.assignee.is_(None)).values(assignee=bindparam("actor"))
@@ -72,10 +78,18 @@ def list_tasks(
         worklist = Worklist(user, frozenset(groups_of(session, user)), group=group, instance_id=instance_id)
         statement, params = worklist.page(session.get_bind().dialect.name, limit=limit, offset=offset)
         return [task_view(r) for r in session.scalars(statement, params)]
-    params = {"status": status, "user": user, "group": group, "instance_id": instance_id, "limit": limit,
-              "offset": offset, "groups": sorted(groups_of(session, user)) if user else []}
+    # Only the parameters of this shape's statement: it is read on the cursor (engine.persistence.driver).
+    wanted: dict[str, Any] = {"status": status} if status else {}
+    if user:
+        wanted.update(user=user, groups=sorted(groups_of(session, user)))
+    if group:
+        wanted["group"] = group
+    if instance_id is not None:
+        wanted["instance_id"] = instance_id
+    if limit is not None:
+        wanted.update(limit=limit, offset=offset)
     statement = _listing(bool(status), bool(user), bool(group), instance_id is not None, limit is not None)
-    return [task_view(r) for r in session.execute(statement, params)]
+    return [task_view(r) for r in session_rows(session, statement, wanted)]
 
 
 @lru_cache(maxsize=64)
@@ -111,11 +125,11 @@ def task_row(session: Session, task_id: str) -> HumanTask:
     return row
 
 
-def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OPEN_TASK, *, batch: WriteBatch | None = None,
-                    **values: Any) -> None:
-    """Write ``values`` to an open task's row with one Core UPDATE (no unit-of-work flush); the ORM object is told
-    them as committed. A row no longer open (or, for ``_CLAIM``, claimed meanwhile) was changed by someone else: Conflict
-    (in a ``batch``, raised when the batch ends)."""
+def write_open_task(session: Session, row: TaskRow, statement: Any = _WRITE_OPEN_TASK, *,
+                    batch: WriteBatch | None = None, **values: Any) -> None:
+    """Write ``values`` to an open task's row with one Core UPDATE (no unit-of-work flush); the row (an ORM object, told
+    them as committed, or a Record read on the cursor) takes them. A row no longer open (or, for ``_CLAIM``, claimed
+    meanwhile) was changed by someone else: Conflict (in a ``batch``, raised when the batch ends)."""
     result = send_write(session.connection(), statement, {**values, "pk": row.id})
 
     def conflict() -> Exception:
@@ -123,8 +137,14 @@ def write_open_task(session: Session, row: HumanTask, statement: Any = _WRITE_OP
                         zh=f"任务 {row.id} 已被他人修改，请刷新后重试")
 
     (batch or WriteBatch(pipelined=False)).expect_one(result, conflict)
+    # A Record read on the cursor takes them, and so does the session's ORM object of the row if it holds one.
+    mapped = (session.identity_map.get(identity_key(HumanTask, row.id)) if isinstance(row, Record) else row)
     for key, value in values.items():
-        set_committed_value(row, "assignee" if key == "actor" else key, value)
+        name = "assignee" if key == "actor" else key
+        if isinstance(row, Record):
+            setattr(row, name, value)
+        if mapped is not None:
+            set_committed_value(mapped, name, value)
 
 
 def require_known_user(session: Session, actor: str) -> set[str]:
@@ -145,17 +165,20 @@ def _known(actor: str, groups: set[str] | None) -> set[str]:
 TaskCheck = Callable[[TaskView], None]
 
 
-def _task_for(session: Session, statement: Any, task_id: str, actor: str, check: TaskCheck | None = None) -> Any:
-    """Read a task (with what ``statement`` adds) and its actor's groups in one statement; NotFound, NotAllowed."""
-    found = session.execute(statement, {"task_id": task_id, "actor": actor}).first()
+def _task_for(session: Session, statement: Any, task_id: str, actor: str,
+              check: TaskCheck | None = None) -> tuple[Record, set[str]]:
+    """Read a task (with what ``statement`` adds) and its actor's groups in one statement, on the cursor; NotFound,
+    NotAllowed. The task is a Record: what the command changes in its row it writes itself (``write_open_task``)."""
+    rows = session_rows(session, statement, {"task_id": task_id, "actor": actor})
+    found = rows[0] if rows else None
     if found is None:
         raise NotFound(f"task {task_id} not found", zh=f"任务 {task_id} 不存在")
     if check is not None:
-        check(task_view(found[0]))
+        check(task_view(found))
     return found, _known(actor, groups_from_columns(found.actor_active, found.actor_groups))
 
 
-def require_open(row: HumanTask) -> None:
+def require_open(row: TaskRow) -> None:
     """Raise Conflict unless the task is still open."""
     if row.status != "open":
         by = f" by {row.completed_by}" if row.completed_by else ""
@@ -163,7 +186,7 @@ def require_open(row: HumanTask) -> None:
                        zh=f"任务 {row.id} 已经{STATUS_ZH.get(row.status, row.status)}" + (f"（{row.completed_by}）" if row.completed_by else ""))
 
 
-def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
+def may_work_on(row: TaskRow, actor: str, groups: set[str]) -> bool:
     """Return True if ``actor`` may complete the task: its assignee, or a candidate (group or user) when unassigned."""
     if row.assignee is not None:
         return row.assignee == actor
@@ -172,8 +195,7 @@ def may_work_on(row: HumanTask, actor: str, groups: set[str]) -> bool:
 
 def claim_task(session: Session, task_id: str, actor: str, *, check: TaskCheck | None = None) -> TaskView:
     """Assign an unassigned task to ``actor``, who must be in its candidate group."""
-    found, groups = _task_for(session, _TASK_FOR_ACTOR, task_id, actor, check)
-    row = found[0]
+    row, groups = _task_for(session, _TASK_FOR_ACTOR, task_id, actor, check)
     require_open(row)
     if row.assignee == actor:
         return task_view(row)
@@ -224,7 +246,7 @@ def assign_task(session: Session, task_id: str, assignee: str, actor: str) -> Ta
     return task_view(row)
 
 
-def clean_submission(session: Session, row: HumanTask, data: dict[str, Any], definition_id: int | None = None) -> dict[str, Any]:
+def clean_submission(session: Session, row: TaskRow, data: dict[str, Any], definition_id: int | None = None) -> dict[str, Any]:
     """Validate data against the task's form (as deployed with ``definition_id``): only declared fields pass, converted."""
     if not row.form_key:
         return data
@@ -240,14 +262,14 @@ def complete_task(session: Session, task_id: str, data: dict[str, Any] | None, a
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("task data must be a JSON object", zh="任务数据必须是一个 JSON 对象")
     # The task and its instance in one statement: the instance is what the command loads next.
-    found, groups = _task_for(session, _TASK_AND_INSTANCE, task_id, actor, check)
-    row, loaded = found[0], found[1]
+    row, groups = _task_for(session, _TASK_AND_INSTANCE, task_id, actor, check)
     require_open(row)
     if actor not in SYSTEM_ACTORS and not may_work_on(row, actor, groups):
         whom = f"assigned to {row.assignee}" if row.assignee else f"for {who(row)}"
         raise NotAllowed(f"{actor} may not complete task {task_id} ({whom})", zh=f"{actor} 不能完成任务 {task_id}（{whom}）")
     if row.delegation == "pending" and actor == row.assignee:
-        return return_delegated_task(session, row, dict(data or {}), actor)
+        return return_delegated_task(session, task_row(session, task_id), dict(data or {}), actor)
+    loaded = attach_instance(session, {k: getattr(row, f"inst_{k}") for k in _INSTANCE_KEYS})
     instance, info, run = load_instance(session, row.instance_id, loaded=loaded)
     require_running(instance)
     if not run.task_is_open(task_id):
