@@ -8,8 +8,8 @@ the chain hash computed by the engine's own ``chain_digest``. Afterwards the eng
 a replica that wrote anything the engine would not have written fails the run.
 
 The ratio says how much of a command's time is SQLAlchemy (session, statement execution, result rows) and the
-engine's glue around the database work: what a leaner path could still remove (the writes already go on the cursor,
-see engine/persistence/driver.py; the reads and the session do not).
+engine's glue around the database work: what a leaner path could still remove (the writes and the reads already go
+on the cursor, see engine/persistence/driver.py; the session and its transaction do not).
 """
 
 from __future__ import annotations

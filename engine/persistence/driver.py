@@ -150,7 +150,23 @@ def session_rows(session: Session, statement: Select[Any] | CompoundSelect[Any],
     pending changes are sent first, so the read sees them)."""
     if session.autoflush:
         session.flush()
-    return read_rows(session.connection(), statement, params)
+    return read_rows(session_connection(session), statement, params)
+
+
+_CONNECTION_KEY = "bpm_connection"
+
+
+def session_connection(session: Session) -> Connection:
+    """Return ``session.connection()``, kept for the rest of the session's transaction: asking the session again
+    for each of a command's statements costs more than many of them (see bench/README.md)."""
+    kept = session.info.get(_CONNECTION_KEY)
+    transaction = session.get_transaction()
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1]  # type: ignore[no-any-return]
+    connection = session.connection()
+    # The entry holds its transaction: no later transaction can be that object while it is kept.
+    session.info[_CONNECTION_KEY] = (session.get_transaction(), connection)
+    return connection
 
 
 class Sent:

@@ -16,7 +16,7 @@ from sqlalchemy import Executable, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine.persistence.driver import send_write
+from engine.persistence.driver import send_write, session_connection
 
 WRITES_KEY = "bpm_deferred_writes"
 
@@ -40,7 +40,7 @@ def run_deferred(session: Session, *, last: bool = False) -> None:
     writes: list[tuple[Executable, Any]] = session.info.pop(WRITES_KEY, None) or []
     if not writes:
         return
-    connection = session.connection()
+    connection = session_connection(session)
     driver: Any = connection.connection.driver_connection
     commit = last and not session.in_nested_transaction() and not (session.new or session.dirty or session.deleted)
     if (len(writes) == 1 and not commit) or connection.dialect.name != "postgresql" or not hasattr(driver, "pipeline"):

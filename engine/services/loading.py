@@ -14,7 +14,7 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 
 from engine.errors import Conflict, LimitExceeded, NotFound
 from engine.persistence import HumanTask, ProcessDefinition, ProcessInstance, SlaBreach
-from engine.persistence.driver import send_write
+from engine.persistence.driver import send_write, session_connection
 from engine.runtime import InstanceRun, SpecBundle
 from engine.services import audit
 from engine.services.context import context_of, now
@@ -179,7 +179,7 @@ def write_instance(session: Session, instance: ProcessInstance, values: dict[str
 def _update_instance(session: Session, instance: ProcessInstance, values: dict[str, Any], batch: WriteBatch) -> None:
     """The version-checked UPDATE of a settled instance; its Conflict is raised by ``batch`` (at once unless pipelined)."""
     version = instance.version
-    result = send_write(session.connection(), _WRITE_INSTANCE,
+    result = send_write(session_connection(session), _WRITE_INSTANCE,
                         {**values, "version": version + 1, "pk": instance.id, "seen": version})
 
     def conflict() -> Exception:

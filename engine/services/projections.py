@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.errors import WorkflowError
 from engine.persistence import ExternalTask, HumanTask, MessageSubscription, ProcessInstance, Timer
-from engine.persistence.driver import send_write
+from engine.persistence.driver import send_write, session_connection
 from engine.runtime import InstanceRun, WaitingTimer
 from engine.runtime.dialect import finished_elements, passed_data
 from engine.services import audit
@@ -191,7 +191,7 @@ class NewTasks:
     def insert(self, session: Session) -> None:
         """One Core INSERT for them all (no unit of work); their candidate rows (ORM) follow at the flush."""
         if self.rows:
-            send_write(session.connection(), _INSERT_TASKS, self.rows)
+            send_write(session_connection(session), _INSERT_TASKS, self.rows)
         for task_id, people in self.candidates:
             add_candidate_rows(session, task_id, people)
 

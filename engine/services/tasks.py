@@ -14,7 +14,7 @@ from sqlalchemy.orm.util import identity_key
 from engine.definitions.forms import validate_submission
 from engine.errors import STATUS_ZH, Conflict, InvalidInput, NotAllowed, NotFound
 from engine.persistence import HumanTask, ProcessInstance
-from engine.persistence.driver import Record, send_write, session_rows
+from engine.persistence.driver import Record, send_write, session_connection, session_rows
 from engine.services import audit
 from engine.services.candidates import (
     TaskRow,
@@ -130,7 +130,7 @@ def write_open_task(session: Session, row: TaskRow, statement: Any = _WRITE_OPEN
     """Write ``values`` to an open task's row with one Core UPDATE (no unit-of-work flush); the row (an ORM object, told
     them as committed, or a Record read on the cursor) takes them. A row no longer open (or, for ``_CLAIM``, claimed
     meanwhile) was changed by someone else: Conflict (in a ``batch``, raised when the batch ends)."""
-    result = send_write(session.connection(), statement, {**values, "pk": row.id})
+    result = send_write(session_connection(session), statement, {**values, "pk": row.id})
 
     def conflict() -> Exception:
         return Conflict(f"task {row.id} was changed by someone else; reload and try again",

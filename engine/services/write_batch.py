@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from engine.persistence.driver import Sent
+from engine.persistence.driver import Sent, session_connection
 
 
 class WriteBatch:
@@ -50,7 +50,7 @@ class WriteBatch:
 @contextmanager
 def write_batch(session: Session) -> Iterator[WriteBatch]:
     """Run the block's writes as one batch (PostgreSQL: one pipeline) and check the row counts they expect."""
-    connection = session.connection()
+    connection = session_connection(session)
     driver: Any = connection.connection.driver_connection
     if connection.dialect.name != "postgresql" or not hasattr(driver, "pipeline"):
         yield WriteBatch(pipelined=False)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.persistence import HumanTask, ProcessInstance
-from engine.persistence.driver import Record, _compiled, read_one, read_rows, session_rows
+from engine.persistence.driver import Record, _compiled, read_one, read_rows, session_connection, session_rows
 from engine.services.tasks import _TASK_AND_INSTANCE, _TASK_FOR_ACTOR, claim_task, complete_task, get_task
 from engine.services.views import TaskView
 from tests.conftest import deploy_fixture
@@ -154,3 +154,18 @@ def test_a_completion_in_a_fresh_session_attaches_the_instance_it_read(engine: E
         assert instance.state.startswith("{")  # the deferred document, loaded on access
     assert _task(engine, task_id).status == "completed"
     assert engine.instance(instance_id).status in ("running", "completed")
+
+
+def test_the_kept_connection_is_the_transactions_own_and_a_new_transaction_gets_its_own(engine: Engine) -> None:
+    task_id = _one_task(engine)
+    with engine.session() as session:
+        first = session_connection(session)
+        assert session_connection(session) is first is session.connection()
+        assert session_rows(session, TASK, {"task_id": task_id})[0].id == task_id
+        session.commit()
+        second = session_connection(session)
+        assert second is session.connection() and second is not first and not first.in_transaction()
+        session.rollback()
+        third = session_connection(session)
+        assert third is session.connection() and third is not second
+        assert session_rows(session, TASK, {"task_id": task_id})[0].id == task_id
