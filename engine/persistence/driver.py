@@ -13,8 +13,9 @@ A read (:func:`read_rows`) is the same: its parameters converted as for a write,
 processors of its columns' types (SQLite's JSON and UTC datetimes; psycopg converts most values itself), and returned
 as :class:`Record` objects, the columns as attributes. psycopg builds no ``cursor.description`` for it.
 
-A statement that needs more than that (Python-side column defaults, expanding parameters, a parameter nobody gives,
-RETURNING, an ORM entity) is sent through ``Connection.execute`` as before.
+An INSERT … RETURNING is read the same way. A statement that needs more than that (Python-side column defaults,
+expanding parameters, a parameter nobody gives, an ORM entity; a write whose returned rows are not read) is sent
+through ``Connection.execute`` as before.
 """
 
 from __future__ import annotations
@@ -36,16 +37,18 @@ class _Compiled:
                  constants: dict[str, Any]):
         self.sql, self.order, self.names, self.processors = sql, order, names, processors
         self.constants = constants  # the statement's own values (``status == "open"``), the same for every row
+        # Each value in the SQL's order (qmark) with its bind processor, or None.
+        self.plan = tuple((k, processors.get(k)) for k in order) if order is not None else ()
         # A SELECT's result: its column keys, and (position, processor) for each column whose values need converting.
         self.columns: tuple[str, ...] = ()
         self.results: tuple[tuple[int, Any], ...] = ()
 
     def convert(self, given: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        """Return ``given`` as the driver takes it: a tuple in the SQL's order (qmark) or a dict by the SQL's names."""
+        """Return ``given`` as the driver takes it: a list in the SQL's order (qmark) or a dict by the SQL's names."""
         processors = self.processors
         row = {**self.constants, **given} if self.constants else given
         if self.order is not None:
-            return tuple(processors[k](row[k]) if k in processors else row[k] for k in self.order)
+            return [row[k] if p is None else p(row[k]) for k, p in self.plan]
         return {name: processors[k](row[k]) if k in processors else row[k] for k, name in self.names.items()}
 
 
@@ -65,7 +68,7 @@ def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) ->
     needed = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
     own = set(needed) - set(keys)  # parameters the statement carries its values for, or that nobody gives
     plain = (not (compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params
-                  or compiled.post_compile_params or compiled.schema_translate_map or compiled.returning)
+                  or compiled.post_compile_params or compiled.schema_translate_map)
              and set(keys) <= set(needed) and not any(compiled.binds[name].required for name in own))
     found = None
     if plain:
@@ -75,6 +78,8 @@ def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) ->
                           {name: compiled.binds[name].effective_value for name in own})
         if isinstance(statement, (Select, CompoundSelect)) and not _result_columns(found, statement, dialect, compiled):
             found = None
+        elif compiled.returning:
+            _returned_columns(found, dialect, compiled)
     by_statement[cache_key] = (statement, found)
     return found
 
@@ -95,6 +100,14 @@ def _result_columns(found: _Compiled, statement: Select[Any] | CompoundSelect[An
     return True
 
 
+def _returned_columns(found: _Compiled, dialect: Dialect, compiled: Any) -> None:
+    """Give ``found`` the keys and result processors of an INSERT's or UPDATE's RETURNING columns."""
+    returned = compiled._result_columns
+    found.columns = tuple(str(column[0]) for column in returned)
+    processors = [column[3].dialect_impl(dialect).result_processor(dialect, None) for column in returned]
+    found.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+
+
 class Record:
     """A row read on the cursor: its columns as attributes, by their keys (a command may set one it changed)."""
 
@@ -108,9 +121,10 @@ class Record:
         def __getattr__(self, name: str) -> Any: ...
 
 
-def read_rows(connection: Connection, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]) -> list[Record]:
-    """Run ``statement`` (a module-level Core SELECT, built once) with ``params``; return its rows as Records, read on
-    the DB-API cursor when it can be (see the module's docstring), else through ``connection.execute``."""
+def read_rows(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> list[Record]:
+    """Run ``statement`` (a module-level Core SELECT, or an INSERT … RETURNING; built once) with ``params``; return its
+    rows as Records, read on the DB-API cursor when it can be (see the module's docstring), else through
+    ``connection.execute``."""
     compiled = _compiled(connection.dialect, statement, tuple(sorted(params)))
     if compiled is None or not compiled.columns:
         return [Record(row._asdict().items()) for row in connection.execute(statement, params)]
@@ -139,13 +153,13 @@ def read_rows(connection: Connection, statement: Select[Any] | CompoundSelect[An
     return records
 
 
-def read_one(connection: Connection, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]) -> Record | None:
+def read_one(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> Record | None:
     """The first row of :func:`read_rows`, or None."""
     rows = read_rows(connection, statement, params)
     return rows[0] if rows else None
 
 
-def session_rows(session: Session, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]) -> list[Record]:
+def session_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Record]:
     """:func:`read_rows` on a session's connection, after the autoflush ``session.execute`` would do (the session's
     pending changes are sent first, so the read sees them)."""
     if session.autoflush:
@@ -192,8 +206,8 @@ def send_write(connection: Connection, statement: Executable,
     """
     rows: Sequence[Mapping[str, Any]] = params if isinstance(params, list) else [params]  # type: ignore[list-item]
     compiled = _compiled(connection.dialect, statement, tuple(sorted(rows[0]))) if rows else None
-    if compiled is None or any(row.keys() != rows[0].keys() for row in rows):
-        return connection.execute(statement, params)
+    if compiled is None or compiled.columns or any(row.keys() != rows[0].keys() for row in rows):
+        return connection.execute(statement, params)  # what needs more, or returns rows (RETURNING)
     values = [compiled.convert(row) for row in rows]
     return _send(connection, compiled.sql, values if len(values) > 1 else values[0], many=len(values) > 1)
 

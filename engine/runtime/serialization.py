@@ -33,6 +33,7 @@ DOCUMENT_VERSION = "bpm-2"
 # Documents written before user dicts were wrapped; they may hold user dicts that look like tags.
 LEGACY_DOCUMENTS = frozenset({None, "bpm-1"})
 TAG = "typename"
+_NESTED = (dict, list)
 ESCAPED = "bpm:dict"
 
 
@@ -68,6 +69,8 @@ class EngineRegistry(DefaultRegistry):  # type: ignore[misc]
         """Return ``value`` with every plain dict that has a ``typename`` key wrapped (shares unchanged parts)."""
         kind = type(value)
         if kind is dict:
+            if TAG not in value and not any(type(v) in _NESTED for v in value.values()):
+                return value  # flat data (most task data): nothing in it to wrap
             items = {k: self.escape(v) for k, v in value.items()}
             if TAG in value:
                 return {TAG: ESCAPED, "items": items}

@@ -165,8 +165,8 @@ def flush_audit(session: Session) -> None:
     rows = _chain(buffered, heads)
     if fresh:
         statement = _new_head_statement(session.get_bind().dialect.name)
-        inserted = {key for k in fresh
-                    for key in session.execute(statement, {"k": k, "s": heads[k][0], "h": heads[k][1]}).scalars()}
+        inserted = {r.chain_key for k in fresh
+                    for r in session_rows(session, statement, {"k": k, "s": heads[k][0], "h": heads[k][1]})}
         taken = [k for k in fresh if k not in inserted]
         if taken:
             heads = {**start, **_lock_heads(session, taken)}

@@ -120,7 +120,7 @@ def start_instance(
         started_by=actor, started_at=at, updated_at=at, ended_at=None,
     )
     # One Core INSERT … RETURNING id (no unit-of-work flush); the row object joins the session as if it had been read.
-    instance = attach_instance(session, {"id": session.execute(_INSERT_INSTANCE, values).scalar_one(), **values})
+    instance = attach_instance(session, {"id": session_rows(session, _INSERT_INSTANCE, values)[0].id, **values})
     audit.new_chain(session, instance.id)
     audit.record(session, "instance_started", actor, instance_id=instance.id, process_key=info.process_key,
                  data={"version": info.version, "business_key": business_key, "data": data or {}})

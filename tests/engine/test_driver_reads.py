@@ -14,14 +14,16 @@ from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session
 
 from engine import Engine
-from engine.persistence import HumanTask, ProcessInstance
-from engine.persistence.driver import Record, _compiled, read_one, read_rows, session_connection, session_rows
+from engine.persistence import AuditChainHead, HumanTask, ProcessInstance
+from engine.persistence.driver import Record, _compiled, read_one, read_rows, send_write, session_connection, session_rows
+from engine.services.audit import _new_head_statement
 from engine.services.tasks import _TASK_AND_INSTANCE, _TASK_FOR_ACTOR, claim_task, complete_task, get_task
 from engine.services.views import TaskView
 from tests.conftest import deploy_fixture
 from tests.engine.sql_counting import counting
 
 TASKS: Table = HumanTask.__table__  # type: ignore[assignment]
+HEADS: Table = AuditChainHead.__table__  # type: ignore[assignment]
 TASK = select(*TASKS.c).where(TASKS.c.id == bindparam("task_id"))
 # Two columns of the same key, an ORM entity, an expanding IN: each read through SQLAlchemy instead.
 SAME_KEYS = select(TASKS.c.id, TASKS.c.id.label("id")).where(TASKS.c.id == bindparam("task_id"))
@@ -169,3 +171,20 @@ def test_the_kept_connection_is_the_transactions_own_and_a_new_transaction_gets_
         third = session_connection(session)
         assert third is session.connection() and third is not second
         assert session_rows(session, TASK, {"task_id": task_id})[0].id == task_id
+
+
+def test_an_insert_returning_is_read_on_the_cursor_and_a_conflict_returns_nothing(engine: Engine) -> None:
+    """A new audit chain's head: ``INSERT … ON CONFLICT DO NOTHING RETURNING chain_key`` gives the key once, then no
+    row; ``send_write`` of it still goes through SQLAlchemy, which returns the rows."""
+    statement = _new_head_statement(engine.db.dialect.name)
+    head = {"k": 987654, "s": 3, "h": "ab" * 32}
+    with engine.transaction() as session:
+        assert [r.chain_key for r in session_rows(session, statement, head)] == [987654]
+        assert session_rows(session, statement, {**head, "s": 4}) == []
+        assert send_write(session_connection(session), statement, {**head, "k": 987655}).scalars().all() == [987655]
+    compiled = _compiled(engine.db.dialect, statement, ("h", "k", "s"))
+    assert compiled is not None and compiled.columns == ("chain_key",)
+    with engine.reading() as session:
+        kept = session.execute(select(HEADS.c.last_seq).where(HEADS.c.chain_key.in_([987654, 987655]))
+                               .order_by(HEADS.c.chain_key)).scalars().all()
+    assert kept == [3, 3]  # the conflicting second insert changed nothing
