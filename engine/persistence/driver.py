@@ -39,7 +39,7 @@ class _Compiled:
         self.constants = constants  # the statement's own values (``status == "open"``), the same for every row
         # Each value in the SQL's order (qmark) with its bind processor, or None.
         self.plan = tuple((k, processors.get(k)) for k in order) if order is not None else ()
-        # A SELECT's result: its column keys, and (position, processor) for each column whose values need converting.
+        # What a SELECT (or RETURNING) gives: its column keys, and (position, processor) for each column to convert.
         self.columns: tuple[str, ...] = ()
         self.results: tuple[tuple[int, Any], ...] = ()
 
