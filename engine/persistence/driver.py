@@ -153,12 +153,6 @@ def read_rows(connection: Connection, statement: Executable, params: Mapping[str
     return records
 
 
-def read_one(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> Record | None:
-    """The first row of :func:`read_rows`, or None."""
-    rows = read_rows(connection, statement, params)
-    return rows[0] if rows else None
-
-
 def session_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Record]:
     """:func:`read_rows` on a session's connection, after the autoflush ``session.execute`` would do (the session's
     pending changes are sent first, so the read sees them)."""

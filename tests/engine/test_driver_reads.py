@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import Engine
 from engine.persistence import AuditChainHead, HumanTask, ProcessInstance
-from engine.persistence.driver import Record, _compiled, read_one, read_rows, send_write, session_connection, session_rows
+from engine.persistence.driver import Record, _compiled, read_rows, send_write, session_connection, session_rows
 from engine.services.audit import _new_head_statement
 from engine.services.tasks import _TASK_AND_INSTANCE, _TASK_FOR_ACTOR, claim_task, complete_task, get_task
 from engine.services.views import TaskView
@@ -59,9 +59,9 @@ def test_a_row_read_on_the_cursor_holds_what_sqlalchemy_reads(engine: Engine) ->
     with engine.transaction() as session:
         expected = dict(session.execute(TASK, {"task_id": task_id}).one()._mapping)
         with counting(engine) as sent:
-            found = read_one(session.connection(), TASK, {"task_id": task_id})
+            [found] = read_rows(session.connection(), TASK, {"task_id": task_id})
     assert _compiled(engine.db.dialect, TASK, ("task_id",)) is not None  # it went on the cursor
-    assert found is not None and vars(found) == expected
+    assert vars(found) == expected
     assert found.titles == {"zh-CN": "审核赔付", "en": "Review"} and found.draft == {"备注": "客户已确认"}
     assert found.due_at == WHEN and found.due_at.tzinfo is not None
     assert found.due_calendar_from == date(2026, 12, 7) and found.due_at_provisional is False
