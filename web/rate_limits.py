@@ -175,9 +175,26 @@ def init_app(app: Flask, database: SqlEngine) -> Limiter:
                           exempt_when=disabled("API_RATE_LIMIT"))(blueprint)
     api = frozenset(name for name, blueprint in app.blueprints.items()
                     if blueprint.url_prefix and blueprint.url_prefix.startswith("/api/v1"))
-    limiter.request_filter(lambda: _unlimited(current_app.config, request.endpoint, request.blueprint, api))
+    unlimited = lambda: _unlimited(current_app.config, request.endpoint, request.blueprint, api)  # noqa: E731
+    limiter.request_filter(unlimited)
+    _check_only_when_limited(app, limiter, unlimited)
     app.extensions[LIMITER_KEY] = limiter
     return limiter
+
+
+def _check_only_when_limited(app: Flask, limiter: Limiter, unlimited: Callable[[], bool]) -> None:
+    """Put a guard in front of Flask-Limiter's before-request check: most requests (pages, the inbox, the API while
+    ``API_RATE_LIMIT`` is off) have no limit, and the check resolves the endpoint's limits before it asks the filter."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit  # Flask-Limiter's own hook (registered by Limiter(app=…))
+    if check not in hooks:
+        raise RuntimeError("Flask-Limiter no longer registers _check_request_limit as a before-request hook")
+
+    def check_when_limited() -> None:
+        if not unlimited():
+            check()
+
+    hooks[hooks.index(check)] = check_when_limited
 
 
 _LIMITED_ENDPOINTS = {endpoint: name for endpoint, name, _methods in ROUTE_LIMITS}

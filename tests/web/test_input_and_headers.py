@@ -29,6 +29,30 @@ def test_the_api_refuses_control_characters_in_json_keys_and_values(api_as, web_
     assert web_engine.instances() == []
 
 
+@pytest.mark.parametrize("raw", [
+    b'{"name": "x\\b", "correlation": {}}', b'{"name": "x", "correlation": {"k": "form\\ffeed"}}',
+    b'{"name": "next\\u0085line", "correlation": {}}', '{"name": "next\u0085line", "correlation": {}}'.encode(),
+    b'{"name": "del\x7f", "correlation": {}}', b'{"name": "x", "data": {"\\u0007": 1}}',
+])
+def test_the_api_refuses_control_characters_however_the_json_text_writes_them(api_as, web_engine, raw):
+    # A JSON escape (\b, \f, \u…), a C1 control written raw in UTF-8 and DEL all decode to refused characters.
+    response = api_as("admin").post("/messages", data=raw, headers={"Content-Type": "application/json"})
+    assert "control character" in assert_problem(response, 400, "bad-request")["detail"]
+    assert web_engine.instances() == []
+
+
+def test_json_that_only_looks_like_an_escape_or_nests_deeply_is_judged_by_its_decoded_text(api_as):
+    admin = api_as("admin")
+    # An escaped backslash before "u", "b" or "f" is plain text: checked in full, and let through.
+    response = admin.post("/messages", {"name": "C:\\users\\bob\\files", "correlation": {}})
+    assert response.status_code != 400, response.get_json()
+    nested: dict = {"v": 1}
+    for _ in range(70):
+        nested = {"k": nested}
+    body = assert_problem(admin.post("/messages", {"name": "x", "correlation": {}, "data": nested}), 400, "bad-request")
+    assert "nested too deeply" in body["detail"]
+
+
 def test_pages_without_sign_in_refuse_nul_with_a_page_not_a_500(browser):
     anonymous = browser()
     login = anonymous.post("/login", {"username": f"rep{NUL}", "password": "x"})

@@ -59,3 +59,13 @@ def test_one_connection_serves_many_requests(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_worker_heartbeats_go_to_a_tmpfs_when_the_machine_has_one(tmp_path: Path, monkeypatch) -> None:
+    from engine.cli import serve
+
+    monkeypatch.setattr(serve, "HEARTBEAT_DIR", str(tmp_path))
+    argv = gunicorn_args("127.0.0.1", 8000, 2)
+    assert argv[argv.index("--worker-tmp-dir") + 1] == str(tmp_path)
+    monkeypatch.setattr(serve, "HEARTBEAT_DIR", str(tmp_path / "missing"))
+    assert "--worker-tmp-dir" not in gunicorn_args("127.0.0.1", 8000, 2), "no such directory: gunicorn's default"

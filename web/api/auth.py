@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from engine.persistence import ApiToken, User, membership
+from engine.persistence.driver import session_rows
 from engine.services.context import now
 from engine.services.tokens import INTEGRATION, PERSONAL, PREFIX, hash_token
 from web.access import ANYONE, requires
@@ -41,11 +42,11 @@ def token_user(session: Session, secret: str) -> tuple[WebUser, str] | None:
     """Return the active user (as the pages see them) and the scope of an unexpired, unrevoked token, or None.
 
     The same rules as ``engine.services.tokens.token_identity`` followed by ``web.auth.accounts.load_user``, in one
-    light Core query instead of two ORM loads (each with a second query for the user's groups).
+    light Core query, read on the DB-API cursor, instead of two ORM loads (each with a second query for the user's groups).
     """
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    rows = session.execute(_IDENTITY, {"token_hash": hash_token(secret)}).all()
+    rows = session_rows(session, _IDENTITY, {"token_hash": hash_token(secret)})
     if not rows:
         return None
     first = rows[0]

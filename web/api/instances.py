@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Response, abort
 from flask.typing import ResponseReturnValue
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 
 from engine.errors import NotFound
 from engine.persistence import ProcessInstance
+from engine.persistence.driver import session_rows
 from engine.services.audit import instance_history
 from engine.services.instance_actions import may_see_or_act
 from engine.services.instances import InstanceFilter, cancel_instance, find_instances, get_instance, start_instance
@@ -39,12 +40,13 @@ INSTANCE = "/<int(min=1, max=2147483647):instance_id>"
 
 
 # Whether an instance exists, without loading its row into the session (every list of an instance's tasks asks).
-_EXISTS = select(ProcessInstance.id).where(ProcessInstance.id == bindparam("instance_id"))
+_INSTANCES: Table = ProcessInstance.__table__  # type: ignore[assignment]
+_EXISTS = select(_INSTANCES.c.id).where(_INSTANCES.c.id == bindparam("instance_id"))
 
 
 def visible_instance(instance_id: int) -> None:
     """Refuse with 404 if the instance does not exist, with 403 if the caller may not see it (the instance page's rule)."""
-    if db().execute(_EXISTS, {"instance_id": instance_id}).first() is None:
+    if not session_rows(db(), _EXISTS, {"instance_id": instance_id}):
         raise NotFound(f"instance {instance_id} not found")
     if not in_any(INSTANCE_OVERSEERS) and not may_see_or_act(db(), instance_id, username()):
         abort(403, f"instance {instance_id} is not one you started or take part in")
