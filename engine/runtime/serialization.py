@@ -14,6 +14,7 @@ import json
 from copy import deepcopy
 from datetime import date
 from decimal import Decimal
+from importlib.metadata import version
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -150,7 +151,7 @@ class LeanSubWorkflowConverter(BpmnSubWorkflowConverter):  # type: ignore[misc]
 def workflow_to_dict(converter: Any, workflow: Any) -> dict[str, Any]:
     """``WorkflowConverter.to_dict``, with the task tree written by :func:`_tasks_for_encoder` when encoding."""
     registry = converter.registry
-    if not registry._encoder_mode:
+    if not registry._encoder_mode or not FAST_TASKS:
         return WorkflowConverter.to_dict(converter, workflow)  # type: ignore[no-any-return]
     return {
         "data": registry.convert(registry.clean(workflow.data)),
@@ -208,6 +209,8 @@ def _tasks_for_encoder(registry: EngineRegistry, tasks: dict[Any, Task]) -> dict
 
 
 _TASK_TYPENAME = "Task"
+# The fast path copies SpiffWorkflow 3.2's TaskConverter.to_dict; another release writes through its own converter.
+FAST_TASKS = version("SpiffWorkflow").startswith("3.2.")
 
 
 def _uuid(value: str) -> Any:
