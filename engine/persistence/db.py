@@ -17,6 +17,7 @@ from engine.persistence.driver import send_sql
 # A connection execution option: its session only reads (no BEGIN IMMEDIATE on SQLite; see Engine.reading).
 READS_ONLY = "bpm_reads_only"
 _READ_STATEMENTS = ("SELECT", "WITH", "PRAGMA", "SHOW")
+WAL_AUTOCHECKPOINT_PAGES = 4000
 
 
 class ReadOnlyError(RuntimeError):
@@ -43,6 +44,11 @@ def create_db_engine(url: str, echo: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # A checkpoint copies the WAL back into the database file and syncs both; the committing
+            # connection runs it, so every 1,000 pages (SQLite's default) one command waited ~4 ms for it.
+            # Every 4,000 pages, the hot pages (index tails, chain heads) are copied once for four times the
+            # commits: commit time per bench_flow instance 1.09 → 0.91 ms, command p99 down, a ≤ 16 MiB WAL.
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         _refuse_writes_when_reading(engine)
