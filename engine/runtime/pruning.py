@@ -38,8 +38,22 @@ def prune_history(workflow: BpmnWorkflow) -> int:
 
 
 def _prune_tree(top: BpmnWorkflow, tree: Any) -> int:
+    if not _completed_spec_repeats(tree):
+        return 0
     unsettled = _unsettled_subtrees(tree)
     return sum(_cut_repeats(top, tree, corridor, continuation) for corridor, continuation in _corridors(tree.task_tree, unsettled))
+
+
+def _completed_spec_repeats(tree: Any) -> bool:
+    """Whether two completed tasks of the tree share a spec: a cut needs two on one corridor (which holds completed
+    tasks only), so without such a pair there is nothing to cut, and the walks below are skipped (most saves)."""
+    seen: set[Any] = set()
+    for task in tree.tasks.values():
+        if task.state == TaskState.COMPLETED:
+            if task.task_spec in seen:
+                return True
+            seen.add(task.task_spec)
+    return False
 
 
 def _unsettled_subtrees(tree: Any) -> set[Any]:
