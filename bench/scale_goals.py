@@ -19,8 +19,8 @@ def scale_goals_table(ctx: Context) -> Table:
     """Return one row per goal: the goal, the backend, the measured value, met or not (– when not measured)."""
     m = ctx.metrics
     table = Table(SECTION, "Scale-out goals (issue #19)", ["goal", "backend", "measured", "met"])
-    raw = m.get("raw_in_memory_per_s")
     for key, name, goal in (("sqlite", "SQLite", 0.15), ("postgresql", "PostgreSQL", 0.06)):
+        raw = m.get(f"raw_alongside_per_s_{key}", m.get("raw_in_memory_per_s"))
         engine = m.get(f"engine_per_s_{key}")
         ratio = engine / raw if raw and engine else None
         table.add(*_at_least(f"whole instances/s, engine in process ÷ raw SpiffWorkflow in memory ≥ {goal}×", name,

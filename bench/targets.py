@@ -29,7 +29,8 @@ def targets_table(ctx: Context) -> Table:
 def _targets(ctx: Context, key: str) -> list[tuple[str, str, bool | None]]:
     m, s = ctx.metrics, ctx.settings
     out: list[tuple[str, str, bool | None]] = []
-    raw, engine = m.get("raw_in_memory_per_s"), m.get(f"engine_per_s_{key}")
+    raw = m.get(f"raw_alongside_per_s_{key}", m.get("raw_in_memory_per_s"))
+    engine = m.get(f"engine_per_s_{key}")
     ratio = engine / raw if raw and engine else None
     out.append(("engine ≥ 0.25× raw SpiffWorkflow in memory (whole instances/s)",
                 "not measured" if ratio is None else f"{ratio:.3f}× ({engine:.1f} vs {raw:.0f} instances/s)",
