@@ -18,7 +18,7 @@ from typing import Any
 from bench.backends import Backend
 from bench.baseline import run_baselines
 from bench.context import Context
-from bench.harness import ACTOR_OF_GROUP, TASK_DATA, build_engine, deploy, flow_data
+from bench.harness import ACTOR_OF_GROUP, TASK_DATA, build_engine, deploy, flow_data, run_flow_instance
 from bench.report import Table, ms, percentile
 from bench.server import HttpClient, HttpError, Server, gunicorn
 from engine.services.tokens import create_token
@@ -69,7 +69,7 @@ def run(ctx: Context) -> list[Table]:
     s = ctx.settings
     throughput = Table(SECTION, "Whole bench_flow instances per second through /api/v1 (gunicorn on 127.0.0.1)", [
         "backend", "clients", "gunicorn workers", "instances", "requests", "instances/s", "requests/s",
-        "× raw in memory", "× engine in process", "non-2xx", "409 retried"])
+        "× raw in memory", "engine in process, alongside (instances/s)", "× engine in process", "non-2xx", "409 retried"])
     latency = Table(SECTION, "Latency per API request (ms, measured by the client)", [
         "backend", "clients", "request", "requests", "mean", "p50", "p95", "p99"])
     server_label = ""
@@ -87,8 +87,10 @@ def run(ctx: Context) -> list[Table]:
         f"Instances are started (and their tasks listed) by {STARTER!r}, an admin: bench_flow has no start form, and "
         "only admins may give such a process start data. rep/head claim and complete, as in process.",
         "A 409 on claim/complete would be counted and the instance's tasks listed again; any other non-2xx fails the run.",
-        "The × columns compare with raw SpiffWorkflow in memory and with the Engine facade in process (when the "
-        "throughput benchmark ran in the same run).",
+        "× raw in memory compares with raw SpiffWorkflow in memory (the throughput benchmark's baseline). × engine in "
+        "process compares with the Engine facade in this process on a database of its own on the same server, run "
+        f"for {s.http_instances // 2} instances right before and {s.http_instances // 2} right after each client "
+        "count's run (this machine's speed drifts by a third within minutes; see bench/README.md).",
     ]
     latency.notes.append("Each gunicorn worker keeps its own workflow cache: a request served by the other worker "
                          "than the instance's previous one restores the workflow from its JSON document.")
@@ -108,23 +110,48 @@ def _raw_per_second(ctx: Context) -> float:
 def _backend_run(ctx: Context, backend: Backend, raw: float, throughput: Table, latency: Table) -> str:
     """Prepare a fresh database, serve it, warm up, then run each client count; return the server's label."""
     s, key = ctx.settings, backend.name.lower()
-    with backend.fresh("http") as url:
+    with backend.fresh("http") as url, backend.fresh("http-in-process") as in_process_url:
         tokens = _prepare(url)
-        with gunicorn(url, s.http_workers) as server:
-            _drive(server, tokens, s.http_workers, WARM_UP_PER_WORKER * s.http_workers, first=90_000_000)
-            for clients in s.http_clients:
-                elapsed, stats = _drive(server, tokens, clients, s.http_instances, first=clients * 1_000_000)
-                requests = sum(len(v) for v in stats.samples.values())
-                per_s = s.http_instances / elapsed
-                engine = ctx.metrics.get(f"engine_per_s_{key}")
-                throughput.add(backend.name, clients, server.workers, s.http_instances, requests, per_s, requests / elapsed,
-                               per_s / raw, per_s / engine if engine else None, stats.non_2xx, stats.conflicts)
-                for kind in KINDS:
-                    data = stats.samples[kind]
-                    latency.add(backend.name, clients, kind, len(data), ms(sum(data) / len(data)), ms(percentile(data, 50)),
-                                ms(percentile(data, 95)), ms(percentile(data, 99)))
-                _record(ctx, key, clients, per_s, stats)
-            return server.label
+        in_process = build_engine(in_process_url)
+        try:
+            deploy(in_process, "bench_flow.bpmn")
+            for i in range(10):  # warm its caches and pool
+                run_flow_instance(in_process, 80_000_000 + i)
+            with gunicorn(url, s.http_workers) as server:
+                _drive(server, tokens, s.http_workers, WARM_UP_PER_WORKER * s.http_workers, first=90_000_000)
+                for clients in s.http_clients:
+                    before = _in_process_seconds(in_process, s.http_instances // 2, first=clients * 1_000_000)
+                    elapsed, stats = _drive(server, tokens, clients, s.http_instances, first=clients * 1_000_000)
+                    after = _in_process_seconds(in_process, s.http_instances // 2, first=clients * 1_000_000 + 500_000)
+                    engine = 2 * (s.http_instances // 2) / (before + after)
+                    ctx.metrics[f"http_engine_alongside_per_s_{key}_{clients}"] = engine
+                    _add_rows(ctx, backend, server, clients, raw, engine, elapsed, stats, throughput, latency)
+                return server.label
+        finally:
+            in_process.close()
+
+
+def _in_process_seconds(engine: Any, instances: int, first: int) -> float:
+    """Seconds the Engine facade takes in this process for ``instances`` whole instances (on its own database)."""
+    start = time.perf_counter()
+    for i in range(first, first + instances):
+        run_flow_instance(engine, i)
+    return time.perf_counter() - start
+
+
+def _add_rows(ctx: Context, backend: Backend, server: Server, clients: int, raw: float, engine: float, elapsed: float,
+              stats: ClientStats, throughput: Table, latency: Table) -> None:
+    """Report one client count's run: its throughput row, its latency rows, its metrics."""
+    s, key = ctx.settings, backend.name.lower()
+    requests = sum(len(v) for v in stats.samples.values())
+    per_s = s.http_instances / elapsed
+    throughput.add(backend.name, clients, server.workers, s.http_instances, requests, per_s, requests / elapsed,
+                   per_s / raw, engine, per_s / engine, stats.non_2xx, stats.conflicts)
+    for kind in KINDS:
+        data = stats.samples[kind]
+        latency.add(backend.name, clients, kind, len(data), ms(sum(data) / len(data)), ms(percentile(data, 50)),
+                    ms(percentile(data, 95)), ms(percentile(data, 99)))
+    _record(ctx, key, clients, per_s, stats)
 
 
 def _record(ctx: Context, key: str, clients: int, per_s: float, stats: ClientStats) -> None:

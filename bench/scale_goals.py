@@ -43,9 +43,9 @@ def scale_goals_table(ctx: Context) -> Table:
                                    "PostgreSQL", m.get(f"lag_p99_s_postgresql_w{workers}"), 0.2, "{:.3f} s"))
     table.add(*_at_least("timer fires/s per worker ≥ 250", "PostgreSQL", m.get("fires_per_s_postgresql"), 250,
                                 "{:.0f}/s"))
-    engine_pg = m.get("engine_per_s_postgresql")
     for clients, goal in ((max(ctx.settings.http_clients), 0.9), (min(ctx.settings.http_clients), 0.6)):
         http = m.get(f"http_per_s_postgresql_{clients}")
+        engine_pg = m.get(f"http_engine_alongside_per_s_postgresql_{clients}", m.get("engine_per_s_postgresql"))
         ratio = http / engine_pg if http and engine_pg else None
         table.add(*_at_least(f"HTTP whole instances ÷ engine in process, {clients} client(s) ≥ {goal}×",
                                     "PostgreSQL", ratio, goal, "{:.2f}×"))
