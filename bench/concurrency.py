@@ -1,5 +1,5 @@
-"""Concurrency (PostgreSQL only): 1, 2 and 4 client processes completing tasks of distinct instances,
-then 4 processes racing on the same instances.
+"""Concurrency (PostgreSQL only): 1, 2 and 4 client processes completing tasks of distinct instances, taking
+turns round after round, then 4 processes racing on the same instances.
 
 The same number of bench_flow instances is split across the processes each time; every
 process walks its instances to the end (lookup → claim → complete per task). A Conflict
@@ -34,68 +34,124 @@ def run(ctx: Context) -> list[Table]:
     """Run the client processes against a fresh PostgreSQL database."""
     table = Table(SECTION, "Client processes completing tasks of distinct instances (and of shared ones)", [
         "processes", "instances", "completes", "completes/s", "instances/s", "× 1 process", "complete p50 ms",
-        "complete p95 ms", "conflicts", "other errors", "CPU busy", "backends waiting on a lock"])
+        "complete p95 ms", "conflicts", "other errors", "CPU busy", "CPU ms per complete",
+        "backends waiting on a lock"])
     backend = ctx.backend("PostgreSQL")
     if backend is None:
         table.add("skipped", None, None, None, None, None, None, None, None,
                   "PostgreSQL only: set BPM_BENCH_POSTGRES_URL or DATABASE_URL")
         return [table]
-    total = ctx.settings.concurrency_instances
-    base_rate = None
+    s = ctx.settings
+    per_round = max(s.concurrency_instances // s.concurrency_rounds, max(PROCESS_COUNTS))
+    runs = {count: Run() for count in PROCESS_COUNTS}
     with backend.fresh("concurrency") as url:
         engine = build_engine(url)
         try:
             deploy(engine, "bench_flow.bpmn")
-            for count, shared in [*((c, False) for c in PROCESS_COUNTS), (max(PROCESS_COUNTS), True)]:
-                ctx.log(f"PostgreSQL: {count} client process(es), {total} {'shared' if shared else 'distinct'} instances")
-                ids = [engine.start("bench_flow", flow_data(i), "rep").id for i in range(total)]
-                warm_ups = [engine.start("bench_flow", flow_data(i), "rep").id for i in range(count)]
-                with Sampler(url) as sampled:
-                    results = _clients(url, [ids if shared else ids[k::count] for k in range(count)], warm_ups, shared)
-                wall = max(r["end"] for r in results) - min(r["begin"] for r in results)
-                completes = sum(r["completes"] for r in results)
-                rate = completes / wall
-                base_rate = base_rate or rate
-                latencies = [x for r in results for x in r["latencies"]]
-                table.add(f"{count} (shared instances)" if shared else count, total, completes, rate, total / wall,
-                          rate / base_rate, ms(percentile(latencies, 50)), ms(percentile(latencies, 95)),
-                          sum(r["conflicts"] for r in results), sum(r["errors"] for r in results),
-                          f"{sampled.cpu_busy:.0%}", f"{sampled.lock_share:.0%}")
-                if not shared:
-                    ctx.metrics[f"concurrency_{count}"] = rate
-                else:
-                    ctx.metrics["concurrency_shared_errors"] = sum(r["errors"] for r in results)
+            # The process counts take turns, round after round: this machine's speed drifts within minutes, and a
+            # ratio of two runs made minutes apart would measure that drift (bench/README.md).
+            for r in range(s.concurrency_rounds):
+                for count in PROCESS_COUNTS:
+                    ctx.log(f"PostgreSQL: round {r + 1}/{s.concurrency_rounds}, {count} client process(es), "
+                            f"{per_round} distinct instances")
+                    runs[count].add(*_timed(engine, url, count, per_round, shared=False))
+            ctx.log(f"PostgreSQL: {max(PROCESS_COUNTS)} client processes, {per_round} shared instances")
+            shared = Run()
+            shared.add(*_timed(engine, url, max(PROCESS_COUNTS), per_round, shared=True))
         finally:
             engine.close()
+    base_rate = runs[1].rate
+    for count, one in [*runs.items(), (max(PROCESS_COUNTS), shared)]:
+        table.add(f"{count} (shared instances)" if one is shared else count, one.instances, one.completes, one.rate,
+                  one.instances / one.wall, one.rate / base_rate, ms(percentile(one.latencies, 50)),
+                  ms(percentile(one.latencies, 95)), one.conflicts, one.errors, f"{one.cpu_busy:.0%}",
+                  one.cpu_ms_per_complete, f"{one.lock_share:.0%}")
+    for count, one in runs.items():
+        ctx.metrics[f"concurrency_{count}"] = one.rate
+    ctx.metrics["concurrency_shared_errors"] = shared.errors
+    # Once the cores are busy, completes/s can grow no further than this from one process's rate (at its CPU cost).
+    ctx.metrics["concurrency_ceiling"] = 1 / runs[1].cpu_busy if runs[1].cpu_busy else None
     table.notes += [
         f"This machine has {os.cpu_count()} CPU cores, shared by the client processes and the PostgreSQL server.",
+        f"The process counts take turns: {s.concurrency_rounds} round(s) of 1, 2 and 4 processes, each on "
+        f"{per_round} instances of its own; a row adds up its rounds (completes ÷ the sum of their wall times).",
         "Each client process first walks one instance of its own to its end, before the clock starts (not counted): "
         "what a fresh process does once (connecting, loading the spec and forms, compiling its statements) is left out.",
         "Shared instances: every process walks all instances in the same order; 'completes' must equal 3 per instance "
         "(each task completed exactly once), the losers of each race count as conflicts.",
         "Every command appends to its instance's audit chain under a row lock on that chain's head only "
         "(audit_chain_head, docs/audit.md), so commits on distinct instances do not queue on one lock.",
-        "CPU busy: the whole machine's, from /proc/stat over the run (clients, PostgreSQL and everything else). "
-        "Backends waiting on a lock: of the benchmark database's server processes seen running a statement "
+        "CPU busy: the whole machine's, from /proc/stat over the runs (clients, PostgreSQL and everything else). CPU ms "
+        "per complete: the machine's busy CPU time over the runs ÷ completes (the lookups and claims between them "
+        "included). Backends waiting on a lock: of the benchmark database's server processes seen running a statement "
         f"(pg_stat_activity sampled every {SAMPLE_S * 1000:.0f} ms), the share waiting on a heavyweight lock. Near 100% CPU "
         "and few lock waits mean the cores, not a lock, cap the throughput.",
+        f"One process keeps the machine {runs[1].cpu_busy:.0%} busy: its client and its server process take turns, so "
+        f"it already uses about one core's worth. At that CPU cost per complete, {os.cpu_count()} busy cores give at "
+        f"most {ctx.metrics['concurrency_ceiling'] or 0:.2f}× its rate, whatever the number of processes.",
     ]
     return [table]
+
+
+class Run:
+    """One process count's runs added up: completes, wall time, latencies, errors, CPU and lock samples."""
+
+    def __init__(self) -> None:
+        self.instances = self.completes = self.conflicts = self.errors = 0
+        self.wall = 0.0
+        self.latencies: list[float] = []
+        self.idle = self.total = self.active = self.locked = 0
+
+    def add(self, instances: int, results: list[dict[str, Any]], sampled: Sampler) -> None:
+        """Add one run: its clients' results and what the sampler saw."""
+        self.instances += instances
+        self.wall += max(r["end"] for r in results) - min(r["begin"] for r in results)
+        self.completes += sum(r["completes"] for r in results)
+        self.conflicts += sum(r["conflicts"] for r in results)
+        self.errors += sum(r["errors"] for r in results)
+        self.latencies += [x for r in results for x in r["latencies"]]
+        self.idle, self.total = self.idle + sampled.idle, self.total + sampled.total
+        self.active, self.locked = self.active + sampled.active, self.locked + sampled.locked
+
+    @property
+    def rate(self) -> float:
+        return self.completes / self.wall
+
+    @property
+    def cpu_busy(self) -> float:
+        return 1 - self.idle / self.total if self.total else 0.0
+
+    @property
+    def cpu_ms_per_complete(self) -> float:
+        return self.cpu_busy * (os.cpu_count() or 1) * self.wall * 1000 / self.completes if self.completes else 0.0
+
+    @property
+    def lock_share(self) -> float:
+        return self.locked / self.active if self.active else 0.0
+
+
+def _timed(engine: Engine, url: str, count: int, instances: int, shared: bool) -> tuple[int, list[dict[str, Any]], Sampler]:
+    """Start ``instances`` bench_flow instances and run ``count`` client processes on them (each on its share, or all
+    on all when ``shared``); return the instance count, the clients' results and the sampler."""
+    ids = [engine.start("bench_flow", flow_data(i), "rep").id for i in range(instances)]
+    warm_ups = [engine.start("bench_flow", flow_data(i), "rep").id for i in range(count)]
+    with Sampler(url) as sampled:
+        results = _clients(url, [ids if shared else ids[k::count] for k in range(count)], warm_ups, shared)
+    return instances, results, sampled
 
 
 SAMPLE_S = 0.02
 
 
 class Sampler:
-    """While the block runs: the machine's CPU busy share (/proc/stat) and how often the benchmark database's active
-    server processes wait on a lock (pg_stat_activity, sampled from a thread)."""
+    """While the block runs: the machine's idle and total CPU jiffies (/proc/stat), and how many of the benchmark
+    database's active server processes were seen, and of them waiting on a lock (pg_stat_activity, from a thread)."""
 
     def __init__(self, url: str):
         self.url = url
-        self.cpu_busy = 0.0
-        self.lock_share = 0.0
+        self.idle = self.total = 0
+        self.active = self.locked = 0
         self._stop = threading.Event()
-        self._active = self._locked = 0
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> Sampler:
@@ -106,9 +162,7 @@ class Sampler:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
-        idle, total = (b - a for a, b in zip(self._cpu, _cpu_times(), strict=True))
-        self.cpu_busy = 1 - idle / total if total else 0.0
-        self.lock_share = self._locked / self._active if self._active else 0.0
+        self.idle, self.total = (b - a for a, b in zip(self._cpu, _cpu_times(), strict=True))
 
     def _sample(self) -> None:
         probe = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
@@ -118,8 +172,8 @@ class Sampler:
                     for kind, in conn.exec_driver_sql(
                             "SELECT wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
                             "AND state = 'active' AND pid <> pg_backend_pid()"):
-                        self._active += 1
-                        self._locked += kind == "Lock"
+                        self.active += 1
+                        self.locked += kind == "Lock"
                     conn.rollback()
         finally:
             probe.dispose()

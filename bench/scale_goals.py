@@ -30,7 +30,11 @@ def scale_goals_table(ctx: Context) -> Table:
                                    "{:.2f} ms"))
     one, two, four = (m.get(f"concurrency_{n}") for n in (1, 2, 4))
     scaled = four / one if four and one else None
-    table.add(*_at_least("completes/s, 4 client processes ÷ 1 process ≥ 2.5×", "PostgreSQL", scaled, 2.5, "{:.2f}×"))
+    ceiling = m.get("concurrency_ceiling")
+    row = _at_least("completes/s, 4 client processes ÷ 1 process ≥ 2.5×", "PostgreSQL", scaled, 2.5, "{:.2f}×")
+    if scaled is not None and ceiling:
+        row = (row[0], row[1], f"{row[2]} (the cores allow {ceiling:.2f}×)", row[3])
+    table.add(*row)
     table.add(*("completes/s, 4 processes ≥ 2 processes", "PostgreSQL",
                        "not measured" if not (two and four) else f"{four:.0f} vs {two:.0f}/s",
                        None if not (two and four) else four >= two))
@@ -51,7 +55,8 @@ def scale_goals_table(ctx: Context) -> Table:
                                     "PostgreSQL", ratio, goal, "{:.2f}×"))
     table.notes.append("This machine's cores are shared by the client processes and the PostgreSQL server: once one "
                        "client process keeps them busy, more processes cannot add throughput (see the concurrency "
-                       "table's CPU and lock-wait columns).")
+                       "table's CPU and lock-wait columns). 'The cores allow': the machine's cores ÷ the share of them "
+                       "one process keeps busy, the most N processes can reach at one process's CPU cost per complete.")
     return table
 
 

@@ -20,7 +20,8 @@ class Settings:
     lag_rate: float                # timers due per second in the lag test
     loops: int                     # growth: iterations of the looping user task
     growth_points: tuple[int, ...] # iterations whose completion cost is reported
-    concurrency_instances: int     # bench_flow instances per concurrency run (split across processes)
+    concurrency_instances: int     # bench_flow instances per process count (split across processes)
+    concurrency_rounds: int        # rounds of 1, 2, 4 processes in turn, each on its share of those instances
     profile_completes: int         # completions under cProfile (bench.profile_complete)
     http_instances: int            # HTTP API: whole bench_flow instances per client count and backend
     http_clients: tuple[int, ...]  # HTTP API: concurrent client threads, one run each
@@ -31,13 +32,15 @@ class Settings:
 FULL = Settings(
     name="full", instances=1000, baseline_instances=2000, inbox_sizes=(10_000, 100_000), inbox_queries=200,
     timers=10_000, memory_points=(1_000, 10_000), lag_seconds=20.0, lag_rate=50.0, loops=1000,
-    growth_points=(10, 100, 1000), concurrency_instances=240, profile_completes=600,
+    growth_points=(10, 100, 1000), concurrency_instances=480, concurrency_rounds=4,
+    profile_completes=600,
     http_instances=300, http_clients=(1, 4), http_workers=2, inbox_page_requests=200,
 )
 
 QUICK = Settings(
     name="quick", instances=60, baseline_instances=200, inbox_sizes=(10_000,), inbox_queries=100,
     timers=500, memory_points=(100, 500), lag_seconds=3.0, lag_rate=50.0, loops=200,
-    growth_points=(10, 100, 200), concurrency_instances=24, profile_completes=150,
+    growth_points=(10, 100, 200), concurrency_instances=24, concurrency_rounds=1,
+    profile_completes=150,
     http_instances=20, http_clients=(1, 4), http_workers=2, inbox_page_requests=60,
 )
