@@ -25,9 +25,13 @@ from engine.services.tokens import create_token
 
 SECTION = "HTTP API"
 KINDS = ("start", "list tasks", "claim", "complete")
+# What every request costs before any command runs, timed on one connection after the instances: the HTTP server,
+# Flask and the client with no database access, then the same plus the bearer token's look-up.
+FLOORS = (("GET /healthz (no database)", "/healthz"), ("GET /api/v1/me (token look-up only)", "/api/v1/me"))
 # Without a start form only admins may give a process start data (web/api/instances.py), and bench_flow has none:
 # instances are started, and their tasks listed, by an admin; the lanes' people claim and complete.
 STARTER = "bench_api"
+REQUESTS_PER_INSTANCE = 11  # start, 4 task listings, 3 claims, 3 completes
 WORKERS = ("rep", "head")
 WARM_UP_PER_WORKER = 2
 
@@ -126,6 +130,7 @@ def _backend_run(ctx: Context, backend: Backend, raw: float, throughput: Table, 
                     engine = 2 * (s.http_instances // 2) / (before + after)
                     ctx.metrics[f"http_engine_alongside_per_s_{key}_{clients}"] = engine
                     _add_rows(ctx, backend, server, clients, raw, engine, elapsed, stats, throughput, latency)
+                _add_floors(ctx, backend, server, tokens, latency)
                 return server.label
         finally:
             in_process.close()
@@ -152,6 +157,37 @@ def _add_rows(ctx: Context, backend: Backend, server: Server, clients: int, raw:
         latency.add(backend.name, clients, kind, len(data), ms(sum(data) / len(data)), ms(percentile(data, 50)),
                     ms(percentile(data, 95)), ms(percentile(data, 99)))
     _record(ctx, key, clients, per_s, stats)
+
+
+def _add_floors(ctx: Context, backend: Backend, server: Server, tokens: dict[str, str], latency: Table) -> None:
+    """Time the requests that run no command (FLOORS) on one connection; say what a request adds at one client."""
+    client = HttpClient(server.port)
+    key, floors = backend.name.lower(), {}
+    try:
+        for label, path in FLOORS:
+            samples = []
+            for i in range(-WARM_UP_PER_WORKER * 10, ctx.settings.http_instances):
+                start = time.perf_counter()
+                reply = client.api("GET", path, tokens["rep"])
+                if i >= 0:
+                    samples.append(time.perf_counter() - start)
+                if reply.status != 200:
+                    raise HttpError(f"GET {path}: expected 200, got {reply.status}")
+            floors[path] = percentile(samples, 50)
+            latency.add(backend.name, 1, label, len(samples), ms(sum(samples) / len(samples)),
+                        ms(percentile(samples, 50)), ms(percentile(samples, 95)), ms(percentile(samples, 99)))
+    finally:
+        client.close()
+    clients = min(ctx.settings.http_clients)
+    http, engine = ctx.metrics.get(f"http_per_s_{key}_{clients}"), ctx.metrics.get(f"http_engine_alongside_per_s_{key}_{clients}")
+    if http and engine:
+        added = (1000 / http - 1000 / engine) / REQUESTS_PER_INSTANCE
+        latency.notes.append(
+            f"{backend.name}, {clients} client: an instance took {1000 / http:.1f} ms over HTTP and {1000 / engine:.1f} ms "
+            f"through the Engine facade in process, so each of its {REQUESTS_PER_INSTANCE} requests added {added:.2f} ms "
+            f"to its command. Of that, a request that runs no command costs {ms(floors['/healthz']):.2f} ms (p50: the "
+            f"HTTP server, Flask and the client) and one that only looks up its token "
+            f"{ms(floors['/api/v1/me']):.2f} ms.")
 
 
 def _record(ctx: Context, key: str, clients: int, per_s: float, stats: ClientStats) -> None:
