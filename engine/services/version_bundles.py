@@ -1,7 +1,9 @@
-"""A deployed version as the bundle it came from: its BPMN file, its translation catalogue and its forms.
+"""A deployed version as the bundle it came from: its BPMN file, its translation catalogue, the DMN files of the
+decisions its business rule tasks use, and its forms.
 
-The files are what was deployed (the catalogue as it stood when the version was made), so deploying the bundle
-again changes nothing; a designer edits them and deploys them as the next version.
+The files are what was deployed (the catalogue and the decision tables as they stood when the version was made), so
+deploying the bundle of the latest version again changes nothing; a designer edits them and deploys them as the next
+version.
 """
 
 from __future__ import annotations
@@ -9,17 +11,21 @@ from __future__ import annotations
 import io
 import zipfile
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from engine.definitions.bundle_files import Files, form_files
 from engine.definitions.catalogue import catalogue_name
+from engine.definitions.documents import read_document
+from engine.definitions.support import BPMN, CAMUNDA
 from engine.errors import NotFound
 from engine.persistence import DefinitionFile, ProcessDefinition
 
 
 def version_files(session: Session, definition_id: int) -> Files:
-    """Return the files of a version's bundle: ``<file>.bpmn``, ``<file>.i18n.json`` (if any), forms."""
+    """Return the files of a version's bundle: ``<file>.bpmn``, ``<file>.i18n.json`` (if any), the DMN files it
+    uses, forms."""
     row = session.scalar(select(ProcessDefinition).options(undefer(ProcessDefinition.source),
                                                            undefer(ProcessDefinition.forms))
                          .where(ProcessDefinition.id == definition_id))
@@ -34,7 +40,38 @@ def version_files(session: Session, definition_id: int) -> Files:
         .order_by(DefinitionFile.version.desc()).limit(1))
     if catalogue is not None:
         files.append((catalogue.name, catalogue.text.encode("utf-8")))
-    return [*files, *form_files(row.forms or {})]
+    return [*files, *_decision_files(session, row), *form_files(row.forms or {})]
+
+
+def _decision_files(session: Session, row: ProcessDefinition) -> Files:
+    """The DMN files (each as it stood when the version was deployed) that hold a decision the version's business
+    rule tasks use; the deploy built the version from exactly these."""
+    wanted = _decision_refs(row.source)
+    if not wanted:
+        return []
+    rows = session.scalars(select(DefinitionFile).options(undefer(DefinitionFile.text))
+                           .where(DefinitionFile.kind == "dmn", DefinitionFile.deployed_at <= row.deployed_at)
+                           .order_by(DefinitionFile.name, DefinitionFile.version.desc()))
+    found: Files = []
+    seen: set[str] = set()
+    for dmn in rows:
+        if dmn.name in seen:
+            continue  # an older version of a file whose version of that time came first
+        seen.add(dmn.name)
+        if _decision_ids(dmn.name, dmn.text) & wanted:
+            found.append((dmn.name, dmn.text.encode("utf-8")))
+    return found
+
+
+def _decision_refs(source: str) -> set[str]:
+    tree = etree.fromstring(source.encode("utf-8"))
+    refs = {(t.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() for t in tree.iter(f"{{{BPMN}}}businessRuleTask")}
+    return refs - {""}
+
+
+def _decision_ids(name: str, text: str) -> set[str]:
+    tree = read_document(name, text.encode("utf-8"), 1 << 30).tree
+    return {str(d.get("id")) for d in tree.iter(f"{{{etree.QName(tree).namespace}}}decision") if d.get("id")}
 
 
 def version_zip(session: Session, definition_id: int) -> bytes:
