@@ -81,14 +81,16 @@ def run(ctx: Context) -> list[Table]:
         "(each task completed exactly once), the losers of each race count as conflicts.",
         "Every command appends to its instance's audit chain under a row lock on that chain's head only "
         "(audit_chain_head, docs/audit.md), so commits on distinct instances do not queue on one lock.",
-        "CPU busy: the whole machine's, from /proc/stat over the runs (clients, PostgreSQL and everything else). CPU ms "
+        "CPU busy: the whole machine's, from /proc/stat over the timed runs (clients, PostgreSQL and everything else; "
+        f"read every {SAMPLE_S * 1000:.0f} ms, the readings around each run's start and end). CPU ms "
         "per complete: the machine's busy CPU time over the runs ÷ completes (the lookups and claims between them "
         "included). Backends waiting on a lock: of the benchmark database's server processes seen running a statement "
         f"(pg_stat_activity sampled every {SAMPLE_S * 1000:.0f} ms), the share waiting on a heavyweight lock. Near 100% CPU "
         "and few lock waits mean the cores, not a lock, cap the throughput.",
         f"One process keeps the machine {runs[1].cpu_busy:.0%} busy: its client and its server process take turns, so "
-        f"it already uses about one core's worth. At that CPU cost per complete, {os.cpu_count()} busy cores give at "
-        f"most {ctx.metrics['concurrency_ceiling'] or 0:.2f}× its rate, whatever the number of processes.",
+        f"it already keeps {runs[1].cpu_busy * (os.cpu_count() or 1):.2f} of the {os.cpu_count()} cores busy. At its CPU "
+        f"cost per complete, all cores busy give at most {ctx.metrics['concurrency_ceiling'] or 0:.2f}× its rate, "
+        "whatever the number of processes (the most 'the cores allow' in the goals table).",
     ]
     return [table]
 
@@ -103,15 +105,17 @@ class Run:
         self.idle = self.total = self.active = self.locked = 0
 
     def add(self, instances: int, results: list[dict[str, Any]], sampled: Sampler) -> None:
-        """Add one run: its clients' results and what the sampler saw."""
+        """Add one run: its clients' results and what the sampler saw while they were timed."""
+        begin, end = min(r["begin"] for r in results), max(r["end"] for r in results)
+        idle, total, active, locked = sampled.window(begin, end)
         self.instances += instances
-        self.wall += max(r["end"] for r in results) - min(r["begin"] for r in results)
+        self.wall += end - begin
         self.completes += sum(r["completes"] for r in results)
         self.conflicts += sum(r["conflicts"] for r in results)
         self.errors += sum(r["errors"] for r in results)
         self.latencies += [x for r in results for x in r["latencies"]]
-        self.idle, self.total = self.idle + sampled.idle, self.total + sampled.total
-        self.active, self.locked = self.active + sampled.active, self.locked + sampled.locked
+        self.idle, self.total = self.idle + idle, self.total + total
+        self.active, self.locked = self.active + active, self.locked + locked
 
     @property
     def rate(self) -> float:
@@ -144,37 +148,48 @@ SAMPLE_S = 0.02
 
 
 class Sampler:
-    """While the block runs: the machine's idle and total CPU jiffies (/proc/stat), and how many of the benchmark
-    database's active server processes were seen, and of them waiting on a lock (pg_stat_activity, from a thread)."""
+    """While the block runs, every SAMPLE_S from a thread: the machine's idle and total CPU jiffies (/proc/stat), and
+    how many of the benchmark database's server processes run a statement, and how many of them wait on a lock
+    (pg_stat_activity). :meth:`window` adds up what was seen between two moments (the clients' timed run)."""
 
     def __init__(self, url: str):
         self.url = url
-        self.idle = self.total = 0
-        self.active = self.locked = 0
+        self.ticks: list[tuple[float, int, int, int, int]] = []  # (time, idle, total, active, locked)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> Sampler:
-        self._cpu = _cpu_times()
         self._thread.start()
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
-        self.idle, self.total = (b - a for a, b in zip(self._cpu, _cpu_times(), strict=True))
+
+    def window(self, begin: float, end: float) -> tuple[int, int, int, int]:
+        """Return (idle, total) CPU jiffies from the last tick before ``begin`` to the first after ``end``, and the
+        (active, locked) backends seen by the ticks in between."""
+        before = [t for t in self.ticks if t[0] <= begin] or self.ticks[:1]
+        after = [t for t in self.ticks if t[0] >= end] or self.ticks[-1:]
+        first, last = before[-1], after[0]
+        inside = [t for t in self.ticks if begin <= t[0] <= end]
+        return (last[1] - first[1], last[2] - first[2], sum(t[3] for t in inside), sum(t[4] for t in inside))
 
     def _sample(self) -> None:
         probe = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
         try:
             with probe.connect() as conn:
-                while not self._stop.wait(SAMPLE_S):
-                    for kind, in conn.exec_driver_sql(
-                            "SELECT wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND state = 'active' AND pid <> pg_backend_pid()"):
-                        self.active += 1
-                        self.locked += kind == "Lock"
+                while True:
+                    at, (idle, total) = time.time(), _cpu_times()
+                    kinds = [kind for kind, in conn.exec_driver_sql(
+                        "SELECT wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state = 'active' AND pid <> pg_backend_pid()")]
                     conn.rollback()
+                    self.ticks.append((at, idle, total, len(kinds), kinds.count("Lock")))
+                    if self._stop.wait(SAMPLE_S):
+                        at, (idle, total) = time.time(), _cpu_times()
+                        self.ticks.append((at, idle, total, 0, 0))
+                        return
         finally:
             probe.dispose()
 
