@@ -25,9 +25,9 @@ from engine.services.tokens import create_token
 
 SECTION = "HTTP API"
 KINDS = ("start", "list tasks", "claim", "complete")
-# What every request costs before any command runs, timed on one connection after the instances: the HTTP server,
-# Flask and the client with no database access, then the same plus the bearer token's look-up.
-FLOORS = (("GET /healthz (no database)", "/healthz"), ("GET /api/v1/me (token look-up only)", "/api/v1/me"))
+# What a request costs without a command, timed on one connection after the instances: the HTTP server, Flask and the
+# client with no database access; then an API request that only looks up its bearer token and says who called.
+FLOORS = (("GET /healthz (no database)", "/healthz"), ("GET /api/v1/me (token look-up, no command)", "/api/v1/me"))
 # Without a start form only admins may give a process start data (web/api/instances.py), and bench_flow has none:
 # instances are started, and their tasks listed, by an admin; the lanes' people claim and complete.
 STARTER = "bench_api"
@@ -186,7 +186,7 @@ def _add_floors(ctx: Context, backend: Backend, server: Server, tokens: dict[str
             f"{backend.name}, {clients} client: an instance took {1000 / http:.1f} ms over HTTP and {1000 / engine:.1f} ms "
             f"through the Engine facade in process, so each of its {REQUESTS_PER_INSTANCE} requests added {added:.2f} ms "
             f"to its command. Of that, a request that runs no command costs {ms(floors['/healthz']):.2f} ms (p50: the "
-            f"HTTP server, Flask and the client) and one that only looks up its token "
+            f"HTTP server, Flask and the client) and an API request that only looks up its token and says who called "
             f"{ms(floors['/api/v1/me']):.2f} ms.")
 
 
