@@ -40,13 +40,13 @@ def version_files(session: Session, definition_id: int) -> Files:
         .order_by(DefinitionFile.version.desc()).limit(1))
     if catalogue is not None:
         files.append((catalogue.name, catalogue.text.encode("utf-8")))
-    return [*files, *_decision_files(session, row), *form_files(row.forms or {})]
+    return [*files, *_decision_files(session, row, bpmn_name), *form_files(row.forms or {})]
 
 
-def _decision_files(session: Session, row: ProcessDefinition) -> Files:
+def _decision_files(session: Session, row: ProcessDefinition, bpmn_name: str) -> Files:
     """The DMN files (each as it stood when the version was deployed) that hold a decision the version's business
     rule tasks use; the deploy built the version from exactly these."""
-    wanted = _decision_refs(row.source)
+    wanted = _decision_refs(bpmn_name, row.source)
     if not wanted:
         return []
     rows = session.scalars(select(DefinitionFile).options(undefer(DefinitionFile.text))
@@ -63,8 +63,8 @@ def _decision_files(session: Session, row: ProcessDefinition) -> Files:
     return found
 
 
-def _decision_refs(source: str) -> set[str]:
-    tree = etree.fromstring(source.encode("utf-8"))
+def _decision_refs(name: str, source: str) -> set[str]:
+    tree = read_document(name, source.encode("utf-8"), 1 << 30).tree  # the deploy's own (safe) parser
     refs = {(t.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() for t in tree.iter(f"{{{BPMN}}}businessRuleTask")}
     return refs - {""}
 
