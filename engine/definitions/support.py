@@ -55,6 +55,21 @@ def executable_processes(doc: SourceDocument) -> list[Any]:
     return [p for p in doc.tree.iter(f"{{{BPMN}}}process") if is_executable(p)]
 
 
+def decision_ids(doc: SourceDocument) -> set[str]:
+    """Return the ids of a DMN file's decisions (none for a BPMN file)."""
+    if doc.kind != "dmn":
+        return set()
+    return {str(d.get("id")) for d in doc.tree.iter(f"{{{etree.QName(doc.tree).namespace}}}decision") if d.get("id")}
+
+
+def decision_refs(doc: SourceDocument) -> set[str]:
+    """Return the decision ids a BPMN file's business rule tasks use."""
+    if doc.kind != "bpmn":
+        return set()
+    refs = {(t.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() for t in doc.tree.iter(f"{{{BPMN}}}businessRuleTask")}
+    return refs - {""}
+
+
 def documentation_only(doc: SourceDocument) -> bool:
     """Return True for a BPMN file whose processes are all ``isExecutable="false"`` (a drawing, not a program)."""
     processes = list(doc.tree.iter(f"{{{BPMN}}}process"))

@@ -17,7 +17,7 @@ from engine.definitions.catalogue import Catalogue, catalogue_name, read_catalog
 from engine.definitions.documents import read_document
 from engine.definitions.elements import element_info, start_timer_expression
 from engine.definitions.messages import plain_problem, problem
-from engine.definitions.support import BPMN, CAMUNDA, documentation_only, executable_processes
+from engine.definitions.support import BPMN, decision_ids, decision_refs, documentation_only, executable_processes
 from engine.definitions.validation import validate_documents
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.persistence import DefinitionFile, Group, ProcessDefinition
@@ -96,25 +96,18 @@ def _process_ids(doc: SourceDocument) -> set[str]:
     return {str(p.get("id")) for p in executable_processes(doc)} if doc.kind == "bpmn" else set()
 
 
-def _decision_ids(doc: SourceDocument) -> set[str]:
-    if doc.kind != "dmn":
-        return set()
-    return {str(d.get("id")) for d in doc.tree.iter(f"{{{etree.QName(doc.tree).namespace}}}decision") if d.get("id")}
-
-
 def _references(doc: SourceDocument) -> set[str]:
     """Return the process ids a BPMN file calls and the decision ids it uses."""
     if doc.kind != "bpmn":
         return set()
-    refs = {(c.get("calledElement") or "").strip() for c in doc.tree.iter(f"{{{BPMN}}}callActivity")}
-    refs |= {(t.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() for t in doc.tree.iter(f"{{{BPMN}}}businessRuleTask")}
-    return refs - {""}
+    calls = {(c.get("calledElement") or "").strip() for c in doc.tree.iter(f"{{{BPMN}}}callActivity")}
+    return (calls - {""}) | decision_refs(doc)
 
 
 def _related(documents: list[SourceDocument], others: list[SourceDocument]) -> tuple[list[SourceDocument], set[str]]:
     """Pick the deployed files the given ones need (callees, decisions) or that need them (callers, users of a
     redeployed decision), transitively; return them and the process ids to build."""
-    given_ids = set().union(*(_process_ids(d) | _decision_ids(d) for d in documents))
+    given_ids = set().union(*(_process_ids(d) | decision_ids(d) for d in documents))
     candidates = [d for d in others if not (_process_ids(d) & given_ids)]  # a clash is reported, never parsed
     wanted = set().union(*(_process_ids(d) for d in documents))
     needed: list[SourceDocument] = []
@@ -125,7 +118,7 @@ def _related(documents: list[SourceDocument], others: list[SourceDocument]) -> t
         for doc in candidates:
             if doc in needed:
                 continue
-            callee = (_process_ids(doc) | _decision_ids(doc)) & wanted_refs
+            callee = (_process_ids(doc) | decision_ids(doc)) & wanted_refs
             caller = _references(doc) & given_ids
             if callee or caller:
                 needed.append(doc)

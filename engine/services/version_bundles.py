@@ -11,16 +11,16 @@ from __future__ import annotations
 import io
 import zipfile
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from engine.definitions.bundle_files import Files, form_files
 from engine.definitions.catalogue import catalogue_name
 from engine.definitions.documents import read_document
-from engine.definitions.support import BPMN, CAMUNDA
+from engine.definitions.support import decision_ids, decision_refs
 from engine.errors import NotFound
 from engine.persistence import DefinitionFile, ProcessDefinition
+from engine.runtime import SourceDocument
 
 
 def version_files(session: Session, definition_id: int) -> Files:
@@ -46,7 +46,7 @@ def version_files(session: Session, definition_id: int) -> Files:
 def _decision_files(session: Session, row: ProcessDefinition, bpmn_name: str) -> Files:
     """The DMN files (each as it stood when the version was deployed) that hold a decision the version's business
     rule tasks use; the deploy built the version from exactly these."""
-    wanted = _decision_refs(bpmn_name, row.source)
+    wanted = decision_refs(_stored(bpmn_name, row.source))
     if not wanted:
         return []
     rows = session.scalars(select(DefinitionFile).options(undefer(DefinitionFile.text))
@@ -58,20 +58,13 @@ def _decision_files(session: Session, row: ProcessDefinition, bpmn_name: str) ->
         if dmn.name in seen:
             continue  # an older version of a file whose version of that time came first
         seen.add(dmn.name)
-        if _decision_ids(dmn.name, dmn.text) & wanted:
+        if decision_ids(_stored(dmn.name, dmn.text)) & wanted:
             found.append((dmn.name, dmn.text.encode("utf-8")))
     return found
 
 
-def _decision_refs(name: str, source: str) -> set[str]:
-    tree = read_document(name, source.encode("utf-8"), 1 << 30).tree  # the deploy's own (safe) parser
-    refs = {(t.get(f"{{{CAMUNDA}}}decisionRef") or "").strip() for t in tree.iter(f"{{{BPMN}}}businessRuleTask")}
-    return refs - {""}
-
-
-def _decision_ids(name: str, text: str) -> set[str]:
-    tree = read_document(name, text.encode("utf-8"), 1 << 30).tree
-    return {str(d.get("id")) for d in tree.iter(f"{{{etree.QName(tree).namespace}}}decision") if d.get("id")}
+def _stored(name: str, text: str) -> SourceDocument:
+    return read_document(name, text.encode("utf-8"), 1 << 30)  # the deploy's own (safe) parser; it was deployed
 
 
 def version_zip(session: Session, definition_id: int) -> bytes:
