@@ -28,6 +28,7 @@ KINDS = ("start", "list tasks", "claim", "complete")
 # What a request costs without a command, timed on one connection after the instances: the HTTP server, Flask and the
 # client with no database access; then an API request that only looks up its bearer token and says who called.
 FLOORS = (("GET /healthz (no database)", "/healthz"), ("GET /api/v1/me (token look-up, no command)", "/api/v1/me"))
+FLOOR_WARM_UP = 20  # untimed requests before each floor's timed ones
 # Without a start form only admins may give a process start data (web/api/instances.py), and bench_flow has none:
 # instances are started, and their tasks listed, by an admin; the lanes' people claim and complete.
 STARTER = "bench_api"
@@ -166,7 +167,7 @@ def _add_floors(ctx: Context, backend: Backend, server: Server, tokens: dict[str
     try:
         for label, path in FLOORS:
             samples = []
-            for i in range(-WARM_UP_PER_WORKER * 10, ctx.settings.http_instances):
+            for i in range(-FLOOR_WARM_UP, ctx.settings.http_instances):
                 start = time.perf_counter()
                 reply = client.api("GET", path, tokens["rep"])
                 if i >= 0:
