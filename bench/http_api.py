@@ -181,6 +181,13 @@ def _add_floors(ctx: Context, backend: Backend, server: Server, tokens: dict[str
         client.close()
     clients = min(ctx.settings.http_clients)
     http, engine = ctx.metrics.get(f"http_per_s_{key}_{clients}"), ctx.metrics.get(f"http_engine_alongside_per_s_{key}_{clients}")
+    if engine:
+        # If each request cost its command plus no more than a request that only checks its token, the instance would
+        # take the engine's time plus REQUESTS_PER_INSTANCE such requests: the most HTTP ÷ engine a bearer-token API
+        # checked in the database on every request can reach at one client.
+        command_s = 1 / engine
+        ctx.metrics[f"http_token_bound_{key}_{clients}"] = command_s / (
+            command_s + REQUESTS_PER_INSTANCE * floors["/api/v1/me"])
     if http and engine:
         added = (1000 / http - 1000 / engine) / REQUESTS_PER_INSTANCE
         latency.notes.append(
@@ -188,7 +195,8 @@ def _add_floors(ctx: Context, backend: Backend, server: Server, tokens: dict[str
             f"through the Engine facade in process, so each of its {REQUESTS_PER_INSTANCE} requests added {added:.2f} ms "
             f"to its command. Of that, a request that runs no command costs {ms(floors['/healthz']):.2f} ms (p50: the "
             f"HTTP server, Flask and the client) and an API request that only looks up its token and says who called "
-            f"{ms(floors['/api/v1/me']):.2f} ms.")
+            f"{ms(floors['/api/v1/me']):.2f} ms. Were every request to cost its command plus only that, HTTP ÷ engine "
+            f"would be {ctx.metrics[f'http_token_bound_{key}_{clients}']:.2f}× (the most 'a token check allows').")
 
 
 def _record(ctx: Context, key: str, clients: int, per_s: float, stats: ClientStats) -> None:

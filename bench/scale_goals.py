@@ -51,12 +51,19 @@ def scale_goals_table(ctx: Context) -> Table:
         http = m.get(f"http_per_s_postgresql_{clients}")
         engine_pg = m.get(f"http_engine_alongside_per_s_postgresql_{clients}", m.get("engine_per_s_postgresql"))
         ratio = http / engine_pg if http and engine_pg else None
-        table.add(*_at_least(f"HTTP whole instances ÷ engine in process, {clients} client(s) ≥ {goal}×",
-                                    "PostgreSQL", ratio, goal, "{:.2f}×"))
+        row = _at_least(f"HTTP whole instances ÷ engine in process, {clients} client(s) ≥ {goal}×", "PostgreSQL",
+                        ratio, goal, "{:.2f}×")
+        bound = m.get(f"http_token_bound_postgresql_{clients}")
+        if ratio is not None and bound:
+            row = (row[0], row[1], f"{row[2]} (a token check allows {bound:.2f}×)", row[3])
+        table.add(*row)
     table.notes.append("This machine's cores are shared by the client processes and the PostgreSQL server: once one "
                        "client process keeps them busy, more processes cannot add throughput (see the concurrency "
                        "table's CPU and lock-wait columns). 'The cores allow': the machine's cores ÷ the share of them "
                        "one process keeps busy, the most N processes can reach at one process's CPU cost per complete.")
+    table.notes.append("'A token check allows': the engine's time for an instance ÷ (that time + its requests × the p50 "
+                       "of an API request that runs no command, GET /api/v1/me), the most one client can reach while "
+                       "every request checks its bearer token in the database (see the HTTP API section).")
     return table
 
 
