@@ -182,9 +182,9 @@ def _add_floors(ctx: Context, backend: Backend, server: Server, tokens: dict[str
     clients = min(ctx.settings.http_clients)
     http, engine = ctx.metrics.get(f"http_per_s_{key}_{clients}"), ctx.metrics.get(f"http_engine_alongside_per_s_{key}_{clients}")
     if engine:
-        # If each request cost its command plus no more than a request that only checks its token, the instance would
-        # take the engine's time plus REQUESTS_PER_INSTANCE such requests: the most HTTP ÷ engine a bearer-token API
-        # checked in the database on every request can reach at one client.
+        # A request costs at least its command plus what a request that runs no command costs (it checks its token
+        # too): at best, an instance takes the engine's time plus REQUESTS_PER_INSTANCE such requests. That is the most
+        # HTTP ÷ engine one client can reach while every request checks its bearer token in the database.
         command_s = 1 / engine
         ctx.metrics[f"http_token_bound_{key}_{clients}"] = command_s / (
             command_s + REQUESTS_PER_INSTANCE * floors["/api/v1/me"])
